@@ -1,0 +1,24 @@
+// The typed context handed to every task instead of module-level state.
+import type { Settings, Secrets } from './settings.ts'
+
+export interface Ctx {
+  settings: Settings
+  secrets: Secrets
+  /** absolute path of the GitOps checkout */
+  repoDir: string
+  /** absolute path of this project (manifests/, docs/plans/) */
+  projectDir: string
+  /** check mode: plan only, change nothing */
+  dryRun: boolean
+  /** answer yes to confirmations (e.g. running against another kube context) */
+  yes: boolean
+  /** progress lines for the current task (goes through the renderer, never straight to stdout) */
+  log(line: string): void
+  /**
+   * Repo-relative paths that tasks in this run changed, or in dry-run would have changed.
+   * Task 7 uses it in dry-run to report the commit that would follow.
+   */
+  touchedPaths: Set<string>
+  /** commit the runner pushed in this run (task 7), for the cluster half to wait on */
+  pushedRevision?: string
+}

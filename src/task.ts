@@ -1,0 +1,24 @@
+// The contract every step of the setup follows, in the spirit of Ansible modules and flux bootstrap:
+// `plan` reads reality and returns what would change (nothing = "up to date"); the runner shows the
+// changes, and outside dry-run applies them in order. A task is one file exporting one Task object.
+import type { Ctx } from './context.ts'
+
+export interface Change {
+  /** one line: "write k8s/helm/manifests/it-tools/service.yaml", "git push origin main", "apply Application argocd/it-tools" */
+  summary: string
+  /** unified diff for file changes */
+  diff?: string
+  /** repo-relative paths this change writes or deletes (task 7 commits exactly these) */
+  paths?: string[]
+  apply(): Promise<void>
+}
+
+export interface Task {
+  /** the plan's task number: `--only 5` is the plan's task 5 */
+  id: number
+  title: string
+  /** what the task works on: repo tasks never load the Kubernetes client */
+  scope: 'repo' | 'cluster'
+  /** Reads reality and returns the changes still needed, in order. Never writes. Throws SetupError on bad input. */
+  plan(ctx: Ctx): Promise<Change[]>
+}
