@@ -1,0 +1,83 @@
+// CustomResourceDefinitions the sandbox installs or renders. These are reduced, hand-written
+// structural schemas: enough for the API server to validate required fields and prune unknown
+// ones the way a real server would (which is what makes version drift visible).
+import type { KObject } from '../store.ts'
+
+type Schema = Record<string, unknown>
+const str: Schema = { type: 'string' }
+const bool: Schema = { type: 'boolean' }
+const int: Schema = { type: 'integer' }
+const open: Schema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
+const obj = (properties: Record<string, Schema>, required?: string[]): Schema => ({ type: 'object', properties, ...(required ? { required } : {}) })
+const arr = (items: Schema): Schema => ({ type: 'array', items })
+
+function crd(group: string, kind: string, plural: string, scope: 'Namespaced' | 'Cluster', version: string, schema: Schema, extraLabels: Record<string, string> = {}): KObject {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}`, labels: extraLabels },
+    spec: {
+      group,
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      scope,
+      versions: [{ name: version, served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: schema } }],
+    },
+  }
+}
+
+const looseRoot = (requiredSpec = true): Schema => ({ type: 'object', properties: { spec: open, status: open, operation: open }, ...(requiredSpec ? { required: ['spec'] } : {}) })
+
+export const applicationCrd = (): KObject => crd('argoproj.io', 'Application', 'applications', 'Namespaced', 'v1alpha1', looseRoot())
+export const appProjectCrd = (): KObject => crd('argoproj.io', 'AppProject', 'appprojects', 'Namespaced', 'v1alpha1', looseRoot())
+export const externalSecretCrd = (): KObject => crd('external-secrets.io', 'ExternalSecret', 'externalsecrets', 'Namespaced', 'v1', looseRoot(false))
+export const clusterSecretStoreCrd = (): KObject => crd('external-secrets.io', 'ClusterSecretStore', 'clustersecretstores', 'Cluster', 'v1', looseRoot())
+
+/** Image Updater app version (`1.2.2`) as [major, minor, patch]. */
+export function appVersionParts(appVersion: string): [number, number, number] {
+  const [a, b, c] = appVersion.replace(/^v/, '').split('.').map((n) => parseInt(n, 10) || 0)
+  return [a ?? 0, b ?? 0, c ?? 0]
+}
+
+export function versionAtLeast(appVersion: string, major: number, minor: number): boolean {
+  const [a, b] = appVersionParts(appVersion)
+  return a > major || (a === major && b >= minor)
+}
+
+/**
+ * The ImageUpdater CRD of an Image Updater app version: `spec.namespace` required up to 1.1.x and
+ * gone in 1.2; `applicationRefs[].useAnnotations` from 1.1; status counters from 1.2.
+ */
+export function imageUpdaterCrd(appVersion: string): KObject {
+  const hasUseAnnotations = versionAtLeast(appVersion, 1, 1)
+  const hasNamespace = !versionAtLeast(appVersion, 1, 2)
+  const hasCounters = versionAtLeast(appVersion, 1, 2)
+  const updateSettings = obj({ allowTags: str, ignoreTags: arr(str), forceUpdate: bool, platforms: arr(str), pullSecret: str, updateStrategy: str })
+  const writeBack = obj({ method: str, gitConfig: obj({ branch: str, repository: str, writeBackTarget: str }) }, ['method'])
+  const image = obj({
+    alias: str,
+    imageName: str,
+    commonUpdateSettings: updateSettings,
+    manifestTargets: obj({ kustomize: obj({ name: str }, ['name']), helm: obj({ name: str, tag: str, spec: str }, ['name']) }),
+  }, ['alias', 'imageName'])
+  const appRef = obj({
+    namePattern: str,
+    labelSelectors: obj({ matchLabels: { type: 'object', additionalProperties: str }, matchExpressions: arr(obj({ key: str, operator: str, values: arr(str) }, ['key', 'operator'])) }),
+    commonUpdateSettings: updateSettings,
+    images: arr(image),
+    writeBackConfig: writeBack,
+    ...(hasUseAnnotations ? { useAnnotations: bool } : {}),
+  }, ['namePattern'])
+  const spec = obj({
+    ...(hasNamespace ? { namespace: str } : {}),
+    applicationRefs: arr(appRef),
+    commonUpdateSettings: updateSettings,
+    writeBackConfig: writeBack,
+  }, hasNamespace ? ['applicationRefs', 'namespace'] : ['applicationRefs'])
+  const condition = obj({ type: str, status: str, reason: str, message: str, lastTransitionTime: str, observedGeneration: int }, ['type', 'status', 'reason', 'message', 'lastTransitionTime'])
+  const status = obj({
+    conditions: arr(condition),
+    observedGeneration: int,
+    ...(hasCounters ? { applicationsMatched: int, imagesManaged: int, lastCheckedAt: str, lastUpdatedAt: str, recentUpdates: arr(open) } : {}),
+  })
+  return crd('argocd-image-updater.argoproj.io', 'ImageUpdater', 'imageupdaters', 'Namespaced', 'v1alpha1', obj({ apiVersion: str, kind: str, metadata: { type: 'object' }, spec, status }, ['spec']))
+}
