@@ -1,5 +1,6 @@
 // The typed context handed to every task instead of module-level state.
 import type { Settings, Secrets } from './settings.ts'
+import type { StateStore } from './state.ts'
 
 export interface Ctx {
   settings: Settings
@@ -19,6 +20,8 @@ export interface Ctx {
    * Task 7 uses it in dry-run to report the commit that would follow.
    */
   touchedPaths: Set<string>
+  /** saved progress and the record of what this tool wrote */
+  state: StateStore
   /** commit the runner pushed in this run (task 7), for the cluster half to wait on */
   pushedRevision?: string
 }

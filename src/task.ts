@@ -19,6 +19,8 @@ export interface Task {
   title: string
   /** what the task works on: repo tasks never load the Kubernetes client */
   scope: 'repo' | 'cluster'
+  /** repo-relative paths this task writes or deletes: task 7 commits exactly the union of these */
+  managedPaths?(ctx: Ctx): string[]
   /** Reads reality and returns the changes still needed, in order. Never writes. Throws SetupError on bad input. */
   plan(ctx: Ctx): Promise<Change[]>
 }

@@ -1,0 +1,89 @@
+// Command-line options of the runner, parsed without loading anything heavy (so --help and
+// --list stay fast).
+import { parseArgs } from 'node:util'
+import { SetupError } from './errors.ts'
+
+export interface RunOptions {
+  only?: number[]
+  skip: number[]
+  from?: number
+  list: boolean
+  dryRun: boolean
+  envFile?: string
+  fresh: boolean
+  yes: boolean
+  help: boolean
+}
+
+export const USAGE = `Usage: npx tsx scripts/run.ts [options]
+
+Runs the Argo CD Image Updater setup plan, tasks 0-9, against GITOPS_REPO_DIR and the cluster.
+Every task checks before it acts: a rerun after success changes nothing.
+
+Options:
+  --only <ids>      run only these tasks: 5, 2,3 or 2-6
+  --skip <ids>      run all but these tasks
+  --from <id>       start at this task
+  --list            show the tasks and saved progress, then exit
+  --dry-run         check everything, print what would change (diffs), change nothing;
+                    exit 0 when nothing is pending, 2 when something is, 1 on error
+  --env-file <f>    read settings from this file instead of .env
+  --fresh           forget saved progress and check every task again
+  --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
+  -h, --help        show this help
+`
+
+/** "5", "2,3", "2-6", "0,2-6" → ids, each checked against the known ones. */
+export function parseIds(text: string, known: number[], flag: string): number[] {
+  const ids: number[] = []
+  for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(part)
+    if (!m) throw new SetupError(`${flag} ${text}: "${part}" is not a task id or range`, `use ids from --list, like ${flag} 5 or ${flag} 2-6`)
+    const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])]
+    for (let i = Math.min(a, b); i <= Math.max(a, b); i++) ids.push(i)
+  }
+  const unknown = ids.filter((i) => !known.includes(i))
+  if (unknown.length || ids.length === 0)
+    throw new SetupError(`${flag} ${text}: no task ${unknown.join(', ') || 'given'}`, `task ids are ${known.join(', ')} (see --list)`)
+  return [...new Set(ids)]
+}
+
+export function parseRunArgs(argv: string[], known: number[]): RunOptions {
+  let values
+  try {
+    ;({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      options: {
+        only: { type: 'string' },
+        skip: { type: 'string' },
+        from: { type: 'string' },
+        list: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', default: false },
+        'env-file': { type: 'string' },
+        fresh: { type: 'boolean', default: false },
+        yes: { type: 'boolean', short: 'y', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }))
+  } catch (err) {
+    throw new SetupError((err as Error).message, 'see --help for the options')
+  }
+  const opts: RunOptions = {
+    skip: values.skip ? parseIds(values.skip, known, '--skip') : [],
+    list: values.list,
+    dryRun: values['dry-run'],
+    envFile: values['env-file'],
+    fresh: values.fresh,
+    yes: values.yes,
+    help: values.help,
+  }
+  if (values.only) opts.only = parseIds(values.only, known, '--only')
+  if (values.from !== undefined) opts.from = parseIds(values.from, known, '--from')[0]
+  if (opts.only && opts.from !== undefined) throw new SetupError('--only and --from do not go together', 'use one of them')
+  return opts
+}
+
+export function selectTasks<T extends { id: number }>(tasks: T[], opts: Pick<RunOptions, 'only' | 'skip' | 'from'>): T[] {
+  return tasks.filter((t) => (!opts.only || opts.only.includes(t.id)) && !opts.skip.includes(t.id) && (opts.from === undefined || t.id >= opts.from))
+}

@@ -1,0 +1,68 @@
+// Files the tasks write in the GitOps repo: compare, show a unified diff, write atomically.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { createTwoFilesPatch } from 'diff'
+import type { Ctx } from './context.ts'
+import type { Change } from './task.ts'
+
+/** Current content of a repo-relative file, or null when it does not exist. */
+export async function readRepoFile(ctx: Pick<Ctx, 'repoDir'>, rel: string): Promise<string | null> {
+  try {
+    return await readFile(join(ctx.repoDir, rel), 'utf8')
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw err
+  }
+}
+
+/**
+ * Writes through a temp file in the same folder and a rename, so a crash leaves either the old or
+ * the new file, never half of one. The temp name matches `*.tmp-*`, which .gitignore-style sweeps find.
+ */
+export async function writeFileAtomic(abs: string, content: string): Promise<void> {
+  await mkdir(dirname(abs), { recursive: true })
+  const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`
+  try {
+    await writeFile(tmp, content, { flag: 'wx' })
+    await rename(tmp, abs)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+}
+
+export function unifiedDiff(rel: string, before: string | null, after: string | null): string {
+  return createTwoFilesPatch(before === null ? '/dev/null' : `a/${rel}`, after === null ? '/dev/null' : `b/${rel}`, before ?? '', after ?? '', '', '', { context: 3 })
+    .split('\n')
+    .slice(1) // drop the "====" line jsdiff puts first
+    .join('\n')
+    .trimEnd()
+}
+
+/**
+ * The change that makes `rel` hold `desired` (null: absent), or undefined when it already does.
+ * `current` may be passed when the caller has read the file already.
+ */
+export async function planFile(ctx: Ctx, rel: string, desired: string | null, current?: string | null): Promise<Change | undefined> {
+  const before = current === undefined ? await readRepoFile(ctx, rel) : current
+  if (before === desired) return undefined
+  const verb = desired === null ? 'delete' : before === null ? 'create' : 'edit'
+  return {
+    summary: `${verb} ${rel}`,
+    diff: unifiedDiff(rel, before, desired),
+    paths: [rel],
+    async apply() {
+      const abs = join(ctx.repoDir, rel)
+      // recorded before the write, so a crash in between still knows this content is ours
+      await ctx.state.recordWrite(rel, desired)
+      if (desired === null) await rm(abs, { force: true })
+      else await writeFileAtomic(abs, desired)
+    },
+  }
+}
+
+/** Keeps the undefined out of a list of planned file changes. */
+export function present<T>(items: (T | undefined)[]): T[] {
+  return items.filter((c): c is T => c !== undefined)
+}

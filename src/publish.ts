@@ -1,0 +1,97 @@
+// Commit exactly the files the setup manages and push: the git half of task 7 (and of task 9).
+import type { Ctx } from './context.ts'
+import { SetupError } from './errors.ts'
+import { readRepoFile } from './files.ts'
+import { commitPaths, headCommit, isGitCheckout, pushBranch, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import type { Change } from './task.ts'
+
+/** Refuses a checkout the setup cannot commit to safely. */
+export function verifyBranch(ctx: Ctx, status: RepoStatus): void {
+  const { branch } = ctx.settings
+  if (status.branch === null)
+    throw new SetupError(`the GitOps repo ${ctx.repoDir} has a detached HEAD`, `check out the branch Argo CD tracks: git -C ${ctx.repoDir} switch ${branch}`)
+  if (status.branch !== branch)
+    throw new SetupError(`the GitOps repo is on branch ${status.branch}, not ${branch} (GIT_BRANCH)`, `git -C ${ctx.repoDir} switch ${branch}, or set GIT_BRANCH=${status.branch} if Argo CD tracks that branch`)
+}
+
+export function verifyGitCheckout(ctx: Ctx): void {
+  if (!isGitCheckout(ctx.repoDir))
+    throw new SetupError(`GITOPS_REPO_DIR ${ctx.repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
+}
+
+/**
+ * Managed paths with uncommitted content this tool did not write: the user's own edits, which the
+ * setup commit must not sweep in.
+ */
+export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]): Promise<string[]> {
+  const managed = new Set(paths)
+  const foreign: string[] = []
+  for (const f of status.changed) {
+    if (!managed.has(f.path)) continue
+    const content = await readRepoFile(ctx, f.path)
+    if (!ctx.state.wrote(f.path, content)) foreign.push(f.path)
+  }
+  return foreign
+}
+
+/** Stops before anything is written when the repo is not fit for the setup commit. */
+export async function verifyCommittable(ctx: Ctx, paths: string[]): Promise<RepoStatus> {
+  verifyGitCheckout(ctx)
+  const status = await repoStatus(ctx.repoDir)
+  verifyBranch(ctx, status)
+  const managed = new Set(paths)
+  const unrelated = stagedPaths(status).filter((p) => !managed.has(p))
+  if (unrelated.length)
+    throw new SetupError(
+      `the GitOps repo has staged changes the setup does not manage: ${unrelated.join(', ')}`,
+      `commit them first, or unstage them (git -C ${ctx.repoDir} restore --staged ${unrelated.join(' ')}), then rerun`,
+    )
+  const foreign = await foreignEdits(ctx, status, paths)
+  if (foreign.length)
+    throw new SetupError(
+      `uncommitted edits that this setup did not make in ${foreign.join(', ')}`,
+      `commit or stash them first (git -C ${ctx.repoDir} stash), so the setup commit holds only its own changes, then rerun`,
+    )
+  return status
+}
+
+/** The commit and push still needed for `paths`, as changes. */
+export async function planPublish(ctx: Ctx, paths: string[], message: string): Promise<Change[]> {
+  const status = await verifyCommittable(ctx, paths)
+  const { branch } = ctx.settings
+  if (!status.upstream)
+    throw new SetupError(`branch ${branch} has no upstream, so the setup cannot tell what origin has`, `push it once with tracking: git -C ${ctx.repoDir} push -u origin ${branch}, then rerun`)
+  const managed = new Set(paths)
+  const dirty = status.changed.filter((f) => managed.has(f.path)).map((f) => f.path)
+  // In dry-run the earlier tasks wrote nothing; what they would have written is pending too.
+  const pending = [...new Set([...dirty, ...(ctx.dryRun ? paths.filter((p) => ctx.touchedPaths.has(p)) : [])])].sort()
+  const changes: Change[] = []
+  if (pending.length) {
+    if (status.behind > 0)
+      throw new SetupError(
+        `origin/${branch} has ${status.behind} commit(s) this checkout does not`,
+        `run git -C ${ctx.repoDir} pull --rebase origin ${branch}, then rerun`,
+      )
+    changes.push({
+      summary: `git commit ${pending.length} file(s): ${message.split('\n')[0]}`,
+      diff: pending.map((p) => `  ${p}`).join('\n'),
+      paths: pending,
+      async apply() {
+        const now = await repoStatus(ctx.repoDir, pending)
+        const toCommit = now.changed.map((f) => f.path)
+        if (toCommit.length === 0) return
+        await commitPaths(ctx.repoDir, toCommit, message)
+        await ctx.state.forgetWrites(toCommit)
+      },
+    })
+  }
+  if (pending.length || status.ahead > 0)
+    changes.push({
+      summary: `git push origin ${branch}`,
+      async apply() {
+        await pushBranch(ctx.repoDir, branch)
+        ctx.pushedRevision = await headCommit(ctx.repoDir)
+      },
+    })
+  return changes
+}

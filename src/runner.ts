@@ -1,0 +1,211 @@
+// The runner: one list of short titled steps (listr2), each a Task that plans, shows and applies
+// its changes. Saved progress lets an interrupted run resume; a lock keeps runs from overlapping.
+import { resolve } from 'node:path'
+import type { Ctx } from './context.ts'
+import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
+import { describeError, SetupError } from './errors.ts'
+import { isGitCheckout } from './git.ts'
+import { loadConfig, type Secrets } from './settings.ts'
+import { acquireLock, StateStore } from './state.ts'
+import type { Change, Task } from './task.ts'
+
+export const PROJECT_DIR = resolve(import.meta.dirname, '..')
+
+/** Replaces every secret value in text, so no output path can leak one. */
+export function redact(text: string, secrets: Secrets): string {
+  let out = text
+  for (const secret of [secrets.githubPat(), secrets.vaultToken()]) if (secret && secret.length >= 4) out = out.split(secret).join('***')
+  return out
+}
+
+interface TaskReport {
+  task: Task
+  status: 'up to date' | 'changed' | 'pending' | 'resumed' | 'failed' | 'not run'
+  changes: Change[]
+}
+
+function listTasks(tasks: Task[], state: StateStore | undefined): string {
+  const run = state?.run
+  const lines = tasks.map((t) => {
+    const mark = run?.completed.includes(t.id) ? 'done' : run?.failed?.id === t.id ? 'FAILED' : ''
+    return `${String(t.id).padStart(2)}  ${t.title}${mark ? `  [${mark}]` : ''}`
+  })
+  if (run) {
+    lines.push('', `Saved progress: run started ${run.startedAt}, ${run.completed.length} task(s) done${run.failed ? `, task ${run.failed.id} failed: ${run.failed.message}` : ''}.`)
+    lines.push('A run without --fresh resumes it.')
+  } else lines.push('', 'No run in progress.')
+  return `${lines.join('\n')}\n`
+}
+
+function formatPlan(reports: TaskReport[]): string {
+  const out: string[] = []
+  for (const r of reports) {
+    if (r.status !== 'pending') continue
+    out.push(`\nTask ${r.task.id}: ${r.task.title}`)
+    for (const c of r.changes) {
+      out.push(`  would ${c.summary}`)
+      if (c.diff) out.push(c.diff.replace(/^/gm, '    '))
+    }
+  }
+  return out.join('\n')
+}
+
+async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<{ ctx: Ctx; warnings: string[] }> {
+  const config = loadConfig({ envFile: opts.envFile, cwd, env })
+  const repoDir = config.settings.gitopsRepoDir
+  if (!isGitCheckout(repoDir))
+    throw new SetupError(`GITOPS_REPO_DIR ${repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
+  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir)
+  const ctx: Ctx = {
+    settings: config.settings,
+    secrets: config.secrets,
+    repoDir,
+    projectDir: PROJECT_DIR,
+    dryRun: opts.dryRun,
+    yes: opts.yes,
+    log: () => {},
+    touchedPaths: new Set(),
+    state,
+  }
+  return { ctx, warnings: config.warnings }
+}
+
+/** Runs the CLI; resolves to the exit code (0 ok, 2 dry-run with pending changes, 1 error). */
+export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  const cwd = io.cwd ?? process.cwd()
+  const env = io.env ?? process.env
+  let secrets: Secrets = { githubPat: () => undefined, vaultToken: () => undefined }
+  const fail = (err: unknown) => {
+    process.stderr.write(`✖ ${redact(describeError(err), secrets)}\n`)
+    return 1
+  }
+  let opts: RunOptions
+  try {
+    opts = parseRunArgs(argv, tasks.map((t) => t.id))
+  } catch (err) {
+    return fail(err)
+  }
+  if (opts.help) {
+    process.stdout.write(USAGE)
+    return 0
+  }
+  let ctx: Ctx
+  try {
+    const made = await makeContext(opts, cwd, env)
+    ctx = made.ctx
+    secrets = ctx.secrets
+    for (const w of made.warnings) process.stderr.write(`! ${w}\n`)
+  } catch (err) {
+    if (opts.list) {
+      process.stdout.write(listTasks(tasks, undefined))
+      process.stderr.write(`(no saved progress shown: ${describeError(err).split('\n')[0]})\n`)
+      return 0
+    }
+    return fail(err)
+  }
+  if (opts.list) {
+    process.stdout.write(listTasks(tasks, ctx.state))
+    return 0
+  }
+  const selected = selectTasks(tasks, opts)
+  if (selected.length === 0) return fail(new SetupError('no task left to run after --only/--skip/--from', 'see --list for the task ids'))
+
+  let release = () => {}
+  try {
+    if (!opts.dryRun) {
+      const lock = acquireLock(ctx.state.dir, ['run', ...argv].join(' '))
+      release = lock.release
+      if (lock.note) process.stderr.write(`! ${lock.note}\n`)
+    }
+    return await runSelected(ctx, selected, opts)
+  } catch (err) {
+    return fail(err)
+  } finally {
+    release()
+  }
+}
+
+async function runSelected(ctx: Ctx, selected: Task[], opts: RunOptions): Promise<number> {
+  const resumed = new Set<number>()
+  if (!opts.dryRun) {
+    const previous = opts.fresh ? undefined : ctx.state.run
+    if (previous && previous.completed.length)
+      process.stderr.write(`Resuming the run started ${previous.startedAt} (tasks done: ${previous.completed.join(', ')}; --fresh starts over)\n`)
+    const run = await ctx.state.startRun(opts.fresh)
+    for (const id of run.completed) resumed.add(id)
+  }
+  const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
+  const { Listr } = await import('listr2')
+  const list = new Listr<Ctx, 'default', 'simple'>(
+    reports.map((report) => ({
+      title: `${report.task.id}  ${report.task.title}`,
+      task: async (_c, listrTask) => {
+        const { task } = report
+        if (resumed.has(task.id)) {
+          report.status = 'resumed'
+          listrTask.title = `${listrTask.title}: done earlier in this run`
+          return
+        }
+        ctx.log = (line) => {
+          listrTask.output = redact(line, ctx.secrets)
+        }
+        try {
+          const changes = await task.plan(ctx)
+          report.changes = changes
+          for (const c of changes) for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
+          if (changes.length === 0) {
+            report.status = 'up to date'
+            listrTask.title = `${listrTask.title}: up to date`
+          } else if (ctx.dryRun) {
+            report.status = 'pending'
+            listrTask.title = `${listrTask.title}: ${changes.length} change(s) pending`
+          } else {
+            for (const c of changes) {
+              listrTask.output = redact(c.summary, ctx.secrets)
+              await c.apply()
+            }
+            report.status = 'changed'
+            listrTask.title = `${listrTask.title}: ${changes.map((c) => c.summary).join('; ')}`
+            if (task.scope === 'repo') {
+              const left = await task.plan(ctx)
+              if (left.length) throw new SetupError(`task ${task.id} did not converge: still pending ${left.map((c) => c.summary).join('; ')}`, 'this is a bug in the setup: report it with the output of --dry-run')
+            }
+          }
+          if (!ctx.dryRun) await ctx.state.taskDone(task.id)
+        } catch (err) {
+          report.status = 'failed'
+          if (!ctx.dryRun) await ctx.state.taskFailed(task.id, redact(describeError(err).split('\n')[0], ctx.secrets))
+          throw new Error(redact(`task ${task.id} (${task.title}): ${describeError(err)}`, ctx.secrets))
+        }
+      },
+    })),
+    {
+      renderer: 'default',
+      fallbackRenderer: 'simple',
+      exitOnError: true,
+      rendererOptions: { collapseSubtasks: false },
+      fallbackRendererOptions: { timestamp: undefined },
+    },
+  )
+  try {
+    await list.run(ctx)
+  } catch (err) {
+    const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
+    process.stderr.write(`\n✖ ${(err as Error).message}${hint}\n`)
+    if (ctx.dryRun) process.stdout.write(`${formatPlan(reports)}\n`)
+    return 1
+  }
+  if (ctx.dryRun) {
+    const pending = reports.filter((r) => r.status === 'pending')
+    if (pending.length === 0) {
+      process.stdout.write('\nNothing to do: everything is up to date.\n')
+      return 0
+    }
+    process.stdout.write(`${redact(formatPlan(reports), ctx.secrets)}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
+    return 2
+  }
+  await ctx.state.finishRun()
+  const changed = reports.filter((r) => r.status === 'changed').length
+  process.stdout.write(`\nDone: ${changed} task(s) changed something, ${reports.length - changed} were already up to date.\n`)
+  return 0
+}

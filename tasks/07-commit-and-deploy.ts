@@ -1,0 +1,35 @@
+// Task 7: commit exactly the files the setup manages and push them (the git half), then apply and
+// sync on the cluster in an order that loses nothing (the cluster half, src/cluster/deploy.ts).
+import { planPublish } from '../src/publish.ts'
+import { runIfMain } from '../src/run-alone.ts'
+import type { Ctx } from '../src/context.ts'
+import type { Task } from '../src/task.ts'
+import save from './00-save-plan.ts'
+import secrets from './02-external-secrets.ts'
+import split from './03-split-app-kustomize.ts'
+import application from './04-app-application.ts'
+import install from './05-install-image-updater.ts'
+import allowRepo from './06-allow-helm-repo.ts'
+
+export const REPO_TASKS: Task[] = [save, secrets, split, application, install, allowRepo]
+
+export function managedPaths(ctx: Ctx): string[] {
+  return [...new Set(REPO_TASKS.flatMap((t) => t.managedPaths?.(ctx) ?? []))].sort()
+}
+
+export function commitMessage(ctx: Ctx): string {
+  const s = ctx.settings
+  return `Set up Argo CD Image Updater for ${s.image}\n\nMove ${s.appName} into its own Kustomize Application, add the ImageUpdater resource,\nthe GitHub token ExternalSecrets and the argocd-image-updater chart ${s.chartVersion}.\n\nWritten by image-updater-setup (task 7).`
+}
+
+export const task: Task = {
+  id: 7,
+  title: 'Commit, push and deploy',
+  scope: 'repo',
+  managedPaths,
+  async plan(ctx) {
+    return planPublish(ctx, managedPaths(ctx), commitMessage(ctx))
+  },
+}
+export default task
+await runIfMain(import.meta, task)
