@@ -1,0 +1,332 @@
+// Cluster access for the cluster tasks, through @kubernetes/client-node only (no kubectl at run time).
+// The client library costs about a second to load, so it is imported lazily: repo tasks never pay it.
+// One client per Ctx (WeakMap), never module-level state that outlives a run.
+import { Readable, Writable } from 'node:stream'
+import { delimiter } from 'node:path'
+import { existsSync } from 'node:fs'
+import type { Ctx } from '../context.ts'
+import { SetupError } from '../errors.ts'
+
+/** The manager name Kubernetes records for every field this setup writes. */
+export const FIELD_MANAGER = 'image-updater-setup'
+
+export interface KRef {
+  apiVersion: string
+  kind: string
+  namespace?: string
+  name: string
+}
+
+export interface KObj {
+  apiVersion: string
+  kind: string
+  metadata: {
+    name: string
+    namespace?: string
+    uid?: string
+    resourceVersion?: string
+    generation?: number
+    labels?: Record<string, string>
+    annotations?: Record<string, string>
+    creationTimestamp?: string | Date
+    [k: string]: unknown
+  }
+  [k: string]: any
+}
+
+export interface ExecResult {
+  stdout: string
+  stderr: string
+  exitCode: number
+}
+
+/** What a wait sees each time the object changes: done, still waiting (and why), or a final failure. */
+export type WaitState = { ready: true } | { waiting: string } | { failed: string }
+export type WaitCheck = (obj: KObj | undefined) => WaitState | Promise<WaitState>
+
+export interface WaitOptions {
+  timeoutMs: number
+  /** "Application argocd/it-tools Synced and Healthy at 1a2b3c4" */
+  what: string
+  /** what the user should do when the wait times out */
+  fix?: string
+}
+
+export interface Kube {
+  /** the kube context actually used */
+  contextName: string
+  /** the kubeconfig's current-context (what kubectl would use) */
+  currentContext: string
+  contextNames: string[]
+  server: string
+  get(ref: KRef): Promise<KObj | undefined>
+  list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KObj[]>
+  /** server-side apply; `force` only for objects this setup owns */
+  apply(obj: KObj, opts: { force: boolean }): Promise<KObj>
+  /** JSON merge patch (annotations, sync operations, pausing auto-prune) */
+  mergePatch(ref: KRef, patch: unknown): Promise<KObj>
+  /** resolves with the object once `check` says ready; watches, reconnecting when a watch drops */
+  waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj>
+  exec(namespace: string, pod: string, container: string | undefined, command: string[], stdin?: string | Buffer): Promise<ExecResult>
+  logs(namespace: string, pod: string, container: string | undefined, tailLines: number): Promise<string>
+}
+
+type ClientNode = typeof import('@kubernetes/client-node')
+
+const clients = new WeakMap<Ctx, Promise<Kube>>()
+
+/** The cluster client for this run (created once per Ctx). */
+export function kube(ctx: Ctx): Promise<Kube> {
+  let k = clients.get(ctx)
+  if (!k) {
+    k = connect(ctx)
+    clients.set(ctx, k)
+    // a failed connection attempt must not be cached: the next call retries
+    k.catch(() => clients.delete(ctx))
+  }
+  return k
+}
+
+/** HTTP status of a client-node error, when it has one. */
+export function statusOf(err: unknown): number | undefined {
+  const e = err as { code?: unknown; statusCode?: unknown }
+  if (typeof e?.code === 'number') return e.code
+  if (typeof e?.statusCode === 'number') return e.statusCode
+  return undefined
+}
+
+/** A short message for an API error (the server's Status message when there is one). */
+export function apiMessage(err: unknown): string {
+  const body = (err as { body?: unknown })?.body
+  let parsed: any = body
+  if (typeof body === 'string') {
+    try {
+      parsed = JSON.parse(body)
+    } catch {
+      parsed = undefined
+    }
+  }
+  if (parsed && typeof parsed.message === 'string') return `${statusOf(err) ?? ''} ${parsed.message}`.trim()
+  const msg = err instanceof Error ? err.message : String(err)
+  return msg.split('\n')[0]
+}
+
+/** Reads (and only reads) are retried: transport errors, 429 and 5xx, with backoff, a few times. */
+export async function withReadRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 150): Promise<T> {
+  let last: unknown
+  for (let i = 0; i < attempts; i++) {
+    try {
+      return await fn()
+    } catch (err) {
+      last = err
+      const code = statusOf(err)
+      const retryable = code === undefined || code === 429 || code >= 500
+      if (!retryable || i === attempts - 1) throw err
+      await new Promise((r) => setTimeout(r, baseMs * 2 ** i))
+    }
+  }
+  throw last
+}
+
+function kubeconfigFile(setting: string): string | undefined {
+  const candidates = (setting || process.env.KUBECONFIG || '').split(delimiter).filter(Boolean)
+  return candidates.find((f) => existsSync(f)) ?? candidates[0]
+}
+
+async function connect(ctx: Ctx): Promise<Kube> {
+  const k8s: ClientNode = await import('@kubernetes/client-node')
+  const kc = new k8s.KubeConfig()
+  const file = kubeconfigFile(ctx.settings.kubeconfig)
+  try {
+    if (file) kc.loadFromFile(file)
+    else kc.loadFromDefault()
+  } catch (err) {
+    throw new SetupError(
+      `cannot read kubeconfig ${file ?? '~/.kube/config'}: ${err instanceof Error ? err.message : String(err)}`,
+      'set KUBECONFIG in .env to a readable kubeconfig (for k3s: /etc/rancher/k3s/k3s.yaml copied to your user)',
+    )
+  }
+  const currentContext = kc.getCurrentContext()
+  const contextNames = kc.getContexts().map((c) => c.name)
+  // The setup runs against the current context; preflight refuses it when it is not KUBE_CONTEXT.
+  const contextName = currentContext
+  const cluster = kc.getCurrentCluster()
+  if (!contextName || !cluster)
+    throw new SetupError(
+      `kubeconfig ${file ?? '~/.kube/config'} has no current context`,
+      `select one: kubectl config use-context ${ctx.settings.kubeContext || '<context>'}`,
+    )
+  return makeKube(k8s, kc, { contextName, currentContext, contextNames, server: cluster.server })
+}
+
+function makeKube(
+  k8s: ClientNode,
+  kc: InstanceType<ClientNode['KubeConfig']>,
+  info: { contextName: string; currentContext: string; contextNames: string[]; server: string },
+): Kube {
+  // KubernetesObjectApi resolves kind -> resource path through discovery; expose that for watches.
+  class ObjectApi extends k8s.KubernetesObjectApi {
+    collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
+      return this.specUriPath({ apiVersion, kind, metadata: { namespace } }, 'list')
+    }
+  }
+  const objects = kc.makeApiClient(ObjectApi)
+  ;(objects as unknown as { setDefaultNamespace(kc: unknown): void }).setDefaultNamespace(kc)
+  const core = kc.makeApiClient(k8s.CoreV1Api)
+  const watcher = new k8s.Watch(kc)
+  const execer = new k8s.Exec(kc)
+
+  const header = (ref: KRef) => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })
+  const plain = (o: unknown): KObj => JSON.parse(JSON.stringify(o))
+
+  async function get(ref: KRef): Promise<KObj | undefined> {
+    try {
+      return plain(await withReadRetry(() => objects.read(header(ref))))
+    } catch (err) {
+      if (statusOf(err) === 404) return undefined
+      throw err
+    }
+  }
+
+  async function list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KObj[]> {
+    const res = await withReadRetry(() => objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector))
+    return (res.items ?? []).map(plain)
+  }
+
+  async function apply(obj: KObj, opts: { force: boolean }): Promise<KObj> {
+    const body = { ...obj, metadata: { ...obj.metadata } }
+    delete body.metadata.resourceVersion
+    delete body.metadata.managedFields
+    delete (body as { status?: unknown }).status
+    return plain(await objects.patch(body as never, undefined, undefined, FIELD_MANAGER, opts.force, k8s.PatchStrategy.ServerSideApply))
+  }
+
+  async function mergePatch(ref: KRef, patch: unknown): Promise<KObj> {
+    const spec = { ...header(ref), ...(patch as object) } as KObj
+    spec.metadata = { ...((patch as { metadata?: object }).metadata ?? {}), name: ref.name, namespace: ref.namespace }
+    return plain(await objects.patch(spec as never, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch))
+  }
+
+  async function waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj> {
+    const path = await withReadRetry(() => objects.collectionPath(ref.apiVersion, ref.kind, ref.namespace))
+    return new Promise<KObj>((resolve, reject) => {
+      let last = 'not seen yet'
+      let finished = false
+      let abort: AbortController | undefined
+      let failures = 0
+      // evaluations run one after another so that an older event never overrides a newer one
+      let chain: Promise<void> = Promise.resolve()
+      const finish = (err: Error | undefined, obj?: KObj) => {
+        if (finished) return
+        finished = true
+        clearTimeout(timer)
+        abort?.abort()
+        if (err) reject(err)
+        else resolve(obj!)
+      }
+      const evaluate = (obj: KObj | undefined) => {
+        chain = chain.then(async () => {
+          if (finished) return
+          try {
+            const state = await check(obj)
+            if ('ready' in state) finish(undefined, obj)
+            else if ('failed' in state) finish(new SetupError(`${opts.what}: ${state.failed}`, opts.fix ?? 'fix the cause above, then run the task again'))
+            else last = state.waiting
+          } catch (err) {
+            // an error is never counted as ready
+            last = `error while checking: ${err instanceof Error ? err.message : String(err)}`
+          }
+        })
+      }
+      const restart = (delayMs: number) => {
+        if (!finished) setTimeout(() => void start(), delayMs)
+      }
+      const start = async () => {
+        if (finished) return
+        const startedAt = Date.now()
+        try {
+          const obj = await get(ref)
+          evaluate(obj)
+          await chain
+          if (finished) return
+          abort = await watcher.watch(
+            path,
+            { fieldSelector: `metadata.name=${ref.name}`, resourceVersion: obj?.metadata.resourceVersion, allowWatchBookmarks: true },
+            (type, apiObj) => {
+              if (type === 'ERROR') {
+                // 410 Gone and friends: drop this watch, the done handler re-reads and re-watches
+                abort?.abort()
+                return
+              }
+              if (type === 'BOOKMARK' || apiObj?.metadata?.name !== ref.name) return
+              if (ref.namespace && apiObj?.metadata?.namespace && apiObj.metadata.namespace !== ref.namespace) return
+              evaluate(type === 'DELETED' ? undefined : plain(apiObj))
+            },
+            (err) => {
+              if (finished) return
+              if (err && (err as { name?: string }).name !== 'AbortError') {
+                failures++
+                last = `${last} (watch error: ${apiMessage(err)})`
+              }
+              // a watch that stayed up a while reconnects at once; one that keeps dropping backs off
+              const lived = Date.now() - startedAt
+              restart(lived > 2000 ? 0 : Math.min(2000, 100 * 2 ** Math.min(failures++, 4)))
+            },
+          )
+        } catch (err) {
+          failures++
+          last = `${last} (API error: ${apiMessage(err)})`
+          restart(Math.min(2000, 100 * 2 ** Math.min(failures, 4)))
+        }
+      }
+      const timer = setTimeout(
+        () =>
+          finish(
+            new SetupError(
+              `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}; last seen: ${last}`,
+              opts.fix ?? 'check the object with kubectl describe, fix the cause, then run the task again',
+            ),
+          ),
+        opts.timeoutMs,
+      )
+      void start()
+    })
+  }
+
+  async function exec(namespace: string, pod: string, container: string | undefined, command: string[], stdin?: string | Buffer): Promise<ExecResult> {
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    const sink = (into: Buffer[]) =>
+      new Writable({
+        write(chunk, _enc, cb) {
+          into.push(Buffer.from(chunk))
+          cb()
+        },
+      })
+    const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)])
+    return new Promise<ExecResult>((resolve, reject) => {
+      let exitCode: number | undefined
+      execer
+        .exec(namespace, pod, container ?? '', command, sink(out), sink(err), input, false, (status) => {
+          if (status.status === 'Success') exitCode = 0
+          else {
+            const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode')
+            exitCode = cause?.message ? Number(cause.message) : 1
+            if (!cause) err.push(Buffer.from(status.message ?? ''))
+          }
+        })
+        .then((ws) => {
+          ws.on('close', () =>
+            resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: exitCode ?? 1 }),
+          )
+          ws.on('error', (e) => reject(e))
+        }, reject)
+    })
+  }
+
+  async function logs(namespace: string, pod: string, container: string | undefined, tailLines: number): Promise<string> {
+    return withReadRetry(() => core.readNamespacedPodLog({ name: pod, namespace, container, tailLines }))
+  }
+
+  return { ...info, get, list, apply, mergePatch, waitFor, exec, logs }
+}

@@ -1,0 +1,54 @@
+// What origin has: the branch head Argo CD will sync, and whether an app's revision contains ours.
+// Read-only git (ls-remote, fetch of the tracked branch); credentials never on a command line.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import { SetupError } from '../errors.ts'
+
+const run = promisify(execFile)
+
+function git(repoDir: string, args: string[], timeoutMs = 20_000) {
+  return run('git', args, { cwd: repoDir, timeout: timeoutMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
+}
+
+/** The commit origin's `branch` points at; a SetupError when origin cannot be reached. */
+export async function originHead(repoDir: string, branch: string): Promise<string> {
+  let out: string
+  try {
+    out = (await git(repoDir, ['ls-remote', '--exit-code', 'origin', `refs/heads/${branch}`])).stdout
+  } catch (err) {
+    const stderr = String((err as { stderr?: string }).stderr ?? (err as Error).message).trim().split('\n').slice(-1)[0]
+    if ((err as { code?: unknown }).code === 2)
+      throw new SetupError(`origin has no branch ${branch}`, `push it: git -C ${repoDir} push -u origin ${branch}`)
+    throw new SetupError(`origin of ${repoDir} is not reachable: ${stderr}`, `check the remote and your credentials: git -C ${repoDir} fetch origin`)
+  }
+  const sha = out.split(/\s/)[0]
+  if (!/^[0-9a-f]{40}$/.test(sha)) throw new SetupError(`unexpected git ls-remote output for origin ${branch}`, `run git -C ${repoDir} ls-remote origin ${branch} by hand`)
+  return sha
+}
+
+/**
+ * True when `rev` is `ours` or a later commit on top of it (Image Updater's write-back commits land
+ * after ours, and Argo CD then syncs those). Fetches the branch once when `rev` is not known locally.
+ */
+export async function containsCommit(repoDir: string, branch: string, ours: string, rev: string): Promise<boolean> {
+  if (!rev) return false
+  if (rev === ours) return true
+  if (!/^[0-9a-f]{7,40}$/.test(rev)) return false
+  const ancestor = async () => {
+    try {
+      await git(repoDir, ['merge-base', '--is-ancestor', ours, rev])
+      return true
+    } catch (err) {
+      // exit 1: not an ancestor; anything else (unknown object): unknown
+      return (err as { code?: unknown }).code === 1 ? false : undefined
+    }
+  }
+  const first = await ancestor()
+  if (first !== undefined) return first
+  try {
+    await git(repoDir, ['fetch', '--quiet', 'origin', branch])
+  } catch {
+    return false
+  }
+  return (await ancestor()) ?? false
+}

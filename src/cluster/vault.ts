@@ -1,0 +1,101 @@
+// Vault, through exec in the Vault pod. Only these command lines are ever run, and no secret is ever
+// on one: the Vault token and the GitHub token travel on stdin (`vault login -`, `pat=-`).
+//   vault status -format=json
+//   vault token lookup -format=json
+//   vault login -no-print -
+//   vault kv get -format=json <path>
+//   vault kv put -format=json <path> username=<user> pat=-
+import type { Ctx } from '../context.ts'
+import { SetupError } from '../errors.ts'
+import { kube, type ExecResult } from './kube.ts'
+
+export interface VaultStatus {
+  initialized: boolean
+  sealed: boolean
+}
+
+export interface KvSecret {
+  data: Record<string, string>
+  version?: number
+}
+
+function firstLine(r: ExecResult): string {
+  return (r.stderr || r.stdout).trim().split('\n').find((l) => l.trim()) ?? `exit code ${r.exitCode}`
+}
+
+/** Runs one vault command in the Vault pod (its first container). */
+async function vault(ctx: Ctx, command: string[], stdin?: string): Promise<ExecResult> {
+  const k = await kube(ctx)
+  const { vaultNamespace: ns, vaultPod: pod } = ctx.settings
+  const podObj = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod })
+  if (!podObj) throw new SetupError(`pod ${ns}/${pod} does not exist`, 'check VAULT_NAMESPACE and VAULT_POD in .env (kubectl get pods -A | grep vault)')
+  const container: string | undefined = podObj.spec?.containers?.[0]?.name
+  return k.exec(ns, pod, container, command, stdin)
+}
+
+export async function vaultStatus(ctx: Ctx): Promise<VaultStatus> {
+  // `vault status` exits 2 when sealed, still printing the JSON
+  const r = await vault(ctx, ['vault', 'status', '-format=json'])
+  try {
+    const s = JSON.parse(r.stdout)
+    return { initialized: Boolean(s.initialized), sealed: Boolean(s.sealed) }
+  } catch {
+    throw new SetupError(`vault status failed in ${ctx.settings.vaultNamespace}/${ctx.settings.vaultPod}: ${firstLine(r)}`, 'check that the Vault pod runs Vault and is reachable (kubectl -n vault logs vault-0)')
+  }
+}
+
+export function unsealFix(ctx: Ctx): string {
+  return `unseal it: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator unseal`
+}
+
+export async function requireUnsealed(ctx: Ctx): Promise<void> {
+  const s = await vaultStatus(ctx)
+  if (!s.initialized) throw new SetupError('Vault is not initialized', `initialize it: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator init`)
+  if (s.sealed) throw new SetupError('Vault is sealed', unsealFix(ctx))
+}
+
+export async function isLoggedIn(ctx: Ctx): Promise<boolean> {
+  return (await vault(ctx, ['vault', 'token', 'lookup', '-format=json'])).exitCode === 0
+}
+
+/**
+ * Makes sure the pod's vault CLI has a token: already logged in, or logs in with VAULT_TOKEN on
+ * stdin. Returns false (without logging in) in dry-run when a login would be needed.
+ */
+export async function ensureLogin(ctx: Ctx): Promise<boolean> {
+  if (await isLoggedIn(ctx)) return true
+  const token = ctx.secrets.vaultToken()
+  if (!token)
+    throw new SetupError(
+      `the vault CLI in ${ctx.settings.vaultNamespace}/${ctx.settings.vaultPod} is not logged in`,
+      `set VAULT_TOKEN in .env (it is passed on stdin), or log in once: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault login`,
+    )
+  if (ctx.dryRun) return false
+  const r = await vault(ctx, ['vault', 'login', '-no-print', '-'], token)
+  if (r.exitCode !== 0) throw new SetupError(`vault login with VAULT_TOKEN failed: ${firstLine(r)}`, 'check VAULT_TOKEN in .env (a valid token with write access to the KV path)')
+  ctx.log('logged in to Vault with VAULT_TOKEN (on stdin)')
+  return true
+}
+
+/** The secret at `path`, or undefined when there is none. Values stay in memory, never in output. */
+export async function kvGet(ctx: Ctx, path: string): Promise<KvSecret | undefined> {
+  const r = await vault(ctx, ['vault', 'kv', 'get', '-format=json', path])
+  if (r.exitCode !== 0) {
+    if (/no value found|not found/i.test(r.stderr + r.stdout)) return undefined
+    throw new SetupError(`vault kv get ${path} failed: ${firstLine(r)}`, 'check VAULT_PATH and that the token may read it (vault policy)')
+  }
+  const parsed = JSON.parse(r.stdout)
+  return { data: parsed?.data?.data ?? {}, version: parsed?.data?.metadata?.version }
+}
+
+/** Writes username and pat; the pat goes on stdin (`pat=-`). */
+export async function kvPutGithub(ctx: Ctx, path: string, username: string, pat: string): Promise<void> {
+  const r = await vault(ctx, ['vault', 'kv', 'put', '-format=json', path, `username=${username}`, 'pat=-'], pat)
+  if (r.exitCode !== 0) throw new SetupError(`vault kv put ${path} failed: ${firstLine(r)}`, 'check that the KV v2 engine is mounted at the path prefix and the token may write it')
+}
+
+/** Shape of a GitHub token: classic `ghp_` or fine-grained `github_pat_`. */
+export function patShapeWarning(pat: string): string | undefined {
+  if (/^ghp_[A-Za-z0-9]{20,}$/.test(pat) || /^github_pat_[A-Za-z0-9_]{20,}$/.test(pat)) return undefined
+  return 'GITHUB_PAT does not look like a GitHub token (classic ghp_… or fine-grained github_pat_…); storing it anyway'
+}
