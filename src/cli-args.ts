@@ -36,13 +36,16 @@ Options:
 /** "5", "2,3", "2-6", "0,2-6" → ids, each checked against the known ones. */
 export function parseIds(text: string, known: number[], flag: string): number[] {
   const ids: number[] = []
+  const unknown: string[] = []
   for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^(\d+)(?:-(\d+))?$/.exec(part)
     if (!m) throw new SetupError(`${flag} ${text}: "${part}" is not a task id or range`, `use ids from --list, like ${flag} 5 or ${flag} 2-6`)
     const [a, b] = [Number(m[1]), Number(m[2] ?? m[1])]
-    for (let i = Math.min(a, b); i <= Math.max(a, b); i++) ids.push(i)
+    // a range takes the tasks inside it; a single id must name a task
+    const inRange = known.filter((id) => id >= Math.min(a, b) && id <= Math.max(a, b))
+    if (inRange.length === 0) unknown.push(part)
+    ids.push(...inRange)
   }
-  const unknown = ids.filter((i) => !known.includes(i))
   if (unknown.length || ids.length === 0)
     throw new SetupError(`${flag} ${text}: no task ${unknown.join(', ') || 'given'}`, `task ids are ${known.join(', ')} (see --list)`)
   return [...new Set(ids)]

@@ -1,0 +1,94 @@
+// Test helpers: a sample GitOps repo with a bare origin, and the runner as a real child process.
+import { spawn, execFileSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
+
+export const PROJECT = resolve(import.meta.dirname, '..')
+// tsx resolved from the project, so the child can run in a folder of its own (no stray .env)
+const TSX = pathToFileURL(join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
+
+export interface Fixture extends SampleRepo {
+  stateDir: string
+  env: NodeJS.ProcessEnv
+  cleanup(): void
+}
+
+export function fixture(overrides: Record<string, string | null> = {}, env: NodeJS.ProcessEnv = {}): Fixture {
+  const repo = createSampleRepo(overrides)
+  const stateDir = mkdtempSync(join(tmpdir(), 'setup-state-'))
+  return {
+    ...repo,
+    stateDir,
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, ...env },
+    cleanup() {
+      rmSync(repo.root, { recursive: true, force: true })
+      rmSync(stateDir, { recursive: true, force: true })
+    },
+  }
+}
+
+export interface RunResult {
+  code: number
+  stdout: string
+  stderr: string
+}
+
+/** Runs `scripts/run.ts` (or a task file) as users do, without a TTY, in an empty cwd (no .env). */
+export function runSetup(args: string[], env: NodeJS.ProcessEnv, script = 'scripts/run.ts', cwd?: string): Promise<RunResult> {
+  const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' }
+  const dir = cwd ?? mkdtempSync(join(tmpdir(), 'setup-cwd-'))
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', TSX, join(PROJECT, script), ...args], { cwd: dir, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d) => (stdout += d))
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (!cwd) rmSync(dir, { recursive: true, force: true })
+      resolveRun({ code: code ?? -1, stdout, stderr })
+    })
+  })
+}
+
+export function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim()
+}
+
+export function read(dir: string, rel: string): string {
+  return readFileSync(join(dir, rel), 'utf8')
+}
+
+/** Every tracked and untracked file of the checkout with its content, for "nothing changed" checks. */
+export function snapshot(dir: string): Record<string, string> {
+  const files = git(dir, 'ls-files', '--cached', '--others', '--exclude-standard').split('\n').filter(Boolean)
+  const out: Record<string, string> = {}
+  for (const f of files) {
+    try {
+      out[f] = read(dir, f)
+    } catch {
+      out[f] = '<missing>'
+    }
+  }
+  out['.git HEAD'] = git(dir, 'rev-parse', 'HEAD')
+  out['.git index'] = git(dir, 'diff', '--cached', '--name-status')
+  return out
+}
+
+/** Lines changed between two texts: [removed, added]. */
+export function changedLines(before: string, after: string): { removed: string[]; added: string[] } {
+  const a = before.split('\n')
+  const b = after.split('\n')
+  let start = 0
+  while (start < a.length && start < b.length && a[start] === b[start]) start++
+  let endA = a.length
+  let endB = b.length
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--
+    endB--
+  }
+  return { removed: a.slice(start, endA), added: b.slice(start, endB) }
+}

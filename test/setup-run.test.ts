@@ -1,0 +1,206 @@
+// The whole repo half of the setup on a realistic GitOps repo with a bare origin: resulting files,
+// surgical diffs, the single commit, the idempotent rerun, dry-run and task selection.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import { sampleFiles, SAMPLE_IMAGE_TAG } from '../sandbox/sample-repo.ts'
+import { changedLines, fixture, git, read, runSetup, snapshot } from './helpers.ts'
+
+test('a full run brings the repo from before to after in one pushed commit', async () => {
+  const fx = fixture()
+  try {
+    const originBefore = git(fx.origin, 'rev-parse', 'main')
+    const run = await runSetup([], fx.env)
+    assert.equal(run.code, 0, run.stderr)
+
+    // exactly one new commit on origin, holding exactly the managed files
+    assert.equal(git(fx.origin, 'rev-parse', 'main~1'), originBefore)
+    assert.equal(git(fx.dir, 'rev-parse', 'HEAD'), git(fx.origin, 'rev-parse', 'main'))
+    const files = git(fx.dir, 'show', '--no-renames', '--name-status', '--format=', 'HEAD').split('\n').sort()
+    assert.deepEqual(files, [
+      'A\targocd/applications/argocd-image-updater.yaml',
+      'A\targocd/applications/it-tools.yaml',
+      'A\tdocs/plans/argocd-image-updater.md',
+      'A\tk8s/helm/manifests/github-external-secret.yaml',
+      'A\tk8s/helm/manifests/it-tools/deployment.yaml',
+      'A\tk8s/helm/manifests/it-tools/image-updater.yaml',
+      'A\tk8s/helm/manifests/it-tools/kustomization.yaml',
+      'A\tk8s/helm/manifests/it-tools/service.yaml',
+      'A\tk8s/helm/values/argocd-image-updater.yaml',
+      'D\tk8s/helm/manifests/it-tools.yaml',
+      'M\targocd/applications/personal-services.yaml',
+      'M\targocd/applications/vault-eso.yaml',
+      'M\targocd/projects/homelab.yaml',
+    ])
+    assert.equal(git(fx.dir, 'status', '--porcelain'), '')
+
+    // edited files: exactly the intended line each
+    const project = changedLines(sampleFiles['argocd/projects/homelab.yaml'], read(fx.dir, 'argocd/projects/homelab.yaml'))
+    assert.deepEqual(project, { removed: [], added: ['    - https://argoproj.github.io/argo-helm'] })
+    const services = changedLines(sampleFiles['argocd/applications/personal-services.yaml'], read(fx.dir, 'argocd/applications/personal-services.yaml'))
+    assert.deepEqual(services.added, ['      include: "{calibre-web.yaml,stirling-pdf.yaml,squoosh.yaml,homepage.yaml}"'])
+    assert.equal(services.removed.length, 1)
+    const eso = changedLines(sampleFiles['argocd/applications/vault-eso.yaml'], read(fx.dir, 'argocd/applications/vault-eso.yaml'))
+    assert.deepEqual(eso.added, ["      include: '{vault-eso-config.yaml,cloudflare-external-secret.yaml,github-external-secret.yaml}'  # ESO 配置"])
+    assert.equal(eso.removed.length, 1)
+
+    // the user's Deployment and Service survive byte for byte
+    const old = sampleFiles['k8s/helm/manifests/it-tools.yaml']
+    const deployment = read(fx.dir, 'k8s/helm/manifests/it-tools/deployment.yaml')
+    const service = read(fx.dir, 'k8s/helm/manifests/it-tools/service.yaml')
+    assert.ok(old.includes(deployment), 'deployment.yaml is a verbatim slice of it-tools.yaml')
+    assert.ok(old.includes(service), 'service.yaml is a verbatim slice of it-tools.yaml')
+    assert.match(deployment, new RegExp(`image: "ghcr.io/meirongdev/it-tools:${SAMPLE_IMAGE_TAG}"`))
+    assert.match(deployment, /# it-tools：开发者工具箱/)
+
+    // kustomization: no namespace, lists the ImageUpdater
+    const kustomization = parse(read(fx.dir, 'k8s/helm/manifests/it-tools/kustomization.yaml'))
+    assert.equal(kustomization.namespace, undefined)
+    assert.deepEqual(kustomization.resources, ['deployment.yaml', 'service.yaml', 'image-updater.yaml'])
+
+    // ImageUpdater for chart 1.2.x: no spec.namespace, regexp: filter, newest-build, pull secret, git write-back
+    const iu = parse(read(fx.dir, 'k8s/helm/manifests/it-tools/image-updater.yaml'))
+    assert.equal(iu.apiVersion, 'argocd-image-updater.argoproj.io/v1alpha1')
+    assert.equal(iu.metadata.namespace, 'argocd')
+    assert.equal(iu.metadata.annotations['argocd.argoproj.io/sync-options'], 'SkipDryRunOnMissingResource=true')
+    assert.equal(iu.spec.namespace, undefined)
+    const ref = iu.spec.applicationRefs[0]
+    assert.equal(ref.namePattern, 'it-tools')
+    assert.deepEqual(ref.images[0], {
+      alias: 'it-tools',
+      imageName: 'ghcr.io/meirongdev/it-tools',
+      commonUpdateSettings: { updateStrategy: 'newest-build', allowTags: 'regexp:^sha-[0-9a-f]+$', pullSecret: 'pullsecret:argocd/argocd-image-updater-secret' },
+    })
+    assert.deepEqual(ref.writeBackConfig, { method: 'git:secret:argocd/git-creds', gitConfig: { branch: 'main' } })
+
+    // the it-tools Application is a Kustomize app over that folder, same repo URL and project
+    const app = parse(read(fx.dir, 'argocd/applications/it-tools.yaml'))
+    assert.equal(app.spec.source.repoURL, 'https://github.com/meirongdev/homelab.git')
+    assert.equal(app.spec.source.path, 'k8s/helm/manifests/it-tools')
+    assert.equal(app.spec.project, 'homelab')
+    assert.equal(app.spec.destination.namespace, 'personal-services')
+
+    // ExternalSecrets
+    const [pull, creds] = read(fx.dir, 'k8s/helm/manifests/github-external-secret.yaml').split(/^---$/m).map((d) => parse(d))
+    assert.equal(pull.apiVersion, 'external-secrets.io/v1')
+    assert.equal(pull.spec.secretStoreRef.name, 'vault-backend')
+    assert.equal(pull.spec.target.template.type, 'kubernetes.io/dockerconfigjson')
+    assert.match(pull.spec.target.template.data['.dockerconfigjson'], /^\{"auths":\{"ghcr\.io":\{.*"auth":"\{\{ printf "%s:%s" \.username \.pat \| b64enc \}\}"\}\}\}$/)
+    assert.deepEqual(pull.spec.data.map((d: { remoteRef: { key: string; property: string } }) => d.remoteRef), [
+      { key: 'secret/homelab/github', property: 'username' },
+      { key: 'secret/homelab/github', property: 'pat' },
+    ])
+    assert.equal(creds.metadata.name, 'git-creds')
+    assert.equal(creds.metadata.namespace, 'argocd')
+    assert.deepEqual(creds.spec.data.map((d: { secretKey: string }) => d.secretKey), ['username', 'password'])
+
+    // chart Application and values: log level under config."log.level"
+    const chart = parse(read(fx.dir, 'argocd/applications/argocd-image-updater.yaml'))
+    assert.equal(chart.spec.sources[0].repoURL, 'https://argoproj.github.io/argo-helm')
+    assert.equal(chart.spec.sources[0].chart, 'argocd-image-updater')
+    assert.equal(chart.spec.sources[0].targetRevision, '1.2.4')
+    assert.deepEqual(chart.spec.sources[0].helm.valueFiles, ['$values/k8s/helm/values/argocd-image-updater.yaml'])
+    assert.equal(chart.spec.sources[1].ref, 'values')
+    assert.equal(chart.spec.destination.namespace, 'argocd')
+    const values = parse(read(fx.dir, 'k8s/helm/values/argocd-image-updater.yaml'))
+    assert.equal(values.config['log.level'], 'debug')
+    assert.equal(values.logLevel, undefined)
+    assert.equal(values.config.registries[0].prefix, 'ghcr.io')
+    assert.equal(values.config.registries[0].credentials, 'pullsecret:argocd/argocd-image-updater-secret')
+
+    // files the setup does not manage are untouched
+    for (const rel of ['argocd/applications/calibre-web.yaml', 'k8s/helm/manifests/homepage.yaml', 'k8s/helm/values/calibre.yaml'])
+      assert.equal(read(fx.dir, rel), sampleFiles[rel])
+    assert.equal(existsSync(join(fx.dir, 'k8s/helm/manifests/it-tools.yaml')), false)
+
+    // the rerun does nothing, says so per task, and makes no commit
+    const head = git(fx.origin, 'rev-parse', 'main')
+    const before = snapshot(fx.dir)
+    const rerun = await runSetup([], fx.env)
+    assert.equal(rerun.code, 0, rerun.stderr)
+    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 7)
+    assert.equal(git(fx.origin, 'rev-parse', 'main'), head)
+    assert.deepEqual(snapshot(fx.dir), before)
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('--dry-run shows diffs and actions, changes nothing, and exits 2 then 0', async () => {
+  const fx = fixture()
+  try {
+    const before = snapshot(fx.dir)
+    const dry = await runSetup(['--dry-run'], fx.env)
+    assert.equal(dry.code, 2, dry.stderr)
+    assert.deepEqual(snapshot(fx.dir), before)
+    assert.match(dry.stdout, /would edit argocd\/projects\/homelab\.yaml\n.*\n.*\n.*@@[^\n]*\n(?:.*\n)*?\s+\+    - https:\/\/argoproj\.github\.io\/argo-helm/)
+    assert.match(dry.stdout, /would delete k8s\/helm\/manifests\/it-tools\.yaml/)
+    assert.match(dry.stdout, /would git commit 13 file\(s\)/)
+    assert.match(dry.stdout, /would git push origin main/)
+    assert.equal(existsSync(join(fx.stateDir, 'state.json')), false, 'dry-run saves no progress')
+
+    assert.equal((await runSetup([], fx.env)).code, 0)
+    const after = await runSetup(['--dry-run'], fx.env)
+    assert.equal(after.code, 0, after.stderr)
+    assert.match(after.stdout, /Nothing to do/)
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('--only, --skip and --from select tasks by the plan numbers', async () => {
+  const fx = fixture()
+  try {
+    const only = await runSetup(['--only', '5'], fx.env)
+    assert.equal(only.code, 0, only.stderr)
+    assert.deepEqual(git(fx.dir, 'status', '--porcelain').split('\n').sort(), ['?? argocd/applications/argocd-image-updater.yaml', '?? k8s/helm/values/argocd-image-updater.yaml'])
+
+    const skip = await runSetup(['--dry-run', '--skip', '0-6'], fx.env)
+    assert.equal(skip.code, 2, skip.stderr)
+    assert.doesNotMatch(skip.stdout, /Task [0-6]:/)
+    assert.match(skip.stdout, /Task 7:[\s\S]*would git commit 2 file\(s\)/)
+
+    const from = await runSetup(['--dry-run', '--from', '6'], fx.env)
+    assert.equal(from.code, 2)
+    assert.match(from.stdout, /Task 6:/)
+    assert.doesNotMatch(from.stdout, /Task [0-5]:/)
+
+    const bad = await runSetup(['--only', '42'], fx.env)
+    assert.equal(bad.code, 1)
+    assert.match(bad.stderr, /--only 42: no task 42/)
+    assert.match(bad.stderr, /fix: task ids are 0, /)
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('each task file runs alone', async () => {
+  const fx = fixture()
+  try {
+    const run = await runSetup([], fx.env, 'tasks/06-allow-helm-repo.ts')
+    assert.equal(run.code, 0, run.stderr)
+    assert.equal(git(fx.dir, 'status', '--porcelain', '--untracked-files=all'), 'M argocd/projects/homelab.yaml')
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('--list shows ids, titles and saved progress; --help works without settings', async () => {
+  const fx = fixture({ 'k8s/helm/values/argocd-image-updater.yaml': 'logLevel: debug\n' })
+  try {
+    const failed = await runSetup([], fx.env)
+    assert.equal(failed.code, 1)
+    const list = await runSetup(['--list'], fx.env)
+    assert.equal(list.code, 0)
+    assert.match(list.stdout, / 0  Save the plan to docs\/plans  \[done\]/)
+    assert.match(list.stdout, / 5  Install Argo CD Image Updater .*\[FAILED\]/)
+    assert.match(list.stdout, /task 5 failed: k8s\/helm\/values\/argocd-image-updater\.yaml:1: expected config\."log\.level"/)
+    const help = await runSetup(['--help'], {})
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /--dry-run/)
+  } finally {
+    fx.cleanup()
+  }
+})
