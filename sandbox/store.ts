@@ -73,6 +73,8 @@ export class Store {
   private readonly pending: WatchEvent[] = []
   private delivering = false
   private rv = 0
+  /** True while a dryRun=All request runs: everything is checked, nothing is stored or announced. */
+  private dry = false
   /** Recent events with their resourceVersion, so a watch can resume after a given version. */
   private readonly history: { rv: number; event: WatchEvent }[] = []
 
@@ -189,7 +191,7 @@ export class Store {
    * fields, records the manager's Apply entry in managedFields, refuses changes to fields another
    * manager owns unless `force`. A no-op apply writes nothing (the resourceVersion stays).
    */
-  apply(applied: KObject, fieldManager: string, opts: { force?: boolean; subresource?: 'status'; dryRun?: boolean } = {}): KObject {
+  apply(applied: KObject, fieldManager: string, opts: { force?: boolean; subresource?: 'status' } = {}): KObject {
     const type = this.requireType(applied.apiVersion, applied.kind)
     const key = this.key(type, applied.metadata?.namespace, applied.metadata?.name)
     const current = this.objects.get(key)
@@ -205,7 +207,6 @@ export class Store {
     }
     if (!current) {
       const next = this.prepare(obj as KObject, type)
-      if (opts.dryRun) return { ...next, metadata: { ...next.metadata, uid: randomUUID(), generation: 1 } }
       next.metadata.uid = randomUUID()
       next.metadata.generation = 1
       next.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
@@ -214,7 +215,6 @@ export class Store {
     const next = this.prepare(obj as KObject, type)
     this.bumpGeneration(current.obj, next)
     if (sameContent(next, currentView!)) return currentView!
-    if (opts.dryRun) return next
     return this.commitReplace(key, current, next, type)
   }
 
@@ -231,7 +231,7 @@ export class Store {
     const finalizers = current.obj.metadata.finalizers
     if (Array.isArray(finalizers) && finalizers.length > 0) {
       if (current.obj.metadata.deletionTimestamp) return this.present(current, type)
-      const next = clone(current.obj)
+      const next = this.present(current, type)
       next.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
       return this.commitReplace(key, current, next, type)
     }
@@ -239,6 +239,7 @@ export class Store {
   }
 
   private remove(key: string, current: Stored, type: ResourceType): KObject {
+    if (this.dry) return this.present(current, type)
     if (type.kind === 'Namespace' && type.group === '') {
       for (const [k, s] of [...this.objects]) if (s.type.namespaced && s.obj.metadata.namespace === current.obj.metadata.name) this.remove(k, s, s.type)
     }
@@ -251,6 +252,16 @@ export class Store {
     gone.metadata.resourceVersion = String(++this.rv)
     this.emit({ type: 'DELETED', object: gone })
     return clone(gone)
+  }
+
+  /** Runs `write` as a dry run (`dryRun=All`): it validates and returns the result but stores nothing. */
+  dryRun<T>(write: () => T): T {
+    this.dry = true
+    try {
+      return write()
+    } finally {
+      this.dry = false
+    }
   }
 
   /** Subscribes to every change of every kind, in commit order. Returns the unsubscribe function. */
@@ -337,13 +348,13 @@ export class Store {
   private commitReplace(key: string, current: Stored, next: KObject, type: ResourceType): KObject {
     const finalizers = next.metadata.finalizers
     if (next.metadata.deletionTimestamp && (!Array.isArray(finalizers) || finalizers.length === 0)) {
-      current.obj = next
-      return this.remove(key, current, type)
+      return this.remove(key, { obj: next, type }, type)
     }
     return this.commit(key, next, type, 'MODIFIED')
   }
 
   private commit(key: string, obj: KObject, type: ResourceType, eventType: 'ADDED' | 'MODIFIED'): KObject {
+    if (this.dry) return this.present({ obj, type }, type)
     obj.metadata.resourceVersion = String(++this.rv)
     const stored: Stored = { obj, type }
     this.objects.set(key, stored)

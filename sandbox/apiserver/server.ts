@@ -1,0 +1,216 @@
+// The sandbox's Kubernetes API over HTTP on 127.0.0.1: authentication with the kubeconfig's token,
+// injected faults, request accounting, then discovery, resources, watch, pods/exec and pods/log.
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { ApiError, type Store } from '../store.ts'
+import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './discovery.ts'
+import { ExecServer } from './exec.ts'
+import type { Pods } from './pods.ts'
+import * as resources from './resources.ts'
+import { parseResourcePath, type Target } from './routes.ts'
+import type { Faults, Stats } from './stats.ts'
+import { asApiError, sendError, sendJson } from './status.ts'
+import { serveWatch, Watches } from './watch.ts'
+
+export interface ApiServerOptions {
+  store: Store
+  pods: Pods
+  stats: Stats
+  faults: Faults
+  /** The bearer token clients must send (the kubeconfig's). */
+  token: string
+  port?: number
+}
+
+export interface ApiServer {
+  url: string
+  port: number
+  close(): Promise<void>
+}
+
+const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz'])
+const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    req.on('data', (c: Buffer) => chunks.push(c))
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')))
+    req.on('error', reject)
+  })
+}
+
+/** The verb a request counts as in stats: GET of a collection is LIST, or WATCH with ?watch. */
+function verbOf(method: string, target: Target, query: URLSearchParams): string {
+  if (method === 'GET' && !target.name) return ['1', 'true'].includes(query.get('watch') ?? '') ? 'WATCH' : 'LIST'
+  if (method === 'GET' && target.subresource === 'exec') return 'POST'
+  return method
+}
+
+export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer> {
+  const { store, pods, stats, faults } = opts
+  const watches = new Watches(faults)
+  const exec = new ExecServer(store, pods, (command) => stats.exec(command))
+  const sockets = new Set<Socket>()
+  let address = '127.0.0.1:0'
+
+  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${opts.token}`
+
+  /** Faults and bookkeeping shared by plain requests and exec upgrades; throws the injected error. */
+  async function admit(path: string, key: string, mutating: boolean): Promise<void> {
+    stats.count(key, mutating)
+    if (faults.latencyMs > 0) await sleep(faults.latencyMs)
+    const failure = faults.takeFailure(path)
+    if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault (sandbox fail500Next)')
+    if (failure === 403) throw new ApiError(403, 'Forbidden', `forbidden: injected fault (sandbox forbidNext) on ${path}`)
+  }
+
+  async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sandbox')
+    const path = url.pathname
+    if (path === '/sandbox/stats') return sendJson(res, 200, stats.snapshot())
+    if (!PUBLIC_PATHS.has(path) && !authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
+    const segments = path.split('/').filter(Boolean)
+    const target = parseResourcePath(segments)
+    if (!target) return serveNonResource(path, segments, res)
+
+    const method = req.method ?? 'GET'
+    const verb = verbOf(method, target, url.searchParams)
+    const type = store.typeOfResource(target.group, target.version, target.resource)
+    const resourceKey = (type?.plural ?? target.resource) + (target.subresource ? `/${target.subresource}` : '')
+    const mutating = MUTATING.has(method) && target.subresource !== 'exec'
+    const body = MUTATING.has(method) ? await readBody(req) : ''
+    if (mutating && body) stats.body(body)
+    await admit(path, `${verb} ${resourceKey}`, mutating)
+    if (!type || (type.namespaced ? false : target.namespace !== undefined) || (type.namespaced && target.name && !target.namespace)) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    }
+    if (mutating && faults.takeConflict()) {
+      throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceKey} "${target.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again (sandbox conflictNextWrite)`, undefined, { name: target.name, kind: type.plural, group: type.group })
+    }
+    if (target.subresource && !['status', 'log', 'exec'].includes(target.subresource)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    if ((target.subresource === 'log' || target.subresource === 'exec') && type.kind !== 'Pod') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    if (target.subresource === 'status' && !type.statusSubresource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+
+    const userAgent = String(req.headers['user-agent'] ?? 'unknown').split('/')[0] || 'unknown'
+    const call: resources.Call = {
+      store,
+      type,
+      target,
+      query: url.searchParams,
+      manager: url.searchParams.get('fieldManager') ?? userAgent,
+      dryRun: url.searchParams.getAll('dryRun').includes('All'),
+    }
+    if (target.subresource === 'log') return serveLog(call, res)
+    if (target.subresource === 'exec') throw new ApiError(400, 'BadRequest', 'Upgrade request required')
+    let reply: resources.Reply
+    switch (verb) {
+      case 'WATCH':
+        return serveWatch(req, res, { store, type, namespace: target.namespace, match: resources.matcher(call), query: url.searchParams, watches })
+      case 'LIST':
+        reply = resources.list(call)
+        break
+      case 'GET':
+        reply = resources.getOne(call)
+        break
+      case 'POST':
+        reply = resources.create(call, parseJson(body))
+        break
+      case 'PUT':
+        reply = resources.update(call, parseJson(body))
+        break
+      case 'PATCH':
+        reply = resources.patch(call, String(req.headers['content-type'] ?? '').split(';')[0]!.trim(), body)
+        break
+      case 'DELETE':
+        reply = resources.remove(call)
+        break
+      default:
+        throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`)
+    }
+    sendJson(res, reply.code, reply.body)
+  }
+
+  function serveNonResource(path: string, segments: string[], res: ServerResponse): void {
+    const types = store.types()
+    let body: unknown
+    if (path === '/version') body = VERSION_INFO
+    else if (['/healthz', '/livez', '/readyz'].includes(path)) {
+      res.writeHead(200, { 'Content-Type': 'text/plain' })
+      res.end('ok')
+      return
+    } else if (path === '/api') body = apiVersions(address)
+    else if (path === '/apis') body = apiGroupList(types)
+    else if (segments[0] === 'api' && segments.length === 2) body = apiResourceList(types, '', segments[1]!)
+    else if (segments[0] === 'apis' && segments.length === 2) body = apiGroup(types, segments[1]!)
+    else if (segments[0] === 'apis' && segments.length === 3) body = apiResourceList(types, segments[1]!, segments[2]!)
+    if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    sendJson(res, 200, body)
+  }
+
+  function serveLog(call: resources.Call, res: ServerResponse): void {
+    const pod = resources.getOne(call).body as { metadata: { namespace: string; name: string } }
+    const read = pods.logReader(pod.metadata.namespace, pod.metadata.name)
+    let text = read ? read() : ''
+    const tail = Number(call.query.get('tailLines') ?? NaN)
+    if (Number.isInteger(tail) && tail >= 0) {
+      const lines = text.split('\n')
+      const trailing = lines[lines.length - 1] === '' ? lines.pop() : undefined
+      text = lines.slice(lines.length - tail).join('\n') + (trailing !== undefined && tail > 0 ? '\n' : '')
+      if (tail === 0) text = ''
+    }
+    res.writeHead(200, { 'Content-Type': 'text/plain' })
+    res.end(text)
+  }
+
+  async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sandbox')
+    const target = parseResourcePath(url.pathname.split('/').filter(Boolean))
+    try {
+      if (!authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
+      if (!target || target.group !== '' || target.resource !== 'pods' || !target.namespace || !target.name || target.subresource !== 'exec') {
+        throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+      }
+      await admit(url.pathname, 'POST pods/exec', false)
+      exec.handle(req, socket, head, target.namespace, target.name, url.searchParams)
+    } catch (e) {
+      exec.refuse(socket, asApiError(e))
+    }
+  }
+
+  const server = createServer((req, res) => {
+    serve(req, res).catch((e) => sendError(res, e))
+  })
+  server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head))
+  server.on('connection', (s) => {
+    sockets.add(s)
+    s.on('close', () => sockets.delete(s))
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(opts.port ?? 0, '127.0.0.1', () => resolve())
+  })
+  const port = (server.address() as AddressInfo).port
+  address = `127.0.0.1:${port}`
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    async close() {
+      watches.endAll()
+      exec.close()
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      for (const s of sockets) s.destroy()
+      await closed
+    },
+  }
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch (e) {
+    throw new ApiError(400, 'BadRequest', `the body of the request could not be decoded: ${(e as Error).message}`)
+  }
+}

@@ -1,0 +1,132 @@
+// Starts the whole sandbox: the object store, the API server on 127.0.0.1, a kubeconfig that points
+// at it, and the simulated controllers (Argo CD, ESO, Vault, Image Updater) from sandbox/actors.
+import { randomBytes } from 'node:crypto'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Pods } from './apiserver/pods.ts'
+import { startApiServer } from './apiserver/server.ts'
+import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
+import { Store } from './store.ts'
+
+export type { SandboxStats } from './apiserver/stats.ts'
+export type { FaultSwitches } from './apiserver/stats.ts'
+
+/** What sandbox/actors/index.ts's startActors returns (see the sandbox contract). */
+export interface Actors {
+  registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
+  vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined }
+  settle(): Promise<void>
+  stop(): Promise<void>
+}
+
+export interface Sandbox {
+  url: string
+  kubeconfigPath: string
+  contextName: string
+  store: Store
+  actors: Actors
+  stats(): SandboxStats
+  resetStats(): void
+  faults: FaultSwitches
+  stop(): Promise<void>
+}
+
+export interface SandboxOptions {
+  repoDir: string
+  port?: number
+  /** Where the kubeconfig goes; a temp dir (removed by stop()) when absent. */
+  dir?: string
+  controllerDelayMs?: number
+  log?: (line: string) => void
+  /** false: only the API server, no simulated controllers (the API server's own tests). */
+  actors?: boolean
+}
+
+export const CONTEXT_NAME = 'sandbox'
+
+export function kubeconfigYaml(url: string, token: string): string {
+  return `apiVersion: v1
+kind: Config
+clusters:
+- name: ${CONTEXT_NAME}
+  cluster:
+    server: ${url}
+    insecure-skip-tls-verify: true
+users:
+- name: ${CONTEXT_NAME}
+  user:
+    token: ${token}
+contexts:
+- name: ${CONTEXT_NAME}
+  context:
+    cluster: ${CONTEXT_NAME}
+    user: ${CONTEXT_NAME}
+    namespace: default
+current-context: ${CONTEXT_NAME}
+`
+}
+
+/** Stands in when actors are disabled: nothing runs, and asking them for anything says so. */
+function noActors(): Actors {
+  const off = () => {
+    throw new Error('the sandbox was started with actors: false')
+  }
+  return {
+    registry: { pushTag: off, setAuth: off },
+    vault: { seal: off, unseal: off, logout: off, login: off, read: off },
+    settle: async () => {},
+    stop: async () => {},
+  }
+}
+
+async function loadActors(env: { store: Store; pods: Pods; repoDir: string; log: (l: string) => void; controllerDelayMs?: number }): Promise<Actors> {
+  // Loaded lazily so the API server alone never depends on the controllers.
+  const modulePath = './actors/index.ts'
+  const mod = (await import(modulePath)) as { startActors(e: typeof env): Promise<Actors> }
+  return mod.startActors(env)
+}
+
+export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
+  const log = opts.log ?? (() => {})
+  const store = new Store()
+  const pods = new Pods()
+  const stats = new Stats()
+  const faults = new Faults()
+  const token = `sandbox-${randomBytes(12).toString('hex')}`
+  const server = await startApiServer({ store, pods, stats, faults, token, port: opts.port })
+  const ownDir = opts.dir === undefined
+  const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'k8s-sandbox-'))
+  const kubeconfigPath = join(dir, 'kubeconfig')
+  let actors: Actors
+  try {
+    writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, token), { mode: 0o600 })
+    actors = opts.actors === false ? noActors() : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs })
+  } catch (e) {
+    await server.close()
+    if (ownDir) rmSync(dir, { recursive: true, force: true })
+    throw e
+  }
+  let stopped = false
+  return {
+    url: server.url,
+    kubeconfigPath,
+    contextName: CONTEXT_NAME,
+    store,
+    actors,
+    stats: () => stats.snapshot(),
+    resetStats: () => stats.reset(),
+    faults,
+    async stop() {
+      if (stopped) return
+      stopped = true
+      try {
+        await actors.stop()
+      } finally {
+        await server.close()
+        if (ownDir) rmSync(dir, { recursive: true, force: true })
+        else rmSync(kubeconfigPath, { force: true })
+      }
+    },
+  }
+}
