@@ -1,0 +1,324 @@
+// The Argo CD application controller the sandbox plays: renders each Application from git (or the
+// built-in chart), compares with the live objects, syncs automatically on a new commit or when
+// asked (`operation`), applies with the `app.kubernetes.io/instance` tracking label, prunes what
+// it no longer renders (auto-prune), and reports sync/health/operation status.
+import { ApiError, type KObject, type Store } from '../store.ts'
+import { globMatch } from './glob.ts'
+import { normaliseRepoUrl, type GitRemote } from './git-source.ts'
+import { renderSource, type AppSource, type SourceType } from './render.ts'
+
+export const TRACKING_LABEL = 'app.kubernetes.io/instance'
+export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh'
+export const SYNC_OPTIONS_ANNOTATION = 'argocd.argoproj.io/sync-options'
+const FIELD_MANAGER = 'argocd-controller'
+const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
+const PROJECT = { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject' }
+/** Kinds never tracked or pruned (they are made by controllers, not by Argo CD). */
+const UNTRACKED_KINDS = new Set(['Pod', 'Event'])
+
+type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Suspended' | 'Unknown'
+const HEALTH_ORDER: Health[] = ['Healthy', 'Suspended', 'Progressing', 'Missing', 'Degraded', 'Unknown']
+
+export interface ArgoEnv {
+  store: Store
+  log: (line: string) => void
+  remoteFor(repoURL: string): GitRemote | undefined
+}
+
+interface Comparison {
+  desired: KObject[]
+  revision: string
+  revisions: string[]
+  sourceType: SourceType
+  error?: { type: string; message: string }
+}
+
+const keyOf = (o: { apiVersion: string; kind: string; metadata: { namespace?: string; name: string } }) => `${o.apiVersion.split('/').length > 1 ? o.apiVersion.split('/')[0] : ''}/${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+
+/** Whether every field the manifest sets has the same value live (Argo CD's diff, simplified). */
+export function isSubset(desired: unknown, live: unknown): boolean {
+  if (desired === null || typeof desired !== 'object') return desired === live || (typeof live === 'number' && String(live) === String(desired))
+  if (Array.isArray(desired)) return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => isSubset(d, live[i]))
+  if (!live || typeof live !== 'object') return false
+  return Object.entries(desired).every(([k, v]) => isSubset(v, (live as Record<string, unknown>)[k]))
+}
+
+function syncOptions(obj: KObject): string[] {
+  return (obj.metadata.annotations?.[SYNC_OPTIONS_ANNOTATION] ?? '').split(',').map((s) => s.trim())
+}
+
+function kindWeight(o: KObject): number {
+  const wave = Number(o.metadata.annotations?.['argocd.argoproj.io/sync-wave'] ?? 0) || 0
+  const order = ['Namespace', 'CustomResourceDefinition', 'ServiceAccount', 'Secret', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding', 'Service', 'Deployment']
+  const i = order.indexOf(o.kind)
+  return wave * 100 + (i < 0 ? order.length : i)
+}
+
+export function resourceHealth(live: KObject | undefined): Health {
+  if (!live) return 'Missing'
+  if (live.kind === 'Deployment') {
+    const want = live.spec?.replicas ?? 1
+    const st = live.status ?? {}
+    if ((st.observedGeneration ?? 0) < (live.metadata.generation ?? 1)) return 'Progressing'
+    return (st.availableReplicas ?? 0) >= want && (st.updatedReplicas ?? 0) >= want ? 'Healthy' : 'Progressing'
+  }
+  if (live.kind === 'Pod') return live.status?.phase === 'Running' ? 'Healthy' : live.status?.phase === 'Failed' ? 'Degraded' : 'Progressing'
+  if (live.kind === 'ExternalSecret') {
+    const ready = (live.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
+    return !ready ? 'Progressing' : ready.status === 'True' ? 'Healthy' : 'Degraded'
+  }
+  return 'Healthy'
+}
+
+export class ArgoCdController {
+  private readonly renderCache = new Map<string, { key: string; comparison: Comparison }>()
+  /** app → revision of the last automated sync attempt (Argo CD does not retry a failed one) */
+  private readonly attempted = new Map<string, string>()
+  /** app → resources skipped for a missing CRD (SkipDryRunOnMissingResource), retried on later syncs */
+  private readonly skipped = new Map<string, Set<string>>()
+
+  constructor(private readonly env: ArgoEnv) {}
+
+  async reconcileAll(): Promise<void> {
+    for (const app of this.env.store.list(APP.apiVersion, APP.kind)) {
+      try {
+        await this.reconcile(app)
+      } catch (err) {
+        this.env.log(`argocd: reconcile ${app.metadata.name} failed: ${(err as Error).message}`)
+      }
+    }
+  }
+
+  private sources(app: KObject): AppSource[] {
+    return Array.isArray(app.spec?.sources) && app.spec.sources.length ? app.spec.sources : app.spec?.source ? [app.spec.source] : []
+  }
+
+  /** Renders the app's sources (cached per resolved revision) or returns the comparison error. */
+  private async compare(app: KObject): Promise<Comparison> {
+    const name = app.metadata.name
+    const destNs = app.spec?.destination?.namespace ?? ''
+    const fail = (type: string, message: string): Comparison => ({ desired: [], revision: '', revisions: [], sourceType: 'Directory', error: { type, message } })
+    const projectName = app.spec?.project ?? 'default'
+    const project = this.env.store.get({ ...PROJECT, namespace: app.metadata.namespace, name: projectName })
+    if (!project) return fail('InvalidSpecError', `Application referencing project ${projectName} which does not exist`)
+    const sources = this.sources(app)
+    if (!sources.length) return fail('InvalidSpecError', 'spec.source or spec.sources must be specified')
+    const allowed: string[] = project.spec?.sourceRepos ?? []
+    for (const s of sources) {
+      const ok = allowed.some((r) => r === '*' || normaliseRepoUrl(r) === normaliseRepoUrl(s.repoURL) || (r.includes('*') && globMatch(r, s.repoURL)))
+      if (!ok) return fail('InvalidSpecError', `application repo ${s.repoURL} is not permitted in project '${projectName}'`)
+    }
+    // Resolve revisions first: the render is cached for the same commits.
+    const resolved: string[] = []
+    const refs = new Map<string, { remote: GitRemote; sha: string }>()
+    for (const s of sources) {
+      if (s.chart) { resolved.push(`chart:${s.targetRevision}`); continue }
+      const remote = this.env.remoteFor(s.repoURL)
+      const sha = remote ? await remote.resolve(s.targetRevision) : undefined
+      if (!remote || !sha) return fail('ComparisonError', remote ? `rpc error: code = Unknown desc = unable to resolve '${s.targetRevision ?? 'HEAD'}' to a commit SHA` : `rpc error: code = Unknown desc = repository not found: ${s.repoURL}`)
+      resolved.push(sha)
+      if (s.ref) refs.set(s.ref, { remote, sha })
+    }
+    const cacheKey = JSON.stringify([sources, resolved, destNs])
+    const cached = this.renderCache.get(name)
+    if (cached?.key === cacheKey) return cached.comparison
+    const desired: KObject[] = []
+    const revisions: string[] = []
+    let sourceType: SourceType = 'Directory'
+    try {
+      for (const s of sources) {
+        if (s.ref && !s.path && !s.chart) { revisions.push(refs.get(s.ref)!.sha); continue }
+        const r = await renderSource(s, { appName: name, namespace: destNs, remoteFor: this.env.remoteFor }, refs)
+        desired.push(...r.objects)
+        revisions.push(r.revision)
+        sourceType = r.sourceType
+      }
+    } catch (err) {
+      return fail('ComparisonError', `Failed to load target state: failed to generate manifest for source: ${(err as Error).message}`)
+    }
+    for (const o of desired) {
+      const type = this.env.store.typeOf(o.apiVersion, o.kind)
+      const definedHere = desired.find((c) => c.kind === 'CustomResourceDefinition' && c.spec?.names?.kind === o.kind && c.spec?.group === o.apiVersion.split('/')[0])
+      const namespaced = type ? type.namespaced : definedHere ? definedHere.spec.scope !== 'Cluster' : true
+      if (namespaced) o.metadata.namespace ??= destNs
+      else delete o.metadata.namespace
+      o.metadata.labels = { ...(o.metadata.labels ?? {}), [TRACKING_LABEL]: name }
+    }
+    const main = revisions.find((r, i) => !sources[i]?.ref || sources[i]?.path) ?? revisions[0] ?? ''
+    const comparison = { desired, revision: main, revisions, sourceType }
+    this.renderCache.set(name, { key: cacheKey, comparison })
+    return comparison
+  }
+
+  /** Live objects carrying this app's tracking label (what it would prune). */
+  private tracked(appName: string): KObject[] {
+    const out: KObject[] = []
+    const seen = new Set<string>()
+    for (const t of this.env.store.types()) {
+      if (UNTRACKED_KINDS.has(t.kind)) continue
+      const av = t.group ? `${t.group}/${t.version}` : t.version
+      const id = `${t.group}/${t.kind}`
+      if (seen.has(id)) continue
+      seen.add(id)
+      for (const o of this.env.store.list(av, t.kind)) if (o.metadata.labels?.[TRACKING_LABEL] === appName && !(o.metadata as any).ownerReferences?.length) out.push(o)
+    }
+    return out
+  }
+
+  private live(o: KObject): KObject | undefined {
+    return this.env.store.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+  }
+
+  async reconcile(app: KObject): Promise<void> {
+    const name = app.metadata.name
+    const cmp = await this.compare(app)
+    const operation = app.operation
+    const auto = app.spec?.syncPolicy?.automated
+    let opState = app.status?.operationState
+    let status = this.status(app, cmp)
+    let doSync = false
+    let initiatedBy: Record<string, unknown> = { automated: true }
+    if (operation?.sync) {
+      doSync = true
+      initiatedBy = operation.initiatedBy ?? { username: 'admin' }
+    } else if (auto && !cmp.error && status.sync.status === 'OutOfSync') {
+      const attempted = this.attempted.get(name)
+      const pending = (this.skipped.get(name)?.size ?? 0) > 0
+      if (attempted !== cmp.revision) doSync = true
+      else if (opState?.phase === 'Failed') doSync = false // "Skipping auto-sync: failed previous sync attempt"
+      else doSync = Boolean(auto.selfHeal) || pending
+    }
+    if (doSync) {
+      if (!operation) this.attempted.set(name, cmp.revision)
+      opState = await this.sync(app, cmp, initiatedBy, operation?.sync?.prune)
+      status = this.status(app, cmp)
+    }
+    if (opState) status.operationState = opState
+    const live = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name })
+    if (!live) return
+    const strip = (s: any) => JSON.stringify({ ...(s ?? {}), reconciledAt: undefined })
+    if (strip(live.status) !== strip(status)) this.env.store.updateStatus({ ...APP, namespace: app.metadata.namespace, name }, { ...status, reconciledAt: now() })
+    // A handled refresh request or operation is removed, as Argo CD does.
+    const after = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name })
+    if (after && (after.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined || (operation && after.operation))) {
+      const annotations = { ...(after.metadata.annotations ?? {}) }
+      delete annotations[REFRESH_ANNOTATION]
+      after.metadata.annotations = annotations
+      if (operation) delete after.operation
+      delete after.metadata.resourceVersion
+      this.env.store.update(after, FIELD_MANAGER)
+    }
+  }
+
+  /** The app's status from its comparison against live objects. */
+  private status(app: KObject, cmp: Comparison): any {
+    const source = app.spec?.source ?? app.spec?.sources
+    const comparedTo = { ...(app.spec?.source ? { source } : { sources: source }), destination: app.spec?.destination }
+    if (cmp.error) {
+      return { sync: { status: 'Unknown', comparedTo }, health: { status: app.status?.health?.status ?? 'Unknown' }, conditions: [{ type: cmp.error.type, message: cmp.error.message, lastTransitionTime: app.status?.conditions?.[0]?.lastTransitionTime ?? now() }], resources: app.status?.resources ?? [], sourceType: app.status?.sourceType }
+    }
+    const wanted = new Set(cmp.desired.map(keyOf))
+    const resources: any[] = []
+    let synced = true
+    let health: Health = 'Healthy'
+    const images = new Set<string>()
+    for (const o of cmp.desired) {
+      const live = this.live(o)
+      const inSync = !!live && isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
+      if (!inSync) synced = false
+      const h = resourceHealth(live)
+      if (HEALTH_ORDER.indexOf(h) > HEALTH_ORDER.indexOf(health)) health = h
+      for (const c of o.spec?.template?.spec?.containers ?? []) images.add(c.image)
+      const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
+      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', health: { status: h } })
+    }
+    for (const o of this.tracked(app.metadata.name)) {
+      if (wanted.has(keyOf(o))) continue
+      synced = false
+      const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
+      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: 'OutOfSync', requiresPruning: true })
+    }
+    return {
+      sync: { status: synced ? 'Synced' : 'OutOfSync', revision: cmp.revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}), comparedTo },
+      health: { status: health },
+      resources,
+      sourceType: cmp.sourceType,
+      summary: images.size ? { images: [...images].sort() } : {},
+      conditions: [],
+    }
+  }
+
+  private async sync(app: KObject, cmp: Comparison, initiatedBy: Record<string, unknown>, promptPrune?: boolean): Promise<any> {
+    const name = app.metadata.name
+    const startedAt = now()
+    const revision = cmp.revision
+    const state = (phase: string, message: string, resources: any[] = []) => ({
+      operation: { sync: { revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}) }, initiatedBy, retry: {} },
+      phase,
+      message,
+      syncResult: { revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}), resources, source: app.spec?.source },
+      startedAt,
+      finishedAt: now(),
+    })
+    if (cmp.error) return state('Failed', `ComparisonError: ${cmp.error.message}`)
+    const store = this.env.store
+    const options: string[] = app.spec?.syncPolicy?.syncOptions ?? []
+    const destNs = app.spec?.destination?.namespace
+    // Dry run: every kind must be served (or defined by a CRD in the same sync).
+    const skipped = new Set<string>()
+    const invalid: string[] = []
+    for (const o of cmp.desired) {
+      if (store.typeOf(o.apiVersion, o.kind)) continue
+      const group = o.apiVersion.split('/')[0]
+      if (cmp.desired.some((c) => c.kind === 'CustomResourceDefinition' && c.spec?.group === group && c.spec?.names?.kind === o.kind)) continue
+      if (syncOptions(o).includes('SkipDryRunOnMissingResource=true')) skipped.add(keyOf(o))
+      else invalid.push(`The Kubernetes API could not find ${group}/${o.kind} for requested resource ${o.metadata.namespace ? o.metadata.namespace + '/' : ''}${o.metadata.name}: the server could not find the requested resource. Make sure the "${o.kind}" CRD is installed on the destination cluster.`)
+    }
+    if (invalid.length) {
+      this.env.log(`argocd: sync of ${name} failed: ${invalid[0]}`)
+      return state('Failed', `one or more synchronization tasks are not valid: ${invalid.join('; ')}`)
+    }
+    if (options.includes('CreateNamespace=true') && destNs && !store.get({ apiVersion: 'v1', kind: 'Namespace', name: destNs }))
+      store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: destNs }, spec: {}, status: { phase: 'Active' } }, FIELD_MANAGER)
+    const results: any[] = []
+    const errors: string[] = []
+    for (const o of [...cmp.desired].sort((a, b) => kindWeight(a) - kindWeight(b))) {
+      const k = keyOf(o)
+      const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
+      const base = { group, version, kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name }
+      if (skipped.has(k) && !store.typeOf(o.apiVersion, o.kind)) {
+        results.push({ ...base, status: 'SyncFailed', message: 'the server could not find the requested resource (skipped dry run; will retry)', hookPhase: 'Running', syncPhase: 'Sync' })
+        continue
+      }
+      try {
+        const live = this.live(o)
+        const changed = !live || !isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
+        if (changed) store.apply(o, FIELD_MANAGER, { force: true })
+        results.push({ ...base, status: 'Synced', message: !live ? `${o.kind.toLowerCase()}/${o.metadata.name} created` : changed ? `${o.kind.toLowerCase()}/${o.metadata.name} configured` : `${o.kind.toLowerCase()}/${o.metadata.name} unchanged`, hookPhase: 'Succeeded', syncPhase: 'Sync' })
+      } catch (err) {
+        const msg = err instanceof ApiError ? err.message : (err as Error).message
+        errors.push(msg)
+        results.push({ ...base, status: 'SyncFailed', message: msg, hookPhase: 'Failed', syncPhase: 'Sync' })
+      }
+    }
+    const stillSkipped = new Set([...skipped].filter((k) => {
+      const o = cmp.desired.find((d) => keyOf(d) === k)!
+      return !store.typeOf(o.apiVersion, o.kind)
+    }))
+    this.skipped.set(name, stillSkipped)
+    if (app.spec?.syncPolicy?.automated?.prune || promptPrune) {
+      const wanted = new Set(cmp.desired.map(keyOf))
+      for (const o of this.tracked(name)) {
+        if (wanted.has(keyOf(o))) continue
+        store.delete({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+        const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
+        results.push({ group, version, kind: o.kind, namespace: o.metadata.namespace ?? '', name: o.metadata.name, status: 'Pruned', message: 'pruned', hookPhase: 'Succeeded', syncPhase: 'Sync' })
+        this.env.log(`argocd: ${name} pruned ${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`)
+      }
+    }
+    if (errors.length) return state('Failed', `one or more objects failed to apply, reason: ${errors.join(', ')}`, results)
+    this.env.log(`argocd: synced ${name} to ${revision.slice(0, 7)}`)
+    return state('Succeeded', 'successfully synced (all tasks run)', results)
+  }
+}

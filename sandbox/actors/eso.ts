@@ -1,0 +1,160 @@
+// The External Secrets Operator the sandbox plays: ExternalSecrets that point at a
+// ClusterSecretStore with a Vault KV v2 provider read Vault the way ESO does (key → API path),
+// render `target.template` with Go templates, own the target Secret, and report `Ready`.
+import type { KObject, Store } from '../store.ts'
+import { vaultApiPath } from './eso-keys.ts'
+import { renderGoTemplate } from './go-template.ts'
+import type { VaultState } from './vault.ts'
+
+const ES = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret' }
+const CSS = { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore' }
+const MANAGER = 'external-secrets'
+const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+
+class EsoError extends Error {}
+
+/** The provider client for a store: checks the token Secret and the token itself, like ESO's vault client. */
+function vaultClient(store: Store, vault: VaultState, css: KObject): { path?: string; version?: string } {
+  const provider = css.spec?.provider?.vault
+  if (!provider) throw new EsoError(`could not get provider client: the sandbox only plays the vault provider`)
+  const ref = provider.auth?.tokenSecretRef
+  if (ref) {
+    const secret = store.get({ apiVersion: 'v1', kind: 'Secret', namespace: ref.namespace, name: ref.name })
+    if (!secret) throw new EsoError(`could not get provider client: cannot get Kubernetes secret "${ref.name}" from namespace "${ref.namespace}": secrets "${ref.name}" not found`)
+    const token = Buffer.from(secret.data?.[ref.key ?? 'token'] ?? '', 'base64').toString('utf8').trim()
+    if (vault.sealed) throw new EsoError('could not get provider client: cannot read secret data from Vault: Error making API request. Code: 503. Errors: * Vault is sealed')
+    if (!vault.validTokens.has(token)) throw new EsoError('could not get provider client: cannot initialize Vault client: Error making API request. Code: 403. Errors: * permission denied')
+  }
+  return { path: provider.path, version: provider.version ?? 'v2' }
+}
+
+function readKey(vault: VaultState, client: { path?: string; version?: string }, key: string, property?: string): string | Record<string, string> {
+  if (vault.sealed) throw new EsoError('cannot read secret data from Vault: Error making API request. Code: 503. Errors: * Vault is sealed')
+  const latest = vault.readLatest(vaultApiPath(key, client))
+  if (!latest) throw new EsoError('Secret does not exist')
+  if (property === undefined || property === '') return latest.data
+  if (!(property in latest.data)) throw new EsoError(`key ${property} does not exist in secret ${key}`)
+  return latest.data[property]
+}
+
+/** The Secret data (plain strings) an ExternalSecret yields. */
+export function resolveExternalSecret(store: Store, vault: VaultState, es: KObject): { type: string; data: Record<string, string>; labels?: Record<string, string>; annotations?: Record<string, string> } {
+  const ref = es.spec?.secretStoreRef ?? {}
+  if (ref.kind !== 'ClusterSecretStore') throw new EsoError(`could not get SecretStore "${ref.name}": the sandbox plays ClusterSecretStores only`)
+  const css = store.get({ ...CSS, name: ref.name })
+  if (!css) throw new EsoError(`could not get ClusterSecretStore "${ref.name}", ClusterSecretStore.external-secrets.io "${ref.name}" not found`)
+  const client = vaultClient(store, vault, css)
+  const values: Record<string, string> = {}
+  for (const [i, d] of (es.spec?.data ?? []).entries()) {
+    try {
+      const v = readKey(vault, client, String(d.remoteRef?.key ?? ''), d.remoteRef?.property)
+      values[d.secretKey] = typeof v === 'string' ? v : JSON.stringify(v)
+    } catch (e) {
+      throw new EsoError(`error processing spec.data[${i}] (key: ${d.remoteRef?.key}), err: ${(e as Error).message}`)
+    }
+  }
+  for (const [i, d] of (es.spec?.dataFrom ?? []).entries()) {
+    if (!d.extract) continue
+    try {
+      const v = readKey(vault, client, String(d.extract.key ?? ''), d.extract.property)
+      if (typeof v === 'string') throw new EsoError('extract needs a map')
+      Object.assign(values, v)
+    } catch (e) {
+      throw new EsoError(`error processing spec.dataFrom[${i}].extract, err: ${(e as Error).message}`)
+    }
+  }
+  const template = es.spec?.target?.template
+  if (!template) return { type: 'Opaque', data: values }
+  const data: Record<string, string> = template.mergePolicy === 'Merge' ? { ...values } : {}
+  for (const [k, t] of Object.entries<string>(template.data ?? {})) {
+    try {
+      data[k] = renderGoTemplate(String(t), values)
+    } catch (e) {
+      throw new EsoError(`could not apply template: could not execute template: ${(e as Error).message}`)
+    }
+  }
+  return { type: template.type ?? 'Opaque', data, labels: template.metadata?.labels, annotations: template.metadata?.annotations }
+}
+
+function setCondition(store: Store, es: KObject, ready: boolean, reason: string, message: string, changed: boolean): boolean {
+  const prev = (es.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
+  if (!changed && prev && prev.status === (ready ? 'True' : 'False') && prev.reason === reason && prev.message === message) return false
+  const t = now()
+  const status = {
+    ...(es.status ?? {}),
+    ...(ready ? { refreshTime: t, syncedResourceVersion: `${es.metadata.generation ?? 1}-sandbox`, binding: { name: es.spec?.target?.name ?? es.metadata.name } } : {}),
+    conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason, message, lastTransitionTime: prev?.status === (ready ? 'True' : 'False') ? prev.lastTransitionTime : t }],
+  }
+  store.updateStatus({ ...ES, namespace: es.metadata.namespace, name: es.metadata.name }, status)
+  return true
+}
+
+/** One pass over all ExternalSecrets (and the stores' Ready condition). Returns whether anything was written. */
+export function reconcileExternalSecrets(store: Store, vault: VaultState): boolean {
+  let wrote = false
+  for (const css of store.list(CSS.apiVersion, CSS.kind)) {
+    let ready = true
+    let message = 'store validated'
+    try { vaultClient(store, vault, css) } catch (e) { ready = false; message = (e as Error).message }
+    const prev = (css.status?.conditions ?? [])[0]
+    if (prev?.status !== (ready ? 'True' : 'False') || prev?.message !== message) {
+      store.updateStatus({ ...CSS, name: css.metadata.name }, { capabilities: 'ReadWrite', conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'Valid' : 'InvalidProviderConfig', message, lastTransitionTime: now() }] })
+      wrote = true
+    }
+  }
+  for (const es of store.list(ES.apiVersion, ES.kind)) {
+    const ns = es.metadata.namespace!
+    const targetName = es.spec?.target?.name ?? es.metadata.name
+    let resolved
+    try {
+      resolved = resolveExternalSecret(store, vault, es)
+    } catch (e) {
+      wrote = setCondition(store, es, false, 'SecretSyncedError', (e as Error).message, false) || wrote
+      continue
+    }
+    const data = Object.fromEntries(Object.entries(resolved.data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
+    const live = store.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: targetName })
+    const ownedByOther = live && !((live.metadata as any).ownerReferences ?? []).some((r: any) => r.uid === es.metadata.uid)
+    if (ownedByOther && (es.spec?.target?.creationPolicy ?? 'Owner') === 'Owner' && ((live!.metadata as any).ownerReferences ?? []).length) {
+      wrote = setCondition(store, es, false, 'SecretSyncedError', `could not update secret: target is owned by another ExternalSecret`, false) || wrote
+      continue
+    }
+    const desired: KObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: {
+        name: targetName,
+        namespace: ns,
+        labels: { ...(resolved.labels ?? {}), 'reconcile.external-secrets.io/managed': 'true' },
+        annotations: { ...(resolved.annotations ?? {}) },
+        ownerReferences: [{ apiVersion: ES.apiVersion, kind: ES.kind, name: es.metadata.name, uid: es.metadata.uid, controller: true, blockOwnerDeletion: true }],
+      },
+      type: resolved.type,
+      data,
+    }
+    const same = live && live.type === desired.type && JSON.stringify(live.data ?? {}) === JSON.stringify(data) && JSON.stringify((live.metadata as any).ownerReferences) === JSON.stringify(desired.metadata.ownerReferences)
+    let changed = false
+    if (!same) {
+      try {
+        if (live && live.type !== desired.type) store.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: targetName })
+        store.upsert(desired, MANAGER)
+        changed = true
+        wrote = true
+      } catch (e) {
+        wrote = setCondition(store, es, false, 'SecretSyncedError', `could not create or update secret: ${(e as Error).message}`, false) || wrote
+        continue
+      }
+    }
+    wrote = setCondition(store, es, true, 'SecretSynced', 'secret synced', changed) || wrote
+  }
+  // Owned Secrets go with their ExternalSecret.
+  const esUids = new Set(store.list(ES.apiVersion, ES.kind).map((e) => e.metadata.uid))
+  for (const s of store.list('v1', 'Secret')) {
+    const refs: any[] = (s.metadata as any).ownerReferences ?? []
+    if (refs.some((r) => r.kind === 'ExternalSecret') && !refs.some((r) => esUids.has(r.uid))) {
+      store.delete({ apiVersion: 'v1', kind: 'Secret', namespace: s.metadata.namespace, name: s.metadata.name })
+      wrote = true
+    }
+  }
+  return wrote
+}

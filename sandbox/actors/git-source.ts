@@ -1,0 +1,80 @@
+// Reads the GitOps repository the way Argo CD's repo server does: from the remote (here the bare
+// `origin` on disk), at a revision, with plain git commands. Also maps an Application's repoURL to
+// that remote when it names this repository.
+import { execFile } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { promisify } from 'node:util'
+
+const run = promisify(execFile)
+
+export async function git(args: string[], opts: { cwd?: string; input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  const { stdout } = await run('git', args, { cwd: opts.cwd, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', ...opts.env }, encoding: 'utf8' })
+  return stdout
+}
+
+/** `https://github.com/a/b.git`, `git@github.com:a/b` and `https://github.com/a/b/` compare equal. */
+export function normaliseRepoUrl(url: string): string {
+  return url.trim().toLowerCase().replace(/^git@([^:]+):/, 'https://$1/').replace(/^ssh:\/\/git@/, 'https://').replace(/\/+$/, '').replace(/\.git$/, '')
+}
+
+export class GitRemote {
+  constructor(readonly bareDir: string) {}
+
+  /** The commit sha of a branch, tag or sha; undefined when it does not exist. `HEAD`/'' = default branch. */
+  async resolve(revision: string | undefined): Promise<string | undefined> {
+    const rev = !revision || revision === 'HEAD' ? 'HEAD' : revision
+    for (const candidate of rev === 'HEAD' ? ['HEAD'] : [`refs/heads/${rev}`, `refs/tags/${rev}`, rev]) {
+      try {
+        return (await git(['-C', this.bareDir, 'rev-parse', '--verify', '-q', `${candidate}^{commit}`])).trim()
+      } catch {
+        // try the next form
+      }
+    }
+    return undefined
+  }
+
+  /** The default branch name (what HEAD points to). */
+  async defaultBranch(): Promise<string> {
+    return (await git(['-C', this.bareDir, 'symbolic-ref', '--short', 'HEAD'])).trim()
+  }
+
+  /** Files (paths relative to the repo root) under `dir` at `sha`. */
+  async listFiles(sha: string, dir: string): Promise<string[]> {
+    const clean = dir.replace(/^\.?\/+|\/+$/g, '')
+    const out = await git(['-C', this.bareDir, 'ls-tree', '-r', '--name-only', '-z', sha, '--', clean || '.'])
+    return out.split('\0').filter(Boolean)
+  }
+
+  async pathExists(sha: string, path: string): Promise<boolean> {
+    const clean = path.replace(/^\.?\/+|\/+$/g, '')
+    if (!clean) return true
+    try {
+      await git(['-C', this.bareDir, 'cat-file', '-e', `${sha}:${clean}`])
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  async show(sha: string, file: string): Promise<string> {
+    return git(['-C', this.bareDir, 'show', `${sha}:${file.replace(/^\.?\/+/, '')}`])
+  }
+
+  async showIfExists(sha: string, file: string): Promise<string | undefined> {
+    return (await this.pathExists(sha, file)) ? this.show(sha, file) : undefined
+  }
+
+  /** Writes the whole tree at `sha` into a fresh temp dir (caller removes it). */
+  async exportTree(sha: string): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'sandbox-argocd-'))
+    try {
+      await run('sh', ['-c', 'git -C "$1" archive --format=tar "$2" | tar -x -C "$3"', 'sh', this.bareDir, sha, dir])
+    } catch (e) {
+      await rm(dir, { recursive: true, force: true })
+      throw e
+    }
+    return dir
+  }
+}
