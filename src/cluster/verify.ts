@@ -1,0 +1,245 @@
+// Task 8's checks: each one passes or fails with the hint a user needs. Conditions that may still be
+// converging are awaited by watch (up to SYNC_TIMEOUT_SECONDS); secret values are never printed.
+import { parseAllDocuments } from 'yaml'
+import type { Ctx } from '../context.ts'
+import { SetupError } from '../errors.ts'
+import { readRepoFile } from '../files.ts'
+import { chartShape } from '../render/chart.ts'
+import { parseImage } from '../render/image.ts'
+import { repoFacts } from '../repo-facts.ts'
+import { getAt } from '../yaml-edit.ts'
+import { appConverged, trackedBy } from './argo.ts'
+import { analyzeLog } from './controller-log.ts'
+import { kube, type KObj, type KRef, type Kube, type WaitCheck } from './kube.ts'
+import { containsCommit, originHead } from './origin.ts'
+import { loadObject } from './repo-objects.ts'
+import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
+
+export interface CheckResult {
+  name: string
+  ok: boolean
+  detail: string
+  hint?: string
+}
+
+export const CONTROLLER_DEPLOYMENT = 'argocd-image-updater-controller'
+export const CONTROLLER_CONFIGMAP = 'argocd-image-updater-config'
+export const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
+
+const conditionTrue = (o: KObj | undefined, type: string) =>
+  (o?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === type && c.status === 'True')
+const lastCondition = (o: KObj | undefined) => {
+  const c = (o?.status?.conditions ?? []).at(-1)
+  return c ? `${c.type}=${c.status}${c.reason ? ` (${c.reason})` : ''}${c.message ? `: ${c.message}` : ''}` : 'no conditions yet'
+}
+
+/** Waits by watch for `check`, or (waitMs 0, as in dry-run) looks once. Returns the object or the last state. */
+async function awaitState(k: Kube, ref: KRef, check: WaitCheck, waitMs: number, what: string): Promise<{ obj?: KObj; error?: string }> {
+  if (waitMs <= 0) {
+    const obj = await k.get(ref)
+    const state = await check(obj)
+    return 'ready' in state ? { obj } : { error: 'waiting' in state ? state.waiting : state.failed }
+  }
+  try {
+    return { obj: await k.waitFor(ref, check, { timeoutMs: waitMs, what }) }
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) }
+  }
+}
+
+/** The level the values file in the repo asks for (what the ConfigMap must carry). */
+export async function intendedLogLevel(ctx: Ctx): Promise<string | undefined> {
+  const { valuesFile } = await repoFacts(ctx)
+  const text = await readRepoFile(ctx, valuesFile)
+  if (text === null) return undefined
+  const { value } = getAt(text, valuesFile, ['config', 'log.level'])
+  return typeof value === 'string' ? value : undefined
+}
+
+interface EsSpec {
+  name: string
+  secretName: string
+  docker: boolean
+}
+
+async function externalSecrets(ctx: Ctx): Promise<EsSpec[]> {
+  const rel = `${ctx.settings.manifestsDir}/github-external-secret.yaml`
+  const text = await readRepoFile(ctx, rel)
+  if (text === null) throw new SetupError(`${rel} does not exist`, 'run task 2 first: npx tsx scripts/run.ts --only 2')
+  return parseAllDocuments(text)
+    .map((d) => d.toJS() as KObj | null)
+    .filter((o): o is KObj => o?.kind === 'ExternalSecret')
+    .map((o) => ({
+      name: o.metadata.name,
+      secretName: o.spec?.target?.name ?? o.metadata.name,
+      docker: o.spec?.target?.template?.type === 'kubernetes.io/dockerconfigjson',
+    }))
+}
+
+const globMatch = (pattern: string, name: string) =>
+  new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name)
+
+export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<CheckResult[]> {
+  const s = ctx.settings
+  const k = await kube(ctx)
+  const facts = await repoFacts(ctx)
+  const ns = s.argocdNamespace
+  const results: CheckResult[] = []
+  const record = (name: string, problems: string[], okDetail: string, hint: string) =>
+    results.push(problems.length ? { name, ok: false, detail: problems.join('; '), hint } : { name, ok: true, detail: okDetail })
+  const guard = async (name: string, hint: string, fn: () => Promise<unknown>) => {
+    try {
+      await fn()
+    } catch (err) {
+      results.push({ name, ok: false, detail: err instanceof Error ? err.message.split('\n')[0] : String(err), hint })
+    }
+  }
+
+  // 1. the controller
+  const ctrlHint = `kubectl -n ${ns} describe deployment ${CONTROLLER_DEPLOYMENT}; check the argocd-image-updater Application`
+  await guard('controller Deployment available', ctrlHint, async () => {
+    const r = await awaitState(
+      k,
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: CONTROLLER_DEPLOYMENT },
+      (d) => (!d ? { waiting: 'not found' } : conditionTrue(d, 'Available') || (d.status?.availableReplicas ?? 0) >= 1 ? { ready: true } : { waiting: lastCondition(d) }),
+      opts.waitMs,
+      `Deployment ${ns}/${CONTROLLER_DEPLOYMENT} available`,
+    )
+    record('controller Deployment available', r.error ? [r.error] : [], `${r.obj?.status?.availableReplicas ?? 1} available`, ctrlHint)
+  })
+  let controllerPod: KObj | undefined
+  await guard('controller Pod ready', ctrlHint, async () => {
+    const pods = await k.list('v1', 'Pod', ns, 'app.kubernetes.io/name=argocd-image-updater')
+    controllerPod = pods.find((p) => conditionTrue(p, 'Ready')) ?? pods[0]
+    record('controller Pod ready', controllerPod && conditionTrue(controllerPod, 'Ready') ? [] : [controllerPod ? `pod ${controllerPod.metadata.name} not Ready: ${lastCondition(controllerPod)}` : 'no pod labelled app.kubernetes.io/name=argocd-image-updater'], `pod ${controllerPod?.metadata.name}`, `kubectl -n ${ns} get pods -l app.kubernetes.io/name=argocd-image-updater; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`)
+  })
+  const levelHint = `the chart reads config."log.level" from ${facts.valuesFile}; sync the argocd-image-updater Application`
+  await guard('ConfigMap log level', levelHint, async () => {
+    const want = await intendedLogLevel(ctx)
+    const r = await awaitState(
+      k,
+      { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP },
+      (cm) => (!cm ? { waiting: 'not found' } : cm.data?.['log.level'] === want ? { ready: true } : { waiting: `log.level is ${cm.data?.['log.level'] ?? 'unset'}, want ${want}` }),
+      opts.waitMs,
+      `ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} log.level=${want}`,
+    )
+    record('ConfigMap log level', r.error ? [r.error] : [], `log.level=${want}`, levelHint)
+  })
+
+  // 2. the ExternalSecrets and the Secrets they render
+  const registry = parseImage(s.image).registry
+  const pat = ctx.secrets.githubPat()
+  for (const es of await externalSecrets(ctx)) {
+    const esHint = `kubectl -n ${ns} describe externalsecret ${es.name}: check Vault holds ${s.vaultPath} (task 1) and the ClusterSecretStore ${s.secretStore} is Ready`
+    await guard(`ExternalSecret ${es.name} Ready`, esHint, async () => {
+      const r = await awaitState(
+        k,
+        { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: ns, name: es.name },
+        (o) => (!o ? { waiting: 'not found' } : conditionTrue(o, 'Ready') ? { ready: true } : { waiting: lastCondition(o) }),
+        opts.waitMs,
+        `ExternalSecret ${ns}/${es.name} Ready`,
+      )
+      record(`ExternalSecret ${es.name} Ready`, r.error ? [r.error] : [], 'Ready', esHint)
+      const secret = await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: es.secretName })
+      const problems = !secret ? ['Secret not found'] : es.docker ? dockerConfigProblems(secret, registry, s.githubUsername, pat) : gitCredsProblems(secret, s.githubUsername, pat)
+      record(
+        `Secret ${es.secretName}`,
+        problems,
+        es.docker ? `dockerconfigjson with a ${registry} entry for ${s.githubUsername}` : `username and password for ${s.githubUsername}`,
+        `check the template in ${s.manifestsDir}/github-external-secret.yaml and the values in Vault (${s.vaultPath}: username, pat)`,
+      )
+    })
+  }
+
+  // 3. the Applications, at (or after) our revision
+  const rev = ctx.pushedRevision ?? (await originHead(ctx.repoDir, s.branch))
+  const ours = (r: string) => containsCommit(ctx.repoDir, s.branch, rev, r)
+  const appFiles = [facts.appApplicationFile, facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
+  const apps: Record<string, KObj | undefined> = {}
+  for (const file of appFiles) {
+    const name = (await loadObject(ctx, file, 'Application')).metadata.name
+    const hint = `kubectl -n ${ns} describe application ${name}; then rerun task 7: npx tsx scripts/run.ts --from 7`
+    await guard(`Application ${name} Synced and Healthy`, hint, async () => {
+      const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
+      const r = await awaitState(k, ref, (a) => appConverged(a, ours), opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
+      apps[file] = r.obj ?? (await k.get(ref))
+      record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${rev.slice(0, 7)} or later`, hint)
+    })
+  }
+
+  // 4. the app's Deployment survived the move (created before its new Application, or new)
+  await guard(`${s.appName} Deployment survived the move`, '', async () => {
+    const app = apps[facts.appApplicationFile]
+    const problems: string[] = []
+    const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${s.appName}.yaml`)) !== null || (await oldFileInHistory(ctx))
+    for (const ref of [
+      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: s.appNamespace, name: s.appName },
+      { apiVersion: 'v1', kind: 'Service', namespace: s.appNamespace, name: s.appName },
+    ]) {
+      const obj = await k.get(ref)
+      if (!obj) {
+        problems.push(`${ref.kind} ${ref.namespace}/${ref.name} not found`)
+        continue
+      }
+      const owner = trackedBy(obj)
+      if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} is tracked by ${owner}, not ${app.metadata.name}`)
+      const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
+      const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
+      if (existedBefore && created > appCreated) problems.push(`${ref.kind} was created after the ${s.appName} Application (recreated during the move)`)
+    }
+    record(`${s.appName} Deployment survived the move`, problems, existedBefore ? 'Deployment and Service predate the new Application' : 'Deployment and Service present (new install)', 'a recreated app had downtime: check personal-services no longer lists it and prunes nothing of it')
+  })
+
+  // 5. the ImageUpdater resource selects the app and manages its image; the log shows no idling
+  const shape = chartShape(s.chartVersion)
+  const iuHint = `kubectl -n ${ns} get imageupdater ${s.appName} -o yaml; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
+  await guard(`ImageUpdater ${s.appName} manages the image`, iuHint, async () => {
+    const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: s.appName }
+    const iu = await k.get(ref)
+    if (!iu) return record(`ImageUpdater ${s.appName} manages the image`, [`ImageUpdater ${ns}/${s.appName} not found`], '', iuHint)
+    const refs: { namePattern?: string }[] = iu.spec?.applicationRefs ?? []
+    if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, s.appName)))
+      return record(`ImageUpdater ${s.appName} manages the image`, [`no applicationRefs[].namePattern matches ${s.appName}`], '', iuHint)
+    if (shape.statusCounts) {
+      const r = await awaitState(
+        k,
+        ref,
+        (o) => ((o?.status?.applicationsMatched ?? 0) >= 1 && (o?.status?.imagesManaged ?? 0) >= 1 ? { ready: true } : { waiting: `applicationsMatched=${o?.status?.applicationsMatched ?? 'unset'} imagesManaged=${o?.status?.imagesManaged ?? 'unset'}` }),
+        opts.waitMs,
+        `ImageUpdater ${ns}/${s.appName} matching the app`,
+      )
+      record(`ImageUpdater ${s.appName} manages the image`, r.error ? [r.error] : [], `applicationsMatched=${r.obj?.status?.applicationsMatched} imagesManaged=${r.obj?.status?.imagesManaged}`, iuHint)
+    }
+  })
+  await guard('controller log shows it working', iuHint, async () => {
+    if (!controllerPod) return record('controller log shows it working', ['no controller pod to read'], '', iuHint)
+    const pod = controllerPod
+    const read = async () => analyzeLog(await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400))
+    let verdict = await read()
+    // Logs cannot be watched here; when a cycle is still due, look again at a steady pace.
+    const deadline = Date.now() + opts.waitMs
+    while (!shape.statusCounts && !verdict.healthyCycle && verdict.problems.length === 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 500))
+      verdict = await read()
+    }
+    const problems = [...verdict.problems]
+    if (!shape.statusCounts && !verdict.healthyCycle) problems.push('no `Processing results` line with applications>=1 and errors=0 yet')
+    const c = verdict.lastCycle
+    record('controller log shows it working', problems, c ? `Processing results: applications=${c.applications} images_considered=${c.imagesConsidered} images_updated=${c.imagesUpdated} errors=${c.errors}` : 'no idle or misconfiguration lines', `a controller that logs these lines updates nothing: ${iuHint}`)
+  })
+  return results
+}
+
+async function oldFileInHistory(ctx: Ctx): Promise<boolean> {
+  const { execFile } = await import('node:child_process')
+  const rel = `${ctx.settings.manifestsDir}/${ctx.settings.appName}.yaml`
+  return new Promise((resolve) =>
+    execFile('git', ['log', '-1', '--format=%H', '--', rel], { cwd: ctx.repoDir }, (err, stdout) => resolve(!err && stdout.trim().length > 0)),
+  )
+}
+
+/** One line per check for the task output. */
+export function formatResult(r: CheckResult): string {
+  return r.ok ? `PASS ${r.name}: ${r.detail}` : `FAIL ${r.name}: ${r.detail}${r.hint ? `\n     hint: ${r.hint}` : ''}`
+}
+

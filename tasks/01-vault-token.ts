@@ -1,0 +1,46 @@
+// Task 1: the GitHub token into Vault (KV v2, `username` and `pat`), written through exec in the
+// Vault pod with the token on stdin (`pat=-`), never on a command line. Nothing is written when
+// Vault already holds the same values; the comparison never prints them.
+import { runIfMain } from '../src/run-alone.ts'
+import type { Task } from '../src/task.ts'
+import { githubPat } from '../src/cluster/github-pat.ts'
+import { ensureLogin, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
+import { SetupError } from '../src/errors.ts'
+
+export const task: Task = {
+  id: 1,
+  title: 'Store the GitHub token in Vault',
+  scope: 'cluster',
+  async plan(ctx) {
+    const path = ctx.settings.vaultPath
+    const username = ctx.settings.githubUsername
+    const pat = await githubPat(ctx)
+    const warning = patShapeWarning(pat)
+    if (warning) ctx.log(warning)
+    await requireUnsealed(ctx)
+    const loggedIn = await ensureLogin(ctx)
+    const summary = `vault kv put ${path} (username, pat from stdin)`
+    const put = {
+      summary,
+      async apply() {
+        await ensureLogin(ctx)
+        await kvPutGithub(ctx, path, username, pat)
+        const back = await kvGet(ctx, path)
+        const fields = Object.keys(back?.data ?? {}).sort()
+        if (!back || !fields.includes('username') || !fields.includes('pat'))
+          throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
+        ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
+      },
+    }
+    // dry-run and not logged in: Vault cannot be read, so the write stays pending
+    if (!loggedIn) return [{ ...put, summary: `${summary} (after vault login with VAULT_TOKEN; current value not readable)` }]
+    const current = await kvGet(ctx, path)
+    if (current && current.data.username === username && current.data.pat === pat) {
+      ctx.log(`${path} already holds username and pat (version ${current.version ?? '?'})`)
+      return []
+    }
+    return [put]
+  },
+}
+export default task
+await runIfMain(import.meta, task)

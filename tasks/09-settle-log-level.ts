@@ -1,0 +1,96 @@
+// Task 9 (the plan's closing note): once verification passes, lower the controller's log level from
+// debug to info in the values file, commit and push it, wait for the chart app to sync that commit
+// and confirm the ConfigMap carries the new level. Not run while verification fails.
+import { runIfMain } from '../src/run-alone.ts'
+import type { Change, Task } from '../src/task.ts'
+import type { Ctx } from '../src/context.ts'
+import { SetupError } from '../src/errors.ts'
+import { planFile } from '../src/files.ts'
+import { planPublish } from '../src/publish.ts'
+import { repoFacts, requireRepoFile } from '../src/repo-facts.ts'
+import { getAt, setScalar } from '../src/yaml-edit.ts'
+import { appConverged, syncTrigger } from '../src/cluster/argo.ts'
+import { kube } from '../src/cluster/kube.ts'
+import { containsCommit, originHead } from '../src/cluster/origin.ts'
+import { loadObject } from '../src/cluster/repo-objects.ts'
+import { CONTROLLER_CONFIGMAP, formatResult, runVerify } from '../src/cluster/verify.ts'
+
+const LEVEL_PATH = ['config', 'log.level']
+
+function message(ctx: Ctx, from: string): string {
+  return `Lower argocd-image-updater log level from ${from} to ${ctx.settings.finalLogLevel}\n\nVerification passed; written by image-updater-setup (task 9).`
+}
+
+/** Waits for the chart app at the pushed commit, then for the ConfigMap to carry the level. */
+async function syncAndConfirm(ctx: Ctx): Promise<void> {
+  const k = await kube(ctx)
+  const { chartApplicationFile } = await repoFacts(ctx)
+  const name = (await loadObject(ctx, chartApplicationFile, 'Application')).metadata.name
+  const ns = ctx.settings.argocdNamespace
+  const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
+  const rev = ctx.pushedRevision ?? (await originHead(ctx.repoDir, ctx.settings.branch))
+  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, rev, r)
+  const since = new Date()
+  const app = await k.get(ref)
+  if (app && !('ready' in (await appConverged(app, ours)))) {
+    const trigger = syncTrigger(app)
+    if (trigger) await k.mergePatch(ref, trigger)
+  }
+  const timeoutMs = Number(ctx.settings.syncTimeoutSeconds) * 1000
+  await k.waitFor(ref, (a) => appConverged(a, ours, since), { timeoutMs, what: `Application ${ns}/${name} Synced and Healthy at ${rev.slice(0, 7)}` })
+  const want = ctx.settings.finalLogLevel
+  await k.waitFor(
+    { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP },
+    (cm) => (cm?.data?.['log.level'] === want ? { ready: true } : { waiting: `log.level is ${cm?.data?.['log.level'] ?? 'unset'}` }),
+    { timeoutMs, what: `ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} log.level=${want}` },
+  )
+  ctx.log(`ConfigMap ${CONTROLLER_CONFIGMAP} now has log.level=${want}`)
+}
+
+export const task: Task = {
+  id: 9,
+  title: 'Lower the Image Updater log level after verification',
+  scope: 'cluster',
+  managedPaths: (ctx) => [`${ctx.settings.valuesDir}/argocd-image-updater.yaml`],
+  async plan(ctx) {
+    const { valuesFile: file } = await repoFacts(ctx)
+    const want = ctx.settings.finalLogLevel
+    const text = await requireRepoFile(ctx, file, 'VALUES_DIR')
+    const { value: level } = getAt(text, file, LEVEL_PATH)
+    const changes: Change[] = []
+    const waitChange: Change = {
+      summary: `wait for the argocd-image-updater Application at the pushed commit and ConfigMap ${CONTROLLER_CONFIGMAP} log.level=${want}`,
+      apply: () => syncAndConfirm(ctx),
+    }
+    if (level !== want) {
+      const results = await runVerify(ctx, { waitMs: 0 })
+      const failed = results.filter((r) => !r.ok)
+      if (failed.length) {
+        if (ctx.dryRun) return [{ summary: `set ${file} config."log.level" to ${want} once verification passes (it fails now)`, async apply() {} }]
+        throw new SetupError(
+          `verification has not passed, so the log level stays ${String(level)}:\n${failed.map((r) => `  ${formatResult(r)}`).join('\n')}`,
+          'run task 8 until it passes: npx tsx scripts/run.ts --from 8',
+        )
+      }
+      const edit = await planFile(ctx, file, setScalar(text, file, LEVEL_PATH, want))
+      if (edit) changes.push(edit)
+      changes.push({
+        summary: `git commit ${file} and push origin ${ctx.settings.branch}`,
+        paths: [file],
+        async apply() {
+          for (const c of await planPublish(ctx, [file], message(ctx, String(level)))) await c.apply()
+        },
+      })
+      changes.push(waitChange)
+      return changes
+    }
+    // the file already says `want`: finish an interrupted commit/push, then the cluster side
+    const publish = await planPublish(ctx, [file], message(ctx, ctx.settings.logLevel))
+    if (publish.length) return [...publish, waitChange]
+    const k = await kube(ctx)
+    const cm = await k.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ctx.settings.argocdNamespace, name: CONTROLLER_CONFIGMAP })
+    return cm?.data?.['log.level'] === want ? [] : [waitChange]
+  },
+}
+export default task
+await runIfMain(import.meta, task)
