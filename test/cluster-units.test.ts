@@ -1,0 +1,184 @@
+// Unit tests of the cluster code that needs no API server: Argo CD status reading, log analysis,
+// Secret checks (never echoing values), preflight config/context checks, the apply order.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Ctx } from '../src/context.ts'
+import { loadConfig } from '../src/settings.ts'
+import { appConverged, contains, describeApp, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
+import { analyzeLog } from '../src/cluster/controller-log.ts'
+import { dockerConfigProblems, gitCredsProblems } from '../src/cluster/secret-checks.ts'
+import { configFailures, contextFailure, formatFailures } from '../src/cluster/preflight.ts'
+import { deploySteps } from '../src/cluster/deploy.ts'
+import { parseObject } from '../src/cluster/repo-objects.ts'
+import { patShapeWarning } from '../src/cluster/vault.ts'
+import type { KObj } from '../src/cluster/kube.ts'
+import { SetupError } from '../src/errors.ts'
+
+function ctxWith(env: Record<string, string> = {}, extra: Partial<Ctx> = {}): Ctx {
+  const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: '/tmp/none', GITHUB_USERNAME: 'meirongdev', ...env }, cwd: '/nonexistent-dir' })
+  const logs: string[] = []
+  return { settings, secrets, repoDir: '/tmp/none', projectDir: '/tmp', dryRun: false, yes: false, log: (l) => logs.push(l), touchedPaths: new Set(), ...extra } as unknown as Ctx
+}
+
+const OURS = 'a'.repeat(40)
+const OLD = 'b'.repeat(40)
+const isOurs = async (r: string) => r === OURS
+
+function app(status: Record<string, unknown>, spec: Record<string, unknown> = {}): KObj {
+  return { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'it-tools', namespace: 'argocd' }, spec, status }
+}
+
+test('an Application counts only when Synced AND Healthy at a revision containing ours', async () => {
+  assert.deepEqual(await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Healthy' } }), isOurs), { ready: true })
+  // Synced but at the old commit
+  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OLD }, health: { status: 'Healthy' } }), isOurs)))
+  // at our commit but still Progressing
+  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Progressing' } }), isOurs)))
+  // multi-source: chart version first, then our git revision
+  assert.deepEqual(await appConverged(app({ sync: { status: 'Synced', revisions: ['1.2.4', OURS] }, health: { status: 'Healthy' } }), isOurs), { ready: true })
+  // an operation still running is not done
+  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Healthy' }, operationState: { phase: 'Running' } }), isOurs)))
+  assert.ok('waiting' in (await appConverged(undefined, isOurs)))
+})
+
+test('a failed sync at our revision ends the wait with the operation message', async () => {
+  const failed = app({
+    sync: { status: 'OutOfSync', revision: OLD },
+    health: { status: 'Healthy' },
+    conditions: [{ type: 'SyncError', message: 'one or more objects failed to apply' }],
+    operationState: { phase: 'Failed', message: 'the server could not find the requested resource', syncResult: { revision: OURS, resources: [{ kind: 'ImageUpdater', name: 'it-tools', status: 'SyncFailed', message: 'no matches for kind' }] } },
+  })
+  const state = await appConverged(failed, isOurs)
+  assert.ok('failed' in state)
+  assert.match(state.failed, /could not find the requested resource/)
+  assert.match(state.failed, /ImageUpdater\/it-tools: no matches for kind/)
+  assert.match(describeApp(failed), /condition SyncError: one or more objects failed/)
+  // a failure at an older revision, from before we started, is not ours
+  const stale = app({ sync: { status: 'Synced', revision: OLD }, health: { status: 'Healthy' }, operationState: { phase: 'Failed', startedAt: '2020-01-01T00:00:00Z', syncResult: { revision: OLD } } })
+  assert.ok('waiting' in (await appConverged(stale, isOurs, new Date())))
+})
+
+test('sync trigger: refresh for auto-sync, an operation otherwise or after a failed auto-sync, nothing while running', () => {
+  const auto = app({ sync: { status: 'OutOfSync' } }, { syncPolicy: { automated: { prune: true } } })
+  assert.deepEqual(syncTrigger(auto), { metadata: { annotations: { 'argocd.argoproj.io/refresh': 'normal' } } })
+  const manual = app({ sync: { status: 'OutOfSync' } })
+  assert.ok(syncTrigger(manual)?.operation)
+  const autoFailed = app({ operationState: { phase: 'Failed' } }, { syncPolicy: { automated: {} } })
+  assert.ok(syncTrigger(autoFailed)?.operation)
+  assert.equal(syncTrigger(app({ operationState: { phase: 'Running' } })), undefined)
+  const refreshing = { ...auto, metadata: { ...auto.metadata, annotations: { 'argocd.argoproj.io/refresh': 'normal' } } }
+  assert.equal(syncTrigger(refreshing), undefined, 'a refresh already asked for is not asked again (no write)')
+})
+
+test('contains: desired fields present in live, extra live fields ignored, lists compared in full', () => {
+  const live = { spec: { source: { directory: { include: '{a.yaml,b.yaml}' } }, syncPolicy: { automated: { prune: true } } }, status: { x: 1 } }
+  assert.ok(contains(live, { spec: { source: { directory: { include: '{a.yaml,b.yaml}' } } } }))
+  assert.ok(!contains(live, { spec: { source: { directory: { include: '{a.yaml}' } } } }))
+  assert.ok(!contains(live, { spec: { syncPolicy: { automated: { prune: false } } } }))
+  assert.ok(contains({ l: [1, 2] }, { l: [1, 2] }))
+  assert.ok(!contains({ l: [1, 2, 3] }, { l: [1, 2] }))
+  assert.ok(contains({ a: 1 }, { b: undefined }))
+})
+
+test('trackedBy reads the tracking annotation or the instance label', () => {
+  const o = (labels?: Record<string, string>, annotations?: Record<string, string>): KObj => ({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', labels, annotations } })
+  assert.equal(trackedBy(o(undefined, { 'argocd.argoproj.io/tracking-id': 'it-tools:apps/Deployment:personal-services/it-tools' })), 'it-tools')
+  assert.equal(trackedBy(o({ 'app.kubernetes.io/instance': 'personal-services' })), 'personal-services')
+  assert.equal(trackedBy(o()), undefined)
+})
+
+test('controller log: a healthy cycle passes, idle lines after it or without one fail', () => {
+  const healthy = 'time=1 level=info msg="No ImageUpdater CRs to process"\ntime=2 level=info msg="Processing results: applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=0"\n'
+  const v1 = analyzeLog(healthy)
+  assert.ok(v1.healthyCycle)
+  assert.deepEqual(v1.problems, [], 'idle lines from before the resource existed are history')
+  const idle = 'level=info msg="No ImageUpdater CRs to process"\nlevel=info msg="No ImageUpdater CRs to process"\n'
+  assert.deepEqual(analyzeLog(idle).problems, ['No ImageUpdater CRs to process'])
+  assert.equal(analyzeLog(idle).healthyCycle, false)
+  const broken = `${healthy}level=error msg="Invalid match option syntax 'sha-'"\nlevel=info msg="Processing results: applications=1 images_considered=1 images_skipped=1 images_updated=0 errors=1"\n`
+  const v3 = analyzeLog(broken)
+  assert.ok(v3.problems.includes('Invalid match option syntax'))
+  assert.ok(v3.problems.some((p) => p.includes('errors=1')))
+  assert.equal(analyzeLog('msg="registry said: unauthorized"').problems[0], 'unauthorized')
+  assert.equal(analyzeLog('level=info msg="Processing results: applications=0 images_considered=0 images_skipped=0 images_updated=0 errors=0"').healthyCycle, false)
+})
+
+const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'
+const b64 = (s: string) => Buffer.from(s).toString('base64')
+const dockerSecret = (config: unknown, type = 'kubernetes.io/dockerconfigjson'): KObj => ({
+  apiVersion: 'v1',
+  kind: 'Secret',
+  metadata: { name: 'argocd-image-updater-secret' },
+  type,
+  data: { '.dockerconfigjson': b64(typeof config === 'string' ? config : JSON.stringify(config)) },
+})
+
+test('dockerconfigjson check: ghcr.io entry whose auth decodes to user:token; messages never hold values', () => {
+  const good = dockerSecret({ auths: { 'ghcr.io': { auth: b64(`meirongdev:${TOKEN}`) } } })
+  assert.deepEqual(dockerConfigProblems(good, 'ghcr.io', 'meirongdev', TOKEN), [])
+  const wrongUser = dockerConfigProblems(dockerSecret({ auths: { 'ghcr.io': { auth: b64(`someone:${TOKEN}`) } } }), 'ghcr.io', 'meirongdev', TOKEN)
+  assert.equal(wrongUser.length, 1)
+  const wrongToken = dockerConfigProblems(dockerSecret({ auths: { 'ghcr.io': { auth: b64('meirongdev:ghp_other') } } }), 'ghcr.io', 'meirongdev', TOKEN)
+  assert.match(wrongToken[0], /differs from GITHUB_PAT/)
+  assert.match(dockerConfigProblems(dockerSecret({ auths: { 'docker.io': { auth: 'x' } } }), 'ghcr.io', 'meirongdev')[0], /no auths entry for ghcr.io/)
+  // the whole JSON base64-encoded once more: what a wrong template produces
+  assert.match(dockerConfigProblems(dockerSecret(b64(JSON.stringify({ auths: {} }))), 'ghcr.io', 'meirongdev')[0], /not JSON/)
+  assert.match(dockerConfigProblems(dockerSecret({}, 'Opaque'), 'ghcr.io', 'meirongdev')[0], /expected kubernetes.io\/dockerconfigjson/)
+  for (const p of [...wrongUser, ...wrongToken]) {
+    assert.ok(!p.includes(TOKEN) && !p.includes('ghp_other') && !p.includes(b64(`someone:${TOKEN}`)))
+  }
+})
+
+test('git-creds check: username and password keys, values compared but never shown', () => {
+  const s = (data: Record<string, string>): KObj => ({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds' }, data })
+  assert.deepEqual(gitCredsProblems(s({ username: b64('meirongdev'), password: b64(TOKEN) }), 'meirongdev', TOKEN), [])
+  assert.match(gitCredsProblems(s({ username: b64('meirongdev') }), 'meirongdev')[0], /keys missing: password/)
+  const bad = gitCredsProblems(s({ username: b64('x'), password: b64('ghp_wrong') }), 'meirongdev', TOKEN)
+  assert.equal(bad.length, 2)
+  assert.ok(bad.every((p) => !p.includes('ghp_wrong') && !p.includes(TOKEN)))
+})
+
+test('preflight config checks: bad image, regex, strategy and chart version each give cause and fix', () => {
+  assert.deepEqual(configFailures(ctxWith()), [])
+  const failures = configFailures(ctxWith({ IMAGE: 'ghcr.io/meirongdev/it-tools:latest', TAG_REGEX: '^sha-[0-9a-f+$', UPDATE_STRATEGY: 'latest', CHART_VERSION: '0.14.0' }))
+  assert.equal(failures.length, 4)
+  for (const f of failures) assert.ok(f.cause && f.fix)
+  const err = formatFailures(failures)
+  assert.ok(err instanceof SetupError)
+  assert.match(err.message, /4 preflight checks failed/)
+  assert.equal((err.message.match(/fix: /g) ?? []).length, 4, 'one fix line per failure')
+})
+
+test('preflight context check: refuses another context unless allowed', () => {
+  const k = { contextName: 'prod', contextNames: ['prod', 'homelab'] }
+  assert.equal(contextFailure(ctxWith(), k), undefined, 'no KUBE_CONTEXT: the current one is used')
+  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'prod' }), k), undefined)
+  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }), k)!.cause, /current kube context is prod, not homelab/)
+  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }), k)!.fix, /kubectl config use-context homelab/)
+  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab', ALLOW_OTHER_CONTEXT: 'true' }), k), undefined)
+  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }, { yes: true }), k), undefined)
+  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'nowhere' }), k)!.cause, /not in the kubeconfig/)
+})
+
+test('apply order: AppProject, vault-eso, chart, the app (adopts), then personal-services', () => {
+  const steps = deploySteps(ctxWith(), { chartApplicationFile: 'argocd/applications/argocd-image-updater.yaml', appApplicationFile: 'argocd/applications/it-tools.yaml' })
+  assert.deepEqual(
+    steps.map((s) => s.file),
+    ['argocd/projects/homelab.yaml', 'argocd/applications/vault-eso.yaml', 'argocd/applications/argocd-image-updater.yaml', 'argocd/applications/it-tools.yaml', 'argocd/applications/personal-services.yaml'],
+  )
+  assert.deepEqual(steps.filter((s) => s.adopts).map((s) => s.file), ['argocd/applications/it-tools.yaml'])
+})
+
+test('parseObject picks the one object of a kind, with comments and leading ---', () => {
+  const obj = parseObject('---\n# 注释\napiVersion: argoproj.io/v1alpha1\nkind: Application\nmetadata:\n  name: x # c\n', 'a.yaml', 'Application')
+  assert.equal(obj.metadata.name, 'x')
+  assert.throws(() => parseObject('kind: Service\nmetadata: {name: s}\n', 'a.yaml', 'Application'), /expected exactly one Application/)
+  assert.throws(() => parseObject('kind: [\n', 'b.yaml', 'Application'), /b\.yaml:/)
+})
+
+test('token shape: classic and fine-grained accepted, others warned about without echoing', () => {
+  assert.equal(patShapeWarning(TOKEN), undefined)
+  assert.equal(patShapeWarning(`github_pat_${'A1_'.repeat(10)}`), undefined)
+  const w = patShapeWarning('hunter2-not-a-token')
+  assert.ok(w && !w.includes('hunter2'))
+})
