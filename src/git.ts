@@ -34,7 +34,7 @@ export function isGitCheckout(dir: string): boolean {
 
 /** Branch, upstream, ahead/behind and changed files in one child process. */
 export async function repoStatus(repoDir: string, paths: string[] = []): Promise<RepoStatus> {
-  const out = (await git(repoDir)`git status --porcelain=v2 --branch -z --untracked-files=all -- ${paths}`).stdout
+  const out = (await git(repoDir)`git status --porcelain=v2 --branch -z --no-renames --untracked-files=all -- ${paths}`).stdout
   const status: RepoStatus = { branch: null, ahead: 0, behind: 0, changed: [] }
   const records = out.split('\0')
   for (let i = 0; i < records.length; i++) {
@@ -70,10 +70,14 @@ export function stagedPaths(status: RepoStatus): string[] {
  * Commits exactly `paths` (new, changed or deleted), leaving any other staged or unstaged change of
  * the user where it is. Returns the new commit.
  */
-export async function commitPaths(repoDir: string, paths: string[], message: string): Promise<string> {
+export async function commitPaths(repoDir: string, changed: FileStatus[], message: string): Promise<string> {
   const g = git(repoDir)
+  const paths = changed.map((f) => f.path)
+  // Only what differs in the work tree needs adding; a change already staged (say the deletion of a
+  // file, after an earlier commit attempt failed) would make `git add` fail on a missing path.
+  const toAdd = changed.filter((f) => f.xy === '??' || f.xy[1] !== '.').map((f) => f.path)
   try {
-    await g`git add -A -- ${paths}`
+    if (toAdd.length) await g`git add -A -- ${toAdd}`
     await g`git commit --quiet --only -m ${message} -- ${paths}`
   } catch (err) {
     const stderr = (err as ProcessOutput).stderr ?? String(err)

@@ -78,10 +78,9 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
       paths: pending,
       async apply() {
         const now = await repoStatus(ctx.repoDir, pending)
-        const toCommit = now.changed.map((f) => f.path)
-        if (toCommit.length === 0) return
-        await commitPaths(ctx.repoDir, toCommit, message)
-        await ctx.state.forgetWrites(toCommit)
+        if (now.changed.length === 0) return
+        await commitPaths(ctx.repoDir, now.changed, message)
+        await ctx.state.forgetWrites(now.changed.map((f) => f.path))
       },
     })
   }

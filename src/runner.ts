@@ -5,6 +5,7 @@ import type { Ctx } from './context.ts'
 import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
 import { describeError, SetupError } from './errors.ts'
 import { isGitCheckout } from './git.ts'
+import { verifyCommittable } from './publish.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore } from './state.ts'
 import type { Change, Task } from './task.ts'
@@ -70,6 +71,10 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
   return { ctx, warnings: config.warnings }
 }
 
+function allManagedPaths(ctx: Ctx, tasks: Task[]): string[] {
+  return [...new Set(tasks.flatMap((t) => t.managedPaths?.(ctx) ?? []))]
+}
+
 /** Runs the CLI; resolves to the exit code (0 ok, 2 dry-run with pending changes, 1 error). */
 export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
   const cwd = io.cwd ?? process.cwd()
@@ -117,7 +122,7 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
       release = lock.release
       if (lock.note) process.stderr.write(`! ${lock.note}\n`)
     }
-    return await runSelected(ctx, selected, opts)
+    return await runSelected(ctx, selected, tasks, opts)
   } catch (err) {
     return fail(err)
   } finally {
@@ -125,14 +130,35 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
   }
 }
 
-async function runSelected(ctx: Ctx, selected: Task[], opts: RunOptions): Promise<number> {
+/**
+ * Before anything is written: every selected repo task plans in check mode (so a bad file in task 5
+ * stops the run before task 0 writes), and the checkout must be fit for the setup commit.
+ */
+async function repoPreflight(ctx: Ctx, selected: Task[], resumed: Set<number>, managedPaths: string[]): Promise<void> {
+  const repoTasks = selected.filter((t) => t.scope === 'repo' && !resumed.has(t.id))
+  if (repoTasks.length === 0) return
+  await verifyCommittable(ctx, managedPaths)
+  const check: Ctx = { ...ctx, dryRun: true, touchedPaths: new Set() }
+  for (const task of repoTasks) {
+    try {
+      const changes = await task.plan(check)
+      for (const c of changes) for (const p of c.paths ?? []) check.touchedPaths.add(p)
+    } catch (err) {
+      if (err instanceof SetupError) throw new SetupError(`task ${task.id} (${task.title}): ${err.message}`, `${err.fix} (nothing was changed)`)
+      throw err
+    }
+  }
+}
+
+async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions): Promise<number> {
   const resumed = new Set<number>()
   if (!opts.dryRun) {
     const previous = opts.fresh ? undefined : ctx.state.run
     if (previous && previous.completed.length)
       process.stderr.write(`Resuming the run started ${previous.startedAt} (tasks done: ${previous.completed.join(', ')}; --fresh starts over)\n`)
-    const run = await ctx.state.startRun(opts.fresh)
-    for (const id of run.completed) resumed.add(id)
+    for (const id of previous?.completed ?? []) resumed.add(id)
+    await repoPreflight(ctx, selected, resumed, allManagedPaths(ctx, allTasks))
+    await ctx.state.startRun(opts.fresh)
   }
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
   const { Listr } = await import('listr2')

@@ -2,7 +2,7 @@
 // surgical diffs, the single commit, the idempotent rerun, dry-run and task selection.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
+import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { sampleFiles, SAMPLE_IMAGE_TAG } from '../sandbox/sample-repo.ts'
@@ -187,20 +187,43 @@ test('each task file runs alone', async () => {
   }
 })
 
-test('--list shows ids, titles and saved progress; --help works without settings', async () => {
-  const fx = fixture({ 'k8s/helm/values/argocd-image-updater.yaml': 'logLevel: debug\n' })
+test('a run that fails mid-way saves progress, --list shows it, and the next run resumes', async () => {
+  const fx = fixture()
   try {
+    // a pre-commit hook that refuses: tasks 0-6 write their files, task 7's commit fails
+    writeFileSync(join(fx.dir, '.git/hooks/pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', { mode: 0o755 })
     const failed = await runSetup([], fx.env)
     assert.equal(failed.code, 1)
+    assert.match(failed.stderr, /task 7 .*git commit failed: hook says no/)
+    assert.match(failed.stderr, /run the same command again/)
+    assert.equal(git(fx.origin, 'rev-parse', 'main'), git(fx.dir, 'rev-parse', 'HEAD'), 'nothing committed or pushed')
+
     const list = await runSetup(['--list'], fx.env)
     assert.equal(list.code, 0)
     assert.match(list.stdout, / 0  Save the plan to docs\/plans  \[done\]/)
-    assert.match(list.stdout, / 5  Install Argo CD Image Updater .*\[FAILED\]/)
-    assert.match(list.stdout, /task 5 failed: k8s\/helm\/values\/argocd-image-updater\.yaml:1: expected config\."log\.level"/)
-    const help = await runSetup(['--help'], {})
-    assert.equal(help.code, 0)
-    assert.match(help.stdout, /--dry-run/)
+    assert.match(list.stdout, / 6  Allow the argo-helm .*\[done\]/)
+    assert.match(list.stdout, / 7  Commit, push and deploy  \[FAILED\]/)
+    assert.match(list.stdout, /task 7 failed: git commit failed/)
+
+    rmSync(join(fx.dir, '.git/hooks/pre-commit'))
+    const resumed = await runSetup([], fx.env)
+    assert.equal(resumed.code, 0, resumed.stderr)
+    assert.match(resumed.stderr, /Resuming the run started .* \(tasks done: 0, 2, 3, 4, 5, 6;/)
+    assert.equal((resumed.stdout.match(/done earlier in this run/g) ?? []).length, 6)
+    assert.match(resumed.stdout, /7  Commit, push and deploy: git commit 13 file\(s\)/)
+    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '2')
+    assert.equal(git(fx.dir, 'status', '--porcelain'), '')
+
+    // after success the progress is cleared: the next run checks every task again
+    const again = await runSetup([], fx.env)
+    assert.equal((again.stdout.match(/: up to date/g) ?? []).length, 7)
   } finally {
     fx.cleanup()
   }
+})
+
+test('--help works without any settings', async () => {
+  const help = await runSetup(['--help'], {})
+  assert.equal(help.code, 0)
+  assert.match(help.stdout, /--dry-run/)
 })
