@@ -1,0 +1,94 @@
+// The cluster access layer against the sandbox API server (no simulated controllers): reads with
+// retry, server-side apply, and watch-based waits that see a change at once, survive dropped
+// watches, never count an error as ready, and time out naming the last state.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import type { Ctx } from '../src/context.ts'
+import { loadConfig } from '../src/settings.ts'
+import { kube, type Kube } from '../src/cluster/kube.ts'
+
+let sb: Sandbox
+let k: Kube
+
+function ctxFor(kubeconfig: string): Ctx {
+  const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: '/tmp/none', GITHUB_USERNAME: 'meirongdev', KUBECONFIG: kubeconfig }, cwd: '/nonexistent-dir' })
+  return { settings, secrets, repoDir: '/tmp/none', projectDir: '/tmp', dryRun: false, yes: false, log: () => {}, touchedPaths: new Set() } as unknown as Ctx
+}
+
+const cm = (data: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'probe', namespace: 'default' }, data })
+const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'probe' }
+
+before(async () => {
+  sb = await startSandbox({ repoDir: '/tmp/none', actors: false })
+  k = await kube(ctxFor(sb.kubeconfigPath))
+  if (!sb.store.get({ apiVersion: 'v1', kind: 'Namespace', name: 'default' }))
+    sb.store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'default' } })
+})
+after(async () => {
+  await sb?.stop()
+})
+
+test('get of a missing object is undefined; server-side apply creates and records our manager', async () => {
+  assert.equal(await k.get({ ...ref, name: 'nope' }), undefined)
+  await k.apply(cm({ level: 'debug' }), { force: true })
+  const got = await k.get(ref)
+  assert.equal(got?.data.level, 'debug')
+  const managers = (got?.metadata.managedFields as { manager: string }[] | undefined)?.map((m) => m.manager) ?? []
+  assert.ok(managers.includes('image-updater-setup'), `managers: ${managers}`)
+  assert.ok((sb.stats().mutating['PATCH configmaps'] ?? 0) >= 1)
+})
+
+test('reads are retried through transient 500s', async () => {
+  sb.faults.fail500Next(2, 'configmaps')
+  assert.equal((await k.get(ref))?.data.level, 'debug')
+})
+
+test('a wait sees the change within a fraction of a second (watch, not sleep)', async () => {
+  setTimeout(() => {
+    const cur = sb.store.get(ref)!
+    sb.store.update({ ...cur, data: { level: 'info' } })
+  }, 100)
+  const t0 = Date.now()
+  const obj = await k.waitFor(ref, (o) => (o?.data?.level === 'info' ? { ready: true } : { waiting: `level=${o?.data?.level}` }), { timeoutMs: 5000, what: 'probe info' })
+  assert.equal(obj.data.level, 'info')
+  assert.ok(Date.now() - t0 < 800, `took ${Date.now() - t0}ms`)
+})
+
+test('a dropped watch is re-established and the change is still seen', async () => {
+  const reads = () => Object.entries(sb.stats().requests).filter(([key]) => !key.startsWith('PATCH') && key.includes('configmaps')).reduce((n, [, v]) => n + v, 0)
+  const readsBefore = reads()
+  sb.faults.dropWatchesAfterMs(50)
+  try {
+    setTimeout(() => {
+      const cur = sb.store.get(ref)!
+      sb.store.update({ ...cur, data: { level: 'warn' } })
+    }, 400)
+    const obj = await k.waitFor(ref, (o) => (o?.data?.level === 'warn' ? { ready: true } : { waiting: `level=${o?.data?.level}` }), { timeoutMs: 5000, what: 'probe warn' })
+    assert.equal(obj.data.level, 'warn')
+    assert.ok(reads() - readsBefore >= 4, `only ${reads() - readsBefore} reads/watches: the watch was not re-established`)
+  } finally {
+    sb.faults.dropWatchesAfterMs(-1)
+  }
+})
+
+test('a timeout names what was awaited and the last state seen; a failing check is never ready', async () => {
+  await assert.rejects(
+    k.waitFor(ref, (o) => ({ waiting: `level=${o?.data?.level}` }), { timeoutMs: 300, what: 'probe error', fix: 'do X' }),
+    (err: Error & { fix?: string }) => /timed out after 0s waiting for probe error; last seen: level=warn/.test(err.message) && err.fix === 'do X',
+  )
+  await assert.rejects(
+    k.waitFor(ref, () => {
+      throw new Error('boom')
+    }, { timeoutMs: 300, what: 'probe throwing' }),
+    /last seen: error while checking: boom/,
+  )
+  await assert.rejects(k.waitFor(ref, () => ({ failed: 'sync Failed' }), { timeoutMs: 3000, what: 'probe failing' }), /probe failing: sync Failed/)
+})
+
+test('merge patch changes only what it names', async () => {
+  await k.mergePatch(ref, { metadata: { annotations: { a: 'b' } } })
+  const got = await k.get(ref)
+  assert.equal(got?.metadata.annotations?.a, 'b')
+  assert.equal(got?.data.level, 'warn')
+})
