@@ -1,0 +1,307 @@
+// The Argo CD Image Updater (app v1.x) the sandbox plays. Once its controller Pod runs, every cycle it
+// reads the ImageUpdater resources in its namespace, matches Applications, reads registry tags, and
+// writes back newer tags (git: `.argocd-source-<app>.yaml` on the branch; argocd: the app spec). It
+// logs what the real one logs, so a setup that is idle or broken is visible in its log.
+import { mkdtemp, mkdir, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { parse, stringify } from 'yaml'
+import type { KObject, Store } from '../store.ts'
+import type { PodRuntime } from '../apiserver/pods.ts'
+import { versionAtLeast } from './crds.ts'
+import { git, type GitRemote } from './git-source.ts'
+import { globMatch } from './glob.ts'
+import { PodLog, parseLevel, type Level } from './pod-logs.ts'
+import type { InMemoryRegistry } from './registry.ts'
+import { parseAllowTags, parseIgnoreTags, parseImageList, parseStrategy, selectTag, splitImage } from './update-options.ts'
+
+const IU = { apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater' }
+const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
+const ANN = 'argocd-image-updater.argoproj.io/'
+const STATUS_REFRESH_MS = 10_000
+
+export interface ImageUpdaterDeps {
+  store: Store
+  pods: PodRuntime
+  registry: InMemoryRegistry
+  remoteFor(repoURL: string): GitRemote | undefined
+  log: (line: string) => void
+}
+
+interface ImageConfig { alias: string; image: string; constraint?: string; strategy?: string; allowTags?: string; ignoreTags?: string; pullSecret?: string }
+interface WriteBack { method: string; branch?: string }
+interface Totals { applications: number; considered: number; skipped: number; updated: number; errors: number }
+interface Update { alias: string; image: string; from: string; to: string }
+
+class UpdateError extends Error {}
+
+/** Credentials from `pullsecret:<ns>/<name>` (dockerconfigjson) or `secret:<ns>/<name>#<field>` (`user:token`). */
+export function readPullSecret(store: Store, spec: string, registryHost: string): { username: string; token: string } {
+  const m = /^(pullsecret|secret):([^/]+)\/([^#]+)(?:#(.+))?$/.exec(spec)
+  if (!m) throw new UpdateError(`unknown credential source: ${spec}`)
+  const [, kind, ns, name, field] = m
+  const secret = store.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })
+  if (!secret) throw new UpdateError(`could not fetch secret '${name}' from namespace '${ns}': secrets "${name}" not found`)
+  const value = (k: string) => (secret.data?.[k] === undefined ? undefined : Buffer.from(secret.data[k], 'base64').toString('utf8'))
+  if (kind === 'secret') {
+    const raw = value(field ?? '')
+    if (raw === undefined) throw new UpdateError(`secret ${ns}/${name} does not have a field '${field}'`)
+    const colon = raw.indexOf(':')
+    if (colon < 0) throw new UpdateError('invalid credentials in secret: expected user:token')
+    return { username: raw.slice(0, colon), token: raw.slice(colon + 1).trim() }
+  }
+  const raw = value('.dockerconfigjson')
+  if (raw === undefined) throw new UpdateError(`secret ${ns}/${name} is not of type kubernetes.io/dockerconfigjson (no .dockerconfigjson field)`)
+  let config: any
+  try {
+    config = JSON.parse(raw)
+  } catch {
+    const first = raw.trim()[0] ?? ''
+    throw new UpdateError(`could not parse image pull secret: invalid character '${first}' looking for beginning of value`)
+  }
+  const auths = config?.auths ?? {}
+  const entry = auths[registryHost] ?? auths[`https://${registryHost}`]
+  if (!entry) throw new UpdateError(`no credentials for registry ${registryHost} in secret ${ns}/${name}`)
+  if (entry.auth) {
+    const decoded = Buffer.from(String(entry.auth), 'base64').toString('utf8')
+    const colon = decoded.indexOf(':')
+    if (colon < 0) throw new UpdateError('invalid auth token in pull secret')
+    return { username: decoded.slice(0, colon), token: decoded.slice(colon + 1) }
+  }
+  return { username: String(entry.username ?? ''), token: String(entry.password ?? '') }
+}
+
+function matchesLabels(app: KObject, selectors: any): boolean {
+  if (!selectors) return true
+  const labels = app.metadata.labels ?? {}
+  for (const [k, v] of Object.entries<string>(selectors.matchLabels ?? {})) if (labels[k] !== v) return false
+  for (const e of selectors.matchExpressions ?? []) {
+    const has = e.key in labels
+    const inValues = (e.values ?? []).includes(labels[e.key])
+    if ((e.operator === 'In' && !inValues) || (e.operator === 'NotIn' && inValues) || (e.operator === 'Exists' && !has) || (e.operator === 'DoesNotExist' && has)) return false
+  }
+  return true
+}
+
+export class ImageUpdaterController {
+  private readonly logs = new Map<string, PodLog>()
+  private readonly statusWrittenAt = new Map<string, number>()
+  private level: Level = 'info'
+
+  constructor(private readonly deps: ImageUpdaterDeps) {}
+
+  /** The log of the controller pod (created and registered on first sight). */
+  private podLog(pod: KObject, appVersion: string, registriesCount: number): PodLog {
+    const key = `${pod.metadata.namespace}/${pod.metadata.name}`
+    let log = this.logs.get(key)
+    if (!log) {
+      log = new PodLog(() => this.level)
+      this.logs.set(key, log)
+      this.deps.pods.registerLogs(pod.metadata.namespace!, pod.metadata.name, () => this.logs.get(key)!.read())
+      log.write('info', `argocd-image-updater v${appVersion} starting [loglevel:${this.level.toUpperCase()}, interval:2m0s, healthport:8081]`)
+      log.write('info', `Loaded ${registriesCount} registry configurations from /app/config/registries.conf`)
+      log.write('info', 'Starting image update cycle, considering ImageUpdater CRs')
+    }
+    return log
+  }
+
+  async cycle(): Promise<void> {
+    const { store } = this.deps
+    const pod = store.list('v1', 'Pod').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'argocd-image-updater' && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)
+    if (!pod) return
+    const ns = pod.metadata.namespace!
+    const image: string = pod.spec?.containers?.[0]?.image ?? ''
+    const appVersion = (/:v?(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? pod.metadata.labels?.['app.kubernetes.io/version'] ?? '1.2.2').replace(/^v/, '')
+    const cm = store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'argocd-image-updater-config' })
+    this.level = parseLevel(cm?.data?.['log.level'])
+    const registries: any[] = (cm?.data?.['registries.conf'] ? parse(cm.data['registries.conf'])?.registries : undefined) ?? []
+    const log = this.podLog(pod, appVersion, registries.length)
+    const crs = store.typeOf(IU.apiVersion, IU.kind) ? store.list(IU.apiVersion, IU.kind, ns) : []
+    if (!crs.length) {
+      log.write('info', 'No ImageUpdater CRs to process')
+      return
+    }
+    const totals: Totals = { applications: 0, considered: 0, skipped: 0, updated: 0, errors: 0 }
+    for (const cr of crs) {
+      const r = await this.processCr(cr, ns, appVersion, cm, registries, log)
+      totals.applications += r.totals.applications
+      totals.considered += r.totals.considered
+      totals.skipped += r.totals.skipped
+      totals.updated += r.totals.updated
+      totals.errors += r.totals.errors
+      if (versionAtLeast(appVersion, 1, 2)) this.writeStatus(cr, r.totals, r.imagesManaged, r.updates)
+    }
+    log.write('info', `Processing results: applications=${totals.applications} images_considered=${totals.considered} images_skipped=${totals.skipped} images_updated=${totals.updated} errors=${totals.errors}`)
+  }
+
+  private writeStatus(cr: KObject, totals: Totals, imagesManaged: number, updates: Update[]): void {
+    const key = `${cr.metadata.namespace}/${cr.metadata.name}`
+    const prev = cr.status ?? {}
+    const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+    const ready = totals.errors === 0
+    const message = ready ? `Processed ${totals.applications} application(s)` : `${totals.errors} error(s) while processing applications`
+    const prevReady = (prev.conditions ?? []).find((c: any) => c.type === 'Ready')
+    const condition = { type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'ReconcileSucceeded' : 'ReconcileFailed', message, lastTransitionTime: prevReady?.status === (ready ? 'True' : 'False') ? prevReady.lastTransitionTime : t, observedGeneration: cr.metadata.generation ?? 1 }
+    const status: any = { ...prev, applicationsMatched: totals.applications, imagesManaged, observedGeneration: cr.metadata.generation ?? 1, conditions: [condition], lastCheckedAt: prev.lastCheckedAt ?? t }
+    if (updates.length) {
+      status.lastUpdatedAt = t
+      status.recentUpdates = [...updates.map((u) => ({ alias: u.alias, image: u.image, newVersion: u.to, applicationsUpdated: 1, updatedAt: t })), ...(prev.recentUpdates ?? [])].slice(0, 10)
+    }
+    const stale = Date.now() - (this.statusWrittenAt.get(key) ?? 0) > STATUS_REFRESH_MS
+    if (JSON.stringify(status) === JSON.stringify(prev) && !stale) return
+    status.lastCheckedAt = t
+    this.deps.store.updateStatus({ ...IU, namespace: cr.metadata.namespace, name: cr.metadata.name }, status)
+    this.statusWrittenAt.set(key, Date.now())
+  }
+
+  private imagesOf(ref: any, cr: KObject, app: KObject, useAnnotations: boolean): { images: ImageConfig[]; writeBack: WriteBack } {
+    if (useAnnotations) {
+      const ann = app.metadata.annotations ?? {}
+      const list = ann[`${ANN}image-list`]
+      const images = list
+        ? parseImageList(list).map((s) => ({ ...s, strategy: ann[`${ANN}${s.alias}.update-strategy`], allowTags: ann[`${ANN}${s.alias}.allow-tags`], ignoreTags: ann[`${ANN}${s.alias}.ignore-tags`], pullSecret: ann[`${ANN}${s.alias}.pull-secret`] }))
+        : []
+      return { images, writeBack: { method: ann[`${ANN}write-back-method`] ?? 'argocd', branch: ann[`${ANN}git-branch`] } }
+    }
+    const common = { ...(cr.spec?.commonUpdateSettings ?? {}), ...(ref.commonUpdateSettings ?? {}) }
+    const images = (ref.images ?? []).map((img: any) => {
+      const s = { ...common, ...(img.commonUpdateSettings ?? {}) }
+      const { name, tag } = splitImage(String(img.imageName ?? ''))
+      return { alias: img.alias, image: name, constraint: tag, strategy: s.updateStrategy, allowTags: s.allowTags, ignoreTags: Array.isArray(s.ignoreTags) ? s.ignoreTags.join(',') : s.ignoreTags, pullSecret: s.pullSecret }
+    })
+    const wb = ref.writeBackConfig ?? cr.spec?.writeBackConfig ?? { method: 'argocd' }
+    return { images, writeBack: { method: wb.method ?? 'argocd', branch: wb.gitConfig?.branch } }
+  }
+
+  private currentImage(app: KObject, image: string): string | undefined {
+    const fromSummary: string[] = app.status?.summary?.images ?? []
+    const named = (ref: string) => splitImage(ref).name === image
+    const hit = fromSummary.find(named)
+    if (hit) return hit
+    const ns = app.spec?.destination?.namespace
+    for (const d of this.deps.store.list('apps/v1', 'Deployment', ns)) {
+      if (d.metadata.labels?.['app.kubernetes.io/instance'] !== app.metadata.name) continue
+      for (const c of d.spec?.template?.spec?.containers ?? []) if (named(c.image)) return c.image
+    }
+    return undefined
+  }
+
+  private async processCr(cr: KObject, ns: string, appVersion: string, cm: KObject | undefined, registries: any[], log: PodLog): Promise<{ totals: Totals; imagesManaged: number; updates: Update[] }> {
+    const totals: Totals = { applications: 0, considered: 0, skipped: 0, updated: 0, errors: 0 }
+    const allUpdates: Update[] = []
+    let imagesManaged = 0
+    const apps = this.deps.store.list(APP.apiVersion, APP.kind, ns)
+    const seen = new Set<string>()
+    for (const ref of cr.spec?.applicationRefs ?? []) {
+      for (const app of apps) {
+        const appName = app.metadata.name
+        if (seen.has(appName) || !globMatch(String(ref.namePattern ?? ''), appName) || !matchesLabels(app, ref.labelSelectors)) continue
+        seen.add(appName)
+        const useAnnotations = versionAtLeast(appVersion, 1, 1) && ref.useAnnotations === true
+        const { images, writeBack } = this.imagesOf(ref, cr, app, useAnnotations)
+        totals.applications++
+        const sourceType = app.status?.sourceType ?? (app.spec?.source?.chart ? 'Helm' : 'Directory')
+        if (sourceType !== 'Kustomize' && sourceType !== 'Helm') {
+          log.write('warning', `skipping app '${ns}/${appName}' of type '${sourceType}' because it's not of supported source type`, { application: appName })
+          totals.skipped += images.length
+          continue
+        }
+        if (!images.length) log.write('debug', `No images to consider for application ${appName}`, { application: appName })
+        imagesManaged += images.length
+        const updates: Update[] = []
+        for (const img of images) {
+          totals.considered++
+          const fields = { alias: img.alias, application: appName, image_name: img.image.replace(/^[^/]+\//, ''), registry: img.image.split('/')[0] }
+          const strategy = parseStrategy(img.strategy)
+          if (strategy.warning) log.write('warning', strategy.warning, fields)
+          const allow = parseAllowTags(img.allowTags)
+          if (allow.warning) log.write('warning', allow.warning, fields)
+          const current = this.currentImage(app, img.image)
+          if (!current) {
+            log.write('info', `Image '${img.image}' seems not to be live in this application, skipping`, fields)
+            totals.skipped++
+            continue
+          }
+          const currentTag = splitImage(current).tag ?? 'latest'
+          const host = img.image.split('/')[0]
+          let tags
+          try {
+            const credSpec = img.pullSecret ?? registries.find((r) => r?.prefix && img.image.startsWith(String(r.prefix)))?.credentials
+            const creds = credSpec ? readPullSecret(this.deps.store, String(credSpec), host) : undefined
+            tags = this.deps.registry.listTags(img.image, creds)
+          } catch (e) {
+            log.write('error', `Could not get tags from registry: ${(e as Error).message}`, fields)
+            log.write('error', `could not get tags for image ${img.image}: ${(e as Error).message}`, fields)
+            totals.errors++
+            continue
+          }
+          log.write('debug', `found ${tags.length} from ${tags.length} tags eligible for consideration`, fields)
+          const chosen = selectTag(tags, { strategy: strategy.value, allow: allow.value, ignore: parseIgnoreTags(img.ignoreTags), constraint: img.constraint })
+          if (!chosen || chosen.tag === currentTag) {
+            log.write('debug', `Image '${img.image}:${currentTag}' already on latest allowed version`, fields)
+            continue
+          }
+          log.write('info', `Setting new image to ${img.image}:${chosen.tag}`, fields)
+          log.write('info', `Successfully updated image '${img.image}:${currentTag}' to '${img.image}:${chosen.tag}', but pending spec update (dry run=false)`, fields)
+          updates.push({ alias: img.alias, image: img.image, from: currentTag, to: chosen.tag })
+        }
+        if (!updates.length) continue
+        try {
+          log.write('info', `Committing ${updates.length} parameter update(s) for application ${appName}`, { application: appName })
+          await this.writeBack(app, updates, writeBack, cm)
+          log.write('info', 'Successfully updated the live application spec', { application: appName })
+          totals.updated += updates.length
+          allUpdates.push(...updates)
+        } catch (e) {
+          log.write('error', `Could not update application spec: ${(e as Error).message}`, { application: appName })
+          totals.errors++
+        }
+      }
+    }
+    return { totals, imagesManaged, updates: allUpdates }
+  }
+
+  private async writeBack(app: KObject, updates: Update[], wb: WriteBack, cm: KObject | undefined): Promise<void> {
+    const source = app.spec?.source ?? (app.spec?.sources ?? []).find((s: any) => s.path)
+    if (wb.method === 'argocd') {
+      const live = this.deps.store.get({ ...APP, namespace: app.metadata.namespace, name: app.metadata.name })
+      if (!live?.spec?.source) throw new UpdateError('argocd write-back needs spec.source')
+      const images: string[] = [...(live.spec.source.kustomize?.images ?? [])].filter((i: string) => !updates.some((u) => splitImage(i).name === u.image))
+      live.spec.source.kustomize = { ...(live.spec.source.kustomize ?? {}), images: [...images, ...updates.map((u) => `${u.image}:${u.to}`)] }
+      delete live.metadata.resourceVersion
+      this.deps.store.update(live, 'argocd-image-updater')
+      return
+    }
+    const m = /^git(?::(secret|repocreds)(?::([^/]+)\/(.+))?)?$/.exec(wb.method)
+    if (!m) throw new UpdateError(`invalid write-back method: ${wb.method}`)
+    if (m[1] === 'secret') {
+      const secret = this.deps.store.get({ apiVersion: 'v1', kind: 'Secret', namespace: m[2], name: m[3] })
+      if (!secret) throw new UpdateError(`could not get creds for repo '${source?.repoURL}': secrets "${m[3]}" not found`)
+      if (!secret.data?.username || !secret.data?.password) throw new UpdateError(`invalid secret ${m[2]}/${m[3]}: needs username and password`)
+    }
+    const remote = source ? this.deps.remoteFor(source.repoURL) : undefined
+    if (!remote) throw new UpdateError(`could not clone ${source?.repoURL}: repository not reachable`)
+    const rev = wb.branch || source.targetRevision
+    const branch = !rev || rev === 'HEAD' ? await remote.defaultBranch() : rev
+    const tmp = await mkdtemp(join(tmpdir(), 'sandbox-iu-'))
+    try {
+      const dir = join(tmp, 'repo')
+      await git(['clone', '-q', '--branch', branch, remote.bareDir, dir])
+      const rel = join(source.path ?? '.', `.argocd-source-${app.metadata.name}.yaml`)
+      const file = join(dir, rel)
+      const existing = parse(await readFile(file, 'utf8').catch(() => '')) ?? {}
+      const images: string[] = (existing.kustomize?.images ?? []).filter((i: string) => !updates.some((u) => splitImage(i).name === u.image))
+      existing.kustomize = { ...(existing.kustomize ?? {}), images: [...images, ...updates.map((u) => `${u.image}:${u.to}`)] }
+      await mkdir(dirname(file), { recursive: true })
+      await writeFile(file, stringify(existing))
+      const user = cm?.data?.['git.user'] || 'argocd-image-updater'
+      const email = cm?.data?.['git.email'] || 'noreply@argoproj.io'
+      const message = `build: automatic update of ${app.metadata.name}\n\n${updates.map((u) => `updates image ${u.image.replace(/^[^/]+\//, '')} tag '${u.from}' to '${u.to}'`).join('\n')}\n`
+      await git(['-C', dir, 'add', rel])
+      await git(['-C', dir, '-c', `user.name=${user}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', message])
+      await git(['-C', dir, 'push', '-q', 'origin', branch])
+    } finally {
+      await rm(tmp, { recursive: true, force: true })
+    }
+  }
+}

@@ -1,0 +1,101 @@
+// Entry point of the parts the sandbox plays: seeds the cluster from the GitOps repo, then runs the
+// Argo CD, Deployment, ESO and Image Updater controllers on short timers until stopped.
+import { isAbsolute, resolve } from 'node:path'
+import type { Store } from '../store.ts'
+import type { PodRuntime } from '../apiserver/pods.ts'
+import { ArgoCdController } from './argocd.ts'
+import { GitRemote, git, normaliseRepoUrl } from './git-source.ts'
+import { ImageUpdaterController } from './image-updater.ts'
+import { ControllerLoop } from './loop.ts'
+import { InMemoryRegistry } from './registry.ts'
+import { parseManifests } from './render.ts'
+import { seedCluster } from './seed.ts'
+import { reconcileExternalSecrets } from './eso.ts'
+import { runVaultCli, VaultState } from './vault.ts'
+import { reconcileDeployments } from './workloads.ts'
+
+export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number }
+export interface Actors {
+  registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
+  vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined }
+  settle(): Promise<void>
+  stop(): Promise<void>
+}
+
+const SETTLE_TIMEOUT_MS = 30_000
+
+/** The bare remote `origin` of the checkout, and every URL that names this repository. */
+async function repoIdentity(repoDir: string): Promise<{ remote: GitRemote; urls: Set<string> }> {
+  const originUrl = (await git(['-C', repoDir, 'remote', 'get-url', 'origin'])).trim()
+  const bare = originUrl.startsWith('file://') ? originUrl.slice('file://'.length) : isAbsolute(originUrl) ? originUrl : resolve(repoDir, originUrl)
+  const remote = new GitRemote(bare)
+  const urls = new Set([normaliseRepoUrl(originUrl), normaliseRepoUrl(bare), normaliseRepoUrl(`file://${bare}`)])
+  const head = await remote.resolve('HEAD')
+  if (head) {
+    for (const f of await remote.listFiles(head, 'argocd')) {
+      if (!/\.ya?ml$/.test(f)) continue
+      try {
+        for (const o of parseManifests(await remote.show(head, f), f)) {
+          if (o.kind !== 'Application') continue
+          for (const s of [o.spec?.source, ...(o.spec?.sources ?? [])]) if (s?.repoURL && !s.chart) urls.add(normaliseRepoUrl(s.repoURL))
+        }
+      } catch {
+        // a broken file is Argo CD's problem later, not the identity's
+      }
+    }
+  }
+  return { remote, urls }
+}
+
+export async function startActors(env: ActorEnv): Promise<Actors> {
+  const delay = env.controllerDelayMs ?? 50
+  const { remote, urls } = await repoIdentity(env.repoDir)
+  const remoteFor = (repoURL: string) => (urls.has(normaliseRepoUrl(repoURL)) ? remote : undefined)
+  const vault = new VaultState()
+  const registry = new InMemoryRegistry()
+  const argo = new ArgoCdController({ store: env.store, log: env.log, remoteFor })
+  const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log })
+
+  env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
+  await seedCluster({ store: env.store, remote, argo, vault, registry, log: env.log })
+
+  const onError = (name: string, err: unknown) => env.log(`sandbox ${name}: ${(err as Error)?.stack ?? String(err)}`)
+  const loops = [
+    new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError),
+    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store), onError),
+    new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError),
+    // The real interval is 2m; a few cycles keeps its log readable while tests stay fast.
+    new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
+  ]
+  let writes = 0
+  const unwatch = env.store.watch(() => void writes++)
+  for (const l of loops) l.start()
+
+  return {
+    registry: { pushTag: (i, t, b) => registry.pushTag(i, t, b), setAuth: (u, t) => registry.setAuth(u, t) },
+    vault: {
+      seal: () => void (vault.sealed = true),
+      unseal: () => void (vault.sealed = false),
+      logout: () => void (vault.podToken = undefined),
+      login: (token) => {
+        vault.validTokens.add(token)
+        vault.podToken = token
+      },
+      read: (path) => vault.readLatest(VaultState.apiPath(path))?.data,
+    },
+    async settle() {
+      // Quiet = every controller ran a whole cycle and nothing in the cluster changed meanwhile.
+      const deadline = Date.now() + SETTLE_TIMEOUT_MS
+      for (;;) {
+        const before = writes
+        await Promise.all(loops.map((l) => l.nextCycle()))
+        if (writes === before) return
+        if (Date.now() > deadline) throw new Error('sandbox actors did not settle within 30s')
+      }
+    },
+    async stop() {
+      unwatch()
+      await Promise.all(loops.map((l) => l.stop()))
+    },
+  }
+}
