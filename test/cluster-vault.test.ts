@@ -1,0 +1,136 @@
+// Task 1 against the sandbox API server's real pods/exec (websocket, v5 stdin close), with a small
+// stand-in for the vault CLI in vault-0: the write happens once, a rerun writes nothing, the tokens
+// only ever travel on stdin, and sealed / logged-out pods stop the task with a fix.
+import { after, before, beforeEach, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Store } from '../sandbox/store.ts'
+import { Pods } from '../sandbox/apiserver/pods.ts'
+import { startApiServer, type ApiServer } from '../sandbox/apiserver/server.ts'
+import { Faults, Stats } from '../sandbox/apiserver/stats.ts'
+import { kubeconfigYaml } from '../sandbox/index.ts'
+import type { Ctx } from '../src/context.ts'
+import { loadConfig } from '../src/settings.ts'
+import task from '../tasks/01-vault-token.ts'
+
+const PAT = 'ghp_0123456789abcdefghijklmnopqrstuvwxyzAB'
+const VAULT_TOKEN = 'hvs.sandbox-root-token-value'
+
+/** Just enough of the vault CLI for the five command lines the setup uses. */
+class FakeVault {
+  sealed = false
+  loggedIn = true
+  kv = new Map<string, { data: Record<string, string>; version: number }>()
+  puts = 0
+  handler = async (cmd: string[], stdin: Buffer) => {
+    const ok = (o: unknown) => ({ stdout: JSON.stringify(o), stderr: '', exitCode: 0 })
+    const fail = (msg: string, exitCode = 2) => ({ stdout: '', stderr: msg, exitCode })
+    const line = cmd.join(' ')
+    if (line === 'vault status -format=json') return { ...ok({ initialized: true, sealed: this.sealed }), exitCode: this.sealed ? 2 : 0 }
+    if (this.sealed) return fail('Error: Vault is sealed')
+    if (line === 'vault token lookup -format=json') return this.loggedIn ? ok({ data: { policies: ['root'] } }) : fail('permission denied')
+    if (line === 'vault login -no-print -') {
+      if (stdin.toString().trim() !== VAULT_TOKEN) return fail('invalid token')
+      this.loggedIn = true
+      return { stdout: '', stderr: '', exitCode: 0 }
+    }
+    if (!this.loggedIn) return fail('permission denied')
+    if (cmd[1] === 'kv' && cmd[2] === 'get' && cmd[3] === '-format=json' && cmd.length === 5) {
+      const e = this.kv.get(cmd[4])
+      return e ? ok({ data: { data: e.data, metadata: { version: e.version } } }) : fail(`No value found at ${cmd[4]}`)
+    }
+    if (cmd[1] === 'kv' && cmd[2] === 'put' && cmd[3] === '-format=json' && cmd.length === 7 && cmd[5].startsWith('username=') && cmd[6] === 'pat=-') {
+      const version = (this.kv.get(cmd[4])?.version ?? 0) + 1
+      this.kv.set(cmd[4], { data: { username: cmd[5].slice('username='.length), pat: stdin.toString() }, version })
+      this.puts++
+      return ok({ data: { version } })
+    }
+    return fail(`unsupported command: ${line}`, 1)
+  }
+}
+
+let server: ApiServer
+let stats: Stats
+let dir: string
+const vault = new FakeVault()
+const logs: string[] = []
+
+function ctx(env: Record<string, string> = {}, dryRun = false): Ctx {
+  const { settings, secrets } = loadConfig({
+    env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: join(dir, 'kubeconfig'), ...env },
+    cwd: '/nonexistent-dir',
+  })
+  return { settings, secrets, repoDir: dir, projectDir: dir, dryRun, yes: false, log: (l: string) => logs.push(l), touchedPaths: new Set() } as unknown as Ctx
+}
+
+async function run(c: Ctx): Promise<string[]> {
+  const changes = await task.plan(c)
+  for (const ch of changes) await ch.apply()
+  return changes.map((ch) => ch.summary)
+}
+
+before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'cluster-vault-'))
+  const store = new Store()
+  const pods = new Pods()
+  stats = new Stats()
+  server = await startApiServer({ store, pods, stats, faults: new Faults(), token: 'test-token' })
+  writeFileSync(join(dir, 'kubeconfig'), kubeconfigYaml(server.url, 'test-token'))
+  store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } })
+  store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'vault-0', namespace: 'vault' }, spec: { containers: [{ name: 'vault', image: 'hashicorp/vault' }] } })
+  pods.registerExec('vault', 'vault-0', vault.handler)
+})
+after(async () => {
+  await server?.close()
+  rmSync(dir, { recursive: true, force: true })
+})
+beforeEach(() => {
+  vault.sealed = false
+  vault.loggedIn = true
+})
+
+test('writes username and pat once, verifies by reading back, and a rerun writes nothing', async () => {
+  assert.deepEqual(await run(ctx()), ['vault kv put secret/homelab/github (username, pat from stdin)'])
+  assert.equal(vault.puts, 1)
+  assert.deepEqual(vault.kv.get('secret/homelab/github')?.data, { username: 'meirongdev', pat: PAT })
+  assert.ok(logs.some((l) => /version 1, fields pat, username/.test(l)))
+  assert.deepEqual(await run(ctx()), [], 'same values: up to date')
+  assert.equal(vault.puts, 1)
+})
+
+test('a different token is written again', async () => {
+  const other = 'github_pat_11AAAAAAA0abcdefghijklmnop_qrstuvwxyz'
+  assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
+  assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
+  assert.equal((await run(ctx())).length, 1, 'back to the first token')
+})
+
+test('not logged in: logs in with VAULT_TOKEN on stdin; without it, stops with a fix', async () => {
+  vault.loggedIn = false
+  await assert.rejects(task.plan(ctx()), (e: Error & { fix: string }) => /not logged in/.test(e.message) && /VAULT_TOKEN/.test(e.fix))
+  assert.deepEqual(await run(ctx({ VAULT_TOKEN })), [], 'logged in, then found the values already there')
+  assert.equal(vault.loggedIn, true)
+})
+
+test('dry-run with a logged-out pod changes nothing and reports the pending write', async () => {
+  vault.loggedIn = false
+  const changes = await task.plan(ctx({ VAULT_TOKEN }, true))
+  assert.equal(changes.length, 1)
+  assert.match(changes[0].summary, /after vault login/)
+  assert.equal(vault.loggedIn, false)
+})
+
+test('a sealed Vault stops the task with the unseal command', async () => {
+  vault.sealed = true
+  await assert.rejects(task.plan(ctx()), (e: Error & { fix: string }) => /sealed/.test(e.message) && /vault operator unseal/.test(e.fix))
+})
+
+test('no token on any exec command line, in any log line', () => {
+  const lines = stats.snapshot().execCommands.map((c) => c.join(' '))
+  assert.ok(lines.length >= 8)
+  assert.ok(lines.every((l) => !l.includes(PAT) && !l.includes(VAULT_TOKEN) && !l.includes('github_pat_')), lines.join('\n'))
+  assert.ok(lines.every((l) => /^vault (status -format=json|token lookup -format=json|login -no-print -|kv get -format=json \S+|kv put -format=json \S+ username=\S+ pat=-)$/.test(l)), lines.join('\n'))
+  assert.ok(logs.every((l) => !l.includes(PAT) && !l.includes(VAULT_TOKEN)))
+})
