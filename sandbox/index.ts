@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Pods } from './apiserver/pods.ts'
+import { Pods, type PodRuntime } from './apiserver/pods.ts'
 import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
 import { Store } from './store.ts'
@@ -25,6 +25,8 @@ export interface Sandbox {
   kubeconfigPath: string
   contextName: string
   store: Store
+  /** The exec/log hooks (the same the actors get), e.g. for tests that stand up their own pod. */
+  pods: PodRuntime
   actors: Actors
   stats(): SandboxStats
   resetStats(): void
@@ -113,6 +115,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     kubeconfigPath,
     contextName: CONTEXT_NAME,
     store,
+    pods,
     actors,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),

@@ -61,8 +61,15 @@ function setAt(obj: Record<string, any>, path: Path, value: unknown): void {
     if (!isPlainObject(cur[k])) cur[k] = {}
     cur = cur[k]
   }
-  cur[path[path.length - 1]!] = structuredClone(value)
+  const key = path[path.length - 1]!
+  if (isEmptyMap(value) && isPlainObject(cur[key])) return // applying `{}` onto a map changes nothing
+  cur[key] = structuredClone(value)
 }
+
+const isEmptyMap = (v: unknown) => isPlainObject(v) && Object.keys(v).length === 0
+
+/** Whether applying `applied` at a path leaves `current` as it is. */
+const unchanged = (current: unknown, applied: unknown) => deepEqual(current, applied) || (isEmptyMap(applied) && isPlainObject(current))
 
 /** Deletes the leaf and any map left empty above it. */
 function deleteAt(obj: Record<string, any>, path: Path): void {
@@ -113,6 +120,12 @@ export function sortKeys(v: unknown): unknown {
 /** Whether two paths overlap (one is a prefix of the other). */
 const overlaps = (a: Path, b: Path) => a.length <= b.length ? a.every((k, i) => b[i] === k) : b.every((k, i) => a[i] === k)
 
+/**
+ * Whether `inner` is `outer` or lies inside it. Owning a map that contains a field (e.g. after
+ * applying `data: {}`) is not owning the field: only the field itself or what is inside it counts.
+ */
+const within = (inner: Path, outer: Path) => inner.length >= outer.length && outer.every((k, i) => inner[i] === k)
+
 function entries(obj: Record<string, any>): ManagedFieldsEntry[] {
   return Array.isArray(obj.metadata?.managedFields) ? structuredClone(obj.metadata.managedFields) : []
 }
@@ -136,7 +149,7 @@ export function recordUpdate(prev: Record<string, any> | undefined, next: Record
   if (manager) {
     const changed = leafPaths(next).filter((p) => !prev || !deepEqual(getAt(prev, p), getAt(next, p)))
     if (changed.length > 0) {
-      list = list.map((e) => ({ ...e, fieldsV1: toFieldsV1(fromFieldsV1(e.fieldsV1).filter((p) => !changed.some((c) => overlaps(c, p)))) }))
+      list = list.map((e) => ({ ...e, fieldsV1: toFieldsV1(fromFieldsV1(e.fieldsV1).filter((p) => !changed.some((c) => within(p, c)))) }))
       const mine = list.find((e) => sameEntry(e, manager, 'Update', subresource))
       const owned = [...(mine ? fromFieldsV1(mine.fieldsV1) : []), ...changed]
       const entry: ManagedFieldsEntry = { manager, operation: 'Update', apiVersion: next.apiVersion, time: new Date().toISOString(), fieldsType: 'FieldsV1', fieldsV1: toFieldsV1(owned), ...(subresource ? { subresource } : {}) }
@@ -167,24 +180,28 @@ export function serverSideApply(
 
   const conflicts: ApplyConflict[] = []
   for (const p of paths) {
-    if (deepEqual(getAt(base, p), getAt(applied, p))) continue
+    if (unchanged(getAt(base, p), getAt(applied, p))) continue
     for (const e of list) {
       if (e === mine) continue
-      if (fromFieldsV1(e.fieldsV1).some((q) => overlaps(p, q))) conflicts.push({ manager: e.manager, path: p })
+      if (fromFieldsV1(e.fieldsV1).some((q) => within(q, p))) conflicts.push({ manager: e.manager, path: p })
     }
   }
   if (conflicts.length > 0 && !force) return { obj: base, conflicts }
 
   // Take the fields: forced ones leave their old owners; equal values stay shared.
-  const taken = paths.filter((p) => !deepEqual(getAt(base, p), getAt(applied, p)))
-  list = list.map((e) => (e === mine ? e : { ...e, fieldsV1: toFieldsV1(fromFieldsV1(e.fieldsV1).filter((q) => !taken.some((p) => overlaps(p, q)))) }))
+  const taken = paths.filter((p) => !unchanged(getAt(base, p), getAt(applied, p)))
+  list = list.map((e) => (e === mine ? e : { ...e, fieldsV1: toFieldsV1(fromFieldsV1(e.fieldsV1).filter((q) => !taken.some((p) => within(q, p)))) }))
 
   // Fields this manager applied before and omits now are removed, unless someone else still owns them.
   const appliedKeys = new Set(paths.map(pathKey))
   const others = list.filter((e) => e !== mine).flatMap((e) => fromFieldsV1(e.fieldsV1))
   for (const p of previouslyMine) {
-    if (appliedKeys.has(pathKey(p)) || paths.some((q) => overlaps(p, q))) continue
-    if (others.some((q) => overlaps(p, q))) continue
+    const stillApplied = paths.some((q) => {
+      if (q.length >= p.length) return overlaps(p, q) // p itself or something inside it
+      return overlaps(p, q) && !isEmptyMap(getAt(applied, q)) // an ancestor that replaces p wholesale
+    })
+    if (appliedKeys.has(pathKey(p)) || stillApplied) continue
+    if (others.some((q) => within(q, p))) continue
     deleteAt(base, p)
   }
   for (const p of paths) setAt(base, p, getAt(applied, p))
