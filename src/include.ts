@@ -12,10 +12,11 @@ export function readInclude(text: string, rel: string): { items: string[]; line:
       throw new SetupError(`${rel}:${line}: expected a single-source Directory Application with spec.source`, `${rel} must be an Application with spec.source.path (multi-source apps are not supported for this file)`)
     return undefined
   }
+  // Wildcards would keep matching files the setup moves or adds, so only plain names will do.
   const items = typeof value === 'string' ? parseBraceList(value) : undefined
-  if (!items)
+  if (!items || items.some((i) => /[*?[\]]/.test(i)))
     throw new SetupError(
-      `${rel}:${line}: expected spec.source.directory.include to be a brace list like "{a.yaml,b.yaml}", found ${JSON.stringify(value)}`,
+      `${rel}:${line}: expected spec.source.directory.include to be a brace list of file names like "{a.yaml,b.yaml}", found ${JSON.stringify(value)}`,
       `write the include as a brace list of file names in ${rel}, then rerun`,
     )
   return { items, line }

@@ -1,0 +1,162 @@
+// Bad input on the repo side: every case exits non-zero, names the cause and the fix, and leaves
+// every file of the GitOps checkout byte-identical.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { sampleFiles } from '../sandbox/sample-repo.ts'
+import { fixture, git, runSetup, snapshot, type Fixture } from './helpers.ts'
+
+interface Case {
+  name: string
+  overrides?: Record<string, string | null>
+  env?: NodeJS.ProcessEnv
+  prepare?: (fx: Fixture) => void
+  cause: RegExp
+  fix: RegExp
+}
+
+const homelab = sampleFiles['argocd/projects/homelab.yaml']
+const services = sampleFiles['argocd/applications/personal-services.yaml']
+
+const cases: Case[] = [
+  { name: 'missing GITOPS_REPO_DIR', env: { GITOPS_REPO_DIR: '' }, cause: /missing setting GITOPS_REPO_DIR/, fix: /fix: set GITOPS_REPO_DIR/ },
+  { name: 'empty GITHUB_USERNAME', env: { GITHUB_USERNAME: ' ' }, cause: /missing setting GITHUB_USERNAME/, fix: /fix: set GITHUB_USERNAME/ },
+  { name: 'GitOps dir that is not a repo', env: { GITOPS_REPO_DIR: tmpdir() }, cause: /is not a git checkout/, fix: /fix: point GITOPS_REPO_DIR/ },
+  { name: 'invalid image reference', env: { IMAGE: 'ghcr.io/MeiRong/it-tools:latest' }, cause: /IMAGE "ghcr.io\/MeiRong\/it-tools:latest" is not an image reference/, fix: /fix: set IMAGE like/ },
+  { name: 'regex that does not compile', env: { TAG_REGEX: '^sha-[0-9a-f+$' }, cause: /TAG_REGEX "\^sha-\[0-9a-f\+\$" does not compile/, fix: /fix: set TAG_REGEX/ },
+  { name: 'regex with its own regexp: prefix', env: { TAG_REGEX: 'regexp:^sha-[0-9a-f]+$' }, cause: /starts with "regexp:"/, fix: /fix: set TAG_REGEX=\^sha-/ },
+  { name: 'unknown strategy', env: { UPDATE_STRATEGY: 'latest' }, cause: /UPDATE_STRATEGY "latest" is not an Image Updater strategy/, fix: /fix: set UPDATE_STRATEGY to one of semver, newest-build/ },
+  { name: 'annotation-only chart 0.x', env: { CHART_VERSION: '0.14.0' }, cause: /Image Updater 0\.x, which is configured by annotations only/, fix: /fix: set CHART_VERSION=1\.2\.4/ },
+  { name: 'chart newer than known', env: { CHART_VERSION: '2.0.0' }, cause: /newer than the charts this setup knows/, fix: /fix: set CHART_VERSION=1\.2\.4/ },
+  { name: 'chart version that is not a version', env: { CHART_VERSION: 'latest' }, cause: /CHART_VERSION "latest" is not a chart version/, fix: /fix: set CHART_VERSION/ },
+  { name: 'AppProject file missing', overrides: { 'argocd/projects/homelab.yaml': null }, cause: /argocd\/projects\/homelab\.yaml does not exist/, fix: /fix: check APPPROJECT_FILE/ },
+  { name: 'AppProject that does not parse', overrides: { 'argocd/projects/homelab.yaml': homelab.replace('  description: "Homelab apps"', '  description: "Homelab apps\n  bad: [') }, cause: /argocd\/projects\/homelab\.yaml:\d+: YAML does not parse/, fix: /fix: / },
+  { name: 'AppProject of the wrong kind', overrides: { 'argocd/projects/homelab.yaml': homelab.replace('kind: AppProject', 'kind: ConfigMap') }, cause: /homelab\.yaml:4: expected an Argo CD AppProject, found kind ConfigMap/, fix: /fix: point the setting/ },
+  { name: 'AppProject without cluster-scoped kinds', overrides: { 'argocd/projects/homelab.yaml': homelab.replace(/  clusterResourceWhitelist:\n.*\n.*\n/, '') }, cause: /does not allow apiextensions\.k8s\.io\/CustomResourceDefinition/, fix: /fix: add them to spec\.clusterResourceWhitelist/ },
+  { name: 'sourceRepos that is not a list', overrides: { 'argocd/projects/homelab.yaml': homelab.replace(/  sourceRepos:\n.*\n/, '  sourceRepos: https://github.com/meirongdev/homelab.git\n') }, cause: /homelab\.yaml:\d+: expected .*sequence|homelab\.yaml:\d+: expected .*list/i, fix: /fix: / },
+  { name: 'personal-services missing', overrides: { 'argocd/applications/personal-services.yaml': null }, cause: /personal-services\.yaml does not exist/, fix: /fix: check PERSONAL_SERVICES_APP_FILE/ },
+  { name: 'personal-services that does not parse', overrides: { 'argocd/applications/personal-services.yaml': services.replace('  project: homelab', '  project: homelab\n   bad indent: [') }, cause: /personal-services\.yaml:\d+: YAML does not parse/, fix: /fix: / },
+  { name: 'include that is not a brace list', overrides: { 'argocd/applications/personal-services.yaml': services.replace(/include: ".*"/, 'include: "*.yaml"') }, cause: /personal-services\.yaml:16: expected spec\.source\.directory\.include to be a brace list/, fix: /fix: write the include as a brace list/ },
+  { name: 'vault-eso of the wrong kind', overrides: { 'argocd/applications/vault-eso.yaml': sampleFiles['argocd/applications/vault-eso.yaml'].replace('kind: Application', 'kind: AppProject') }, cause: /vault-eso\.yaml:3: expected an Argo CD Application, found kind AppProject/, fix: /fix: / },
+  { name: 'it-tools.yaml without a Service', overrides: { 'k8s/helm/manifests/it-tools.yaml': sampleFiles['k8s/helm/manifests/it-tools.yaml'].split('\n---\n')[0] + '\n' }, cause: /it-tools\.yaml:1: expected exactly one Service named it-tools, found 0/, fix: /fix: / },
+  { name: 'it-tools running another image', env: { IMAGE: 'ghcr.io/someone/other' }, cause: /runs ghcr\.io\/meirongdev\/it-tools:sha-3f2c1ab, not ghcr\.io\/someone\/other/, fix: /fix: set IMAGE to the image the Deployment runs/ },
+  { name: 'values file with only a top-level logLevel', overrides: { 'k8s/helm/values/argocd-image-updater.yaml': 'logLevel: debug\n' }, cause: /argocd-image-updater\.yaml:1: expected config\."log\.level" \(a top-level logLevel is not read by the chart\)/, fix: /fix: put the log level under config/ },
+  { name: 'wrong branch', prepare: (fx) => git(fx.dir, 'switch', '-q', '-c', 'feature'), cause: /on branch feature, not main/, fix: /fix: git -C .* switch main/ },
+  { name: 'detached HEAD', prepare: (fx) => git(fx.dir, 'checkout', '-q', '--detach'), cause: /has a detached HEAD/, fix: /fix: check out the branch/ },
+  {
+    name: 'unrelated staged changes',
+    prepare: (fx) => {
+      writeFileSync(join(fx.dir, 'notes.txt'), 'mine\n')
+      git(fx.dir, 'add', 'notes.txt')
+    },
+    cause: /staged changes the setup does not manage: notes\.txt/,
+    fix: /fix: commit them first, or unstage them/,
+  },
+  {
+    name: "the user's own uncommitted edit in a managed file",
+    prepare: (fx) => writeFileSync(join(fx.dir, 'argocd/projects/homelab.yaml'), homelab.replace('Homelab apps', 'My apps')),
+    cause: /uncommitted edits that this setup did not make in argocd\/projects\/homelab\.yaml/,
+    fix: /fix: commit or stash them first/,
+  },
+]
+
+for (const c of cases) {
+  test(`bad input: ${c.name}`, async () => {
+    const fx = fixture(c.overrides ?? {})
+    try {
+      c.prepare?.(fx)
+      const before = snapshot(fx.dir)
+      const run = await runSetup([], { ...fx.env, ...c.env })
+      assert.equal(run.code, 1, `exit code; stdout:\n${run.stdout}\nstderr:\n${run.stderr}`)
+      assert.match(run.stderr, c.cause)
+      assert.match(run.stderr, c.fix)
+      assert.deepEqual(snapshot(fx.dir), before, 'every file byte-identical')
+      assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '1', 'nothing pushed')
+    } finally {
+      fx.cleanup()
+    }
+  })
+}
+
+test('a push rejected because origin moved stops with what to do, and the run resumes after a pull', async () => {
+  const fx = fixture()
+  try {
+    // someone else pushes to origin after our last fetch
+    const other = mkdtempSync(join(tmpdir(), 'other-'))
+    git(other, 'clone', '-q', fx.origin, 'c')
+    const clone = join(other, 'c')
+    writeFileSync(join(clone, 'README.md'), '# homelab\n\nchanged elsewhere\n')
+    git(clone, '-c', 'user.name=o', '-c', 'user.email=o@example.com', 'commit', '-qam', 'elsewhere')
+    git(clone, 'push', '-q', 'origin', 'main')
+    rmSync(other, { recursive: true, force: true })
+
+    const run = await runSetup([], fx.env)
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /git push to origin\/main was rejected: the remote has commits this checkout does not/)
+    assert.match(run.stderr, /fix: run git -C .* pull --rebase origin main, then rerun/)
+
+    git(fx.dir, 'pull', '-q', '--rebase', 'origin', 'main')
+    const resumed = await runSetup([], fx.env)
+    assert.equal(resumed.code, 0, resumed.stderr)
+    assert.match(resumed.stdout, /7  Commit, push and deploy: git push origin main/)
+    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '3', 'base, elsewhere, one setup commit')
+    assert.equal(git(fx.origin, 'log', '-1', '--format=%s', 'main'), 'Set up Argo CD Image Updater for ghcr.io/meirongdev/it-tools')
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('a branch without upstream stops before anything is written', async () => {
+  const fx = fixture()
+  try {
+    git(fx.dir, 'branch', '--unset-upstream')
+    const before = snapshot(fx.dir)
+    const run = await runSetup([], fx.env)
+    assert.equal(run.code, 1)
+    assert.match(run.stderr, /branch main has no upstream/)
+    assert.match(run.stderr, /fix: push it once with tracking: git -C .* push -u origin main/)
+    assert.deepEqual(snapshot(fx.dir), before)
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('a second run while one holds the lock stops naming the holder; a stale lock is recovered', async () => {
+  const fx = fixture()
+  try {
+    writeFileSync(join(fx.stateDir, 'run.lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run' }))
+    const blocked = await runSetup([], fx.env)
+    assert.equal(blocked.code, 1)
+    assert.match(blocked.stderr, new RegExp(`another setup run holds the lock: pid ${process.pid} \\(run\\), started 2026-01-01`))
+    assert.match(blocked.stderr, /fix: wait for it to finish/)
+
+    writeFileSync(join(fx.stateDir, 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run' }))
+    const recovered = await runSetup(['--only', '6'], fx.env)
+    assert.equal(recovered.code, 0, recovered.stderr)
+    assert.match(recovered.stderr, /recovered a stale run lock from pid \d+/)
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('.env readable by others gives a warning; the state file is owner-only; secrets stay out of output and state', async () => {
+  const fx = fixture()
+  const cwd = mkdtempSync(join(tmpdir(), 'envfile-'))
+  try {
+    const canary = 'ghp_CANARYtestonly0000000000000000000000'
+    const lines = Object.entries({ ...fx.env, GITHUB_PAT: canary }).map(([k, v]) => `${k}=${v}`)
+    writeFileSync(join(cwd, '.env'), `${lines.join('\n')}\n`)
+    chmodSync(join(cwd, '.env'), 0o644)
+    const run = await runSetup([], {}, 'scripts/run.ts', cwd)
+    assert.equal(run.code, 0, run.stderr)
+    assert.match(run.stderr, /\.env is readable by other users and may hold secrets: run chmod 600/)
+    const { statSync, readFileSync } = await import('node:fs')
+    assert.equal(statSync(join(fx.stateDir, 'state.json')).mode & 0o077, 0)
+    assert.doesNotMatch(run.stdout + run.stderr + readFileSync(join(fx.stateDir, 'state.json'), 'utf8'), /CANARY/)
+  } finally {
+    rmSync(cwd, { recursive: true, force: true })
+    fx.cleanup()
+  }
+})
