@@ -155,3 +155,307 @@ test('helm chart rendering: app-version CRD, controller Deployment names, config
   const plain = renderImageUpdaterChart({ chartVersion: '1.2.4', release: 'argocd-image-updater', namespace: 'argocd', values: { logLevel: 'debug' } })
   assert.equal(plain.find((o) => o.kind === 'ConfigMap')!.data['log.level'], 'info')
 })
+
+// ---------- controllers on a Store with the sample GitOps repo ----------
+import { execFileSync } from 'node:child_process'
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { parse } from 'yaml'
+import { Store, type KObject } from '../sandbox/store.ts'
+import { Pods } from '../sandbox/apiserver/pods.ts'
+import { startActors, type Actors } from '../sandbox/actors/index.ts'
+import { createSampleRepo, SAMPLE_IMAGE_TAG, SAMPLE_REPO_URL, sampleFiles, type SampleRepo } from '../sandbox/sample-repo.ts'
+
+const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
+const IMAGE = 'ghcr.io/meirongdev/it-tools'
+
+interface Harness { repo: SampleRepo; store: Store; pods: Pods; actors: Actors; lines: string[] }
+
+async function harness(t: { after(fn: () => Promise<void> | void): void }): Promise<Harness> {
+  const repo = createSampleRepo()
+  const store = new Store()
+  const pods = new Pods()
+  const lines: string[] = []
+  const actors = await startActors({ store, pods, repoDir: repo.dir, log: (l) => lines.push(l), controllerDelayMs: 20 })
+  t.after(async () => {
+    await actors.stop()
+    rmSync(repo.root, { recursive: true, force: true })
+  })
+  return { repo, store, pods, actors, lines }
+}
+
+function gitIn(dir: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim()
+}
+
+/** Writes (or with null deletes) files in the checkout, commits and pushes to origin. */
+function commitAndPush(repo: SampleRepo, files: Record<string, string | null>, message = 'setup'): string {
+  for (const [rel, content] of Object.entries(files)) {
+    const abs = join(repo.dir, rel)
+    if (content === null) rmSync(abs, { force: true })
+    else {
+      mkdirSync(dirname(abs), { recursive: true })
+      writeFileSync(abs, content)
+    }
+  }
+  gitIn(repo.dir, 'add', '-A')
+  gitIn(repo.dir, 'commit', '-q', '-m', message)
+  gitIn(repo.dir, 'push', '-q', 'origin', 'main')
+  return gitIn(repo.dir, 'rev-parse', 'HEAD')
+}
+
+/** Applies the repo's Application/AppProject files to the cluster, as `kubectl apply -f` would. */
+function applyArgoFiles(h: Harness, files: Record<string, string | null>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    if (!content || !rel.startsWith('argocd/')) continue
+    const obj = parse(content) as KObject
+    h.store.apply(obj, 'kubectl', { force: true })
+  }
+}
+
+async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+const app = (h: Harness, name: string) => h.store.get({ ...APP, namespace: 'argocd', name })
+const iuLog = (h: Harness) => {
+  const pod = h.store.list('v1', 'Pod', 'argocd').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'argocd-image-updater')
+  return pod ? (h.pods.logReader('argocd', pod.metadata.name)?.() ?? '') : ''
+}
+
+const itToolsDeployment = sampleFiles['k8s/helm/manifests/it-tools.yaml'].split(/^---$/m).filter((d) => d.includes('kind: Deployment'))[0]
+const itToolsService = sampleFiles['k8s/helm/manifests/it-tools.yaml'].split(/^---$/m).filter((d) => d.includes('kind: Service'))[0]
+
+/** The setup's repo changes; `mistakes` swaps in the plan's original errors. */
+function setupFiles(opts: { mistakes?: boolean; chartVersion?: string; skipDryRun?: boolean } = {}): Record<string, string | null> {
+  const iu = opts.mistakes
+    ? null
+    : `apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: it-tools
+  namespace: argocd
+${opts.skipDryRun === false ? '' : '  annotations:\n    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true\n'}spec:
+  applicationRefs:
+    - namePattern: it-tools
+      images:
+        - alias: it-tools
+          imageName: ${IMAGE}
+          commonUpdateSettings:
+            updateStrategy: newest-build
+            allowTags: "regexp:^sha-[0-9a-f]+$"
+            pullSecret: pullsecret:argocd/ghcr-pull
+      writeBackConfig:
+        method: git:secret:argocd/git-creds
+        gitConfig:
+          branch: main
+`
+  return {
+    'k8s/helm/manifests/it-tools.yaml': null,
+    'k8s/helm/manifests/it-tools/deployment.yaml': itToolsDeployment,
+    'k8s/helm/manifests/it-tools/service.yaml': itToolsService,
+    'k8s/helm/manifests/it-tools/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  - deployment.yaml\n  - service.yaml\n${iu ? '  - image-updater.yaml\n' : ''}`,
+    'k8s/helm/manifests/it-tools/image-updater.yaml': iu,
+    'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml'].replace('it-tools.yaml,', ''),
+    'argocd/applications/it-tools.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: it-tools
+  namespace: argocd
+${opts.mistakes ? `  annotations:
+    argocd-image-updater.argoproj.io/image-list: it-tools=${IMAGE}
+    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest
+    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: "^sha-[0-9a-f]+$"
+    argocd-image-updater.argoproj.io/it-tools.allow-tags: "^sha-[0-9a-f]+$"
+    argocd-image-updater.argoproj.io/it-tools.pull-secret: pullsecret:argocd/ghcr-pull
+` : ''}spec:
+  project: homelab
+  source:
+    repoURL: ${SAMPLE_REPO_URL}
+    targetRevision: main
+    path: k8s/helm/manifests/it-tools
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: personal-services
+  syncPolicy:
+    automated:
+      prune: true
+`,
+    'k8s/helm/values/argocd-image-updater.yaml': opts.mistakes ? 'logLevel: debug\n' : `config:\n  log.level: debug\n  git.user: homelab-bot\n  git.email: bot@example.com\n`,
+    'argocd/applications/argocd-image-updater.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: argocd-image-updater
+  namespace: argocd
+spec:
+  project: homelab
+  sources:
+    - repoURL: https://argoproj.github.io/argo-helm
+      chart: argocd-image-updater
+      targetRevision: ${opts.chartVersion ?? '1.2.4'}
+      helm:
+        valueFiles:
+          - $values/k8s/helm/values/argocd-image-updater.yaml
+    - repoURL: ${SAMPLE_REPO_URL}
+      targetRevision: main
+      ref: values
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: argocd
+  syncPolicy:
+    automated:
+      prune: true
+`,
+    'argocd/projects/homelab.yaml': sampleFiles['argocd/projects/homelab.yaml'].replace(`    - ${SAMPLE_REPO_URL}   # 只允许本仓库`, `    - ${SAMPLE_REPO_URL}   # 只允许本仓库\n    - https://argoproj.github.io/argo-helm`),
+  }
+}
+
+function putCredentials(h: Harness): void {
+  const dockerconfig = JSON.stringify({ auths: { 'ghcr.io': { username: 'meirongdev', password: 'ghp_test', auth: Buffer.from('meirongdev:ghp_test').toString('base64') } } })
+  h.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'ghcr-pull', namespace: 'argocd' }, type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': Buffer.from(dockerconfig).toString('base64') } })
+  h.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'git-creds', namespace: 'argocd' }, type: 'Opaque', data: { username: Buffer.from('meirongdev').toString('base64'), password: Buffer.from('ghp_test').toString('base64') } })
+}
+
+test('seeding: it-tools runs in personal-services, tracked by the Directory app, Vault and ESO ready', async (t) => {
+  const h = await harness(t)
+  const dep = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+  assert.equal(dep.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services')
+  assert.equal(dep.status.availableReplicas, 1)
+  assert.ok(h.store.list('v1', 'Pod', 'personal-services').some((p) => p.metadata.name.startsWith('it-tools-') && p.status.phase === 'Running'))
+  const ps = app(h, 'personal-services')!
+  assert.equal(ps.status.sync.status, 'Synced')
+  assert.equal(ps.status.sync.revision, gitIn(h.repo.origin, 'rev-parse', 'main'))
+  assert.equal(ps.status.health.status, 'Healthy')
+  assert.equal(ps.status.sourceType, 'Directory')
+  assert.equal(h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'personal-services', name: 'homepage' })?.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services')
+  assert.ok(h.store.get({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'vault-backend' }))
+  assert.equal(h.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'vault', name: 'vault-0' })?.status.phase, 'Running')
+  await h.actors.settle()
+  const es = h.store.get({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: 'external-secrets', name: 'cloudflare-api-token' })!
+  assert.equal(es.status.conditions[0].status, 'True')
+  // The app whose path is missing shows a ComparisonError instead of syncing.
+  assert.match(app(h, 'calibre-web-extra')!.status.conditions[0].message, /app path does not exist/)
+})
+
+test('the full setup: adoption keeps the uid, chart installs the controller, a new tag is written back and synced', async (t) => {
+  const h = await harness(t)
+  const before = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+  putCredentials(h)
+  const files = setupFiles()
+  applyArgoFiles(h, { 'argocd/projects/homelab.yaml': files['argocd/projects/homelab.yaml'] })
+  const sha = commitAndPush(h.repo, files)
+  applyArgoFiles(h, files)
+  await waitFor('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.revision === sha && app(h, 'it-tools')?.status?.sync?.status === 'Synced')
+  await h.actors.settle()
+  const after = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+  assert.equal(after.metadata.uid, before.metadata.uid, 'adopted, not recreated')
+  assert.equal(after.metadata.labels?.['app.kubernetes.io/instance'], 'it-tools')
+  assert.equal(app(h, 'it-tools')!.status.sourceType, 'Kustomize')
+  assert.equal(app(h, 'personal-services')!.status.sync.status, 'Synced')
+  const iuApp = app(h, 'argocd-image-updater')!
+  assert.equal(iuApp.status.sync.status, 'Synced', JSON.stringify(iuApp.status.conditions))
+  const cm = h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'argocd-image-updater-config' })!
+  assert.equal(cm.data['log.level'], 'debug')
+  assert.ok(h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'argocd', name: 'argocd-image-updater-controller' }))
+  // The ImageUpdater CR waited for its CRD (SkipDryRunOnMissingResource) and exists now.
+  await waitFor('ImageUpdater CR', () => h.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' }))
+  await waitFor('a processing line', () => /Processing results: applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=0/.test(iuLog(h)))
+  assert.match(iuLog(h), /level=debug/)
+
+  h.actors.registry.pushTag(IMAGE, 'sha-9e8d7c6', new Date())
+  h.actors.registry.pushTag(IMAGE, 'latest', new Date(Date.now() + 1000))
+  await waitFor('the write-back commit', () => {
+    const log = gitIn(h.repo.origin, 'log', '-1', '--format=%an <%ae>|%s', 'main')
+    return log.startsWith('homelab-bot <bot@example.com>|build: automatic update of it-tools') && log
+  })
+  const override = gitIn(h.repo.origin, 'show', 'main:k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml')
+  assert.deepEqual(parse(override), { kustomize: { images: [`${IMAGE}:sha-9e8d7c6`] } })
+  await waitFor('the new image live', () => h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!.spec.template.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`)
+  await waitFor('a pod on the new image', () => h.store.list('v1', 'Pod', 'personal-services').some((p) => p.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`))
+  assert.match(iuLog(h), /images_updated=1 errors=0/)
+  const cr = h.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' })!
+  assert.equal(cr.status.applicationsMatched, 1)
+  assert.equal(cr.status.imagesManaged, 1)
+  assert.ok(cr.status.lastCheckedAt)
+})
+
+test("the plan's original mistakes end up idle or ignored, with the real log lines", async (t) => {
+  const h = await harness(t)
+  putCredentials(h)
+  const files = setupFiles({ mistakes: true })
+  applyArgoFiles(h, { 'argocd/projects/homelab.yaml': files['argocd/projects/homelab.yaml'] })
+  commitAndPush(h.repo, files)
+  applyArgoFiles(h, files)
+  await waitFor('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.status === 'Synced')
+  await waitFor('No ImageUpdater CRs line', () => /level=info msg="No ImageUpdater CRs to process"/.test(iuLog(h)))
+  const cm = h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'argocd-image-updater-config' })!
+  assert.equal(cm.data['log.level'], 'info', 'a top-level logLevel changes nothing')
+  assert.doesNotMatch(iuLog(h), /level=debug/)
+  h.actors.registry.pushTag(IMAGE, 'sha-9e8d7c6', new Date())
+
+  // Now an ImageUpdater that uses the annotations (bare regex, deprecated strategy) and one for the Directory app.
+  h.store.create({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', metadata: { name: 'from-annotations', namespace: 'argocd' }, spec: { applicationRefs: [{ namePattern: 'it-tools', useAnnotations: true }, { namePattern: 'personal-*', images: [{ alias: 'it-tools', imageName: IMAGE }] }] } })
+  await waitFor('Invalid match option', () => /Invalid match option syntax '\^sha-\[0-9a-f\]\+\$', ignoring/.test(iuLog(h)))
+  await waitFor('results line', () => /Processing results: applications=2 images_considered=1 images_skipped=1 images_updated=0 errors=0/.test(iuLog(h)))
+  const log = iuLog(h)
+  assert.match(log, /level=warning msg="\\"latest\\" strategy has been renamed to \\"newest-build\\"/)
+  assert.match(log, /skipping app 'argocd\/personal-services' of type 'Directory' because it's not of supported source type/)
+  assert.doesNotMatch(log, /tag-match-expr/)
+  assert.throws(() => gitIn(h.repo.origin, 'show', 'main:k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'))
+  const dep = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+  assert.equal(dep.spec.template.spec.containers[0].image, `${IMAGE}:${SAMPLE_IMAGE_TAG}`)
+})
+
+test('Argo CD: a source repo outside the project, and a CR without its CRD, fail the way Argo CD fails', async (t) => {
+  const h = await harness(t)
+  const files = setupFiles({ skipDryRun: false })
+  // project not updated: argo-helm is not permitted
+  commitAndPush(h.repo, { ...files, 'argocd/projects/homelab.yaml': null })
+  applyArgoFiles(h, { ...files, 'argocd/projects/homelab.yaml': null })
+  const denied = await waitFor('not permitted', () => app(h, 'argocd-image-updater')?.status?.conditions?.[0])
+  assert.match(denied.message, /application repo https:\/\/argoproj.github.io\/argo-helm is not permitted in project 'homelab'/)
+  // the CR's CRD comes from the chart app, which cannot sync: the it-tools sync fails
+  const failed = await waitFor('failed sync', () => app(h, 'it-tools')?.status?.operationState?.phase === 'Failed' && app(h, 'it-tools')!.status.operationState)
+  assert.match(failed.message, /could not find the requested resource/)
+  assert.equal(h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services', 'nothing applied by the failed sync')
+})
+
+test('ESO: template renders the dockerconfigjson auth; a missing key or a sealed Vault sets SecretSyncedError', async (t) => {
+  const h = await harness(t)
+  const vault = h.pods.execHandler('vault', 'vault-0')!
+  const put = await vault(['vault', 'kv', 'put', 'secret/homelab/github', 'username=meirongdev', 'pat=-'], Buffer.from('ghp_fromstdin\n'))
+  assert.equal(put.exitCode, 0, put.stderr)
+  const es = (name: string, key: string): KObject => ({
+    apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name, namespace: 'argocd' },
+    spec: {
+      secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-backend' },
+      target: { name, template: { type: 'kubernetes.io/dockerconfigjson', data: { '.dockerconfigjson': '{"auths":{"ghcr.io":{"username":"{{ .username }}","password":"{{ .pat }}","auth":"{{ printf "%s:%s" .username .pat | b64enc }}"}}}' } } },
+      data: [{ secretKey: 'username', remoteRef: { key, property: 'username' } }, { secretKey: 'pat', remoteRef: { key, property: 'pat' } }],
+    },
+  })
+  h.store.create(es('ghcr-pull', 'secret/homelab/github'))
+  h.store.create(es('wrong-path', 'data/homelab/github'))
+  await h.actors.settle()
+  const secret = h.store.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'argocd', name: 'ghcr-pull' })!
+  assert.equal(secret.type, 'kubernetes.io/dockerconfigjson')
+  const config = JSON.parse(Buffer.from(secret.data['.dockerconfigjson'], 'base64').toString())
+  assert.equal(Buffer.from(config.auths['ghcr.io'].auth, 'base64').toString(), 'meirongdev:ghp_fromstdin')
+  const ready = (name: string) => h.store.get({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: 'argocd', name })!.status.conditions[0]
+  assert.equal(ready('ghcr-pull').reason, 'SecretSynced')
+  assert.equal(ready('wrong-path').status, 'False')
+  assert.equal(ready('wrong-path').reason, 'SecretSyncedError')
+  assert.match(ready('wrong-path').message, /Secret does not exist/)
+  h.actors.vault.seal()
+  h.store.create(es('while-sealed', 'homelab/github'))
+  await h.actors.settle()
+  assert.match(ready('while-sealed').message, /Vault is sealed/)
+  assert.equal((await vault(['vault', 'status'], Buffer.alloc(0))).exitCode, 2)
+  h.actors.vault.unseal()
+  assert.deepEqual(h.actors.vault.read('secret/homelab/github'), { username: 'meirongdev', pat: 'ghp_fromstdin' })
+})

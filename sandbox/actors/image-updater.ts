@@ -200,7 +200,7 @@ export class ImageUpdaterController {
         const useAnnotations = versionAtLeast(appVersion, 1, 1) && ref.useAnnotations === true
         const { images, writeBack } = this.imagesOf(ref, cr, app, useAnnotations)
         totals.applications++
-        const sourceType = app.status?.sourceType ?? (app.spec?.source?.chart ? 'Helm' : 'Directory')
+        const sourceType = app.status?.sourceType ?? (app.spec?.source?.chart ? 'Helm' : 'Unknown')
         if (sourceType !== 'Kustomize' && sourceType !== 'Helm') {
           log.write('warning', `skipping app '${ns}/${appName}' of type '${sourceType}' because it's not of supported source type`, { application: appName })
           totals.skipped += images.length

@@ -8,12 +8,14 @@ import { applicationCrd, appProjectCrd, clusterSecretStoreCrd, externalSecretCrd
 import type { GitRemote } from './git-source.ts'
 import type { InMemoryRegistry } from './registry.ts'
 import { parseManifests } from './render.ts'
+import { reconcileExternalSecrets } from './eso.ts'
 import { splitImage } from './update-options.ts'
 import type { VaultState } from './vault.ts'
 import { reconcileDeployments, runningPod } from './workloads.ts'
 
 export const SEED_NAMESPACES = ['argocd', 'vault', 'external-secrets', 'personal-services']
-const MANAGER = 'sandbox-seed'
+// The operator applied these with `kubectl apply` long ago.
+const MANAGER = 'kubectl-client-side-apply'
 
 function ensure(store: Store, obj: KObject): void {
   const existing = store.get({ apiVersion: obj.apiVersion, kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name })
@@ -54,6 +56,9 @@ export async function seedCluster(opts: { store: Store; remote: GitRemote; argo:
     for (const o of parseManifests(await remote.show(head, 'k8s/helm/manifests/vault-eso-config.yaml'), 'vault-eso-config.yaml')) if (o.kind === 'ClusterSecretStore') ensure(store, o)
   }
   reconcileDeployments(store)
+  reconcileExternalSecrets(store, vault)
+  // Statuses as Argo CD would report them once the workloads are up.
+  await opts.argo.reconcileAll()
   const dayAgo = new Date(Date.now() - 24 * 3600 * 1000)
   for (const d of store.list('apps/v1', 'Deployment')) {
     for (const c of d.spec?.template?.spec?.containers ?? []) {
