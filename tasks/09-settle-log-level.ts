@@ -9,9 +9,9 @@ import { planFile } from '../src/files.ts'
 import { planPublish } from '../src/publish.ts'
 import { repoFacts, requireRepoFile } from '../src/repo-facts.ts'
 import { getAt, setScalar } from '../src/yaml-edit.ts'
-import { appConverged, syncTrigger } from '../src/cluster/argo.ts'
+import { appConverged, sourcePaths, syncTrigger } from '../src/cluster/argo.ts'
 import { kube } from '../src/cluster/kube.ts'
-import { containsCommit, originHead } from '../src/cluster/origin.ts'
+import { containsCommit, lastChange, setupRevision } from '../src/cluster/origin.ts'
 import { loadObject } from '../src/cluster/repo-objects.ts'
 import { CONTROLLER_CONFIGMAP, formatResult, runVerify } from '../src/cluster/verify.ts'
 
@@ -25,11 +25,13 @@ function message(ctx: Ctx, from: string): string {
 async function syncAndConfirm(ctx: Ctx): Promise<void> {
   const k = await kube(ctx)
   const { chartApplicationFile } = await repoFacts(ctx)
-  const name = (await loadObject(ctx, chartApplicationFile, 'Application')).metadata.name
+  const desired = await loadObject(ctx, chartApplicationFile, 'Application')
+  const name = desired.metadata.name
   const ns = ctx.settings.argocdNamespace
   const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
-  const rev = ctx.pushedRevision ?? (await originHead(ctx.repoDir, ctx.settings.branch))
-  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, rev, r)
+  const rev = await setupRevision(ctx.repoDir, ctx.settings.branch, ctx.pushedRevision)
+  const floor = await lastChange(ctx.repoDir, rev, sourcePaths(desired))
+  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
   const since = new Date()
   const app = await k.get(ref)
   if (app && !('ready' in (await appConverged(app, ours)))) {

@@ -17,7 +17,7 @@ import { SetupError } from '../src/errors.ts'
 function ctxWith(env: Record<string, string> = {}, extra: Partial<Ctx> = {}): Ctx {
   const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: '/tmp/none', GITHUB_USERNAME: 'meirongdev', ...env }, cwd: '/nonexistent-dir' })
   const logs: string[] = []
-  return { settings, secrets, repoDir: '/tmp/none', projectDir: '/tmp', dryRun: false, yes: false, log: (l) => logs.push(l), touchedPaths: new Set(), ...extra } as unknown as Ctx
+  return { settings, secrets, repoDir: '/tmp/none', projectDir: '/tmp', dryRun: false, yes: false, log: (l: string) => logs.push(l), touchedPaths: new Set(), ...extra } as unknown as Ctx
 }
 
 const OURS = 'a'.repeat(40)

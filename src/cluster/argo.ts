@@ -73,12 +73,21 @@ export function syncTrigger(app: KObj): Record<string, unknown> | undefined {
   return { ...refresh, operation: { initiatedBy: { username: FIELD_MANAGER }, sync: { syncStrategy: { hook: {} } } } }
 }
 
-/** True when every field of `desired` is present in `live` with the same value (live may have more). */
+/** Paths where `live` lacks a field of `desired` or has another value (live may have more fields). */
+export function differences(live: unknown, desired: unknown, path = ''): string[] {
+  if (desired === undefined) return []
+  if (desired === null || typeof desired !== 'object') return live === desired || (desired === null && live === undefined) ? [] : [path || '.']
+  if (Array.isArray(desired)) {
+    if (!Array.isArray(live) || live.length !== desired.length) return [path || '.']
+    return desired.flatMap((d, i) => differences(live[i], d, `${path}[${i}]`))
+  }
+  if (live === null || typeof live !== 'object' || Array.isArray(live)) return [path || '.']
+  return Object.entries(desired as Record<string, unknown>).flatMap(([k, v]) => differences((live as Record<string, unknown>)[k], v, path ? `${path}.${k}` : k))
+}
+
+/** True when every field of `desired` is present in `live` with the same value. */
 export function contains(live: unknown, desired: unknown): boolean {
-  if (desired === null || typeof desired !== 'object') return live === desired || (desired === null && live === undefined)
-  if (Array.isArray(desired)) return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => contains(live[i], d))
-  if (live === null || typeof live !== 'object' || Array.isArray(live)) return false
-  return Object.entries(desired as Record<string, unknown>).every(([k, v]) => contains((live as Record<string, unknown>)[k], v))
+  return differences(live, desired).length === 0
 }
 
 /** Which Application, if any, tracks a live resource (Argo CD label or annotation tracking). */
@@ -87,4 +96,15 @@ export function trackedBy(obj: KObj | undefined): string | undefined {
   const id = obj.metadata.annotations?.['argocd.argoproj.io/tracking-id']
   if (id) return id.split(':')[0]
   return obj.metadata.labels?.['app.kubernetes.io/instance']
+}
+
+/** Repo paths an Application reads from git: source paths and `$ref/...` Helm value files. */
+export function sourcePaths(app: KObj): string[] {
+  const sources: { path?: string; chart?: string; helm?: { valueFiles?: string[] } }[] = [app.spec?.source, ...(app.spec?.sources ?? [])].filter(Boolean)
+  const paths: string[] = []
+  for (const s of sources) {
+    if (s.path && !s.chart) paths.push(s.path.replace(/^\.?\/+/, '') || '.')
+    for (const f of s.helm?.valueFiles ?? []) if (f.startsWith('$')) paths.push(f.replace(/^\$[^/]+\//, ''))
+  }
+  return paths
 }

@@ -16,9 +16,9 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { repoFacts } from '../repo-facts.ts'
 import type { Change } from '../task.ts'
-import { appConverged, contains, syncTrigger, trackedBy } from './argo.ts'
+import { appConverged, differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
-import { containsCommit, originHead } from './origin.ts'
+import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 
 interface Step {
@@ -42,9 +42,9 @@ export function deploySteps(ctx: Ctx, files: { chartApplicationFile: string; app
 const refOf = (o: KObj): KRef => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
 const label = (o: KObj) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`
 
-/** The commit every Application must reach: the one pushed in this run, else origin's branch head. */
-async function targetRevision(ctx: Ctx): Promise<string> {
-  return ctx.pushedRevision ?? (await originHead(ctx.repoDir, ctx.settings.branch))
+/** The commit every Application must reach (see setupRevision). */
+function targetRevision(ctx: Ctx): Promise<string> {
+  return setupRevision(ctx.repoDir, ctx.settings.branch, ctx.pushedRevision)
 }
 
 function appWorkloadRefs(ctx: Ctx): KRef[] {
@@ -83,7 +83,14 @@ export async function planPrePush(ctx: Ctx): Promise<Change[]> {
 interface Planned {
   step: Step
   desired: KObj
-  needsApply: boolean
+  /** fields where the live object differs from the file (empty: nothing to apply) */
+  drift: string[]
+}
+
+/** What of the file must be on the live object: labels, annotations and spec (status is Argo CD's). */
+function drift(live: KObj | undefined, desired: KObj): string[] {
+  if (!live) return ['(absent)']
+  return differences(live, { metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations }, spec: desired.spec })
 }
 
 async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
@@ -92,7 +99,7 @@ async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
   for (const step of deploySteps(ctx, facts)) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
-    out.push({ step, desired, needsApply: !live || !contains(live, { metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations }, spec: desired.spec }) })
+    out.push({ step, desired, drift: drift(live, desired) })
   }
   return out
 }
@@ -103,12 +110,13 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string): Promise<voi
   const since = new Date()
   const before = p.step.adopts ? await Promise.all(appWorkloadRefs(ctx).map((r) => k.get(r))) : []
   const live = await k.get(ref)
-  if (!live || !contains(live, { metadata: { labels: p.desired.metadata.labels, annotations: p.desired.metadata.annotations }, spec: p.desired.spec })) {
+  if (drift(live, p.desired).length) {
     await k.apply(p.desired, { force: true })
     ctx.log(`applied ${label(p.desired)} (server-side)`)
   }
   if (p.step.kind !== 'Application') return
-  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, rev, r)
+  const floor = await lastChange(ctx.repoDir, rev, sourcePaths(p.desired))
+  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
   const now = await k.get(ref)
   const state = await appConverged(now, ours)
   if (!('ready' in state) && now) {
@@ -150,14 +158,15 @@ async function checkAdoption(ctx: Ctx, k: Kube, before: (KObj | undefined)[]): P
 export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
   const planned = await readDesired(ctx, k)
-  const head = await originHead(ctx.repoDir, ctx.settings.branch)
+  const head = await targetRevision(ctx)
   const pushPending = opts.pushPending ?? (ctx.pushedRevision === undefined && ctx.touchedPaths.size > 0)
   const changes: Change[] = [...(await planPrePush(ctx))]
   for (const p of planned) {
-    let pending = p.needsApply || pushPending
-    let why = p.needsApply ? 'apply (server-side)' : ''
+    let pending = p.drift.length > 0 || pushPending
+    let why = p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''
     if (!pending && p.step.kind === 'Application') {
-      const state = await appConverged(await k.get(refOf(p.desired)), (r) => containsCommit(ctx.repoDir, ctx.settings.branch, head, r))
+      const floor = await lastChange(ctx.repoDir, head, sourcePaths(p.desired))
+      const state = await appConverged(await k.get(refOf(p.desired)), (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r))
       if (!('ready' in state)) {
         pending = true
         why = `sync (now: ${'waiting' in state ? state.waiting : state.failed})`

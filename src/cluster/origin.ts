@@ -52,3 +52,35 @@ export async function containsCommit(repoDir: string, branch: string, ours: stri
   }
   return (await ancestor()) ?? false
 }
+
+/**
+ * The commit the Applications must have reached: the one pushed in this run, else the checkout's
+ * HEAD when origin has it (Image Updater's write-back commits land on origin after ours, and Argo CD
+ * picks them up on its own schedule), else origin's branch head.
+ */
+export async function setupRevision(repoDir: string, branch: string, pushed?: string): Promise<string> {
+  if (pushed) return pushed
+  const head = await originHead(repoDir, branch)
+  let local: string
+  try {
+    local = (await git(repoDir, ['rev-parse', 'HEAD'])).stdout.trim()
+  } catch {
+    return head
+  }
+  if (local === head) return head
+  return (await containsCommit(repoDir, branch, local, head)) ? local : head
+}
+
+/**
+ * The last commit at or before `rev` that changed any of `paths`: an Application that reads only
+ * those paths is up to date once it has this commit, even if later commits touched other files.
+ */
+export async function lastChange(repoDir: string, rev: string, paths: string[]): Promise<string> {
+  if (paths.length === 0) return rev
+  try {
+    const out = (await git(repoDir, ['log', '-1', '--format=%H', rev, '--', ...paths])).stdout.trim()
+    return out || rev
+  } catch {
+    return rev
+  }
+}

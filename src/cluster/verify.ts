@@ -8,10 +8,10 @@ import { chartShape } from '../render/chart.ts'
 import { parseImage } from '../render/image.ts'
 import { repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
-import { appConverged, trackedBy } from './argo.ts'
+import { appConverged, sourcePaths, trackedBy } from './argo.ts'
 import { analyzeLog } from './controller-log.ts'
 import { kube, type KObj, type KRef, type Kube, type WaitCheck } from './kube.ts'
-import { containsCommit, originHead } from './origin.ts'
+import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject } from './repo-objects.ts'
 import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
 
@@ -152,18 +152,20 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   }
 
   // 3. the Applications, at (or after) our revision
-  const rev = ctx.pushedRevision ?? (await originHead(ctx.repoDir, s.branch))
-  const ours = (r: string) => containsCommit(ctx.repoDir, s.branch, rev, r)
+  const rev = await setupRevision(ctx.repoDir, s.branch, ctx.pushedRevision)
   const appFiles = [facts.appApplicationFile, facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
   const apps: Record<string, KObj | undefined> = {}
   for (const file of appFiles) {
-    const name = (await loadObject(ctx, file, 'Application')).metadata.name
+    const desired = await loadObject(ctx, file, 'Application')
+    const name = desired.metadata.name
+    const floor = await lastChange(ctx.repoDir, rev, sourcePaths(desired))
+    const ours = (r: string) => containsCommit(ctx.repoDir, s.branch, floor, r)
     const hint = `kubectl -n ${ns} describe application ${name}; then rerun task 7: npx tsx scripts/run.ts --from 7`
     await guard(`Application ${name} Synced and Healthy`, hint, async () => {
       const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
       const r = await awaitState(k, ref, (a) => appConverged(a, ours), opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
       apps[file] = r.obj ?? (await k.get(ref))
-      record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${rev.slice(0, 7)} or later`, hint)
+      record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${floor.slice(0, 7)} or later`, hint)
     })
   }
 

@@ -1,0 +1,113 @@
+// The whole setup against the sandbox, in process: preflight, task 1, the repo tasks, task 7 (pause
+// prune, commit+push, ordered deploy), task 8 verify, task 9 settle; then a rerun that makes no
+// mutating API request and no commit, and no token anywhere it must not be.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
+import type { Ctx } from '../src/context.ts'
+import type { Change, Task } from '../src/task.ts'
+import { loadConfig } from '../src/settings.ts'
+import { StateStore } from '../src/state.ts'
+import { planPublish } from '../src/publish.ts'
+import { clusterPreflight } from '../src/cluster/preflight.ts'
+import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
+import vaultTask from '../tasks/01-vault-token.ts'
+import verifyTask from '../tasks/08-verify.ts'
+import settleTask from '../tasks/09-settle-log-level.ts'
+import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
+
+const PAT = 'ghp_e2eSandboxToken0123456789abcdefghij'
+const PROJECT = resolve(import.meta.dirname, '..')
+
+let repo: SampleRepo
+let sb: Sandbox
+let stateDir: string
+const output: string[] = []
+
+function makeCtx(env: Record<string, string> = {}): Ctx {
+  const { settings, secrets } = loadConfig({
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, ...env },
+    cwd: '/nonexistent-dir',
+  })
+  return {
+    settings,
+    secrets,
+    repoDir: repo.dir,
+    projectDir: PROJECT,
+    dryRun: false,
+    yes: false,
+    log: (l: string) => output.push(l),
+    touchedPaths: new Set(),
+    state: new StateStore(stateDir, repo.dir),
+  } as Ctx
+}
+
+async function applyAll(ctx: Ctx, changes: Change[]): Promise<string[]> {
+  for (const c of changes) {
+    output.push(c.summary)
+    for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
+    await c.apply()
+  }
+  return changes.map((c) => c.summary)
+}
+
+const runTask = async (ctx: Ctx, t: Task) => applyAll(ctx, await t.plan(ctx))
+
+/** Everything the CLI does for a full run, in its order. Returns the summaries of what changed. */
+async function fullRun(ctx: Ctx): Promise<string[]> {
+  const done: string[] = []
+  await clusterPreflight(ctx)
+  done.push(...(await runTask(ctx, vaultTask)))
+  for (const t of REPO_TASKS) done.push(...(await runTask(ctx, t)))
+  done.push(...(await applyAll(ctx, await planPrePush(ctx))))
+  done.push(...(await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))))
+  done.push(...(await applyAll(ctx, await planDeploy(ctx))))
+  done.push(...(await runTask(ctx, verifyTask)))
+  done.push(...(await runTask(ctx, settleTask)))
+  return done
+}
+
+const git = (...args: string[]) => execFileSync('git', args, { cwd: repo.dir, encoding: 'utf8' }).trim()
+
+before(async () => {
+  repo = createSampleRepo()
+  stateDir = mkdtempSync(join(tmpdir(), 'cluster-e2e-state-'))
+  sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20, log: (l) => output.push(`[sandbox] ${l}`) })
+})
+after(async () => {
+  await sb?.stop()
+  rmSync(repo.root, { recursive: true, force: true })
+  rmSync(stateDir, { recursive: true, force: true })
+})
+
+test('a full run from a fresh sandbox goes green, keeps the app alive, and a rerun is a no-op', { timeout: 60_000 }, async () => {
+  const deploymentUid = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid
+  assert.ok(deploymentUid, 'the sandbox runs it-tools before the setup')
+  try {
+    const first = await fullRun(makeCtx())
+    assert.ok(first.some((s) => s.startsWith('vault kv put')))
+    assert.ok(first.some((s) => s.startsWith('git push')))
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- output ---\n${output.slice(-60).join('\n')}`)
+  }
+  assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid, deploymentUid, 'same Deployment after the move')
+  assert.equal(sb.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'argocd-image-updater-config' })?.data?.['log.level'], 'info')
+  assert.ok(output.some((l) => /^PASS controller log shows it working/.test(l)))
+
+  const head = git('rev-parse', 'HEAD')
+  sb.resetStats()
+  const second = await fullRun(makeCtx())
+  assert.deepEqual(second, [], 'rerun: every task up to date')
+  assert.equal(sb.stats().mutatingTotal, 0, `rerun mutated: ${JSON.stringify(sb.stats().mutating)}`)
+  assert.equal(git('rev-parse', 'HEAD'), head, 'no commit on a rerun')
+})
+
+test('the token is in no output line and no exec command line', () => {
+  assert.ok(output.every((l) => !l.includes(PAT)))
+  assert.ok(sb.stats().execCommands.every((c) => !c.join(' ').includes(PAT)))
+})
