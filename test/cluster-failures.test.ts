@@ -1,0 +1,89 @@
+// Cluster failure paths on the sandbox: every preflight failure reported at once with its fix, and
+// personal-services syncing the pushed commit before it-tools without deleting the app.
+import { after, before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
+import type { Ctx } from '../src/context.ts'
+import type { Change } from '../src/task.ts'
+import { loadConfig } from '../src/settings.ts'
+import { StateStore } from '../src/state.ts'
+import { planPublish } from '../src/publish.ts'
+import { clusterPreflight } from '../src/cluster/preflight.ts'
+import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
+import { kube } from '../src/cluster/kube.ts'
+import vaultTask from '../tasks/01-vault-token.ts'
+import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
+
+const PAT = 'ghp_failureSandboxToken0123456789abcdef'
+let repo: SampleRepo
+let sb: Sandbox
+let stateDir: string
+
+function makeCtx(env: Record<string, string> = {}): Ctx {
+  const { settings, secrets } = loadConfig({
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, ...env },
+    cwd: '/nonexistent-dir',
+  })
+  return { settings, secrets, repoDir: repo.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
+}
+
+async function applyAll(ctx: Ctx, changes: Change[]): Promise<void> {
+  for (const c of changes) {
+    for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
+    await c.apply()
+  }
+}
+
+before(async () => {
+  repo = createSampleRepo()
+  stateDir = mkdtempSync(join(tmpdir(), 'cluster-fail-state-'))
+  sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
+})
+after(async () => {
+  await sb?.stop()
+  rmSync(repo.root, { recursive: true, force: true })
+  rmSync(stateDir, { recursive: true, force: true })
+})
+
+test('preflight lists every failure with a fix, and passes once they are fixed', async () => {
+  await clusterPreflight(makeCtx())
+  sb.actors.vault.seal()
+  try {
+    await assert.rejects(clusterPreflight(makeCtx({ UPDATE_STRATEGY: 'latest', GIT_BRANCH: 'release', SECRET_STORE: 'vault-missing' })), (err: Error & { fix: string }) => {
+      for (const re of [/UPDATE_STRATEGY "latest"/, /not release/, /origin has no branch release/, /ClusterSecretStore vault-missing does not exist/, /Vault is sealed/, /vault operator unseal/])
+        assert.match(err.message, re)
+      assert.equal((err.message.match(/\n    fix: /g) ?? []).length, 5, err.message)
+      return true
+    })
+    await assert.rejects(clusterPreflight(makeCtx({ KUBE_CONTEXT: 'homelab' })), /KUBE_CONTEXT homelab is not in the kubeconfig/)
+    await clusterPreflight(makeCtx({ KUBE_CONTEXT: 'homelab', ALLOW_OTHER_CONTEXT: 'true' })).catch((e) => assert.doesNotMatch(String(e), /KUBE_CONTEXT/))
+  } finally {
+    sb.actors.vault.unseal()
+  }
+  await clusterPreflight(makeCtx())
+})
+
+test('personal-services syncing the pushed commit first deletes nothing (auto-prune paused before the push)', { timeout: 60_000 }, async () => {
+  const ctx = makeCtx()
+  const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+  const uid = sb.store.get(depRef)!.metadata.uid
+  await applyAll(ctx, await vaultTask.plan(ctx))
+  for (const t of REPO_TASKS) await applyAll(ctx, await t.plan(ctx))
+  await applyAll(ctx, await planPrePush(ctx))
+  await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))
+  // Argo CD notices the push for personal-services before the setup gets to it-tools
+  const k = await kube(ctx)
+  const ps = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'personal-services' }
+  await k.mergePatch(ps, { operation: { initiatedBy: { username: 'argocd' }, sync: {} } })
+  await k.waitFor(ps, (a) => (a?.status?.sync?.revision === ctx.pushedRevision && !a?.operation && a?.status?.operationState?.phase !== 'Running' ? { ready: true } : { waiting: 'syncing' }), { timeoutMs: 10_000, what: 'personal-services synced the push' })
+  assert.equal(sb.store.get(depRef)?.metadata.uid, uid, 'still there after personal-services synced the commit without it-tools.yaml')
+  await applyAll(ctx, await planDeploy(ctx))
+  assert.equal(sb.store.get(depRef)?.metadata.uid, uid, 'same Deployment after the move')
+  const live = sb.store.get(ps)!
+  assert.equal(live.spec.syncPolicy.automated.prune, true, 'auto-prune restored from the file')
+  assert.doesNotMatch(live.spec.source.directory.include, /it-tools\.yaml/)
+})
