@@ -176,11 +176,12 @@ async function harness(t: { after(fn: () => Promise<void> | void): void }): Prom
   const store = new Store()
   const pods = new Pods()
   const lines: string[] = []
-  const actors = await startActors({ store, pods, repoDir: repo.dir, log: (l) => lines.push(l), controllerDelayMs: 20 })
+  let actors: Actors | undefined
   t.after(async () => {
-    await actors.stop()
+    await actors?.stop()
     rmSync(repo.root, { recursive: true, force: true })
   })
+  actors = await startActors({ store, pods, repoDir: repo.dir, log: (l) => lines.push(l), controllerDelayMs: 20 })
   return { repo, store, pods, actors, lines }
 }
 
