@@ -19,3 +19,11 @@ test:
 # type check
 typecheck:
     npx tsc -p tsconfig.json
+
+# the one-command demo against the sandbox
+demo:
+    npm run demo
+
+# start the sandbox cluster for a GitOps repo
+sandbox repo:
+    npx tsx scripts/sandbox.ts --repo {{repo}}

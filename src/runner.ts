@@ -160,6 +160,11 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     await repoPreflight(ctx, selected, resumed, allManagedPaths(ctx, allTasks))
     await ctx.state.startRun(opts.fresh)
   }
+  // The Kubernetes client costs about a second to load: only runs with a cluster task pay for it.
+  if (selected.some((t) => t.scope === 'cluster' && !resumed.has(t.id))) {
+    const { clusterPreflight } = await import('./cluster/preflight.ts')
+    await clusterPreflight(ctx)
+  }
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
   const { Listr } = await import('listr2')
   const list = new Listr<Ctx, 'default', 'simple'>(

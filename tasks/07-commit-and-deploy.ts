@@ -25,10 +25,17 @@ export function commitMessage(ctx: Ctx): string {
 export const task: Task = {
   id: 7,
   title: 'Commit, push and deploy',
-  scope: 'repo',
+  scope: 'cluster',
   managedPaths,
   async plan(ctx) {
-    return planPublish(ctx, managedPaths(ctx), commitMessage(ctx))
+    const publish = await planPublish(ctx, managedPaths(ctx), commitMessage(ctx))
+    const { planDeploy, planPrePush } = await import('../src/cluster/deploy.ts')
+    // The pushed commit drops it-tools.yaml from personal-services, which auto-prunes and may sync
+    // it at any moment: its prune is paused before the push and restored once it-tools has adopted
+    // the Deployment and Service (see src/cluster/deploy.ts).
+    const prePush = await planPrePush(ctx)
+    const deploy = await planDeploy(ctx, { pushPending: publish.length > 0, withPrePush: false })
+    return [...prePush, ...publish, ...deploy]
   },
 }
 export default task

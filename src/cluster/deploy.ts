@@ -155,12 +155,13 @@ async function checkAdoption(ctx: Ctx, k: Kube, before: (KObj | undefined)[]): P
  * The cluster changes task 7 still needs, in order. `pushPending`: task 7 is about to push, so every
  * Application must reach the new commit (default: inferred from the run and from origin).
  */
-export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean } = {}): Promise<Change[]> {
+export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPrePush?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
   const planned = await readDesired(ctx, k)
   const head = await targetRevision(ctx)
   const pushPending = opts.pushPending ?? (ctx.pushedRevision === undefined && ctx.touchedPaths.size > 0)
-  const changes: Change[] = [...(await planPrePush(ctx))]
+  // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
+  const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx))]
   for (const p of planned) {
     let pending = p.drift.length > 0 || pushPending
     let why = p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''

@@ -1,0 +1,112 @@
+// The one-command demo: a sample GitOps repo with a bare origin, the sandbox cluster, the whole
+// setup run through the same runner users run, then a new image tag pushed to the sandbox's
+// registry and Image Updater rolling it out through git. Cleans up after itself.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { createSampleRepo, SAMPLE_IMAGE_TAG } from '../sandbox/sample-repo.ts'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+
+const PROJECT = resolve(import.meta.dirname, '..')
+const IMAGE = 'ghcr.io/meirongdev/it-tools'
+const USER = 'meirongdev'
+
+function say(line = ''): void {
+  process.stdout.write(`${line}\n`)
+}
+
+function runSetup(envFile: string, args: string[] = []): Promise<number> {
+  return new Promise((done, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(PROJECT, 'scripts', 'run.ts'), '--env-file', envFile, ...args], { cwd: PROJECT, stdio: ['ignore', 'inherit', 'inherit'] })
+    child.on('error', fail)
+    child.on('close', (code) => done(code ?? 1))
+  })
+}
+
+function deploymentImage(sandbox: Sandbox): string | undefined {
+  const d = sandbox.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })
+  return d?.spec?.template?.spec?.containers?.[0]?.image
+}
+
+/** Waits (by watch) until the it-tools Deployment runs `image`, or the time is up. */
+function waitForImage(sandbox: Sandbox, image: string, timeoutMs: number): Promise<boolean> {
+  return new Promise((done) => {
+    if (deploymentImage(sandbox) === image) return done(true)
+    const timer = setTimeout(() => {
+      stop()
+      done(false)
+    }, timeoutMs)
+    const stop = sandbox.store.watch(() => {
+      if (deploymentImage(sandbox) !== image) return
+      clearTimeout(timer)
+      stop()
+      done(true)
+    })
+  })
+}
+
+async function main(): Promise<number> {
+  const root = mkdtempSync(join(tmpdir(), 'image-updater-demo-'))
+  let sandbox: Sandbox | undefined
+  try {
+    say('▶ Building a sample GitOps repo (before the setup) with a bare origin')
+    const repo = createSampleRepo({}, root)
+    say(`  ${repo.dir}`)
+
+    say('▶ Starting the sandbox cluster (Kubernetes API + Argo CD, ESO, Vault, Image Updater stand-ins)')
+    mkdirSync(join(root, 'kube'))
+    sandbox = await startSandbox({ repoDir: repo.dir, dir: join(root, 'kube'), controllerDelayMs: 20 })
+    // a throwaway token made up for this demo; the sandbox registry accepts only it
+    const token = `ghp_${randomBytes(18).toString('hex')}`
+    sandbox.actors.registry.setAuth(USER, token)
+    sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+    say(`  API at ${sandbox.url}, kubeconfig ${sandbox.kubeconfigPath}`)
+
+    const envFile = join(root, 'demo.env')
+    writeFileSync(
+      envFile,
+      [`GITOPS_REPO_DIR=${repo.dir}`, `GITHUB_USERNAME=${USER}`, `GITHUB_PAT=${token}`, `KUBECONFIG=${sandbox.kubeconfigPath}`, `KUBE_CONTEXT=${sandbox.contextName}`, `STATE_DIR=${join(root, 'state')}`, 'SYNC_TIMEOUT_SECONDS=60', ''].join('\n'),
+      { mode: 0o600 },
+    )
+
+    say('\n▶ npx tsx scripts/run.ts   (the whole setup, tasks 0-9)\n')
+    const code = await runSetup(envFile)
+    if (code !== 0) {
+      say(`\n✖ the setup exited ${code}`)
+      return code
+    }
+
+    say('\n▶ What changed in git')
+    say(execFileSync('git', ['-C', repo.dir, 'log', '--format=  %h %s', '-n', '3'], { encoding: 'utf8' }).trimEnd())
+    say('\n▶ Argo CD Applications in the sandbox')
+    for (const app of sandbox.store.list('argoproj.io/v1alpha1', 'Application', 'argocd'))
+      say(`  ${app.metadata.name.padEnd(22)} ${String(app.status?.sync?.status).padEnd(9)} ${String(app.status?.health?.status).padEnd(9)} ${String(app.status?.sync?.revision ?? '').slice(0, 7)}`)
+    say(`\n  it-tools runs ${deploymentImage(sandbox)}`)
+
+    const newTag = `sha-${randomBytes(4).toString('hex')}`
+    say(`\n▶ A new build: ${IMAGE}:${newTag} is pushed to the registry`)
+    sandbox.actors.registry.pushTag(IMAGE, newTag, new Date())
+    const updated = await waitForImage(sandbox, `${IMAGE}:${newTag}`, 60_000)
+    if (!updated) {
+      say(`✖ it-tools still runs ${deploymentImage(sandbox)} after 60 s`)
+      return 1
+    }
+    const writeBack = execFileSync('git', ['-C', repo.origin, 'log', '-1', '--format=%h %an: %s', 'main'], { encoding: 'utf8' }).trim()
+    say(`  Image Updater wrote it back to git: ${writeBack}`)
+    say(`  Argo CD rolled it out: it-tools now runs ${deploymentImage(sandbox)}`)
+
+    say('\n▶ Running the setup again: every task is already done\n')
+    execFileSync('git', ['-C', repo.dir, 'pull', '-q', '--ff-only'])
+    const again = await runSetup(envFile)
+    say(again === 0 ? '\n✔ Demo finished.' : `\n✖ the rerun exited ${again}`)
+    return again
+  } finally {
+    await sandbox?.stop()
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+process.exitCode = await main()
