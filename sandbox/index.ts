@@ -8,17 +8,12 @@ import { Pods, type PodRuntime } from './apiserver/pods.ts'
 import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
 import { Store } from './store.ts'
+import type { ActorEnv, Actors } from './actors/index.ts'
 
 export type { SandboxStats } from './apiserver/stats.ts'
 export type { FaultSwitches } from './apiserver/stats.ts'
 
-/** What sandbox/actors/index.ts's startActors returns (see the sandbox contract). */
-export interface Actors {
-  registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
-  vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined }
-  settle(): Promise<void>
-  stop(): Promise<void>
-}
+export type { Actors } from './actors/index.ts'
 
 export interface Sandbox {
   url: string
@@ -82,11 +77,10 @@ function noActors(): Actors {
   }
 }
 
-async function loadActors(env: { store: Store; pods: Pods; repoDir: string; log: (l: string) => void; controllerDelayMs?: number }): Promise<Actors> {
-  // Loaded lazily so the API server alone never depends on the controllers.
-  const modulePath = './actors/index.ts'
-  const mod = (await import(modulePath)) as { startActors(e: typeof env): Promise<Actors> }
-  return mod.startActors(env)
+async function loadActors(env: ActorEnv): Promise<Actors> {
+  // Loaded lazily so the API server alone (actors: false) never loads the controllers.
+  const { startActors } = await import('./actors/index.ts')
+  return startActors(env)
 }
 
 export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {

@@ -75,6 +75,8 @@ export class Store {
   private rv = 0
   /** True while a dryRun=All request runs: everything is checked, nothing is stored or announced. */
   private dry = false
+  /** The served types, recomputed after any CRD changes. */
+  private typeCache: ResourceType[] | undefined
   /** Recent events with their resourceVersion, so a watch can resume after a given version. */
   private readonly history: { rv: number; event: WatchEvent }[] = []
 
@@ -88,8 +90,11 @@ export class Store {
 
   /** Every type served now: the built-ins plus the kinds of the CRDs in the store. */
   types(): ResourceType[] {
-    const custom = [...this.objects.values()].filter((s) => s.obj.kind === 'CustomResourceDefinition').flatMap((s) => typesOfCrd(s.obj))
-    return [...BUILTIN_TYPES, ...custom]
+    this.typeCache ??= [
+      ...BUILTIN_TYPES,
+      ...[...this.objects.values()].filter((s) => s.type.kind === 'CustomResourceDefinition').flatMap((s) => typesOfCrd(s.obj)),
+    ]
+    return [...this.typeCache]
   }
 
   /** The type for an apiVersion+kind, or undefined when nothing serves it (e.g. its CRD is absent). */
@@ -248,6 +253,7 @@ export class Store {
       for (const [k, s] of [...this.objects]) if (served.some((t) => t.group === s.type.group && t.kind === s.type.kind && s.type.custom)) this.remove(k, s, s.type)
     }
     this.objects.delete(key)
+    if (type.kind === 'CustomResourceDefinition') this.typeCache = undefined
     const gone = this.present(current, type)
     gone.metadata.resourceVersion = String(++this.rv)
     this.emit({ type: 'DELETED', object: gone })
@@ -358,6 +364,7 @@ export class Store {
     obj.metadata.resourceVersion = String(++this.rv)
     const stored: Stored = { obj, type }
     this.objects.set(key, stored)
+    if (type.kind === 'CustomResourceDefinition') this.typeCache = undefined
     const view = this.present(stored, type)
     this.emit({ type: eventType, object: view })
     return clone(view)

@@ -1,0 +1,86 @@
+// Runs the sandbox cluster in the foreground: `npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N]`.
+// Prints the kubeconfig to use, one ready line, and runs until SIGINT/SIGTERM.
+import { existsSync, statSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { startSandbox } from '../sandbox/index.ts'
+
+const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--verbose]'
+
+interface Args {
+  repo: string
+  port: number
+  dir?: string
+  verbose: boolean
+}
+
+function parseArgs(argv: string[]): Args {
+  let repo: string | undefined
+  let port = 0
+  let dir: string | undefined
+  let verbose = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
+    const value = () => {
+      const v = inline ?? argv[++i]
+      if (v === undefined || v.startsWith('--')) throw new Error(`${flag} needs a value`)
+      return v
+    }
+    if (flag === '--repo') repo = value()
+    else if (flag === '--port') {
+      const v = value()
+      port = Number(v)
+      if (!/^\d+$/.test(v) || port > 65535) throw new Error(`--port must be a number from 0 to 65535, not "${v}"`)
+    } else if (flag === '--dir') dir = resolve(value())
+    else if (flag === '--verbose' || flag === '-v') verbose = true
+    else if (flag === '--help' || flag === '-h') {
+      console.log(USAGE)
+      process.exit(0)
+    } else throw new Error(`unknown argument "${arg}"`)
+  }
+  if (!repo) throw new Error('--repo is required')
+  repo = resolve(repo)
+  if (!existsSync(repo) || !statSync(repo).isDirectory()) throw new Error(`--repo ${repo} is not a directory`)
+  if (!existsSync(resolve(repo, '.git'))) throw new Error(`--repo ${repo} is not a git checkout (no .git)`)
+  return { repo, port, dir, verbose }
+}
+
+async function main(): Promise<void> {
+  let args: Args
+  try {
+    args = parseArgs(process.argv.slice(2))
+  } catch (e) {
+    console.error(`sandbox: ${(e as Error).message}\n${USAGE}`)
+    process.exit(1)
+  }
+  const sandbox = await startSandbox({
+    repoDir: args.repo,
+    port: args.port,
+    dir: args.dir,
+    log: args.verbose ? (line) => console.log(`  ${line}`) : undefined,
+  })
+  console.log(`kubeconfig: ${sandbox.kubeconfigPath}`)
+  console.log(`export KUBECONFIG=${sandbox.kubeconfigPath}`)
+  console.log(`sandbox ready at ${sandbox.url} (context ${sandbox.contextName}, repo ${args.repo}); stats at ${sandbox.url}/sandbox/stats; Ctrl-C to stop`)
+
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    try {
+      await sandbox.stop()
+      console.log(`sandbox stopped (${signal})`)
+      process.exit(0)
+    } catch (e) {
+      console.error(`sandbox: stopping failed: ${(e as Error).message}`)
+      process.exit(1)
+    }
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+}
+
+main().catch((e) => {
+  console.error(`sandbox: ${(e as Error).message}`)
+  process.exit(1)
+})
