@@ -20,6 +20,11 @@ export interface Ctx {
    * Task 7 uses it in dry-run to report the commit that would follow.
    */
   touchedPaths: Set<string>
+  /**
+   * Dry-run only: what earlier tasks would have written (null: deleted), so later tasks plan against
+   * the repo as it would be. Reads go through readRepoFile, which consults it.
+   */
+  overlay?: Map<string, string | null>
   /** saved progress and the record of what this tool wrote */
   state: StateStore
   /** commit the runner pushed in this run (task 7), for the cluster half to wait on */

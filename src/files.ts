@@ -7,7 +7,9 @@ import type { Ctx } from './context.ts'
 import type { Change } from './task.ts'
 
 /** Current content of a repo-relative file, or null when it does not exist. */
-export async function readRepoFile(ctx: Pick<Ctx, 'repoDir'>, rel: string): Promise<string | null> {
+export async function readRepoFile(ctx: Pick<Ctx, 'repoDir' | 'overlay'>, rel: string): Promise<string | null> {
+  const planned = ctx.overlay?.get(rel)
+  if (planned !== undefined) return planned
   try {
     return await readFile(join(ctx.repoDir, rel), 'utf8')
   } catch (err) {
@@ -52,6 +54,7 @@ export async function planFile(ctx: Ctx, rel: string, desired: string | null, cu
     summary: `${verb} ${rel}`,
     diff: unifiedDiff(rel, before, desired),
     paths: [rel],
+    preview: { path: rel, content: desired },
     async apply() {
       const abs = join(ctx.repoDir, rel)
       // recorded before the write, so a crash in between still knows this content is ours

@@ -14,6 +14,12 @@ export function verifyBranch(ctx: Ctx, status: RepoStatus): void {
     throw new SetupError(`the GitOps repo is on branch ${status.branch}, not ${branch} (GIT_BRANCH)`, `git -C ${ctx.repoDir} switch ${branch}, or set GIT_BRANCH=${status.branch} if Argo CD tracks that branch`)
 }
 
+export function verifyUpstream(ctx: Ctx, status: RepoStatus): void {
+  const { branch } = ctx.settings
+  if (!status.upstream)
+    throw new SetupError(`branch ${branch} has no upstream, so the setup cannot tell what origin has`, `push it once with tracking: git -C ${ctx.repoDir} push -u origin ${branch}, then rerun`)
+}
+
 export function verifyGitCheckout(ctx: Ctx): void {
   if (!isGitCheckout(ctx.repoDir))
     throw new SetupError(`GITOPS_REPO_DIR ${ctx.repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
@@ -35,10 +41,11 @@ export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]
 }
 
 /** Stops before anything is written when the repo is not fit for the setup commit. */
-export async function verifyCommittable(ctx: Ctx, paths: string[]): Promise<RepoStatus> {
+export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
   verifyGitCheckout(ctx)
   const status = await repoStatus(ctx.repoDir)
   verifyBranch(ctx, status)
+  if (opts.needsUpstream) verifyUpstream(ctx, status)
   const managed = new Set(paths)
   const unrelated = stagedPaths(status).filter((p) => !managed.has(p))
   if (unrelated.length)
@@ -57,10 +64,8 @@ export async function verifyCommittable(ctx: Ctx, paths: string[]): Promise<Repo
 
 /** The commit and push still needed for `paths`, as changes. */
 export async function planPublish(ctx: Ctx, paths: string[], message: string): Promise<Change[]> {
-  const status = await verifyCommittable(ctx, paths)
+  const status = await verifyCommittable(ctx, paths, { needsUpstream: true })
   const { branch } = ctx.settings
-  if (!status.upstream)
-    throw new SetupError(`branch ${branch} has no upstream, so the setup cannot tell what origin has`, `push it once with tracking: git -C ${ctx.repoDir} push -u origin ${branch}, then rerun`)
   const managed = new Set(paths)
   const dirty = status.changed.filter((f) => managed.has(f.path)).map((f) => f.path)
   // In dry-run the earlier tasks wrote nothing; what they would have written is pending too.

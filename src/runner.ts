@@ -63,6 +63,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     repoDir,
     projectDir: PROJECT_DIR,
     dryRun: opts.dryRun,
+    overlay: opts.dryRun ? new Map() : undefined,
     yes: opts.yes,
     log: () => {},
     touchedPaths: new Set(),
@@ -130,6 +131,14 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
   }
 }
 
+/** Records what planned changes touch; in dry-run also their would-be content for later tasks. */
+function notePlanned(ctx: Ctx, changes: Change[]): void {
+  for (const c of changes) {
+    for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
+    if (ctx.dryRun && c.preview) ctx.overlay?.set(c.preview.path, c.preview.content)
+  }
+}
+
 /**
  * Before anything is written: every selected repo task plans in check mode (so a bad file in task 5
  * stops the run before task 0 writes), and the checkout must be fit for the setup commit.
@@ -137,12 +146,11 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
 async function repoPreflight(ctx: Ctx, selected: Task[], resumed: Set<number>, managedPaths: string[]): Promise<void> {
   const repoTasks = selected.filter((t) => t.scope === 'repo' && !resumed.has(t.id))
   if (repoTasks.length === 0) return
-  await verifyCommittable(ctx, managedPaths)
-  const check: Ctx = { ...ctx, dryRun: true, touchedPaths: new Set() }
+  await verifyCommittable(ctx, managedPaths, { needsUpstream: selected.some((t) => t.publishes && !resumed.has(t.id)) })
+  const check: Ctx = { ...ctx, dryRun: true, touchedPaths: new Set(), overlay: new Map() }
   for (const task of repoTasks) {
     try {
-      const changes = await task.plan(check)
-      for (const c of changes) for (const p of c.paths ?? []) check.touchedPaths.add(p)
+      notePlanned(check, await task.plan(check))
     } catch (err) {
       if (err instanceof SetupError) throw new SetupError(`task ${task.id} (${task.title}): ${err.message}`, `${err.fix} (nothing was changed)`)
       throw err
@@ -183,7 +191,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
         try {
           const changes = await task.plan(ctx)
           report.changes = changes
-          for (const c of changes) for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
+          notePlanned(ctx, changes)
           if (changes.length === 0) {
             report.status = 'up to date'
             listrTask.title = `${listrTask.title}: up to date`

@@ -10,6 +10,8 @@ export interface Change {
   diff?: string
   /** repo-relative paths this change writes or deletes (task 7 commits exactly these) */
   paths?: string[]
+  /** for file changes: the content after apply (null: deleted), so dry-run can plan later tasks on it */
+  preview?: { path: string; content: string | null }
   apply(): Promise<void>
 }
 
@@ -19,6 +21,8 @@ export interface Task {
   title: string
   /** what the task works on: repo tasks never load the Kubernetes client */
   scope: 'repo' | 'cluster'
+  /** the task commits and pushes to the branch (so the branch needs an upstream) */
+  publishes?: boolean
   /** repo-relative paths this task writes or deletes: task 7 commits exactly the union of these */
   managedPaths?(ctx: Ctx): string[]
   /** Reads reality and returns the changes still needed, in order. Never writes. Throws SetupError on bad input. */

@@ -24,11 +24,8 @@ export const task: Task = {
     const facts = await repoFacts(ctx)
     const vars = templateVars(ctx, facts)
     const kustomizationRel = `${facts.appPath}/kustomization.yaml`
-    const existing = await readRepoFile(ctx, kustomizationRel)
-    if (existing === null && !ctx.dryRun)
-      throw new SetupError(`${kustomizationRel} does not exist yet`, 'run task 3 first (npx tsx scripts/run.ts --from 3)')
-    // In dry-run task 3 has not written the kustomization yet: show the edit on what it would write.
-    const kustomization = existing ?? renderManifest('it-tools/kustomization.yaml', vars)
+    const kustomization = await readRepoFile(ctx, kustomizationRel)
+    if (kustomization === null) throw new SetupError(`${kustomizationRel} does not exist yet`, 'run task 3 first (npx tsx scripts/run.ts --from 3)')
     {
       const { value, line } = getAt(kustomization, kustomizationRel, ['namespace'])
       if (value !== undefined && value !== ctx.settings.argocdNamespace)
@@ -40,7 +37,7 @@ export const task: Task = {
     return present([
       await planFile(ctx, facts.appApplicationFile, renderManifest('app-application.yaml', vars)),
       await planFile(ctx, `${facts.appPath}/${IMAGE_UPDATER_FILE}`, renderManifest('image-updater.yaml', vars, { specNamespace: facts.shape.specNamespace })),
-      await planFile(ctx, kustomizationRel, appendToSequence(kustomization, kustomizationRel, ['resources'], IMAGE_UPDATER_FILE), existing),
+      await planFile(ctx, kustomizationRel, appendToSequence(kustomization, kustomizationRel, ['resources'], IMAGE_UPDATER_FILE), kustomization),
     ])
   },
 }

@@ -26,6 +26,7 @@ export const task: Task = {
   id: 7,
   title: 'Commit, push and deploy',
   scope: 'cluster',
+  publishes: true,
   managedPaths,
   async plan(ctx) {
     const publish = await planPublish(ctx, managedPaths(ctx), commitMessage(ctx))

@@ -53,6 +53,7 @@ export const task: Task = {
   id: 9,
   title: 'Lower the Image Updater log level after verification',
   scope: 'cluster',
+  publishes: true,
   managedPaths: (ctx) => [`${ctx.settings.valuesDir}/argocd-image-updater.yaml`],
   async plan(ctx) {
     const { valuesFile: file } = await repoFacts(ctx)

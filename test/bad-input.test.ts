@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sampleFiles } from '../sandbox/sample-repo.ts'
-import { fixture, git, runSetup, snapshot, type Fixture } from './helpers.ts'
+import { fixture, git, runSetup, snapshot, withCluster, type Fixture } from './helpers.ts'
 
 interface Case {
   name: string
@@ -82,6 +82,8 @@ for (const c of cases) {
 
 test('a push rejected because origin moved stops with what to do, and the run resumes after a pull', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
+  fx.env = { ...fx.env, ...cluster.env }
   try {
     // someone else pushes to origin after our last fetch
     const other = mkdtempSync(join(tmpdir(), 'other-'))
@@ -101,9 +103,10 @@ test('a push rejected because origin moved stops with what to do, and the run re
     const resumed = await runSetup([], fx.env)
     assert.equal(resumed.code, 0, resumed.stderr)
     assert.match(resumed.stdout, /7  Commit, push and deploy: git push origin main/)
-    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '3', 'base, elsewhere, one setup commit')
-    assert.equal(git(fx.origin, 'log', '-1', '--format=%s', 'main'), 'Set up Argo CD Image Updater for ghcr.io/meirongdev/it-tools')
+    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '4', 'base, elsewhere, one setup commit, the log level')
+    assert.equal(git(fx.origin, 'log', '-1', '--format=%s', 'main~1'), 'Set up Argo CD Image Updater for ghcr.io/meirongdev/it-tools')
   } finally {
+    await cluster.stop()
     fx.cleanup()
   }
 })
@@ -143,10 +146,11 @@ test('a second run while one holds the lock stops naming the holder; a stale loc
 
 test('.env readable by others gives a warning; the state file is owner-only; secrets stay out of output and state', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
   const cwd = mkdtempSync(join(tmpdir(), 'envfile-'))
   try {
-    const canary = 'ghp_CANARYtestonly0000000000000000000000'
-    const lines = Object.entries({ ...fx.env, GITHUB_PAT: canary }).map(([k, v]) => `${k}=${v}`)
+    const canary = cluster.token
+    const lines = Object.entries({ ...fx.env, ...cluster.env }).map(([k, v]) => `${k}=${v}`)
     writeFileSync(join(cwd, '.env'), `${lines.join('\n')}\n`)
     chmodSync(join(cwd, '.env'), 0o644)
     const run = await runSetup([], {}, 'scripts/run.ts', cwd)
@@ -154,8 +158,10 @@ test('.env readable by others gives a warning; the state file is owner-only; sec
     assert.match(run.stderr, /\.env is readable by other users and may hold secrets: run chmod 600/)
     const { statSync, readFileSync } = await import('node:fs')
     assert.equal(statSync(join(fx.stateDir, 'state.json')).mode & 0o077, 0)
-    assert.doesNotMatch(run.stdout + run.stderr + readFileSync(join(fx.stateDir, 'state.json'), 'utf8'), /CANARY/)
+    assert.doesNotMatch(run.stdout + run.stderr + readFileSync(join(fx.stateDir, 'state.json'), 'utf8'), new RegExp(canary))
+    assert.equal(cluster.sandbox.actors.vault.read('secret/homelab/github')?.pat, canary, 'the token from .env reached Vault')
   } finally {
+    await cluster.stop()
     rmSync(cwd, { recursive: true, force: true })
     fx.cleanup()
   }

@@ -58,6 +58,11 @@ export function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim()
 }
 
+/** git output as it is (no trim), for file contents */
+export function gitRaw(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' })
+}
+
 export function read(dir: string, rel: string): string {
   return readFileSync(join(dir, rel), 'utf8')
 }
@@ -91,4 +96,30 @@ export function changedLines(before: string, after: string): { removed: string[]
     endB--
   }
   return { removed: a.slice(start, endA), added: b.slice(start, endB) }
+}
+
+export interface Cluster {
+  sandbox: import('../sandbox/index.ts').Sandbox
+  /** settings that point the runner at the sandbox, with a made-up token */
+  env: NodeJS.ProcessEnv
+  token: string
+  stop(): Promise<void>
+}
+
+/** Starts the sandbox cluster in this process for the fixture's repo; the runner child talks to it over HTTP. */
+export async function withCluster(fx: Fixture): Promise<Cluster> {
+  const { startSandbox } = await import('../sandbox/index.ts')
+  const { SAMPLE_IMAGE_TAG } = await import('../sandbox/sample-repo.ts')
+  const { randomBytes } = await import('node:crypto')
+  const sandbox = await startSandbox({ repoDir: fx.dir, controllerDelayMs: 10 })
+  // assembled at run time so no token-shaped literal sits in the repository
+  const token = ['ghp', `TESTONLY${randomBytes(12).toString('hex')}`].join('_')
+  sandbox.actors.registry.setAuth('meirongdev', token)
+  sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+  return {
+    sandbox,
+    token,
+    env: { KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' },
+    stop: () => sandbox.stop(),
+  }
 }

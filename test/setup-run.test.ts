@@ -6,19 +6,22 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
 import { sampleFiles, SAMPLE_IMAGE_TAG } from '../sandbox/sample-repo.ts'
-import { changedLines, fixture, git, read, runSetup, snapshot } from './helpers.ts'
+import { changedLines, fixture, git, gitRaw, read, runSetup, snapshot, withCluster } from './helpers.ts'
 
-test('a full run brings the repo from before to after in one pushed commit', async () => {
+test('a full run brings the repo from before to after: one setup commit, then the log-level commit', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
   try {
     const originBefore = git(fx.origin, 'rev-parse', 'main')
-    const run = await runSetup([], fx.env)
-    assert.equal(run.code, 0, run.stderr)
+    const run = await runSetup([], { ...fx.env, ...cluster.env })
+    assert.equal(run.code, 0, run.stdout + run.stderr)
 
-    // exactly one new commit on origin, holding exactly the managed files
-    assert.equal(git(fx.origin, 'rev-parse', 'main~1'), originBefore)
+    // two new commits on origin: the setup (exactly the managed files), then task 9's log level
+    assert.equal(git(fx.origin, 'rev-parse', 'main~2'), originBefore)
     assert.equal(git(fx.dir, 'rev-parse', 'HEAD'), git(fx.origin, 'rev-parse', 'main'))
-    const files = git(fx.dir, 'show', '--no-renames', '--name-status', '--format=', 'HEAD').split('\n').sort()
+    assert.equal(git(fx.dir, 'show', '--name-only', '--format=', 'HEAD'), 'k8s/helm/values/argocd-image-updater.yaml')
+    assert.deepEqual(changedLines(gitRaw(fx.dir, 'show', 'HEAD~1:k8s/helm/values/argocd-image-updater.yaml'), read(fx.dir, 'k8s/helm/values/argocd-image-updater.yaml')), { removed: ['  log.level: debug'], added: ['  log.level: info'] })
+    const files = git(fx.dir, 'show', '--no-renames', '--name-status', '--format=', 'HEAD~1').split('\n').sort()
     assert.deepEqual(files, [
       'A\targocd/applications/argocd-image-updater.yaml',
       'A\targocd/applications/it-tools.yaml',
@@ -104,7 +107,7 @@ test('a full run brings the repo from before to after in one pushed commit', asy
     assert.deepEqual(chart.spec.sources[0].helm.valueFiles, ['$values/k8s/helm/values/argocd-image-updater.yaml'])
     assert.equal(chart.spec.sources[1].ref, 'values')
     assert.equal(chart.spec.destination.namespace, 'argocd')
-    const values = parse(read(fx.dir, 'k8s/helm/values/argocd-image-updater.yaml'))
+    const values = parse(git(fx.dir, 'show', 'HEAD~1:k8s/helm/values/argocd-image-updater.yaml'))
     assert.equal(values.config['log.level'], 'debug')
     assert.equal(values.logLevel, undefined)
     assert.equal(values.config.registries[0].prefix, 'ghcr.io')
@@ -118,21 +121,33 @@ test('a full run brings the repo from before to after in one pushed commit', asy
     // the rerun does nothing, says so per task, and makes no commit
     const head = git(fx.origin, 'rev-parse', 'main')
     const before = snapshot(fx.dir)
-    const rerun = await runSetup([], fx.env)
-    assert.equal(rerun.code, 0, rerun.stderr)
-    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 7)
+    cluster.sandbox.resetStats()
+    const rerun = await runSetup([], { ...fx.env, ...cluster.env })
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 10)
     assert.equal(git(fx.origin, 'rev-parse', 'main'), head)
     assert.deepEqual(snapshot(fx.dir), before)
+    assert.equal(cluster.sandbox.stats().mutatingTotal, 0, 'a converged rerun writes nothing to the cluster')
+
+    // the token went into Vault, and nowhere into output or any exec command line
+    assert.equal(cluster.sandbox.actors.vault.read('secret/homelab/github')?.pat, cluster.token)
+    assert.doesNotMatch(run.stdout + run.stderr + rerun.stdout + rerun.stderr, new RegExp(cluster.token))
+    assert.doesNotMatch(JSON.stringify(cluster.sandbox.stats().execCommands), new RegExp(cluster.token))
   } finally {
+    await cluster.stop()
     fx.cleanup()
   }
 })
 
 test('--dry-run shows diffs and actions, changes nothing, and exits 2 then 0', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
+  const env = { ...fx.env, ...cluster.env }
   try {
     const before = snapshot(fx.dir)
-    const dry = await runSetup(['--dry-run'], fx.env)
+    cluster.sandbox.resetStats()
+    const dry = await runSetup(['--dry-run'], env)
+    assert.equal(cluster.sandbox.stats().mutatingTotal, 0, 'dry-run writes nothing to the cluster')
     assert.equal(dry.code, 2, dry.stderr)
     assert.deepEqual(snapshot(fx.dir), before)
     assert.match(dry.stdout, /would edit argocd\/projects\/homelab\.yaml\n.*\n.*\n.*@@[^\n]*\n(?:.*\n)*?\s+\+    - https:\/\/argoproj\.github\.io\/argo-helm/)
@@ -141,37 +156,52 @@ test('--dry-run shows diffs and actions, changes nothing, and exits 2 then 0', a
     assert.match(dry.stdout, /would git push origin main/)
     assert.equal(existsSync(join(fx.stateDir, 'state.json')), false, 'dry-run saves no progress')
 
-    assert.equal((await runSetup([], fx.env)).code, 0)
-    const after = await runSetup(['--dry-run'], fx.env)
-    assert.equal(after.code, 0, after.stderr)
+    assert.equal((await runSetup([], env)).code, 0)
+    const after = await runSetup(['--dry-run'], env)
+    assert.equal(after.code, 0, after.stdout + after.stderr)
     assert.match(after.stdout, /Nothing to do/)
   } finally {
+    await cluster.stop()
     fx.cleanup()
   }
 })
 
 test('--only, --skip and --from select tasks by the plan numbers', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
   try {
     const only = await runSetup(['--only', '5'], fx.env)
     assert.equal(only.code, 0, only.stderr)
     assert.deepEqual(git(fx.dir, 'status', '--porcelain').split('\n').sort(), ['?? argocd/applications/argocd-image-updater.yaml', '?? k8s/helm/values/argocd-image-updater.yaml'])
 
-    const skip = await runSetup(['--dry-run', '--skip', '0-6'], fx.env)
+    const skip = await runSetup(['--dry-run', '--skip', '1,5-9'], fx.env)
     assert.equal(skip.code, 2, skip.stderr)
-    assert.doesNotMatch(skip.stdout, /Task [0-6]:/)
-    assert.match(skip.stdout, /Task 7:[\s\S]*would git commit 2 file\(s\)/)
+    assert.doesNotMatch(skip.stdout, /Task [15-9]:/)
+    assert.match(skip.stdout, /Task 0:[\s\S]*Task 2:[\s\S]*Task 3:[\s\S]*Task 4:/)
 
-    const from = await runSetup(['--dry-run', '--from', '6'], fx.env)
+    // task 7 alone cannot deploy Applications whose files the skipped tasks would write
+    const alone = await runSetup(['--dry-run', '--only', '7'], { ...fx.env, ...cluster.env })
+    assert.equal(alone.code, 1)
+    assert.match(alone.stderr, /argocd\/applications\/it-tools\.yaml does not exist/)
+    assert.match(alone.stderr, /fix: run the repo tasks first/)
+
+    const from = await runSetup(['--dry-run', '--only', '3-6'], fx.env)
     assert.equal(from.code, 2)
     assert.match(from.stdout, /Task 6:/)
-    assert.doesNotMatch(from.stdout, /Task [0-5]:/)
+    assert.doesNotMatch(from.stdout, /Task [0-2]:/)
+
+    git(fx.dir, 'stash', '-u', '-q')
+    const from5 = await runSetup(['--dry-run', '--from', '5', '--skip', '7-9'], fx.env)
+    assert.equal(from5.code, 2, from5.stdout + from5.stderr)
+    assert.match(from5.stdout, /Task 5:[\s\S]*Task 6:/)
+    assert.doesNotMatch(from5.stdout, /Task [0-4]:|Task [7-9]:/)
 
     const bad = await runSetup(['--only', '42'], fx.env)
     assert.equal(bad.code, 1)
     assert.match(bad.stderr, /--only 42: no task 42/)
-    assert.match(bad.stderr, /fix: task ids are 0, /)
+    assert.match(bad.stderr, /fix: task ids are 0, 1, 2, /)
   } finally {
+    await cluster.stop()
     fx.cleanup()
   }
 })
@@ -189,6 +219,8 @@ test('each task file runs alone', async () => {
 
 test('a run that fails mid-way saves progress, --list shows it, and the next run resumes', async () => {
   const fx = fixture()
+  const cluster = await withCluster(fx)
+  fx.env = { ...fx.env, ...cluster.env }
   try {
     // a pre-commit hook that refuses: tasks 0-6 write their files, task 7's commit fails
     writeFileSync(join(fx.dir, '.git/hooks/pre-commit'), '#!/bin/sh\necho "hook says no" >&2\nexit 1\n', { mode: 0o755 })
@@ -208,16 +240,17 @@ test('a run that fails mid-way saves progress, --list shows it, and the next run
     rmSync(join(fx.dir, '.git/hooks/pre-commit'))
     const resumed = await runSetup([], fx.env)
     assert.equal(resumed.code, 0, resumed.stderr)
-    assert.match(resumed.stderr, /Resuming the run started .* \(tasks done: 0, 2, 3, 4, 5, 6;/)
-    assert.equal((resumed.stdout.match(/done earlier in this run/g) ?? []).length, 6)
-    assert.match(resumed.stdout, /7  Commit, push and deploy: git commit 13 file\(s\)/)
-    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '2')
+    assert.match(resumed.stderr, /Resuming the run started .* \(tasks done: 0, 1, 2, 3, 4, 5, 6;/)
+    assert.equal((resumed.stdout.match(/done earlier in this run/g) ?? []).length, 7)
+    assert.match(resumed.stdout, /7  Commit, push and deploy: .*git commit 13 file\(s\)/)
+    assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '3', 'base, setup commit, log level')
     assert.equal(git(fx.dir, 'status', '--porcelain'), '')
 
     // after success the progress is cleared: the next run checks every task again
     const again = await runSetup([], fx.env)
-    assert.equal((again.stdout.match(/: up to date/g) ?? []).length, 7)
+    assert.equal((again.stdout.match(/: up to date/g) ?? []).length, 10)
   } finally {
+    await cluster.stop()
     fx.cleanup()
   }
 })
