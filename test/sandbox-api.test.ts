@@ -21,6 +21,7 @@ import {
   type KubernetesObject,
   type V1Status,
 } from '@kubernetes/client-node'
+import { WebSocket } from 'ws'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 
 const NS = 'default'
@@ -200,6 +201,40 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.ok(!groups.groups.some((g) => g.name === 'example.dev'), 'the group leaves discovery with its CRD')
   })
 
+  it('keeps status behind the /status subresource, and bumps generation only for spec changes', async () => {
+    const crds = kc.makeApiClient(ApiextensionsV1Api)
+    await crds.createCustomResourceDefinition({ body: { ...widgetCrd, metadata: { name: 'widgets.example.dev' } } as any })
+    const custom = kc.makeApiClient(CustomObjectsApi)
+    const at = { group: 'example.dev', version: 'v1alpha1', namespace: NS, plural: 'widgets', name: 'stat' }
+    await objects.create({ ...widget('stat', { refs: [{ namePattern: 'a' }] }), status: { matched: 9 } } as KubernetesObject)
+    const created = (await custom.getNamespacedCustomObject(at)) as any
+    assert.equal(created.status, undefined, 'status on create is ignored when status is a subresource')
+    const withStatus = (await custom.patchNamespacedCustomObjectStatus({ ...at, body: { status: { matched: 2 }, spec: { size: 5 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))) as any
+    assert.deepEqual(withStatus.status, { matched: 2 })
+    assert.equal(withStatus.spec.size, undefined, 'a /status write changes nothing but status')
+    assert.equal(withStatus.metadata.generation, 1)
+    const specChange = (await custom.patchNamespacedCustomObject({ ...at, body: { spec: { size: 5 }, status: { matched: 0 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))) as any
+    assert.equal(specChange.spec.size, 5)
+    assert.deepEqual(specChange.status, { matched: 2 }, 'a main-resource write keeps the status')
+    assert.equal(specChange.metadata.generation, 2)
+    await crds.deleteCustomResourceDefinition({ name: 'widgets.example.dev' })
+  })
+
+  it('deletes with finalizers in two steps, and a namespace with its contents', async () => {
+    await core.createNamespace({ body: { metadata: { name: 'doomed' } } })
+    await core.createNamespacedConfigMap({ namespace: 'doomed', body: { metadata: { name: 'held', finalizers: ['example.dev/hold'] } } })
+    await core.deleteNamespacedConfigMap({ name: 'held', namespace: 'doomed' })
+    const held = await core.readNamespacedConfigMap({ name: 'held', namespace: 'doomed' })
+    assert.ok(held.metadata?.deletionTimestamp, 'a finalizer keeps the object, marked for deletion')
+    await core.patchNamespacedConfigMap({ name: 'held', namespace: 'doomed', body: [{ op: 'remove', path: '/metadata/finalizers' }] }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch))
+    assert.equal((await statusOf(core.readNamespacedConfigMap({ name: 'held', namespace: 'doomed' }))).code, 404)
+    await core.createNamespacedSecret({ namespace: 'doomed', body: { metadata: { name: 's' }, stringData: { k: 'v' } } })
+    const secret = await core.readNamespacedSecret({ name: 's', namespace: 'doomed' })
+    assert.deepEqual(secret.data, { k: Buffer.from('v').toString('base64') }, 'stringData is stored as base64 data')
+    await core.deleteNamespace({ name: 'doomed' })
+    assert.equal((await statusOf(core.readNamespacedSecret({ name: 's', namespace: 'doomed' }))).code, 404)
+  })
+
   it('applies merge patches and JSON patches', async () => {
     await core.createNamespacedConfigMap({ namespace: NS, body: { metadata: { name: 'patched', labels: { keep: 'me', drop: 'me' } }, data: { a: '1', b: '2' } } })
     const merged = await core.patchNamespacedConfigMap(
@@ -340,6 +375,26 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     await assert.rejects(execute(kc, 'no-such-pod', ['true']), (e: { message?: string }) => /404/.test(String(e.message)))
   })
 
+  it('speaks v4.channel.k8s.io too: output and exit status, stdin ending with the connection', async () => {
+    const token = kc.getCurrentUser()!.token!
+    const url = (cmd: string[], stdin: boolean) => `${sb.url.replace('http', 'ws')}/api/v1/namespaces/${NS}/pods/shell/exec?${cmd.map((c) => `command=${c}`).join('&')}&stdout=true&stderr=true&stdin=${stdin}`
+    const frames: Buffer[] = []
+    const ws = new WebSocket(url(['v4', 'run'], false), ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${token}` } })
+    ws.on('message', (d: Buffer) => frames.push(d))
+    await new Promise((r) => ws.on('close', r))
+    assert.equal(ws.protocol, 'v4.channel.k8s.io')
+    assert.deepEqual(frames.map((f) => f[0]), [1, 3])
+    assert.equal(frames[0]!.subarray(1).toString(), 'got 0 bytes\n')
+    assert.deepEqual(JSON.parse(frames[1]!.subarray(1).toString()), { metadata: {}, status: 'Success' })
+
+    const withStdin = new WebSocket(url(['v4', 'stdin'], true), ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${token}` } })
+    await new Promise((r) => withStdin.on('open', r))
+    withStdin.send(Buffer.concat([Buffer.from([0]), Buffer.from('abc')]))
+    withStdin.close()
+    await new Promise((r) => setTimeout(r, 100))
+    assert.deepEqual(sb.stats().execCommands.slice(-1), [['v4', 'stdin']])
+  })
+
   it('serves pods/log with tailLines', async () => {
     await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'logger' }, spec: { containers: [{ name: 'main', image: 'busybox' }] } } })
     podRuntime(sb).registerLogs(NS, 'logger', () => 'one\ntwo\nthree\n')
@@ -409,7 +464,12 @@ describe('startSandbox', () => {
       kc.loadFromFile(sb.kubeconfigPath)
       assert.equal(kc.getCurrentCluster()?.server, sb.url)
       assert.equal(kc.getCurrentCluster()?.skipTLSVerify, true)
+      const kcWatch = new KubeConfig()
+      kcWatch.loadFromFile(sb.kubeconfigPath)
+      const watchEnded = new Promise<void>((resolve) => void new Watch(kcWatch).watch('/api/v1/namespaces', {}, () => {}, () => resolve()))
+      await new Promise((r) => setTimeout(r, 50))
       await sb.stop()
+      await watchEnded
       assert.equal(existsSync(sb.kubeconfigPath), false)
       assert.equal(existsSync(dir), true)
       await assert.rejects(fetch(`${sb.url}/version`))

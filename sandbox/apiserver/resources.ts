@@ -75,6 +75,9 @@ export function create(c: Call, body: unknown): Reply {
   if (!obj.metadata.name && typeof obj.metadata.generateName === 'string') {
     obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7)
   }
+  // With a status subresource, status is the controllers' business: a create cannot set it.
+  if (c.type.statusSubresource) delete obj.status
+  if (c.type.kind === 'Namespace' && !c.type.group) obj.status = { phase: 'Active' }
   return { code: 201, body: write(c, () => c.store.create(obj, c.manager)) }
 }
 
