@@ -173,6 +173,8 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     const { clusterPreflight } = await import('./cluster/preflight.ts')
     await clusterPreflight(ctx)
   }
+  // Prompts cannot share the terminal with the renderer: ask them all first.
+  for (const task of selected) if (!resumed.has(task.id)) await task.prepare?.(ctx)
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
   const { Listr } = await import('listr2')
   const list = new Listr<Ctx, 'default', 'simple'>(

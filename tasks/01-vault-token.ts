@@ -11,6 +11,9 @@ export const task: Task = {
   id: 1,
   title: 'Store the GitHub token in Vault',
   scope: 'cluster',
+  async prepare(ctx) {
+    await githubPat(ctx)
+  },
   async plan(ctx) {
     const path = ctx.settings.vaultPath
     const username = ctx.settings.githubUsername
