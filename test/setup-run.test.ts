@@ -260,3 +260,20 @@ test('--help works without any settings', async () => {
   assert.equal(help.code, 0)
   assert.match(help.stdout, /--dry-run/)
 })
+
+test('chart 1.1.x gets the ImageUpdater shape its CRD requires (spec.namespace) and the setup verifies', async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  try {
+    const run = await runSetup([], { ...fx.env, ...cluster.env, CHART_VERSION: '1.1.1' })
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    const iu = parse(read(fx.dir, 'k8s/helm/manifests/it-tools/image-updater.yaml'))
+    assert.equal(iu.spec.namespace, 'argocd')
+    const live = cluster.sandbox.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' })
+    assert.equal(live?.spec?.namespace, 'argocd', 'the 1.1 CRD kept spec.namespace')
+    assert.match(run.stdout, /PASS controller log shows it working: Processing results: applications=1/)
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
