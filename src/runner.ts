@@ -175,6 +175,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   }
   // Prompts cannot share the terminal with the renderer: ask them all first.
   for (const task of selected) if (!resumed.has(task.id)) await task.prepare?.(ctx)
+  let failure = ''
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
   const { Listr } = await import('listr2')
   const list = new Listr<Ctx, 'default', 'simple'>(
@@ -216,7 +217,9 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
         } catch (err) {
           report.status = 'failed'
           if (!ctx.dryRun) await ctx.state.taskFailed(task.id, redact(describeError(err).split('\n')[0], ctx.secrets))
-          throw new Error(redact(`task ${task.id} (${task.title}): ${describeError(err)}`, ctx.secrets))
+          // the renderer shows only the cause; the full message with its fix is printed once, after it
+          failure = redact(`task ${task.id} (${task.title}): ${describeError(err)}`, ctx.secrets)
+          throw new Error(failure.split('\n')[0])
         }
       },
     })),
@@ -224,7 +227,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
       renderer: 'default',
       fallbackRenderer: 'simple',
       exitOnError: true,
-      rendererOptions: { collapseSubtasks: false },
+      rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
       fallbackRendererOptions: { timestamp: undefined },
     },
   )
@@ -232,7 +235,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     await list.run(ctx)
   } catch (err) {
     const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
-    process.stderr.write(`\n✖ ${(err as Error).message}${hint}\n`)
+    process.stderr.write(`\n✖ ${failure || (err as Error).message}${hint}\n`)
     if (ctx.dryRun) process.stdout.write(`${formatPlan(reports)}\n`)
     return 1
   }
