@@ -1,0 +1,62 @@
+// Small pure pieces: option parsing, chart shapes, image references, templates, .env.example.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseIds, parseRunArgs, selectTasks } from '../src/cli-args.ts'
+import { SetupError } from '../src/errors.ts'
+import { chartShape } from '../src/render/chart.ts'
+import { parseImage } from '../src/render/image.ts'
+import { renderTemplate } from '../src/render/template.ts'
+import { loadConfig, SETTING_SPECS } from '../src/settings.ts'
+import { PROJECT } from './helpers.ts'
+
+const KNOWN = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+
+test('task ids: singles, lists and ranges; unknown ids and junk refused with the known ids', () => {
+  assert.deepEqual(parseIds('5', KNOWN, '--only'), [5])
+  assert.deepEqual(parseIds('0,2-6', KNOWN, '--only'), [0, 2, 3, 4, 5, 6])
+  assert.deepEqual(parseIds('6-2', KNOWN, '--only'), [2, 3, 4, 5, 6])
+  assert.deepEqual(parseIds('0-9', [0, 2, 7], '--skip'), [0, 2, 7])
+  assert.throws(() => parseIds('12', KNOWN, '--only'), /--only 12: no task 12/)
+  assert.throws(() => parseIds('five', KNOWN, '--only'), /"five" is not a task id or range/)
+  assert.throws(() => parseRunArgs(['--only', '5', '--from', '3'], KNOWN), /--only and --from do not go together/)
+  assert.throws(() => parseRunArgs(['--bogus'], KNOWN), SetupError)
+  const opts = parseRunArgs(['--from', '4', '--skip', '7-9'], KNOWN)
+  assert.deepEqual(selectTasks(KNOWN.map((id) => ({ id })), opts).map((t) => t.id), [4, 5, 6])
+})
+
+test('chart versions: 1.0/1.1 need spec.namespace, 1.2 has status counts, 0.x and unknown refused', () => {
+  assert.deepEqual(chartShape('1.0.2'), { chartVersion: '1.0.2', appMinor: '1.0', specNamespace: true, statusCounts: false, useAnnotations: false })
+  assert.equal(chartShape('1.1.1').useAnnotations, true)
+  assert.equal(chartShape('1.1.1').specNamespace, true)
+  assert.equal(chartShape('1.2.4').specNamespace, false)
+  assert.equal(chartShape('1.2.4').statusCounts, true)
+  assert.throws(() => chartShape('0.14.0'), /annotations only/)
+  assert.throws(() => chartShape('1.3.0'), /newer than the charts this setup knows/)
+  assert.throws(() => chartShape('1.2'), /not a chart version/)
+})
+
+test('image references: registry and repository; tags, digests and upper case refused', () => {
+  assert.deepEqual(parseImage('ghcr.io/meirongdev/it-tools'), { registry: 'ghcr.io', repository: 'meirongdev/it-tools' })
+  assert.deepEqual(parseImage('registry.local:5000/a/b/c'), { registry: 'registry.local:5000', repository: 'a/b/c' })
+  for (const bad of ['ghcr.io/meirongdev/it-tools:latest', 'ghcr.io/x/y@sha256:00', 'it-tools', 'ghcr.io/Meirong/it-tools', 'ghcr.io/'])
+    assert.throws(() => parseImage(bad), /is not an image reference/, bad)
+})
+
+test('templates: placeholders, json quoting, conditional lines; unknown names are errors', () => {
+  const t = 'a: ${x}\nb: ${y|json}\nc: 1 #?on\nd: 2 #?off\n'
+  assert.equal(renderTemplate(t, { x: 'plain', y: 'regexp:^a"b$' }, { on: true, off: false }), 'a: plain\nb: "regexp:^a\\"b$"\nc: 1\n')
+  assert.throws(() => renderTemplate('${nope}', {}), /no value for \$\{nope\}/)
+  assert.throws(() => renderTemplate('x #?what', {}), /unknown flag #\?what/)
+})
+
+test('.env.example documents every setting, and secrets are not settings', () => {
+  const example = readFileSync(join(PROJECT, '.env.example'), 'utf8')
+  for (const spec of Object.values(SETTING_SPECS)) assert.match(example, new RegExp(`^${spec.env}=`, 'm'), spec.env)
+  const cfg = loadConfig({ cwd: '/nonexistent', env: { GITOPS_REPO_DIR: '/r', GITHUB_USERNAME: 'u', GITHUB_PAT: 'tok-123456' } })
+  assert.equal(cfg.secrets.githubPat(), 'tok-123456')
+  assert.doesNotMatch(JSON.stringify(cfg.settings), /tok-123456/)
+  assert.equal(cfg.settings.chartVersion, '1.2.4')
+  assert.equal(cfg.settings.tagRegex, '^sha-[0-9a-f]+$')
+})
