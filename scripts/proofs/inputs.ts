@@ -1,0 +1,256 @@
+// Proof: bad input is refused cleanly. Each case runs the real CLI against a fresh sample GitOps repo
+// (and a fresh sandbox when the case is about the cluster) and must: exit non-zero, print a cause and
+// a `fix:` line, leave every file of the checkout byte-identical (and its HEAD, refs and index), and
+// push nothing. Prints a line per case and `N/N refused cleanly`; on success, rewrites the
+// "Bad input" table of docs/QUALITY.md.
+//
+//   npm run proof:inputs
+import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
+import { createSampleRepo, sampleFiles, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
+import { runSetup, type RunResult } from '../../test/helpers.ts'
+import { replaceQualitySection } from './lib.ts'
+
+const PROJECT = resolve(import.meta.dirname, '..', '..')
+const USER = 'meirongdev'
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', args, { cwd, encoding: 'utf8' }).trim()
+}
+
+/** Everything a run could change in a checkout: each file's bytes (hashed), HEAD, refs, the staged set. */
+function snapshot(dir: string): Map<string, string> {
+  const out = new Map<string, string>()
+  const walk = (d: string, rel: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (rel === '' && e.name === '.git') continue
+      const p = join(d, e.name)
+      const r = rel ? `${rel}/${e.name}` : e.name
+      if (e.isDirectory()) walk(p, r)
+      else out.set(r, createHash('sha256').update(readFileSync(p)).digest('hex'))
+    }
+  }
+  walk(dir, '')
+  try {
+    out.set('.git: HEAD', readFileSync(join(dir, '.git', 'HEAD'), 'utf8'))
+    out.set('.git: refs', git(dir, 'for-each-ref', '--format=%(refname) %(objectname)'))
+    out.set('.git: staged', git(dir, 'diff', '--cached', '--name-status'))
+    out.set('.git: stash', git(dir, 'stash', 'list'))
+  } catch {
+    out.set('.git', 'not a repository')
+  }
+  return out
+}
+
+function differences(a: Map<string, string>, b: Map<string, string>): string[] {
+  const keys = new Set([...a.keys(), ...b.keys()])
+  return [...keys].filter((k) => a.get(k) !== b.get(k))
+}
+
+interface Env {
+  repo: SampleRepo
+  stateDir: string
+  env: NodeJS.ProcessEnv
+  sandbox?: Sandbox
+  /** where the case may put files of its own (kubeconfigs), outside the checkout */
+  scratch: string
+}
+
+interface Case {
+  name: string
+  /** file overrides of the sample repo (null removes a file) */
+  files?: Record<string, string | null>
+  env?: NodeJS.ProcessEnv
+  args?: string[]
+  cluster?: boolean
+  prepare?: (e: Env) => void | Promise<void>
+  cause: RegExp
+}
+
+const homelab = sampleFiles['argocd/projects/homelab.yaml']
+const services = sampleFiles['argocd/applications/personal-services.yaml']
+const vaultEso = sampleFiles['argocd/applications/vault-eso.yaml']
+const itTools = sampleFiles['k8s/helm/manifests/it-tools.yaml']
+const VALUES = 'k8s/helm/values/argocd-image-updater.yaml'
+
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const srv = createServer()
+    srv.once('error', fail)
+    srv.listen(0, '127.0.0.1', () => {
+      const port = (srv.address() as { port: number }).port
+      srv.close(() => done(port))
+    })
+  })
+}
+
+const CASES: Case[] = [
+  { name: 'no settings at all (no .env, nothing in the environment)', env: { GITOPS_REPO_DIR: undefined, GITHUB_USERNAME: undefined }, cause: /missing settings GITOPS_REPO_DIR, GITHUB_USERNAME/ },
+  { name: 'settings file given with --env-file does not exist', args: ['--env-file', 'nowhere.env'], cause: /env file .*nowhere\.env does not exist/ },
+  { name: 'empty GITOPS_REPO_DIR', env: { GITOPS_REPO_DIR: '' }, cause: /missing setting GITOPS_REPO_DIR/ },
+  { name: 'empty GITHUB_USERNAME', env: { GITHUB_USERNAME: '  ' }, cause: /missing setting GITHUB_USERNAME/ },
+  { name: 'invalid image reference', env: { IMAGE: 'ghcr.io/MeiRong/it-tools:latest' }, cause: /is not an image reference/ },
+  { name: 'tag regex that does not compile', env: { TAG_REGEX: '^sha-[0-9a-f+$' }, cause: /TAG_REGEX .* does not compile/ },
+  { name: 'unknown update strategy', env: { UPDATE_STRATEGY: 'latest' }, cause: /UPDATE_STRATEGY "latest" is not an Image Updater strategy/ },
+  { name: 'unsupported chart version (0.x, annotations only)', env: { CHART_VERSION: '0.14.0' }, cause: /Image Updater 0\.x/ },
+  { name: 'unsupported chart version (newer than known)', env: { CHART_VERSION: '2.0.0' }, cause: /newer than the charts this setup knows/ },
+  { name: 'AppProject file missing', files: { 'argocd/projects/homelab.yaml': null }, cause: /homelab\.yaml does not exist/ },
+  { name: 'AppProject file does not parse', files: { 'argocd/projects/homelab.yaml': homelab.replace('  description: "Homelab apps"', '  description: "Homelab apps\n  bad: [') }, cause: /homelab\.yaml:\d+: YAML does not parse/ },
+  { name: 'AppProject file of the wrong kind', files: { 'argocd/projects/homelab.yaml': homelab.replace('kind: AppProject', 'kind: ConfigMap') }, cause: /homelab\.yaml:\d+: expected an Argo CD AppProject, found kind ConfigMap/ },
+  { name: 'personal-services Application missing', files: { 'argocd/applications/personal-services.yaml': null }, cause: /personal-services\.yaml does not exist/ },
+  { name: 'personal-services does not parse', files: { 'argocd/applications/personal-services.yaml': services.replace('  project: homelab', '  project: homelab\n   bad indent: [') }, cause: /personal-services\.yaml:\d+: YAML does not parse/ },
+  { name: 'personal-services of the wrong kind', files: { 'argocd/applications/personal-services.yaml': services.replace('kind: Application', 'kind: ApplicationSet') }, cause: /personal-services\.yaml:\d+: expected an Argo CD Application/ },
+  { name: 'personal-services include is not a brace list', files: { 'argocd/applications/personal-services.yaml': services.replace(/include: ".*"/, 'include: "*.yaml"') }, cause: /personal-services\.yaml:\d+: expected spec\.source\.directory\.include to be a brace list/ },
+  { name: 'vault-eso Application missing', files: { 'argocd/applications/vault-eso.yaml': null }, cause: /vault-eso\.yaml does not exist/ },
+  { name: 'vault-eso does not parse', files: { 'argocd/applications/vault-eso.yaml': vaultEso.replace('  project: homelab', '  project: [homelab') }, cause: /vault-eso\.yaml:\d+: YAML does not parse/ },
+  { name: 'vault-eso of the wrong kind', files: { 'argocd/applications/vault-eso.yaml': vaultEso.replace('kind: Application', 'kind: AppProject') }, cause: /vault-eso\.yaml:\d+: expected an Argo CD Application, found kind AppProject/ },
+  { name: 'vault-eso include is not a brace list (a wildcard)', files: { 'argocd/applications/vault-eso.yaml': vaultEso.replace(/include: '.*'/, "include: '*-external-secret.yaml'") }, cause: /vault-eso\.yaml:\d+: expected spec\.source\.directory\.include to be a brace list/ },
+  { name: 'it-tools.yaml does not parse', files: { 'k8s/helm/manifests/it-tools.yaml': itTools.replace('  replicas: 1', '  replicas: [1') }, cause: /it-tools\.yaml:\d+: YAML does not parse/ },
+  { name: 'it-tools.yaml of the wrong kind (no Service)', files: { 'k8s/helm/manifests/it-tools.yaml': itTools.split('\n---\n')[0] + '\n' }, cause: /it-tools\.yaml:\d+: expected exactly one Service named it-tools, found 0/ },
+  { name: 'Image Updater values file does not parse', files: { [VALUES]: 'config:\n  log.level: [debug\n' }, cause: /argocd-image-updater\.yaml:\d+: YAML does not parse/ },
+  { name: 'Image Updater values file of the wrong shape (top-level logLevel)', files: { [VALUES]: 'logLevel: debug\n' }, cause: /argocd-image-updater\.yaml:\d+: expected config\."log\.level"/ },
+  { name: 'GITOPS_REPO_DIR is not a git repository', prepare: (e) => void (e.env.GITOPS_REPO_DIR = e.scratch), cause: /is not a git checkout/ },
+  { name: 'wrong branch checked out', prepare: (e) => void git(e.repo.dir, 'switch', '-q', '-c', 'feature'), cause: /on branch feature, not main/ },
+  { name: 'detached HEAD', prepare: (e) => void git(e.repo.dir, 'checkout', '-q', '--detach'), cause: /detached HEAD/ },
+  {
+    name: 'unrelated staged changes',
+    prepare: (e) => {
+      writeFileSync(join(e.repo.dir, 'notes.txt'), 'mine\n')
+      git(e.repo.dir, 'add', 'notes.txt')
+    },
+    cause: /staged changes the setup does not manage: notes\.txt/,
+  },
+  { name: "the user's uncommitted edit in a file the setup edits", prepare: (e) => writeFileSync(join(e.repo.dir, 'argocd/projects/homelab.yaml'), homelab.replace('Homelab apps', 'My apps')), cause: /uncommitted edits that this setup did not make in argocd\/projects\/homelab\.yaml/ },
+  { name: 'branch without an upstream', prepare: (e) => void git(e.repo.dir, 'branch', '--unset-upstream'), cause: /branch main has no upstream/ },
+  {
+    name: 'wrong kube context (kubeconfig with a second context, current one not KUBE_CONTEXT)',
+    cluster: true,
+    prepare: (e) => {
+      const kc = readFileSync(e.sandbox!.kubeconfigPath, 'utf8')
+        .replace('contexts:\n', 'contexts:\n- name: homelab-prod\n  context:\n    cluster: sandbox\n    user: sandbox\n')
+        .replace('current-context: sandbox', 'current-context: homelab-prod')
+      const file = join(e.scratch, 'two-contexts.kubeconfig')
+      writeFileSync(file, kc, { mode: 0o600 })
+      e.env.KUBECONFIG = file
+    },
+    cause: /the current kube context is homelab-prod, not sandbox \(KUBE_CONTEXT\)/,
+  },
+  {
+    name: 'unreachable API (kubeconfig pointing at a closed local port)',
+    cluster: true,
+    prepare: async (e) => {
+      const port = await freePort()
+      const file = join(e.scratch, 'closed-port.kubeconfig')
+      writeFileSync(file, readFileSync(e.sandbox!.kubeconfigPath, 'utf8').replace(/server: .*/, `server: http://127.0.0.1:${port}`), { mode: 0o600 })
+      e.env.KUBECONFIG = file
+    },
+    cause: /the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context sandbox\) is not reachable/,
+  },
+  { name: 'namespace vault missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'vault' }), cause: /namespace vault does not exist/ },
+  { name: 'namespace argocd missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'argocd' }), cause: /namespace argocd does not exist/ },
+  { name: 'Vault pod missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'vault', name: 'vault-0' }), cause: /pod vault\/vault-0 does not exist/ },
+  { name: 'Vault sealed', cluster: true, prepare: (e) => e.sandbox!.actors.vault.seal(), cause: /Vault is sealed/ },
+  { name: 'ClusterSecretStore missing', cluster: true, env: { SECRET_STORE: 'vault-nowhere' }, cause: /ClusterSecretStore vault-nowhere does not exist/ },
+]
+
+interface Outcome {
+  c: Case
+  result: RunResult
+  problems: string[]
+  cause: string
+  fix: string
+}
+
+/** The message the user reads: the `✖` lines (cause) and the `fix:` lines, temp paths shortened. */
+function userMessage(stderr: string, e: Env): { cause: string; fix: string } {
+  const from = stderr.indexOf('✖')
+  const lines = (from >= 0 ? stderr.slice(from) : stderr)
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('Fix the cause and run the same command again'))
+  const tidy = (s: string) => s.split(e.repo.dir).join('<repo>').split(e.scratch).join('<dir>').split(e.repo.root).join('<tmp>').replace(/^✖ /, '')
+  return {
+    cause: lines.filter((l) => !l.startsWith('fix:')).map(tidy).join(' '),
+    fix: lines.filter((l) => l.startsWith('fix:')).map((l) => tidy(l.slice(4).trim())).join(' / '),
+  }
+}
+
+async function runCase(c: Case): Promise<Outcome> {
+  const root = mkdtempSync(join(tmpdir(), 'proof-inputs-'))
+  const repo = createSampleRepo(c.files ?? {}, root)
+  const scratch = join(root, 'scratch')
+  const stateDir = join(root, 'state')
+  mkdirSync(scratch)
+  const e: Env = { repo, stateDir, scratch, env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: USER, STATE_DIR: stateDir } }
+  try {
+    if (c.cluster) {
+      e.sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
+      // assembled at run time so no token-shaped literal sits in the repository
+      const token = ['ghp', `PROOFONLY${createHash('sha256').update(root).digest('hex').slice(0, 30)}`].join('_')
+      e.sandbox.actors.registry.setAuth(USER, token)
+      e.sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+      Object.assign(e.env, { KUBECONFIG: e.sandbox.kubeconfigPath, KUBE_CONTEXT: e.sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' })
+    } else {
+      // no cluster: anything that reaches the cluster check would fail on this, not on the case
+      Object.assign(e.env, { KUBECONFIG: join(scratch, 'no-such-kubeconfig') })
+    }
+    Object.assign(e.env, c.env ?? {})
+    await c.prepare?.(e)
+    for (const [k, v] of Object.entries(e.env)) if (v === undefined) delete e.env[k]
+    const before = snapshot(repo.dir)
+    const originBefore = git(repo.origin, 'for-each-ref', '--format=%(refname) %(objectname)')
+    const mutatingBefore = e.sandbox?.stats().mutatingTotal ?? 0
+    const result = await runSetup(c.args ?? [], e.env)
+    const problems: string[] = []
+    if (result.code === 0) problems.push('exit code 0')
+    if (!c.cause.test(result.stderr)) problems.push(`cause not printed (want ${c.cause})`)
+    if (!/^\s*fix: \S/m.test(result.stderr)) problems.push('no fix: line')
+    const changed = differences(before, snapshot(repo.dir))
+    if (changed.length) problems.push(`checkout changed: ${changed.join(', ')}`)
+    if (git(repo.origin, 'for-each-ref', '--format=%(refname) %(objectname)') !== originBefore) problems.push('something was pushed')
+    const writes = (e.sandbox?.stats().mutatingTotal ?? 0) - mutatingBefore
+    if (writes) problems.push(`${writes} cluster write(s)`)
+    return { c, result, problems, ...userMessage(result.stderr, e) }
+  } finally {
+    await e.sandbox?.stop()
+    rmSync(root, { recursive: true, force: true })
+  }
+}
+
+const md = (s: string) => s.replace(/\|/g, '\\|').replace(/`/g, "'").replace(/\n/g, ' ')
+
+async function main(): Promise<number> {
+  const started = Date.now()
+  const outcomes: Outcome[] = []
+  for (const c of CASES) {
+    const o = await runCase(c)
+    outcomes.push(o)
+    const ok = o.problems.length === 0
+    process.stdout.write(`${ok ? 'ok  ' : 'FAIL'} ${c.name}: exit ${o.result.code}; ${o.cause.slice(0, 140)}\n`)
+    if (!ok) process.stdout.write(`     ${o.problems.join('; ')}\n     stderr:\n${o.result.stderr.replace(/^/gm, '       ')}\n`)
+  }
+  const clean = outcomes.filter((o) => o.problems.length === 0).length
+  process.stdout.write(`\n${clean}/${outcomes.length} refused cleanly (${((Date.now() - started) / 1000).toFixed(1)} s)\n`)
+  // The table is written either way, so the document never claims more than the last run showed.
+  replaceQualitySection(
+    'inputs',
+    [
+      `Run ${new Date().toISOString().slice(0, 10)} by \`npm run proof:inputs\`: **${clean}/${outcomes.length} refused cleanly**. Each case ran \`scripts/run.ts\` (all tasks, no flags unless shown) against a fresh sample GitOps repo, and a fresh sandbox cluster for the cluster cases. "clean" means: exit non-zero, a cause and a \`fix:\` line printed, every file of the checkout byte-identical (and HEAD, refs, index), nothing pushed, no cluster write. \`<repo>\` stands for the checkout's path, \`<dir>\` for a scratch folder.`,
+      '',
+      '| # | bad input | exit | what the user reads | fix | result |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...outcomes.map(
+        (o, i) =>
+          `| ${i + 1} | ${md(o.c.name)}${o.c.cluster ? ' (sandbox)' : ''}${o.c.args ? ` (\`${o.c.args.join(' ')}\`)` : ''} | ${o.result.code} | ${md(o.cause)} | ${md(o.fix) || '(none)'} | ${o.problems.length ? `**FAIL**: ${md(o.problems.join('; '))}` : 'clean'} |`,
+      ),
+    ].join('\n'),
+  )
+  return clean === outcomes.length ? 0 : 1
+}
+
+process.exitCode = await main()
