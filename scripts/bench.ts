@@ -1,0 +1,374 @@
+// The benchmark: whole-process timings of the runner on the sandbox over repeated runs (median, min,
+// max after a warm-up), with the mutating API requests of each run (sandbox stats), the child
+// processes of a converged run (strace), peak memory (GNU time), the plain-Node floor
+// (scripts/bench-probe.ts) and how soon a wait notices a change. Prints a table; rewrites the
+// "Benchmark" section of docs/QUALITY.md.
+//
+//   npm run bench                 (RUNS=7 by default; RUNS=3 npm run bench for a quick look)
+import { execFileSync, spawn } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createServer, connect, type Server } from 'node:net'
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
+import { join, resolve } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { pathToFileURL } from 'node:url'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../sandbox/sample-repo.ts'
+import { replaceQualitySection } from './proofs/lib.ts'
+
+const PROJECT = resolve(import.meta.dirname, '..')
+const TSX = pathToFileURL(join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
+const RUN = join(PROJECT, 'scripts', 'run.ts')
+const PROBE = join(PROJECT, 'scripts', 'bench-probe.ts')
+const RUNS = Number(process.env.RUNS ?? 7)
+const USER = 'meirongdev'
+const IMAGE = 'ghcr.io/meirongdev/it-tools'
+const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined
+const STRACE = (() => {
+  try {
+    execFileSync('strace', ['-V'], { stdio: 'ignore' })
+    return 'strace'
+  } catch {
+    return undefined
+  }
+})()
+
+// ---- a world: a sample GitOps repo with its bare origin, and a sandbox cluster for it
+
+interface World {
+  root: string
+  repo: SampleRepo
+  sandbox: Sandbox
+  env: NodeJS.ProcessEnv
+}
+
+async function makeWorld(controllerDelayMs: number): Promise<World> {
+  const root = mkdtempSync(join(tmpdir(), 'bench-'))
+  const repo = createSampleRepo({}, root)
+  const sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs })
+  // assembled at run time so no token-shaped literal sits in the repository
+  const token = ['ghp', `BENCHONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
+  sandbox.actors.registry.setAuth(USER, token)
+  sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+  const cwd = join(root, 'cwd')
+  mkdirSync(cwd)
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+    GITOPS_REPO_DIR: repo.dir,
+    GITHUB_USERNAME: USER,
+    GITHUB_PAT: token,
+    KUBECONFIG: sandbox.kubeconfigPath,
+    KUBE_CONTEXT: sandbox.contextName,
+    STATE_DIR: join(root, 'state'),
+    SYNC_TIMEOUT_SECONDS: '60',
+  }
+  return { root, repo, sandbox, env }
+}
+
+async function dropWorld(w: World): Promise<void> {
+  await w.sandbox.stop()
+  rmSync(w.root, { recursive: true, force: true })
+}
+
+// ---- one whole process, timed from spawn to exit
+
+interface Sample {
+  ms: number
+  code: number
+  /** max RSS in MiB (GNU time), when available */
+  rssMiB?: number
+  mutating?: number
+  requests?: number
+  stderr: string
+}
+
+function runProcess(command: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<Sample> {
+  const memFile = join(tmpdir(), `bench-rss-${process.pid}-${Math.random().toString(36).slice(2)}`)
+  const argv = GNU_TIME ? [GNU_TIME, '-f', '%M', '-o', memFile, ...command] : command
+  return new Promise((done, fail) => {
+    const started = performance.now()
+    const child = spawn(argv[0]!, argv.slice(1), { cwd, env, stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    child.on('error', fail)
+    child.on('close', (code) => {
+      const ms = performance.now() - started
+      let rssMiB: number | undefined
+      if (GNU_TIME && existsSync(memFile)) {
+        const kib = Number(readFileSync(memFile, 'utf8').trim().split('\n').pop())
+        rssMiB = Number.isFinite(kib) ? kib / 1024 : undefined
+        rmSync(memFile, { force: true })
+      }
+      done({ ms, code: code ?? -1, rssMiB, stderr })
+    })
+  })
+}
+
+const runner = (args: string[]) => [process.execPath, '--import', TSX, RUN, ...args]
+
+async function runnerSample(w: World, args: string[]): Promise<Sample> {
+  w.sandbox.resetStats()
+  const s = await runProcess(runner(args), w.env, join(w.root, 'cwd'))
+  const stats = w.sandbox.stats()
+  s.mutating = stats.mutatingTotal
+  s.requests = Object.values(stats.requests).reduce((a, b) => a + b, 0)
+  if (s.code !== 0) throw new Error(`${args.join(' ') || 'run'} exited ${s.code}:\n${s.stderr}`)
+  return s
+}
+
+async function repeat(n: number, once: () => Promise<Sample>): Promise<Sample[]> {
+  await once() // warm-up: disk cache, tsx's transform cache
+  const out: Sample[] = []
+  for (let i = 0; i < n; i++) out.push(await once())
+  return out
+}
+
+// ---- figures
+
+interface Row {
+  what: string
+  samples: number[]
+  unit: 'ms'
+  target?: number
+  note?: string
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2
+}
+const fmt = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms < 10 ? 1 : 0)} ms`)
+const verdict = (r: Row) => (r.target === undefined ? '' : median(r.samples) <= r.target ? `ok (< ${fmt(r.target)})` : `MISSED (target ${fmt(r.target)}, ${(median(r.samples) / r.target).toFixed(2)}x)`)
+
+// ---- child processes of one run, by strace
+
+interface Children {
+  count: number
+  commands: string[]
+}
+
+async function childProcesses(w: World, args: string[]): Promise<Children | undefined> {
+  if (!STRACE) return undefined
+  const out = join(w.root, 'strace.txt')
+  w.sandbox.resetStats()
+  const s = await runProcess(['strace', '-f', '-qq', '-e', 'trace=execve', '-o', out, ...runner(args)], w.env, join(w.root, 'cwd'))
+  if (s.code !== 0) throw new Error(`strace run exited ${s.code}: ${s.stderr}`)
+  const lines = readFileSync(out, 'utf8').split('\n')
+  const root = lines[0]?.split(/\s+/)[0]
+  const byPid = new Map<string, string>()
+  for (const l of lines) {
+    const m = /^(\d+)\s+execve\("([^"]+)", \[(.*?)\].* = 0$/.exec(l)
+    if (!m || m[1] === root) continue
+    const args = [...m[3]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!)
+    byPid.set(m[1]!, args.slice(0, 3).join(' ').replace(/\s+--.*$/, ''))
+  }
+  return { count: byPid.size, commands: [...byPid.values()] }
+}
+
+// ---- the requests of one converged run, recorded by a TCP proxy in front of the sandbox
+
+async function recordRequests(w: World, args: string[]): Promise<{ method: string; path: string }[]> {
+  const upstream = new URL(w.sandbox.url)
+  const seen: { method: string; path: string }[] = []
+  const server: Server = createServer((client) => {
+    const up = connect(Number(upstream.port), upstream.hostname)
+    let carry = ''
+    client.on('data', (chunk: Buffer) => {
+      const text = carry + chunk.toString('latin1')
+      const re = /(GET|POST|PUT|PATCH|DELETE) (\S+) HTTP\/1\.1\r\n/g
+      let end = 0
+      for (let m = re.exec(text); m; m = re.exec(text)) {
+        seen.push({ method: m[1]!, path: m[2]! })
+        end = m.index + m[0].length
+      }
+      carry = text.slice(Math.max(end, text.length - 400))
+      up.write(chunk)
+    })
+    up.pipe(client)
+    client.on('end', () => up.end())
+    const close = () => {
+      client.destroy()
+      up.destroy()
+    }
+    client.on('error', close)
+    up.on('error', close)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+  const port = (server.address() as { port: number }).port
+  const kc = join(w.root, 'proxied.kubeconfig')
+  writeFileSync(kc, readFileSync(w.sandbox.kubeconfigPath, 'utf8').replace(/server: .*/, `server: http://127.0.0.1:${port}`), { mode: 0o600 })
+  const s = await runProcess(runner(args), { ...w.env, KUBECONFIG: kc }, join(w.root, 'cwd'))
+  server.close()
+  if (s.code !== 0) throw new Error(`proxied run exited ${s.code}: ${s.stderr}`)
+  return seen
+}
+
+// ---- how soon a wait notices a change (the product's waitFor, in this process)
+
+async function waitLatency(w: World, n: number): Promise<number[]> {
+  const { loadConfig } = await import('../src/settings.ts')
+  const { StateStore } = await import('../src/state.ts')
+  const { kube } = await import('../src/cluster/kube.ts')
+  const { settings, secrets } = loadConfig({ env: w.env, cwd: join(w.root, 'cwd') })
+  const ctx = { settings, secrets, repoDir: w.repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: () => {}, touchedPaths: new Set<string>(), state: new StateStore(join(w.root, 'wait-state'), w.repo.dir) }
+  const k = await kube(ctx)
+  const ref = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'bench-flip' }
+  w.sandbox.store.upsert({ ...ref, metadata: { name: ref.name, namespace: ref.namespace }, data: { flag: 'start' } })
+  const out: number[] = []
+  for (let i = 0; i <= n; i++) {
+    const want = `v${i}`
+    let seenAt = 0
+    const waiting = k.waitFor(ref, (o) => (o?.data?.flag === want ? ((seenAt = performance.now()), { ready: true }) : { waiting: `flag ${o?.data?.flag}` }), { timeoutMs: 10_000, what: 'bench flip' })
+    // let the wait read the object and open its watch, so what is measured is the watch
+    await new Promise((r) => setTimeout(r, 300))
+    const flipped = performance.now()
+    w.sandbox.store.upsert({ ...ref, metadata: { name: ref.name, namespace: ref.namespace }, data: { flag: want } })
+    await waiting
+    if (i > 0) out.push(seenAt - flipped) // the first is a warm-up
+  }
+  return out
+}
+
+// ---- main
+
+function machine(): string {
+  let free = ''
+  try {
+    free = execFileSync('free', ['-h'], { encoding: 'utf8' }).split('\n')[1]!.trim().replace(/\s+/g, ' ')
+  } catch {
+    free = `${(totalmem() / 2 ** 30).toFixed(1)} GiB total, ${(freemem() / 2 ** 30).toFixed(1)} GiB free`
+  }
+  const nproc = execFileSync('nproc', { encoding: 'utf8' }).trim()
+  return `nproc ${nproc} (${cpus()[0]?.model.trim() ?? 'cpu'}), free -h: \`${free}\`, Node ${process.version}, ${process.platform} ${process.arch}`
+}
+
+async function main(): Promise<number> {
+  const log = (line: string) => process.stderr.write(`${line}\n`)
+  const rows: Row[] = []
+  const notes: string[] = []
+  const load = () => loadavg()[0]!.toFixed(2)
+  const loadBefore = load()
+
+  // 1. converged reruns, on one world that has had its full run
+  log('bench: setting up a converged world (full run)')
+  const w = await makeWorld(20)
+  let children: Children | undefined
+  let recorded: { method: string; path: string }[] = []
+  let converged: Sample[] = []
+  let repoOnly: Sample[] = []
+  try {
+    const first = await runnerSample(w, [])
+    log(`bench: full run ${fmt(first.ms)}, ${first.mutating} mutating requests`)
+    await w.sandbox.actors.settle()
+    // the setup's own pushes moved origin; the checkout already has them (it pushed them)
+
+    log(`bench: converged rerun x${RUNS}`)
+    converged = await repeat(RUNS, () => runnerSample(w, []))
+    rows.push({ what: 'converged rerun, all tasks (`scripts/run.ts`)', samples: converged.map((s) => s.ms), unit: 'ms', target: 1500 })
+
+    log('bench: repo tasks only')
+    repoOnly = await repeat(RUNS, () => runnerSample(w, ['--only', '0,2-6']))
+    rows.push({ what: 'converged rerun, repo tasks only (`--only 0,2-6`)', samples: repoOnly.map((s) => s.ms), unit: 'ms', target: 600 })
+
+    log('bench: --list, --help')
+    const list = await repeat(RUNS, () => runnerSample(w, ['--list']))
+    rows.push({ what: '`--list`', samples: list.map((s) => s.ms), unit: 'ms', target: 400 })
+    const help = await repeat(RUNS, () => runnerSample(w, ['--help']))
+    rows.push({ what: '`--help`', samples: help.map((s) => s.ms), unit: 'ms', target: 400 })
+    const npxHelp = await repeat(Math.min(RUNS, 3), () => runProcess(['npx', 'tsx', RUN, '--help'], w.env, PROJECT))
+    rows.push({ what: '`npx tsx scripts/run.ts --help` (npx and the tsx CLI on top)', samples: npxHelp.map((s) => s.ms), unit: 'ms', note: 'reference' })
+
+    log('bench: child processes (strace)')
+    children = await childProcesses(w, [])
+
+    log('bench: the floor (plain-Node probe)')
+    recorded = await recordRequests(w, [])
+    if (process.env.BENCH_VERBOSE) for (const r of recorded) log(`  ${r.method} ${decodeURIComponent(r.path)}`)
+    const reads = recorded.filter((r) => r.method === 'GET')
+    const execs = [...new Set(reads.filter((r) => r.path.includes('/exec?')).map((r) => r.path))]
+    const discovery = (p: string) => /^\/(api|apis)(\/[^/]+)?(\/[^/]+)?\/?$/.test(p.split('?')[0]!) || p.startsWith('/version') || p.startsWith('/openapi')
+    const watches = reads.filter((r) => /[?&]watch=(1|true)/.test(r.path))
+    const gets = [...new Set(reads.filter((r) => !r.path.includes('/exec?') && !discovery(r.path) && !watches.includes(r)).map((r) => r.path))]
+    const planFile = join(w.root, 'probe-plan.json')
+    writeFileSync(planFile, JSON.stringify({ repoDir: w.repo.dir, kubeconfig: w.sandbox.kubeconfigPath, gets, execs }))
+    const probe = await repeat(RUNS, async () => {
+      w.sandbox.resetStats()
+      const s = await runProcess([process.execPath, '--import', TSX, PROBE, planFile], w.env, join(w.root, 'cwd'))
+      if (s.code !== 0) throw new Error(`probe exited ${s.code}: ${s.stderr}`)
+      return s
+    })
+    rows.push({ what: `floor: plain-Node probe (${gets.length} GETs, ${execs.length} execs, files, 1 git status)`, samples: probe.map((s) => s.ms), unit: 'ms' })
+    const nodeBare = await repeat(RUNS, () => runProcess([process.execPath, '-e', '0'], w.env, join(w.root, 'cwd')))
+    rows.push({ what: 'reference: `node -e 0`', samples: nodeBare.map((s) => s.ms), unit: 'ms' })
+    const ratio = median(converged.map((s) => s.ms)) / median(probe.map((s) => s.ms))
+    notes.push(
+      `Converged rerun / floor: **${ratio.toFixed(2)}x** (target under 2x). The converged run sent ${recorded.length} API requests: ${reads.length - watches.length - execs.length - (recorded.length - reads.length)} GETs and LISTs (${reads.filter((r) => discovery(r.path)).length} of them discovery), ${reads.filter((r) => r.path.includes('/exec?')).length} execs, ${watches.length} watches, ${recorded.length - reads.length} other; the probe sends each distinct read once (${gets.length} GETs, ${execs.length} execs), sequentially, with the same \`node --import tsx\` start.`,
+    )
+
+    log('bench: wait latency')
+    const waits = await waitLatency(w, RUNS)
+    rows.push({ what: 'a wait notices a flipped object (`waitFor`, in-process)', samples: waits, unit: 'ms', target: 100 })
+  } finally {
+    await dropWorld(w)
+  }
+
+  // 2. first full runs, fresh world each, controller delays at zero
+  log(`bench: first full run x${RUNS} (controller delays 0)`)
+  const fulls: Sample[] = []
+  for (let i = 0; i <= RUNS; i++) {
+    const fw = await makeWorld(0)
+    try {
+      const s = await runnerSample(fw, [])
+      if (i > 0) fulls.push(s)
+    } finally {
+      await dropWorld(fw)
+    }
+  }
+  rows.push({ what: 'first full run, tasks 0-9 (sandbox controller delays 0)', samples: fulls.map((s) => s.ms), unit: 'ms' })
+
+  // ---- print
+  const table = [
+    ['what', 'median', 'min', 'max', 'target'],
+    ...rows.map((r) => [r.what, fmt(median(r.samples)), fmt(Math.min(...r.samples)), fmt(Math.max(...r.samples)), verdict(r)]),
+  ]
+  const widths = table[0]!.map((_, i) => Math.max(...table.map((r) => r[i]!.length)))
+  process.stdout.write(`\n${table.map((r) => r.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n')}\n\n`)
+
+  const maxMutating = Math.max(...converged.map((s) => s.mutating ?? 0), ...repoOnly.map((s) => s.mutating ?? 0))
+  const rss = (xs: Sample[]) => Math.max(...xs.map((s) => s.rssMiB ?? 0))
+  const facts = [
+    `mutating API requests per converged rerun: ${converged.map((s) => s.mutating).join(', ')} (target 0); API requests per converged rerun: ${median(converged.map((s) => s.requests ?? 0))}`,
+    children ? `child processes of a converged rerun (strace -f -e trace=execve): ${children.count} (target at most 3): ${[...new Set(children.commands)].map((c) => `${children!.commands.filter((x) => x === c).length}x \`${c}\``).join(', ')}` : 'child processes: strace not installed, not counted',
+    GNU_TIME ? `peak memory (max RSS, GNU time): converged rerun ${rss(converged).toFixed(0)} MiB, repo tasks only ${rss(repoOnly).toFixed(0)} MiB, first full run ${rss(fulls).toFixed(0)} MiB (target under 150 MB)` : 'peak memory: /usr/bin/time not installed',
+    `first full run: ${fulls.map((s) => s.mutating).join(', ')} mutating requests`,
+    `load average (1 min) before / after: ${loadBefore} / ${load()}`,
+  ]
+  for (const f of facts) process.stdout.write(`${f}\n`)
+  for (const n of notes) process.stdout.write(`${n.replace(/\*\*/g, '')}\n`)
+
+  const missed = rows.filter((r) => r.target !== undefined && median(r.samples) > r.target)
+  const childMiss = children && children.count > 3
+  const memMiss = GNU_TIME && Math.max(rss(converged), rss(repoOnly), rss(fulls)) > 150
+  replaceQualitySection(
+    'bench',
+    [
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench\` (${RUNS} runs per row after one warm-up; each is a whole process, \`node --import tsx scripts/run.ts\`, timed from spawn to exit).`,
+      `Machine: ${machine()}.`,
+      '',
+      '| what | median | min | max | target |',
+      '| --- | --- | --- | --- | --- |',
+      ...table.slice(1).map((r) => `| ${r.join(' | ')} |`),
+      '',
+      ...facts.map((f) => `- ${f}`),
+      ...notes.map((n) => `- ${n}`),
+      '',
+      `Targets missed in this run: ${[...missed.map((r) => r.what), ...(childMiss ? ['child processes'] : []), ...(memMiss ? ['peak memory'] : []), ...(maxMutating ? ['mutating requests'] : [])].join('; ') || 'none'}.`,
+      '<!-- notes on misses are kept below the generated part -->',
+    ].join('\n'),
+  )
+  return 0
+}
+
+process.exitCode = await main()
