@@ -27,7 +27,8 @@ Options:
   --list            show the tasks and saved progress, then exit
   --dry-run         check everything, print what would change (diffs), change nothing;
                     exit 0 when nothing is pending, 2 when something is, 1 on error
-  --env-file <f>    read settings from this file instead of .env
+  --env-file <f>    read settings from this file instead of .env (a missing file
+                    is reported by Node itself: "node: <f>: not found", exit 9)
   --fresh           forget saved progress and check every task again
   --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
   -h, --help        show this help
