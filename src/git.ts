@@ -1,6 +1,6 @@
 // Git, through zx shell calls, quiet (child output reaches the user only through task messages).
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import { $, type ProcessOutput } from 'zx'
 import { SetupError } from './errors.ts'
 
@@ -25,7 +25,12 @@ export interface RepoStatus {
 function git(repoDir: string) {
   // GIT_TERMINAL_PROMPT=0: a push that needs credentials fails fast instead of waiting on a prompt
   // nobody sees behind the renderer.
-  return $({ cwd: repoDir, quiet: true, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
+  // stdin 'ignore': zx runs each command through bash, and bash started with a socket on stdin and
+  // no SHLVL (the runner launched from cron, CI or another program) takes itself for an rsh session
+  // and sources ~/.bashrc: the user's rc (pyenv init, say) then runs for every git call, and a run
+  // killed mid-way can leave that rc's locks behind, hanging every later git call. No git command
+  // here reads stdin.
+  return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
 }
 
 export function isGitCheckout(dir: string): boolean {
@@ -113,4 +118,41 @@ export async function remoteUrl(repoDir: string, remote = 'origin'): Promise<str
 
 export async function headCommit(repoDir: string): Promise<string> {
   return (await git(repoDir)`git rev-parse HEAD`).stdout.trim()
+}
+
+/**
+ * Lock files git leaves in a checkout when it is killed mid-write (`index.lock`, `HEAD.lock`,
+ * `packed-refs.lock`, ref locks, `--only` commits' temporary `next-index-*.lock`), created at or
+ * after `since`. Any git command that writes stops on them until they are removed.
+ */
+export function staleGitLocks(repoDir: string, since: Date): string[] {
+  const gitDir = join(repoDir, '.git')
+  const found: string[] = []
+  const consider = (abs: string) => {
+    try {
+      // a second of slack: file times and the saved start time come from different clocks' rounding
+      if (statSync(abs).mtimeMs >= since.getTime() - 1000) found.push(abs)
+    } catch {
+      // gone meanwhile
+    }
+  }
+  if (!existsSync(gitDir)) return found
+  for (const name of readdirSync(gitDir)) if (name.endsWith('.lock')) consider(join(gitDir, name))
+  const walk = (dir: string) => {
+    if (!existsSync(dir)) return
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const abs = join(dir, e.name)
+      if (e.isDirectory()) walk(abs)
+      else if (e.name.endsWith('.lock')) consider(abs)
+    }
+  }
+  walk(join(gitDir, 'refs'))
+  return found.map((abs) => relative(repoDir, abs))
+}
+
+/** Removes the lock files `staleGitLocks` found; returns their repo-relative paths. */
+export function removeStaleGitLocks(repoDir: string, since: Date): string[] {
+  const stale = staleGitLocks(repoDir, since)
+  for (const rel of stale) rmSync(join(repoDir, rel), { force: true })
+  return stale
 }

@@ -2,7 +2,7 @@
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
-import { commitPaths, headCommit, isGitCheckout, pushBranch, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
 import type { Change } from './task.ts'
 
 /** Refuses a checkout the setup cannot commit to safely. */
@@ -62,6 +62,26 @@ export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needs
   return status
 }
 
+/**
+ * Runs a git command that writes to the checkout, marked in the saved state while it runs: when a
+ * run is killed in the middle of it, the next run finds the mark and removes the lock files that
+ * git command left (they would stop every later commit), saying so.
+ */
+async function gitWrite<T>(ctx: Ctx, what: string, write: () => Promise<T>): Promise<T> {
+  const interrupted = ctx.state.interruptedGitWrite
+  if (interrupted) {
+    const removed = removeStaleGitLocks(ctx.repoDir, new Date(interrupted.startedAt))
+    if (removed.length) ctx.log(`removed ${removed.join(', ')}, left by an interrupted ${interrupted.what} of an earlier run (started ${interrupted.startedAt})`)
+  }
+  await ctx.state.beginGitWrite(what)
+  try {
+    return await write()
+  } finally {
+    // a git failure (not a kill) leaves no lock behind; only a killed run keeps the mark
+    await ctx.state.endGitWrite()
+  }
+}
+
 /** The commit and push still needed for `paths`, as changes. */
 export async function planPublish(ctx: Ctx, paths: string[], message: string): Promise<Change[]> {
   const status = await verifyCommittable(ctx, paths, { needsUpstream: true })
@@ -84,7 +104,7 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
       async apply() {
         const now = await repoStatus(ctx.repoDir, pending)
         if (now.changed.length === 0) return
-        await commitPaths(ctx.repoDir, now.changed, message)
+        await gitWrite(ctx, 'git commit', () => commitPaths(ctx.repoDir, now.changed, message))
         await ctx.state.forgetWrites(now.changed.map((f) => f.path))
       },
     })
@@ -93,7 +113,7 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
     changes.push({
       summary: `git push origin ${branch}`,
       async apply() {
-        await pushBranch(ctx.repoDir, branch)
+        await gitWrite(ctx, 'git push', () => pushBranch(ctx.repoDir, branch))
         ctx.pushedRevision = await headCommit(ctx.repoDir)
       },
     })

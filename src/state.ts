@@ -24,6 +24,12 @@ export interface SavedState {
    * setup commit must not sweep them in.
    */
   written: Record<string, string[]>
+  /**
+   * Set while this tool runs a git command that writes to the checkout (commit, push), cleared after
+   * it. Still set at the next run = that command was killed, and the lock files git left behind
+   * (`.git/index.lock`, ref locks) are this tool's own and safe to remove.
+   */
+  gitWrite?: { startedAt: string; what: string }
 }
 
 export function contentHash(content: string | null): string {
@@ -92,6 +98,22 @@ export class StateStore {
     const hashes = (this.state.written[rel] ??= [])
     const h = contentHash(content)
     if (!hashes.includes(h)) hashes.push(h)
+    await this.save()
+  }
+
+  /** The git write of an earlier run that never finished (killed mid-way), if any. */
+  get interruptedGitWrite(): { startedAt: string; what: string } | undefined {
+    return this.state.gitWrite
+  }
+
+  async beginGitWrite(what: string): Promise<void> {
+    this.state.gitWrite = { startedAt: new Date().toISOString(), what }
+    await this.save()
+  }
+
+  async endGitWrite(): Promise<void> {
+    if (!this.state.gitWrite) return
+    delete this.state.gitWrite
     await this.save()
   }
 

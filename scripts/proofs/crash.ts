@@ -23,6 +23,7 @@ import {
   snapshotWorld,
   startRun,
   tempLeftovers,
+  gitLockLeftovers,
   type RunOutcome,
   type Snapshot,
 } from './lib.ts'
@@ -31,6 +32,8 @@ const argv = process.argv.slice(2)
 const POINTS = Number(argValue(argv, '--points', '36'))
 const SEED = Number(argValue(argv, '--seed', '1'))
 const JOBS = Math.max(1, Number(argValue(argv, '--jobs', '2')))
+/** only the anchored points whose label contains this (for chasing one point) */
+const MATCH = argValue(argv, '--match', '')
 const CONTROLLER_DELAY_MS = 10
 const RUN_TIMEOUT_MS = 90_000
 
@@ -123,13 +126,14 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
   try {
     const handle = startRun(world, { timeoutMs: RUN_TIMEOUT_MS, killOn: { line: point.line, delayMs: point.delayMs, atMs: point.atMs } })
     const first = await handle.done
-    if (reapGroup(handle)) problems.push('a process of the killed run was still alive after it')
+    if (await reapGroup(handle)) problems.push('a process of the killed run was still alive after it')
     if (first.timedOut) problems.push(`the run to be killed hung (no exit within ${seconds(RUN_TIMEOUT_MS)})`)
     const killed = first.killed && first.signal === 'SIGKILL'
     if (!killed && first.code !== 0) problems.push(`the run failed on its own before the kill (exit ${first.code}): ${first.stderr.trim().split('\n').slice(-3).join(' / ')}`)
     const lastLine = first.lines.at(-1)?.text.slice(0, 50) ?? '(no output yet)'
     const lockLeft = existsSync(join(world.stateDir, 'run.lock'))
     const tmpLeft = [...tempLeftovers(world.repo.dir), ...tempLeftovers(world.stateDir)]
+    const gitLocks = gitLockLeftovers(world.repo.dir)
 
     const rerun = await runToEnd(world, { timeoutMs: RUN_TIMEOUT_MS })
     if (rerun.timedOut) problems.push(`the rerun hung (no exit within ${seconds(RUN_TIMEOUT_MS)})`)
@@ -140,11 +144,13 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const diff = diffSnapshots(expected, snapshotWorld(world))
     problems.push(...diff)
 
+    const gitLocksRemoved = gitLocks.length > 0 && /removed \S*\.lock/.test(rerun.stdout)
+    if (gitLocks.length && !gitLocksRemoved && rerun.code === 0) problems.push(`the kill left ${gitLocks.join(', ')} and the rerun did not say it removed them`)
     const killedAt = killed ? `killed at ${seconds(first.ms)} after "${lastLine}"` : `not killed (run ended first, exit ${first.code})`
-    const leftovers = [lockLeft ? 'lock' : '', tmpLeft.length ? `${tmpLeft.length} temp file(s)` : ''].filter(Boolean).join(', ')
+    const leftovers = [lockLeft ? 'run lock' : '', tmpLeft.length ? `${tmpLeft.length} temp file(s)` : '', ...gitLocks].filter(Boolean).join(', ')
     line = [
       `#${String(index + 1).padStart(2, '0')} ${point.label}`,
-      `   ${killedAt}${leftovers ? `, left ${leftovers}` : ''} | rerun exit ${rerun.code} in ${seconds(rerun.ms)}${recovered ? ', stale lock recovered' : ''} | ${problems.length ? 'DIVERGED' : 'converged'}`,
+      `   ${killedAt}${leftovers ? `, left ${leftovers}` : ''} | rerun exit ${rerun.code} in ${seconds(rerun.ms)}${recovered ? ', stale lock recovered' : ''}${gitLocksRemoved ? ', git locks removed' : ''} | ${problems.length ? 'DIVERGED' : 'converged'}`,
     ].join('\n')
   } catch (err) {
     problems.push(`proof error: ${(err as Error).stack ?? String(err)}`)
@@ -177,7 +183,7 @@ async function main(): Promise<number> {
   process.stdout.write(`uninterrupted run: exit 0 in ${seconds(baseline.ms)}; origin/main: ${subjects.map((s) => `"${s}"`).join(', ')}\n\n`)
 
   const random = rng(SEED)
-  const points = choosePoints(baseline, POINTS, random)
+  const points = MATCH ? allPoints(baseline, random).filter((p) => p.label.includes(MATCH)) : choosePoints(baseline, POINTS, random)
   const results: PointResult[] = new Array(points.length)
   // a few worlds at a time (each its own sandbox and repo); lines print in point order
   let next = 0
@@ -198,7 +204,7 @@ async function main(): Promise<number> {
   const ok = results.filter((r) => r.ok).length
   const total = Date.now() - t0
   process.stdout.write(`\n${ok}/${results.length} converged (seed ${SEED}, ${seconds(total)} in all)\n`)
-  if (ok === results.length && results.length >= 30) {
+  if (ok === results.length && results.length >= 30 && !MATCH) {
     replaceQualitySection(
       'crash',
       [

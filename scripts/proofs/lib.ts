@@ -68,6 +68,7 @@ const APP_REFS = {
 
 export async function createWorld(opts: WorldOptions = {}): Promise<World> {
   const root = mkdtempSync(join(tmpdir(), opts.prefix ?? 'proof-world-'))
+  liveRoots.add(root)
   let sandbox: Sandbox | undefined
   try {
     const repo = createSampleRepo({}, root)
@@ -108,12 +109,14 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
           await sb.stop()
         } finally {
           rmSync(root, { recursive: true, force: true })
+          liveRoots.delete(root)
         }
       },
     }
   } catch (err) {
     await sandbox?.stop()
     rmSync(root, { recursive: true, force: true })
+    liveRoots.delete(root)
     throw err
   }
 }
@@ -310,12 +313,31 @@ export function runToEnd(world: World, opts: RunOptions = {}): Promise<RunOutcom
   return startRun(world, opts).done
 }
 
-/** Kills what is left of a finished run's process group; true when something was left. */
-export function reapGroup(handle: RunHandle): boolean {
-  if (!handle.groupAlive()) return false
-  handle.kill()
-  return true
+/**
+ * Waits (up to `graceMs`) for the runner's process group to be gone, as it must be once the runner
+ * exited or was killed (a killed group takes a moment to be reaped); kills what is still there after
+ * that. True when something was left.
+ */
+export async function reapGroup(handle: RunHandle, graceMs = 3000): Promise<boolean> {
+  const deadline = Date.now() + graceMs
+  while (handle.groupAlive()) {
+    if (Date.now() > deadline) {
+      handle.kill()
+      return true
+    }
+    await new Promise((r) => setTimeout(r, 25))
+  }
+  return false
 }
+
+/** Temp roots of worlds not yet cleaned up, removed if the proof is interrupted. */
+const liveRoots = new Set<string>()
+for (const signal of ['SIGINT', 'SIGTERM'] as const)
+  process.once(signal, () => {
+    for (const pid of liveGroups) killGroup(pid)
+    for (const root of liveRoots) rmSync(root, { recursive: true, force: true })
+    process.exit(130)
+  })
 
 // ---- the state of everything the setup owns, as flat key -> value, to compare runs by
 
@@ -351,6 +373,21 @@ export function tempLeftovers(dir: string): string[] {
   return out.sort()
 }
 
+/** Lock files git left in a checkout's .git (index.lock, ref locks, ...), repo-relative. */
+export function gitLockLeftovers(repoDir: string): string[] {
+  const out: string[] = []
+  const walk = (d: string) => {
+    if (!existsSync(d)) return
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const abs = join(d, e.name)
+      if (e.isDirectory() && e.name !== 'objects') walk(abs)
+      else if (e.name.endsWith('.lock')) out.push(relative(repoDir, abs))
+    }
+  }
+  walk(join(repoDir, '.git'))
+  return out.sort()
+}
+
 function treeFiles(gitDir: string, rev: string, prefix: string, snap: Snapshot): void {
   for (const line of git(gitDir, 'ls-tree', '-r', rev).split('\n').filter(Boolean)) {
     const [meta, path] = line.split('\t')
@@ -383,7 +420,8 @@ export function snapshotWorld(world: World): Snapshot {
   snap['local: git status'] = git(dir, 'status', '--porcelain', '--untracked-files=all')
   snap['local: branch'] = git(dir, 'rev-parse', '--abbrev-ref', 'HEAD')
   snap['local: *.tmp-* files'] = tempLeftovers(dir).join(' ')
-  snap['local: .git/index.lock'] = String(existsSync(join(dir, '.git', 'index.lock')))
+  snap['local: git lock files'] = gitLockLeftovers(dir).join(' ')
+  snap['origin: git lock files'] = gitLockLeftovers(origin).join(' ')
   snap['state: run lock'] = String(existsSync(join(world.stateDir, 'run.lock')))
   snap['state: *.tmp-* files'] = tempLeftovers(world.stateDir).join(' ')
   let run = 'absent'
@@ -456,4 +494,31 @@ export function stopMessage(stderr: string): { cause?: string; fix?: string; sta
   const cause = i >= 0 ? lines[i].slice(2).trim() : undefined
   const fix = lines.slice(Math.max(i, 0)).find((l) => /^\s*fix: /.test(l))?.trim()
   return { cause, fix, stack: /^\s+at .+:\d+:\d+\)?$/m.test(stderr) }
+}
+
+/**
+ * Turns every fault switch off, pending ones included (the switches have no reset of their own:
+ * a 500 or conflict armed but not yet consumed would otherwise hit the next run).
+ */
+export function clearFaults(sandbox: Sandbox): void {
+  sandbox.faults.latencyMs = 0
+  sandbox.faults.dropWatchesAfterMs(-1)
+  const pending = sandbox.faults as unknown as { failures?: unknown[]; conflicts?: number }
+  if (Array.isArray(pending.failures)) pending.failures = []
+  if (typeof pending.conflicts === 'number') pending.conflicts = 0
+}
+
+/** A commit on origin's branch made from another clone: the remote moved under the checkout. */
+export function moveRemote(world: World, file: string, subject: string): void {
+  const other = mkdtempSync(join(world.root, 'other-clone-'))
+  const g = (...args: string[]) => execFileSync('git', args, { cwd: other, stdio: ['ignore', 'pipe', 'pipe'] })
+  g('clone', '-q', world.repo.origin, '.')
+  g('config', 'user.name', 'Someone Else')
+  g('config', 'user.email', 'someone@example.com')
+  mkdirSync(join(other, file, '..'), { recursive: true })
+  writeFileSync(join(other, file), 'a change pushed from another clone\n')
+  g('add', file)
+  g('commit', '-q', '-m', subject)
+  g('push', '-q', 'origin', 'HEAD:main')
+  rmSync(other, { recursive: true, force: true })
 }
