@@ -487,10 +487,12 @@ export function provenance(command: string): string {
 
 export const seconds = (ms: number) => `${(ms / 1000).toFixed(1)}s`
 
-/** The stderr line(s) the runner stops with: `✖ cause` and `  fix: ...`. */
+/** The stderr lines the runner stops with: `✖ task N (title): cause` and `  fix: ...`. */
 export function stopMessage(stderr: string): { cause?: string; fix?: string; stack: boolean } {
   const lines = stderr.split('\n')
-  const i = lines.findIndex((l) => l.startsWith('✖ '))
+  // the last one: the renderer's own "✖ N  title [FAILED: ...]" line comes before the runner's message
+  let i = lines.length - 1
+  while (i >= 0 && !lines[i].startsWith('✖ ')) i--
   const cause = i >= 0 ? lines[i].slice(2).trim() : undefined
   const fix = lines.slice(Math.max(i, 0)).find((l) => /^\s*fix: /.test(l))?.trim()
   return { cause, fix, stack: /^\s+at .+:\d+:\d+\)?$/m.test(stderr) }

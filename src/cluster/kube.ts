@@ -97,6 +97,7 @@ export function statusOf(err: unknown): number | undefined {
 
 /** A short message for an API error (the server's Status message when there is one). */
 export function apiMessage(err: unknown): string {
+  if (err instanceof KubeApiError) return err.detail
   const body = (err as { body?: unknown })?.body
   let parsed: any = body
   if (typeof body === 'string') {
@@ -107,25 +108,75 @@ export function apiMessage(err: unknown): string {
     }
   }
   if (parsed && typeof parsed.message === 'string') return `${statusOf(err) ?? ''} ${parsed.message}`.trim()
-  const msg = err instanceof Error ? err.message : String(err)
+  // websocket failures (exec) reject with an event object, not an Error
+  const message = (err as { message?: unknown })?.message
+  const msg = err instanceof Error ? err.message : typeof message === 'string' ? message : String(err)
   return msg.split('\n')[0]
 }
 
-/** Reads (and only reads) are retried: transport errors, 429 and 5xx, with backoff, a few times. */
-export async function withReadRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 150): Promise<T> {
+/**
+ * A failed API call as the user sees it: what was asked, the server's answer, and what to do. Keeps
+ * the HTTP status (`code`, so statusOf works on it) and the server's message (`detail`).
+ */
+export class KubeApiError extends SetupError {
+  constructor(
+    message: string,
+    fix: string,
+    readonly code: number | undefined,
+    readonly detail: string,
+  ) {
+    super(message, fix)
+  }
+}
+
+/** Wraps a client-node (or transport) error of `action` ("apply Application argocd/it-tools") in a KubeApiError. */
+export function apiFailure(err: unknown, action: string, server: string): SetupError {
+  if (err instanceof SetupError) return err
+  const code = statusOf(err)
+  const detail = apiMessage(err)
+  const rerun = 'then rerun: finished tasks are not redone'
+  if (code === 401)
+    return new KubeApiError(`the Kubernetes API at ${server} did not accept the credentials to ${action}: ${detail}`, `refresh the kubeconfig's credentials (kubectl get ns must work), ${rerun}`, code, detail)
+  if (code === 403)
+    return new KubeApiError(`the Kubernetes API refused to ${action}: ${detail}`, `give the kubeconfig's user that right (check with kubectl auth can-i), or use an admin context, ${rerun}`, code, detail)
+  if (code === 409)
+    return new KubeApiError(`conflict while trying to ${action}: ${detail}`, 'something else changed the object at the same moment: rerun (the setup reads it again first); finished tasks are not redone', code, detail)
+  if (code === undefined || code === 429 || code >= 500)
+    return new KubeApiError(`the Kubernetes API at ${server} failed to ${action} (retried where safe): ${detail}`, `check the API server's health (kubectl get --raw /readyz), ${rerun}`, code, detail)
+  return new KubeApiError(`the Kubernetes API rejected the request to ${action}: ${detail}`, `fix what the message names (the file in the GitOps repo or the cluster object), ${rerun}`, code, detail)
+}
+
+const transient = (err: unknown) => {
+  const code = statusOf(err)
+  return code === undefined || code === 429 || code >= 500
+}
+
+/** Retries `fn` while `retryable(err)`, with exponential backoff, `attempts` times in all. */
+async function withRetry<T>(fn: () => Promise<T>, retryable: (err: unknown) => boolean, attempts: number, baseMs: number): Promise<T> {
   let last: unknown
   for (let i = 0; i < attempts; i++) {
     try {
       return await fn()
     } catch (err) {
       last = err
-      const code = statusOf(err)
-      const retryable = code === undefined || code === 429 || code >= 500
-      if (!retryable || i === attempts - 1) throw err
+      if (!retryable(err) || i === attempts - 1) throw err
       await new Promise((r) => setTimeout(r, baseMs * 2 ** i))
     }
   }
   throw last
+}
+
+/** Reads (and only reads) are retried: transport errors, 429 and 5xx, with backoff, a few times. */
+export function withReadRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 150): Promise<T> {
+  return withRetry(fn, transient, attempts, baseMs)
+}
+
+/**
+ * Server-side applies are idempotent (the same body gives the same object however often it is
+ * sent), so they are retried like reads, and on 409 Conflict too. Merge patches are not retried.
+ */
+export function withApplyRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 150): Promise<T> {
+  return withRetry(fn, (err) => transient(err) || statusOf(err) === 409, attempts, baseMs)
 }
 
 function kubeconfigFile(setting: string): string | undefined {
@@ -176,6 +227,8 @@ function makeKube(
   const watcher = new k8s.Watch(kc)
   const execer = new k8s.Exec(kc)
 
+  const label = (ref: { kind: string; namespace?: string; name: string }) => `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name}`
+  const failure = (err: unknown, action: string) => apiFailure(err, action, info.server)
   const header = (ref: KRef) => ({ apiVersion: ref.apiVersion, kind: ref.kind, metadata: { name: ref.name, namespace: ref.namespace } })
   const plain = (o: unknown): KObj => JSON.parse(JSON.stringify(o))
 
@@ -184,12 +237,17 @@ function makeKube(
       return plain(await withReadRetry(() => objects.read(header(ref))))
     } catch (err) {
       if (statusOf(err) === 404) return undefined
-      throw err
+      throw failure(err, `read ${label(ref)}`)
     }
   }
 
   async function list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KObj[]> {
-    const res = await withReadRetry(() => objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector))
+    let res
+    try {
+      res = await withReadRetry(() => objects.list(apiVersion, kind, namespace, undefined, undefined, undefined, undefined, labelSelector))
+    } catch (err) {
+      throw failure(err, `list ${kind}${namespace ? ` in ${namespace}` : ''}`)
+    }
     return (res.items ?? []).map(plain)
   }
 
@@ -198,17 +256,30 @@ function makeKube(
     delete body.metadata.resourceVersion
     delete body.metadata.managedFields
     delete (body as { status?: unknown }).status
-    return plain(await objects.patch(body as never, undefined, undefined, FIELD_MANAGER, opts.force, k8s.PatchStrategy.ServerSideApply))
+    try {
+      return plain(await withApplyRetry(() => objects.patch(body as never, undefined, undefined, FIELD_MANAGER, opts.force, k8s.PatchStrategy.ServerSideApply)))
+    } catch (err) {
+      throw failure(err, `apply ${label({ kind: obj.kind, namespace: obj.metadata.namespace, name: obj.metadata.name })} (server-side)`)
+    }
   }
 
   async function mergePatch(ref: KRef, patch: unknown): Promise<KObj> {
     const spec = { ...header(ref), ...(patch as object) } as KObj
     spec.metadata = { ...((patch as { metadata?: object }).metadata ?? {}), name: ref.name, namespace: ref.namespace }
-    return plain(await objects.patch(spec as never, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch))
+    try {
+      return plain(await objects.patch(spec as never, undefined, undefined, FIELD_MANAGER, undefined, k8s.PatchStrategy.MergePatch))
+    } catch (err) {
+      throw failure(err, `patch ${label(ref)}`)
+    }
   }
 
   async function waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj> {
-    const path = await withReadRetry(() => objects.collectionPath(ref.apiVersion, ref.kind, ref.namespace))
+    let path: string
+    try {
+      path = await withReadRetry(() => objects.collectionPath(ref.apiVersion, ref.kind, ref.namespace))
+    } catch (err) {
+      throw failure(err, `find the API of ${ref.kind}`)
+    }
     return new Promise<KObj>((resolve, reject) => {
       let last = 'not seen yet'
       let finished = false
@@ -294,8 +365,7 @@ function makeKube(
   }
 
   async function exec(namespace: string, pod: string, container: string | undefined, command: string[], stdin?: string | Buffer): Promise<ExecResult> {
-    const out: Buffer[] = []
-    const err: Buffer[] = []
+    const what = `run ${command.slice(0, 2).join(' ')} in pod ${namespace}/${pod}`
     const sink = (into: Buffer[]) =>
       new Writable({
         write(chunk, _enc, cb) {
@@ -303,11 +373,19 @@ function makeKube(
           cb()
         },
       })
-    const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)])
-    return new Promise<ExecResult>((resolve, reject) => {
-      let exitCode: number | undefined
-      execer
-        .exec(namespace, pod, container ?? '', command, sink(out), sink(err), input, false, (status) => {
+    let out: Buffer[] = []
+    let err: Buffer[] = []
+    let exitCode: number | undefined
+    // A failed websocket upgrade is retried: the command never started, so sending it again is safe
+    // even for a write. Once connected, the result (or the error) is final.
+    let ws: Awaited<ReturnType<typeof execer.exec>>
+    try {
+      ws = await withReadRetry(() => {
+        out = []
+        err = []
+        exitCode = undefined
+        const input = stdin === undefined ? null : Readable.from([Buffer.from(stdin)])
+        return execer.exec(namespace, pod, container ?? '', command, sink(out), sink(err), input, false, (status) => {
           if (status.status === 'Success') exitCode = 0
           else {
             const cause = status.details?.causes?.find((c) => c.reason === 'ExitCode')
@@ -315,17 +393,22 @@ function makeKube(
             if (!cause) err.push(Buffer.from(status.message ?? ''))
           }
         })
-        .then((ws) => {
-          ws.on('close', () =>
-            resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: exitCode ?? 1 }),
-          )
-          ws.on('error', (e) => reject(e))
-        }, reject)
+      })
+    } catch (e) {
+      throw failure(e, what)
+    }
+    return new Promise<ExecResult>((resolve, reject) => {
+      ws.on('close', () => resolve({ stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), exitCode: exitCode ?? 1 }))
+      ws.on('error', (e) => reject(failure(e, what)))
     })
   }
 
   async function logs(namespace: string, pod: string, container: string | undefined, tailLines: number): Promise<string> {
-    return withReadRetry(() => core.readNamespacedPodLog({ name: pod, namespace, container, tailLines }))
+    try {
+      return await withReadRetry(() => core.readNamespacedPodLog({ name: pod, namespace, container, tailLines }))
+    } catch (err) {
+      throw failure(err, `read the log of pod ${namespace}/${pod}`)
+    }
   }
 
   return { ...info, get, list, apply, mergePatch, waitFor, exec, logs }
