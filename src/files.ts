@@ -1,6 +1,6 @@
 // Files the tasks write in the GitOps repo: compare, show a unified diff, write atomically.
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
 import type { Ctx } from './context.ts'
@@ -24,6 +24,7 @@ export async function readRepoFile(ctx: Pick<Ctx, 'repoDir' | 'overlay'>, rel: s
  */
 export async function writeFileAtomic(abs: string, content: string): Promise<void> {
   await mkdir(dirname(abs), { recursive: true })
+  await removeStaleTemps(abs)
   const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`
   try {
     await writeFile(tmp, content, { flag: 'wx' })
@@ -32,6 +33,22 @@ export async function writeFileAtomic(abs: string, content: string): Promise<voi
     await rm(tmp, { force: true })
     throw err
   }
+}
+
+/**
+ * Temp files of `abs` left by a write that was killed between writing the temp file and renaming
+ * it. Writes happen only under the run lock, so no other writer can own one of these.
+ */
+async function removeStaleTemps(abs: string): Promise<void> {
+  const prefix = `${basename(abs)}.tmp-`
+  let names: string[]
+  try {
+    names = await readdir(dirname(abs))
+  } catch {
+    return
+  }
+  for (const name of names)
+    if (name.startsWith(prefix) && /^[0-9a-f]{8}$/.test(name.slice(prefix.length))) await rm(join(dirname(abs), name), { force: true })
 }
 
 export function unifiedDiff(rel: string, before: string | null, after: string | null): string {

@@ -8,7 +8,7 @@
 // lock recovered with a message. Points: every task boundary (`✔ N` lines), right after or a
 // seeded random moment after the lines that start a change (mid file write, mid Vault write, mid
 // commit, between commit and push, mid apply, mid wait), and random moments of the whole run.
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import {
   argValue,
@@ -110,6 +110,15 @@ function choosePoints(baseline: RunOutcome, count: number, random: () => number)
   return chosen.sort((a, b) => a.order - b.order)
 }
 
+/** The git write (`git commit`, `git push`) a killed run was in the middle of, from its saved state. */
+function interruptedGitWrite(stateDir: string): string | undefined {
+  try {
+    return JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).gitWrite?.what
+  } catch {
+    return undefined
+  }
+}
+
 interface PointResult {
   point: Point
   ok: boolean
@@ -133,6 +142,15 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const lastLine = first.lines.at(-1)?.text.slice(0, 50) ?? '(no output yet)'
     const lockLeft = existsSync(join(world.stateDir, 'run.lock'))
     const tmpLeft = [...tempLeftovers(world.repo.dir), ...tempLeftovers(world.stateDir)]
+    // A kill inside a git write leaves git's lock only when it lands in git's own few milliseconds;
+    // when the saved state shows the kill interrupted a git write but no lock was left, put the lock
+    // git holds there (as a kill a moment later would have left it), so the recovery is proven too.
+    const interrupted = interruptedGitWrite(world.stateDir)
+    let simulated = ''
+    if (interrupted && gitLockLeftovers(world.repo.dir).length === 0) {
+      simulated = interrupted === 'git commit' ? '.git/index.lock' : '.git/refs/remotes/origin/main.lock'
+      writeFileSync(join(world.repo.dir, simulated), '')
+    }
     const gitLocks = gitLockLeftovers(world.repo.dir)
 
     const rerun = await runToEnd(world, { timeoutMs: RUN_TIMEOUT_MS })
@@ -147,7 +165,7 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const gitLocksRemoved = gitLocks.length > 0 && /removed \S*\.lock/.test(rerun.stdout)
     if (gitLocks.length && !gitLocksRemoved && rerun.code === 0) problems.push(`the kill left ${gitLocks.join(', ')} and the rerun did not say it removed them`)
     const killedAt = killed ? `killed at ${seconds(first.ms)} after "${lastLine}"` : `not killed (run ended first, exit ${first.code})`
-    const leftovers = [lockLeft ? 'run lock' : '', tmpLeft.length ? `${tmpLeft.length} temp file(s)` : '', ...gitLocks].filter(Boolean).join(', ')
+    const leftovers = [lockLeft ? 'run lock' : '', tmpLeft.length ? `${tmpLeft.length} temp file(s)` : '', ...gitLocks.map((l) => (l === simulated ? `${l} (as git holds it during ${interrupted})` : l))].filter(Boolean).join(', ')
     line = [
       `#${String(index + 1).padStart(2, '0')} ${point.label}`,
       `   ${killedAt}${leftovers ? `, left ${leftovers}` : ''} | rerun exit ${rerun.code} in ${seconds(rerun.ms)}${recovered ? ', stale lock recovered' : ''}${gitLocksRemoved ? ', git locks removed' : ''} | ${problems.length ? 'DIVERGED' : 'converged'}`,
