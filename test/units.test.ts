@@ -60,3 +60,43 @@ test('.env.example documents every setting, and secrets are not settings', () =>
   assert.equal(cfg.settings.chartVersion, '1.2.4')
   assert.equal(cfg.settings.tagRegex, '^sha-[0-9a-f]+$')
 })
+
+test('an atomic write removes the temp files a killed earlier write left, and only those', async () => {
+  const { mkdtempSync, writeFileSync, readdirSync, rmSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { writeFileAtomic } = await import('../src/files.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'atomic-'))
+  try {
+    writeFileSync(join(dir, 'a.yaml.tmp-0123abcd'), 'half')
+    writeFileSync(join(dir, 'a.yaml.tmp-notmine'), 'keep')
+    writeFileSync(join(dir, 'b.yaml.tmp-0123abcd'), 'other file')
+    await writeFileAtomic(join(dir, 'a.yaml'), 'whole\n')
+    assert.deepEqual(readdirSync(dir).sort(), ['a.yaml', 'a.yaml.tmp-notmine', 'b.yaml.tmp-0123abcd'])
+    assert.equal(readFileSync(join(dir, 'a.yaml'), 'utf8'), 'whole\n')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('git locks created since an interrupted git write are found and removed; older ones are not', async () => {
+  const { writeFileSync, existsSync, utimesSync, mkdirSync } = await import('node:fs')
+  const { staleGitLocks, removeStaleGitLocks } = await import('../src/git.ts')
+  const { fixture } = await import('./helpers.ts')
+  const fx = fixture()
+  try {
+    const old = join(fx.dir, '.git', 'packed-refs.lock')
+    writeFileSync(old, '')
+    utimesSync(old, new Date(Date.now() - 3_600_000), new Date(Date.now() - 3_600_000))
+    const since = new Date()
+    writeFileSync(join(fx.dir, '.git', 'index.lock'), '')
+    mkdirSync(join(fx.dir, '.git', 'refs', 'heads'), { recursive: true })
+    writeFileSync(join(fx.dir, '.git', 'refs', 'heads', 'main.lock'), '')
+    assert.deepEqual(staleGitLocks(fx.dir, since).sort(), ['.git/index.lock', '.git/refs/heads/main.lock'])
+    removeStaleGitLocks(fx.dir, since)
+    assert.equal(existsSync(join(fx.dir, '.git', 'index.lock')), false)
+    assert.equal(existsSync(join(fx.dir, '.git', 'refs', 'heads', 'main.lock')), false)
+    assert.equal(existsSync(old), true, 'a lock older than the interrupted write is not ours to remove')
+  } finally {
+    fx.cleanup()
+  }
+})
