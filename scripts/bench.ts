@@ -162,7 +162,7 @@ async function childProcesses(w: World, args: string[]): Promise<Children | unde
     const m = /^(\d+)\s+execve\("([^"]+)", \[(.*?)\].* = 0$/.exec(l)
     if (!m || m[1] === root) continue
     const args = [...m[3]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!)
-    byPid.set(m[1]!, args.slice(0, 3).join(' ').replace(/\s+--.*$/, ''))
+    byPid.set(m[1]!, args.slice(0, 3).join(' ').replace(/\s+--.*$/, '').replace(/'?\/tmp\/bench-[^/\s]*(\/\S*)?/g, '<tmp>$1'))
   }
   return { count: byPid.size, commands: [...byPid.values()] }
 }
@@ -304,7 +304,7 @@ async function main(): Promise<number> {
     rows.push({ what: 'reference: `node -e 0`', samples: nodeBare.map((s) => s.ms), unit: 'ms' })
     const ratio = median(converged.map((s) => s.ms)) / median(probe.map((s) => s.ms))
     notes.push(
-      `Converged rerun / floor: **${ratio.toFixed(2)}x** (target under 2x). The converged run sent ${recorded.length} API requests: ${reads.length - watches.length - execs.length - (recorded.length - reads.length)} GETs and LISTs (${reads.filter((r) => discovery(r.path)).length} of them discovery), ${reads.filter((r) => r.path.includes('/exec?')).length} execs, ${watches.length} watches, ${recorded.length - reads.length} other; the probe sends each distinct read once (${gets.length} GETs, ${execs.length} execs), sequentially, with the same \`node --import tsx\` start.`,
+      `Converged rerun / floor: **${ratio.toFixed(2)}x** (target under 2x). The converged run sent ${recorded.length} API requests: ${reads.filter((r) => !r.path.includes('/exec?') && !discovery(r.path)).length} GETs and LISTs, ${reads.filter((r) => discovery(r.path)).length} discovery GETs, ${reads.filter((r) => r.path.includes('/exec?')).length} execs, ${watches.length} watches, ${recorded.length - reads.length} writes; the probe sends each distinct read once (${gets.length} GETs, ${execs.length} execs), one after another, started the same way (\`node --import tsx\`).`,
     )
 
     log('bench: wait latency')
@@ -339,7 +339,7 @@ async function main(): Promise<number> {
   const maxMutating = Math.max(...converged.map((s) => s.mutating ?? 0), ...repoOnly.map((s) => s.mutating ?? 0))
   const rss = (xs: Sample[]) => Math.max(...xs.map((s) => s.rssMiB ?? 0))
   const facts = [
-    `mutating API requests per converged rerun: ${converged.map((s) => s.mutating).join(', ')} (target 0); API requests per converged rerun: ${median(converged.map((s) => s.requests ?? 0))}`,
+    `mutating API requests per converged rerun: ${converged.map((s) => s.mutating).join(', ')} (target 0); API requests per converged rerun (sandbox count, discovery not counted): ${median(converged.map((s) => s.requests ?? 0))}`,
     children ? `child processes of a converged rerun (strace -f -e trace=execve): ${children.count} (target at most 3): ${[...new Set(children.commands)].map((c) => `${children!.commands.filter((x) => x === c).length}x \`${c}\``).join(', ')}` : 'child processes: strace not installed, not counted',
     GNU_TIME ? `peak memory (max RSS, GNU time): converged rerun ${rss(converged).toFixed(0)} MiB, repo tasks only ${rss(repoOnly).toFixed(0)} MiB, first full run ${rss(fulls).toFixed(0)} MiB (target under 150 MB)` : 'peak memory: /usr/bin/time not installed',
     `first full run: ${fulls.map((s) => s.mutating).join(', ')} mutating requests`,
