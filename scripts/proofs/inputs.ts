@@ -10,13 +10,12 @@ import { createHash } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { createSampleRepo, sampleFiles, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
 import { runSetup, type RunResult } from '../../test/helpers.ts'
 import { replaceQualitySection } from './lib.ts'
 
-const PROJECT = resolve(import.meta.dirname, '..', '..')
 const USER = 'meirongdev'
 
 function git(cwd: string, ...args: string[]): string {
@@ -155,6 +154,7 @@ const CASES: Case[] = [
   { name: 'namespace argocd missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'argocd' }), cause: /namespace argocd does not exist/ },
   { name: 'Vault pod missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Pod', namespace: 'vault', name: 'vault-0' }), cause: /pod vault\/vault-0 does not exist/ },
   { name: 'Vault sealed', cluster: true, prepare: (e) => e.sandbox!.actors.vault.seal(), cause: /Vault is sealed/ },
+  { name: 'Vault CLI not logged in and no VAULT_TOKEN', cluster: true, prepare: (e) => e.sandbox!.actors.vault.logout(), cause: /not logged in/ },
   { name: 'ClusterSecretStore missing', cluster: true, env: { SECRET_STORE: 'vault-nowhere' }, cause: /ClusterSecretStore vault-nowhere does not exist/ },
 ]
 
