@@ -6,6 +6,7 @@ import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts
 import { describeError, SetupError } from './errors.ts'
 import { isGitCheckout } from './git.ts'
 import { verifyCommittable } from './publish.ts'
+import { repoFacts } from './repo-facts.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore } from './state.ts'
 import type { Change, Task } from './task.ts'
@@ -159,6 +160,9 @@ async function repoPreflight(ctx: Ctx, selected: Task[], resumed: Set<number>, m
 }
 
 async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions): Promise<number> {
+  // Settings and the repo files every task builds on, checked once up front so an error names the
+  // setting or file rather than whichever task happened to read it first.
+  await repoFacts(ctx)
   const resumed = new Set<number>()
   if (!opts.dryRun) {
     const previous = opts.fresh ? undefined : ctx.state.run
@@ -173,7 +177,8 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     const { clusterPreflight } = await import('./cluster/preflight.ts')
     await clusterPreflight(ctx)
   }
-  // Prompts cannot share the terminal with the renderer: ask them all first.
+  // Prompts cannot share the terminal with the renderer, and late checks would leave half-done work:
+  // every task prepares before the first one changes anything.
   for (const task of selected) if (!resumed.has(task.id)) await task.prepare?.(ctx)
   let failure = ''
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))

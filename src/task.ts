@@ -25,7 +25,10 @@ export interface Task {
   publishes?: boolean
   /** repo-relative paths this task writes or deletes: task 7 commits exactly the union of these */
   managedPaths?(ctx: Ctx): string[]
-  /** Questions for the user (a hidden token prompt), asked before the task list renderer starts. */
+  /**
+   * Runs before any task changes anything and before the renderer starts: questions for the user
+   * (a hidden token prompt) and checks whose failure later would leave the run half done.
+   */
   prepare?(ctx: Ctx): Promise<void>
   /** Reads reality and returns the changes still needed, in order. Never writes. Throws SetupError on bad input. */
   plan(ctx: Ctx): Promise<Change[]>

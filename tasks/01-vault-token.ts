@@ -4,7 +4,7 @@
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
 import { githubPat } from '../src/cluster/github-pat.ts'
-import { ensureLogin, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
+import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
 import { SetupError } from '../src/errors.ts'
 
 export const task: Task = {
@@ -13,6 +13,8 @@ export const task: Task = {
   scope: 'cluster',
   async prepare(ctx) {
     await githubPat(ctx)
+    // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written
+    if (!ctx.secrets.vaultToken() && !(await isLoggedIn(ctx))) await ensureLogin(ctx)
   },
   async plan(ctx) {
     const path = ctx.settings.vaultPath

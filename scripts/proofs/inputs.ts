@@ -69,6 +69,8 @@ interface Case {
   cluster?: boolean
   prepare?: (e: Env) => void | Promise<void>
   cause: RegExp
+  /** why this case cannot print a fix: line (the message comes from Node, before the tool runs) */
+  noFixBecause?: string
 }
 
 const homelab = sampleFiles['argocd/projects/homelab.yaml']
@@ -90,7 +92,12 @@ function freePort(): Promise<number> {
 
 const CASES: Case[] = [
   { name: 'no settings at all (no .env, nothing in the environment)', env: { GITOPS_REPO_DIR: undefined, GITHUB_USERNAME: undefined }, cause: /missing settings GITOPS_REPO_DIR, GITHUB_USERNAME/ },
-  { name: 'settings file given with --env-file does not exist', args: ['--env-file', 'nowhere.env'], cause: /env file .*nowhere\.env does not exist/ },
+  {
+    name: 'settings file given with --env-file does not exist',
+    args: ['--env-file', 'nowhere.env'],
+    cause: /node: nowhere\.env: not found/,
+    noFixBecause: 'Node itself reads an --env-file argument, even after the script name, and exits 9 before the tool starts (nodejs/node#54232)',
+  },
   { name: 'empty GITOPS_REPO_DIR', env: { GITOPS_REPO_DIR: '' }, cause: /missing setting GITOPS_REPO_DIR/ },
   { name: 'empty GITHUB_USERNAME', env: { GITHUB_USERNAME: '  ' }, cause: /missing setting GITHUB_USERNAME/ },
   { name: 'invalid image reference', env: { IMAGE: 'ghcr.io/MeiRong/it-tools:latest' }, cause: /is not an image reference/ },
@@ -209,7 +216,7 @@ async function runCase(c: Case): Promise<Outcome> {
     const problems: string[] = []
     if (result.code === 0) problems.push('exit code 0')
     if (!c.cause.test(result.stderr)) problems.push(`cause not printed (want ${c.cause})`)
-    if (!/^\s*fix: \S/m.test(result.stderr)) problems.push('no fix: line')
+    if (!c.noFixBecause && !/^\s*fix: \S/m.test(result.stderr)) problems.push('no fix: line')
     const changed = differences(before, snapshot(repo.dir))
     if (changed.length) problems.push(`checkout changed: ${changed.join(', ')}`)
     if (git(repo.origin, 'for-each-ref', '--format=%(refname) %(objectname)') !== originBefore) problems.push('something was pushed')
@@ -246,7 +253,7 @@ async function main(): Promise<number> {
       '| --- | --- | --- | --- | --- | --- |',
       ...outcomes.map(
         (o, i) =>
-          `| ${i + 1} | ${md(o.c.name)}${o.c.cluster ? ' (sandbox)' : ''}${o.c.args ? ` (\`${o.c.args.join(' ')}\`)` : ''} | ${o.result.code} | ${md(o.cause)} | ${md(o.fix) || '(none)'} | ${o.problems.length ? `**FAIL**: ${md(o.problems.join('; '))}` : 'clean'} |`,
+          `| ${i + 1} | ${md(o.c.name)}${o.c.cluster ? ' (sandbox)' : ''}${o.c.args ? ` (\`${o.c.args.join(' ')}\`)` : ''} | ${o.result.code} | ${md(o.cause)} | ${md(o.fix) || (o.c.noFixBecause ? `(none: ${md(o.c.noFixBecause)})` : '(none)')} | ${o.problems.length ? `**FAIL**: ${md(o.problems.join('; '))}` : 'clean'} |`,
       ),
     ].join('\n'),
   )
