@@ -29,7 +29,7 @@ async function syncAndConfirm(ctx: Ctx): Promise<void> {
   const name = desired.metadata.name
   const ns = ctx.settings.argocdNamespace
   const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
-  const rev = await setupRevision(ctx.repoDir, ctx.settings.branch, ctx.pushedRevision)
+  const rev = await setupRevision(ctx)
   const floor = await lastChange(ctx.repoDir, rev, sourcePaths(desired))
   const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
   const since = new Date()

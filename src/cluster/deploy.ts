@@ -44,7 +44,7 @@ const label = (o: KObj) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}
 
 /** The commit every Application must reach (see setupRevision). */
 function targetRevision(ctx: Ctx): Promise<string> {
-  return setupRevision(ctx.repoDir, ctx.settings.branch, ctx.pushedRevision)
+  return setupRevision(ctx)
 }
 
 function appWorkloadRefs(ctx: Ctx): KRef[] {

@@ -2,9 +2,17 @@
 // Read-only git (ls-remote, fetch of the tracked branch); credentials never on a command line.
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
+import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 
 const run = promisify(execFile)
+
+// Answers about history that cannot change once known (a commit's ancestry, the last commit before
+// a given commit that touched some paths), asked again and again by tasks 7, 8 and 9: each answer
+// is one git process, so it is kept. Keys hold full commit ids only, never branch names.
+const ancestry = new Map<string, boolean>()
+const lastChanges = new Map<string, string>()
+const FULL_SHA = /^[0-9a-f]{40}$/
 
 function git(repoDir: string, args: string[], timeoutMs = 20_000) {
   return run('git', args, { cwd: repoDir, timeout: timeoutMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
@@ -27,6 +35,22 @@ export async function originHead(repoDir: string, branch: string): Promise<strin
 }
 
 /**
+ * origin's branch head as first read in this run (the preflight reads it). Every Application must
+ * reach at least that commit; a later write-back commit by Image Updater does not change what this
+ * run waits for, and after our own push the pushed commit is used instead (ctx.pushedRevision).
+ */
+const headOfRun = new WeakMap<Ctx, Promise<string>>()
+export function originHeadOfRun(ctx: Ctx): Promise<string> {
+  let head = headOfRun.get(ctx)
+  if (!head) {
+    head = originHead(ctx.repoDir, ctx.settings.branch)
+    headOfRun.set(ctx, head)
+    head.catch(() => headOfRun.delete(ctx))
+  }
+  return head
+}
+
+/**
  * True when `rev` is `ours` or a later commit on top of it (Image Updater's write-back commits land
  * after ours, and Argo CD then syncs those). Fetches the branch once when `rev` is not known locally.
  */
@@ -43,14 +67,22 @@ export async function containsCommit(repoDir: string, branch: string, ours: stri
       return (err as { code?: unknown }).code === 1 ? false : undefined
     }
   }
+  const key = `${repoDir}\0${ours}\0${rev}`
+  const known = ancestry.get(key)
+  if (known !== undefined) return known
+  const remember = (answer: boolean) => {
+    if (FULL_SHA.test(ours) && FULL_SHA.test(rev)) ancestry.set(key, answer)
+    return answer
+  }
   const first = await ancestor()
-  if (first !== undefined) return first
+  if (first !== undefined) return remember(first)
   try {
     await git(repoDir, ['fetch', '--quiet', 'origin', branch])
   } catch {
     return false
   }
-  return (await ancestor()) ?? false
+  const second = await ancestor()
+  return second === undefined ? false : remember(second)
 }
 
 /**
@@ -58,9 +90,11 @@ export async function containsCommit(repoDir: string, branch: string, ours: stri
  * HEAD when origin has it (Image Updater's write-back commits land on origin after ours, and Argo CD
  * picks them up on its own schedule), else origin's branch head.
  */
-export async function setupRevision(repoDir: string, branch: string, pushed?: string): Promise<string> {
-  if (pushed) return pushed
-  const head = await originHead(repoDir, branch)
+export async function setupRevision(ctx: Ctx): Promise<string> {
+  const { repoDir } = ctx
+  const { branch } = ctx.settings
+  if (ctx.pushedRevision) return ctx.pushedRevision
+  const head = await originHeadOfRun(ctx)
   let local: string
   try {
     local = (await git(repoDir, ['rev-parse', 'HEAD'])).stdout.trim()
@@ -77,8 +111,12 @@ export async function setupRevision(repoDir: string, branch: string, pushed?: st
  */
 export async function lastChange(repoDir: string, rev: string, paths: string[]): Promise<string> {
   if (paths.length === 0) return rev
+  const key = `${repoDir}\0${rev}\0${paths.join('\0')}`
+  const known = lastChanges.get(key)
+  if (known) return known
   try {
     const out = (await git(repoDir, ['log', '-1', '--format=%H', rev, '--', ...paths])).stdout.trim()
+    if (out && FULL_SHA.test(rev)) lastChanges.set(key, out)
     return out || rev
   } catch {
     return rev

@@ -6,7 +6,7 @@ import { repoStatus, isGitCheckout } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
 import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, type Kube } from './kube.ts'
-import { originHead } from './origin.ts'
+import { originHeadOfRun } from './origin.ts'
 import { vaultStatus, unsealFix } from './vault.ts'
 
 export interface Failure {
@@ -106,7 +106,7 @@ async function repoFailures(ctx: Ctx): Promise<Failure[]> {
   const status = await repoStatus(ctx.repoDir)
   if (status.branch !== ctx.settings.branch)
     failures.push({ cause: `the GitOps repo is on ${status.branch ?? 'a detached HEAD'}, not ${ctx.settings.branch} (GIT_BRANCH)`, fix: `git -C ${ctx.repoDir} switch ${ctx.settings.branch}` })
-  await check(failures, () => originHead(ctx.repoDir, ctx.settings.branch))
+  await check(failures, () => originHeadOfRun(ctx))
   return failures
 }
 

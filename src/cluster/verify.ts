@@ -152,7 +152,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   }
 
   // 3. the Applications, at (or after) our revision
-  const rev = await setupRevision(ctx.repoDir, s.branch, ctx.pushedRevision)
+  const rev = await setupRevision(ctx)
   const appFiles = [facts.appApplicationFile, facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
   const apps: Record<string, KObj | undefined> = {}
   for (const file of appFiles) {
