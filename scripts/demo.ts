@@ -81,8 +81,9 @@ async function main(): Promise<number> {
 
     say('\n▶ What changed in git')
     say(execFileSync('git', ['-C', repo.dir, 'log', '--format=  %h %s', '-n', '3'], { encoding: 'utf8' }).trimEnd())
-    say('\n▶ Argo CD Applications in the sandbox')
-    for (const app of sandbox.store.list('argoproj.io/v1alpha1', 'Application', 'argocd'))
+    say('\n▶ The Argo CD Applications the setup created or changed')
+    const ours = new Set(['argocd-image-updater', 'it-tools', 'personal-services', 'vault-eso'])
+    for (const app of sandbox.store.list('argoproj.io/v1alpha1', 'Application', 'argocd').filter((a) => ours.has(a.metadata.name)))
       say(`  ${app.metadata.name.padEnd(22)} ${String(app.status?.sync?.status).padEnd(9)} ${String(app.status?.health?.status).padEnd(9)} ${String(app.status?.sync?.revision ?? '').slice(0, 7)}`)
     say(`\n  it-tools runs ${deploymentImage(sandbox)}`)
 
