@@ -20,9 +20,9 @@ export function verifyUpstream(ctx: Ctx, status: RepoStatus): void {
     throw new SetupError(`branch ${branch} has no upstream, so the setup cannot tell what origin has`, `push it once with tracking: git -C ${ctx.repoDir} push -u origin ${branch}, then rerun`)
 }
 
-export function verifyGitCheckout(ctx: Ctx): void {
-  if (!isGitCheckout(ctx.repoDir))
-    throw new SetupError(`GITOPS_REPO_DIR ${ctx.repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
+export function verifyGitCheckout(repoDir: string): void {
+  if (!isGitCheckout(repoDir))
+    throw new SetupError(`GITOPS_REPO_DIR ${repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
 }
 
 /**
@@ -42,7 +42,7 @@ export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]
 
 /** Stops before anything is written when the repo is not fit for the setup commit. */
 export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
-  verifyGitCheckout(ctx)
+  verifyGitCheckout(ctx.repoDir)
   const status = await repoStatus(ctx.repoDir)
   verifyBranch(ctx, status)
   if (opts.needsUpstream) verifyUpstream(ctx, status)

@@ -22,7 +22,10 @@ export interface RepoFacts {
   chartApplicationFile: string
 }
 
-const cache = new WeakMap<Ctx, Promise<RepoFacts>>()
+// Keyed by the settings object, which the runner's check-mode copy of the context shares, so the
+// facts are read once per run. No task changes what they are read from (the project's name, the
+// repoURL and destination of personal-services).
+const cache = new WeakMap<Ctx['settings'], Promise<RepoFacts>>()
 
 /** Reads a repo file that must exist, with a message naming the setting that points at it. */
 export async function requireRepoFile(ctx: Ctx, rel: string, setting: string): Promise<string> {
@@ -70,10 +73,10 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
 }
 
 export function repoFacts(ctx: Ctx): Promise<RepoFacts> {
-  let facts = cache.get(ctx)
+  let facts = cache.get(ctx.settings)
   if (!facts) {
     facts = collect(ctx)
-    cache.set(ctx, facts)
+    cache.set(ctx.settings, facts)
   }
   return facts
 }

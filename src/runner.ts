@@ -4,8 +4,7 @@ import { resolve } from 'node:path'
 import type { Ctx } from './context.ts'
 import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
 import { describeError, SetupError } from './errors.ts'
-import { isGitCheckout } from './git.ts'
-import { verifyCommittable } from './publish.ts'
+import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore } from './state.ts'
@@ -55,8 +54,7 @@ function formatPlan(reports: TaskReport[]): string {
 async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<{ ctx: Ctx; warnings: string[] }> {
   const config = loadConfig({ envFile: opts.envFile, cwd, env })
   const repoDir = config.settings.gitopsRepoDir
-  if (!isGitCheckout(repoDir))
-    throw new SetupError(`GITOPS_REPO_DIR ${repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
+  verifyGitCheckout(repoDir)
   const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir)
   const ctx: Ctx = {
     settings: config.settings,

@@ -2,7 +2,8 @@
 // check is one line of cause and one line of fix; all failures are reported together.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
-import { repoStatus, isGitCheckout } from '../git.ts'
+import { repoStatus } from '../git.ts'
+import { verifyBranch, verifyGitCheckout } from '../publish.ts'
 import { chartShape } from '../render/chart.ts'
 import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, type Kube } from './kube.ts'
@@ -102,10 +103,8 @@ async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
 
 async function repoFailures(ctx: Ctx): Promise<Failure[]> {
   const failures: Failure[] = []
-  if (!isGitCheckout(ctx.repoDir)) return [{ cause: `GITOPS_REPO_DIR ${ctx.repoDir} is not a git checkout`, fix: 'point GITOPS_REPO_DIR at the root of your GitOps repository clone' }]
-  const status = await repoStatus(ctx.repoDir)
-  if (status.branch !== ctx.settings.branch)
-    failures.push({ cause: `the GitOps repo is on ${status.branch ?? 'a detached HEAD'}, not ${ctx.settings.branch} (GIT_BRANCH)`, fix: `git -C ${ctx.repoDir} switch ${ctx.settings.branch}` })
+  if (!(await check(failures, () => verifyGitCheckout(ctx.repoDir)))) return failures
+  await check(failures, async () => verifyBranch(ctx, await repoStatus(ctx.repoDir)))
   await check(failures, () => originHeadOfRun(ctx))
   return failures
 }
