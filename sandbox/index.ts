@@ -71,7 +71,8 @@ function noActors(): Actors {
   }
   return {
     registry: { pushTag: off, setAuth: off },
-    vault: { seal: off, unseal: off, logout: off, login: off, read: off },
+    vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
+    faults: { failSync: off, podWaiting: off },
     settle: async () => {},
     stop: async () => {},
   }

@@ -55,6 +55,26 @@ function kindWeight(o: KObject): number {
   return wave * 100 + (i < 0 ? order.length : i)
 }
 
+/** Argo CD's health message for the kinds the sandbox judges (what the UI shows beside the status). */
+export function resourceHealthMessage(live: KObject | undefined): string | undefined {
+  if (!live) return undefined
+  if (live.kind === 'ExternalSecret') {
+    const ready = (live.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
+    return ready?.status === 'False' ? ready.message : undefined
+  }
+  if (live.kind === 'Deployment' && resourceHealth(live) === 'Progressing') {
+    const want = live.spec?.replicas ?? 1
+    return `Waiting for rollout to finish: ${live.status?.availableReplicas ?? 0} of ${want} updated replicas are available...`
+  }
+  return undefined
+}
+
+/** Switches tests flip to make Argo CD misbehave the way a real one does. */
+export interface ArgoFaults {
+  /** app name -> the message its next sync operations fail with */
+  failSync: Map<string, string>
+}
+
 export function resourceHealth(live: KObject | undefined): Health {
   if (!live) return 'Missing'
   if (live.kind === 'Deployment') {
@@ -77,6 +97,8 @@ export class ArgoCdController {
   private readonly attempted = new Map<string, string>()
   /** app → resources skipped for a missing CRD (SkipDryRunOnMissingResource), retried on later syncs */
   private readonly skipped = new Map<string, Set<string>>()
+
+  readonly faults: ArgoFaults = { failSync: new Map() }
 
   constructor(private readonly env: ArgoEnv) {}
 
@@ -191,6 +213,7 @@ export class ArgoCdController {
     }
     if (doSync) {
       if (!operation) this.attempted.set(name, cmp.revision)
+      this.markRunning(app, cmp, initiatedBy)
       opState = await this.sync(app, cmp, initiatedBy, operation?.sync?.prune)
       status = this.status(app, cmp)
     }
@@ -211,6 +234,15 @@ export class ArgoCdController {
     }
   }
 
+  /** The operation as Argo CD shows it while it runs: phase Running at the revision being synced. */
+  private markRunning(app: KObject, cmp: Comparison, initiatedBy: Record<string, unknown>): void {
+    const ref = { ...APP, namespace: app.metadata.namespace, name: app.metadata.name }
+    const live = this.env.store.get(ref)
+    if (!live) return
+    const operation = { sync: { revision: cmp.revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}) }, initiatedBy, retry: {} }
+    this.env.store.updateStatus(ref, { ...(live.status ?? {}), operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt: now() } })
+  }
+
   /** The app's status from its comparison against live objects. */
   private status(app: KObject, cmp: Comparison): any {
     const source = app.spec?.source ?? app.spec?.sources
@@ -228,10 +260,11 @@ export class ArgoCdController {
       const inSync = !!live && isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
       if (!inSync) synced = false
       const h = resourceHealth(live)
+      const message = resourceHealthMessage(live)
       if (HEALTH_ORDER.indexOf(h) > HEALTH_ORDER.indexOf(health)) health = h
       for (const c of o.spec?.template?.spec?.containers ?? []) images.add(c.image)
       const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
-      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', health: { status: h } })
+      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', health: { status: h, ...(message ? { message } : {}) } })
     }
     for (const o of this.tracked(app.metadata.name)) {
       if (wanted.has(keyOf(o))) continue
@@ -262,6 +295,11 @@ export class ArgoCdController {
       finishedAt: now(),
     })
     if (cmp.error) return state('Failed', `ComparisonError: ${cmp.error.message}`)
+    const injected = this.faults.failSync.get(name)
+    if (injected) {
+      this.env.log(`argocd: sync of ${name} failed (injected): ${injected}`)
+      return state('Failed', injected)
+    }
     const store = this.env.store
     const options: string[] = app.spec?.syncPolicy?.syncOptions ?? []
     const destNs = app.spec?.destination?.namespace

@@ -12,12 +12,14 @@ import { parseManifests } from './render.ts'
 import { seedCluster } from './seed.ts'
 import { reconcileExternalSecrets } from './eso.ts'
 import { runVaultCli, VaultState } from './vault.ts'
-import { reconcileDeployments } from './workloads.ts'
+import { reconcileDeployments, type PodFaults } from './workloads.ts'
 
 export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number }
 export interface Actors {
   registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
-  vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined }
+  vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined; remove(path: string): void }
+  /** switches for failure tests: a sync that fails, pods stuck in a waiting reason (undefined: off) */
+  faults: { failSync(app: string, message: string | undefined): void; podWaiting(namespace: string, deployment: string, reason: string | undefined): void }
   settle(): Promise<void>
   stop(): Promise<void>
 }
@@ -59,10 +61,11 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
   env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
   await seedCluster({ store: env.store, remote, argo, vault, registry, log: env.log })
 
+  const podFaults: PodFaults = new Map()
   const onError = (name: string, err: unknown) => env.log(`sandbox ${name}: ${(err as Error)?.stack ?? String(err)}`)
   const loops = [
     new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError),
-    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store), onError),
+    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError),
     new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError),
     // The real interval is 2m; a few cycles keeps its log readable while tests stay fast.
     new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
@@ -82,6 +85,11 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
         vault.podToken = token
       },
       read: (path) => vault.readLatest(VaultState.apiPath(path))?.data,
+      remove: (path) => void vault.kv.delete(VaultState.apiPath(path)),
+    },
+    faults: {
+      failSync: (app, message) => void (message ? argo.faults.failSync.set(app, message) : argo.faults.failSync.delete(app)),
+      podWaiting: (namespace, deployment, reason) => void (reason ? podFaults.set(`${namespace}/${deployment}`, reason) : podFaults.delete(`${namespace}/${deployment}`)),
     },
     async settle() {
       // Quiet = every controller ran a whole cycle and nothing in the cluster changed meanwhile.

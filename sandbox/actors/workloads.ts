@@ -36,6 +36,28 @@ export function runningPod(opts: { name: string; namespace: string; labels: Reco
   }
 }
 
+/** `namespace/deployment` -> the container waiting reason its pods report (ImagePullBackOff, ...). */
+export type PodFaults = Map<string, string>
+
+/** The status a kubelet reports for a container that cannot start, with the message it gives. */
+export function waitingStatus(pod: KObject, reason: string): any {
+  const containers: any[] = pod.spec?.containers ?? []
+  const message = (image: string, name: string) =>
+    reason === 'ImagePullBackOff' ? `Back-off pulling image "${image}"`
+      : reason === 'ErrImagePull' ? `rpc error: code = NotFound desc = failed to pull and unpack image "${image}": not found`
+      : reason === 'CrashLoopBackOff' ? `back-off 10s restarting failed container=${name} pod=${pod.metadata.name}`
+      : reason === 'CreateContainerConfigError' ? 'secret "missing-config" not found'
+      : reason
+  return {
+    ...pod.status,
+    phase: reason === 'CrashLoopBackOff' ? 'Running' : 'Pending',
+    conditions: (pod.status?.conditions ?? []).map((c: any) => (c.type === 'Ready' || c.type === 'ContainersReady' ? { ...c, status: 'False', reason: 'ContainersNotReady' } : c)),
+    containerStatuses: containers.map((c) => ({ name: c.name, image: c.image, imageID: '', ready: false, started: false, restartCount: reason === 'CrashLoopBackOff' ? 3 : 0, state: { waiting: { reason, message: message(c.image, c.name) } } })),
+  }
+}
+
+const podReady = (p: KObject) => (p.status?.conditions ?? []).some((c: any) => c.type === 'Ready' && c.status === 'True')
+
 function createPod(store: Store, pod: KObject): void {
   const created = store.create(pod, MANAGER)
   // Where the API keeps status on a subresource, the kubelet reports it separately.
@@ -43,7 +65,7 @@ function createPod(store: Store, pod: KObject): void {
 }
 
 /** One reconcile pass over all Deployments. Returns whether anything was written. */
-export function reconcileDeployments(store: Store): boolean {
+export function reconcileDeployments(store: Store, faults: PodFaults = new Map()): boolean {
   let wrote = false
   const deployments = store.list('apps/v1', 'Deployment')
   const pods = store.list('v1', 'Pod')
@@ -69,16 +91,34 @@ export function reconcileDeployments(store: Store): boolean {
       store.delete({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name })
       wrote = true
     }
+    // A fault switched on makes the kubelet report the pods stuck; switched off, they run again.
+    const fault = faults.get(`${ns}/${d.metadata.name}`)
+    let available = 0
+    for (const p of store.list('v1', 'Pod', ns).filter((p) => ((p.metadata as any).ownerReferences ?? []).some((r: any) => r.uid === d.metadata.uid))) {
+      const stuck = p.status?.containerStatuses?.[0]?.state?.waiting?.reason
+      if (fault && stuck !== fault) {
+        store.updateStatus({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name }, waitingStatus(p, fault))
+        wrote = true
+      } else if (!fault && stuck) {
+        store.updateStatus({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: p.metadata.name }, runningPod({ name: p.metadata.name, namespace: ns, labels: p.metadata.labels ?? {}, spec: p.spec }).status)
+        wrote = true
+      }
+      if (!fault && (podReady(p) || stuck)) available++
+    }
+    available = Math.min(available, replicas)
     const prev = d.status ?? {}
     const since = (prev.conditions ?? []).find((c: any) => c.type === 'Available')?.lastTransitionTime ?? now()
     const status = {
       observedGeneration: d.metadata.generation ?? 1,
       replicas,
       updatedReplicas: replicas,
-      readyReplicas: replicas,
-      availableReplicas: replicas,
+      readyReplicas: available,
+      availableReplicas: available,
+      ...(available < replicas ? { unavailableReplicas: replicas - available } : {}),
       conditions: [
-        { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastTransitionTime: since, lastUpdateTime: since },
+        available >= replicas
+          ? { type: 'Available', status: 'True', reason: 'MinimumReplicasAvailable', message: 'Deployment has minimum availability.', lastTransitionTime: since, lastUpdateTime: since }
+          : { type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.', lastTransitionTime: since, lastUpdateTime: since },
         { type: 'Progressing', status: 'True', reason: 'NewReplicaSetAvailable', message: `ReplicaSet "${d.metadata.name}-${hash.slice(0, 9)}" has successfully progressed.`, lastTransitionTime: since, lastUpdateTime: since },
       ],
     }
