@@ -15,6 +15,8 @@ export interface Ctx {
   yes: boolean
   /** progress lines for the current task (goes through the renderer, never straight to stdout) */
   log(line: string): void
+  /** things the user must see after the run (printed once the renderer is done), e.g. resources broken before the setup */
+  warn?(line: string): void
   /**
    * Repo-relative paths that tasks in this run changed, or in dry-run would have changed.
    * Task 7 uses it in dry-run to report the commit that would follow.

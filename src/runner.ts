@@ -179,6 +179,12 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   // every task prepares before the first one changes anything.
   for (const task of selected) if (!resumed.has(task.id)) await task.prepare?.(ctx)
   let failure = ''
+  // warnings outlive the renderer's task output: printed once it is done, success or failure
+  const warnings = new Set<string>()
+  ctx.warn = (line) => void warnings.add(redact(line, ctx.secrets))
+  const printWarnings = () => {
+    if (warnings.size) process.stderr.write(`\n${[...warnings].map((w) => `! ${w}`).join('\n')}\n`)
+  }
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
   const { Listr } = await import('listr2')
   const list = new Listr<Ctx, 'default', 'simple'>(
@@ -236,7 +242,9 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   )
   try {
     await list.run(ctx)
+    printWarnings()
   } catch (err) {
+    printWarnings()
     const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
     process.stderr.write(`\n✖ ${failure || (err as Error).message}${hint}\n`)
     if (ctx.dryRun) process.stdout.write(`${formatPlan(reports)}\n`)

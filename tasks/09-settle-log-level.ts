@@ -9,7 +9,10 @@ import { planFile } from '../src/files.ts'
 import { planPublish } from '../src/publish.ts'
 import { repoFacts, requireRepoFile } from '../src/repo-facts.ts'
 import { getAt, setScalar } from '../src/yaml-edit.ts'
-import { appConverged, sourcePaths, syncTrigger } from '../src/cluster/argo.ts'
+import { judgeApp, snapshotFor, type JudgeInput } from '../src/cluster/app-snapshot.ts'
+import { sourcePaths, syncTrigger } from '../src/cluster/argo.ts'
+import { knownOurs } from '../src/cluster/our-resources.ts'
+import { waitForApp } from '../src/cluster/wait-app.ts'
 import { kube } from '../src/cluster/kube.ts'
 import { containsCommit, lastChange, setupRevision } from '../src/cluster/origin.ts'
 import { loadObject } from '../src/cluster/repo-objects.ts'
@@ -34,12 +37,19 @@ async function syncAndConfirm(ctx: Ctx): Promise<void> {
   const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
   const since = new Date()
   const app = await k.get(ref)
-  if (app && !('ready' in (await appConverged(app, ours)))) {
+  const judge: JudgeInput = { before: snapshotFor(ctx, name, app), knownOurs: await knownOurs(ctx), containsOurs: ours, revision: rev, since }
+  if (app && !('ready' in (await judgeApp(app, judge)).state)) {
     const trigger = syncTrigger(app)
     if (trigger) await k.mergePatch(ref, trigger)
   }
   const timeoutMs = Number(ctx.settings.syncTimeoutSeconds) * 1000
-  await k.waitFor(ref, (a) => appConverged(a, ours, since), { timeoutMs, what: `Application ${ns}/${name} Synced and Healthy at ${rev.slice(0, 7)}` })
+  const { warnings } = await waitForApp(ctx, k, {
+    ref,
+    what: `Application ${ns}/${name} synced and healthy at ${rev.slice(0, 7)}`,
+    judge,
+    fix: `kubectl -n ${ns} describe application ${name}; fix the cause named above, then rerun: npx tsx scripts/run.ts --from 9`,
+  })
+  for (const w of warnings) ctx.warn?.(w)
   const want = ctx.settings.finalLogLevel
   await k.waitFor(
     { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP },

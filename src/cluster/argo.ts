@@ -1,6 +1,6 @@
-// Reading Argo CD Application status: is it Synced AND Healthy at (or after) our commit, what does
-// the user need to see when it is not, and which patch asks Argo CD to sync now.
-import type { KObj, WaitState } from './kube.ts'
+// Reading Argo CD Application status (its revisions, who tracks a resource, what differs) and the
+// patch that asks Argo CD to sync now. Whether an app is done is judged in app-snapshot.ts.
+import type { KObj } from './kube.ts'
 import { FIELD_MANAGER } from './kube.ts'
 
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh'
@@ -12,50 +12,11 @@ export function syncedRevisions(app: KObj): string[] {
   return revs.filter((r): r is string => typeof r === 'string' && r.length > 0)
 }
 
-function operationRevisions(app: KObj): string[] {
+/** Git revisions the app's current or last sync operation is at. */
+export function operationRevisions(app: KObj): string[] {
   const op = app.status?.operationState ?? {}
   const from = [op.syncResult?.revision, ...(op.syncResult?.revisions ?? []), op.operation?.sync?.revision, ...(op.operation?.sync?.revisions ?? [])]
   return from.filter((r): r is string => typeof r === 'string' && r.length > 0)
-}
-
-const short = (rev: string) => (/^[0-9a-f]{40}$/.test(rev) ? rev.slice(0, 7) : rev)
-
-/** One line the user can act on: sync/health/revision, the last condition and the operation message. */
-export function describeApp(app: KObj | undefined): string {
-  if (!app) return 'the Application does not exist'
-  const st = app.status ?? {}
-  const parts = [`sync=${st.sync?.status ?? 'Unknown'}`, `health=${st.health?.status ?? 'Unknown'}`]
-  const revs = syncedRevisions(app)
-  if (revs.length) parts.push(`revision=${revs.map(short).join(',')}`)
-  const conditions: { type?: string; message?: string }[] = Array.isArray(st.conditions) ? st.conditions : []
-  const cond = conditions[conditions.length - 1]
-  if (cond) parts.push(`condition ${cond.type}: ${cond.message ?? ''}`.trim())
-  if (st.health?.message) parts.push(`health message: ${st.health.message}`)
-  const op = st.operationState
-  if (op) parts.push(`operation ${op.phase ?? '?'}${op.message ? `: ${op.message}` : ''}`)
-  const failed = (op?.syncResult?.resources ?? []).filter((r: { status?: string }) => r.status === 'SyncFailed')
-  for (const r of failed.slice(0, 3)) parts.push(`${r.kind}/${r.name}: ${r.message ?? 'sync failed'}`)
-  return parts.join('; ')
-}
-
-/**
- * The wait condition for an Application: Synced and Healthy at a revision that contains ours.
- * A sync operation that failed at our revision (or that started after `since`) ends the wait.
- */
-export async function appConverged(app: KObj | undefined, containsOurs: (rev: string) => Promise<boolean>, since?: Date): Promise<WaitState> {
-  if (!app) return { waiting: describeApp(app) }
-  const st = app.status ?? {}
-  const op = st.operationState
-  if (op && (op.phase === 'Failed' || op.phase === 'Error')) {
-    const opRevs = operationRevisions(app)
-    const ours = opRevs.length ? (await Promise.all(opRevs.map(containsOurs))).some(Boolean) : false
-    const recent = since && op.startedAt ? new Date(op.startedAt) >= new Date(since.getTime() - 1000) : false
-    if (ours || recent) return { failed: `sync ${op.phase}: ${describeApp(app)}` }
-  }
-  const at = (await Promise.all(syncedRevisions(app).map(containsOurs))).some(Boolean)
-  const running = op?.phase === 'Running' || op?.phase === 'Terminating'
-  if (at && !running && st.sync?.status === 'Synced' && st.health?.status === 'Healthy') return { ready: true }
-  return { waiting: describeApp(app) }
 }
 
 /**

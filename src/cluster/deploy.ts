@@ -16,24 +16,31 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { repoFacts } from '../repo-facts.ts'
 import type { Change } from '../task.ts'
-import { appConverged, differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
+import { judgeApp, rememberSnapshot, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
+import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
+import { appWorkloadRefs, knownOurs, ourExternalSecrets } from './our-resources.ts'
+import { waitForApp } from './wait-app.ts'
 
 interface Step {
   file: string
   kind: 'AppProject' | 'Application'
   /** the Application takes over the app's Deployment and Service: check their uids */
   adopts?: boolean
+  /** done also needs: the target Secrets of our ExternalSecrets ('secrets'), the ImageUpdater CRD served ('crd') */
+  needs?: 'secrets' | 'crd'
 }
+
+const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
 export function deploySteps(ctx: Ctx, files: { chartApplicationFile: string; appApplicationFile: string }): Step[] {
   const s = ctx.settings
   return [
     { file: s.projectFile, kind: 'AppProject' },
-    { file: s.vaultEsoFile, kind: 'Application' },
-    { file: files.chartApplicationFile, kind: 'Application' },
+    { file: s.vaultEsoFile, kind: 'Application', needs: 'secrets' },
+    { file: files.chartApplicationFile, kind: 'Application', needs: 'crd' },
     { file: files.appApplicationFile, kind: 'Application', adopts: true },
     { file: s.personalServicesFile, kind: 'Application' },
   ]
@@ -45,14 +52,6 @@ const label = (o: KObj) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}
 /** The commit every Application must reach (see setupRevision). */
 function targetRevision(ctx: Ctx): Promise<string> {
   return setupRevision(ctx)
-}
-
-function appWorkloadRefs(ctx: Ctx): KRef[] {
-  const { appName, appNamespace } = ctx.settings
-  return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: appNamespace, name: appName },
-    { apiVersion: 'v1', kind: 'Service', namespace: appNamespace, name: appName },
-  ]
 }
 
 /**
@@ -85,6 +84,32 @@ interface Planned {
   desired: KObj
   /** fields where the live object differs from the file (empty: nothing to apply) */
   drift: string[]
+  /** the live object as it was before the setup changed anything (what "already broken" means) */
+  before: AppSnapshot
+  /** the live object read at plan time */
+  live: KObj | undefined
+}
+
+/** What Argo CD's resource health does not cover: the Secrets ESO renders, the CRD being served. */
+function extraCheck(ctx: Ctx, k: Kube, step: Step): (() => Promise<string | undefined>) | undefined {
+  if (step.needs === 'secrets')
+    return async () => {
+      for (const es of await ourExternalSecrets(ctx)) {
+        const secret = await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: es.namespace, name: es.secretName })
+        if (!secret) return `Secret ${es.namespace}/${es.secretName} (target of ExternalSecret ${es.name}) not created yet`
+      }
+      return undefined
+    }
+  if (step.needs === 'crd')
+    return async () => {
+      try {
+        await k.list(IMAGE_UPDATER_API, 'ImageUpdater', ctx.settings.argocdNamespace)
+        return undefined
+      } catch (err) {
+        return `the ImageUpdater CRD is not served yet (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`
+      }
+    }
+  return undefined
 }
 
 /** What of the file must be on the live object: labels, annotations and spec (status is Argo CD's). */
@@ -99,13 +124,16 @@ async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
   for (const step of deploySteps(ctx, facts)) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
-    out.push({ step, desired, drift: drift(live, desired) })
+    const before = snapshotOf(live)
+    // tasks 8 and 9 of this run judge the app against the same "before"
+    if (step.kind === 'Application') rememberSnapshot(ctx, desired.metadata.name, before)
+    out.push({ step, desired, drift: drift(live, desired), before, live })
   }
   return out
 }
 
-/** Applies (when it differs), triggers a sync when needed and waits until converged at `rev`. */
-async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string): Promise<void> {
+/** Applies (when it differs), triggers a sync when needed and waits until done at `rev`. */
+async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<string>): Promise<void> {
   const ref = refOf(p.desired)
   const since = new Date()
   const before = p.step.adopts ? await Promise.all(appWorkloadRefs(ctx).map((r) => k.get(r))) : []
@@ -116,23 +144,27 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string): Promise<voi
   }
   if (p.step.kind !== 'Application') return
   const floor = await lastChange(ctx.repoDir, rev, sourcePaths(p.desired))
-  const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
+  const judge: JudgeInput = { before: p.before, knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
   const now = await k.get(ref)
-  const state = await appConverged(now, ours)
-  if (!('ready' in state) && now) {
+  if (!('ready' in (await judgeApp(now, judge)).state) && now) {
     const trigger = syncTrigger(now)
     if (trigger) {
       await k.mergePatch(ref, trigger)
       ctx.log(`asked Argo CD to ${'operation' in trigger ? 'sync' : 'refresh'} ${label(p.desired)}`)
     }
   }
-  ctx.log(`waiting for ${label(p.desired)} to be Synced and Healthy at ${rev.slice(0, 7)}`)
-  await k.waitFor(ref, (app) => appConverged(app, ours, since), {
-    timeoutMs: Number(ctx.settings.syncTimeoutSeconds) * 1000,
-    what: `${label(p.desired)} Synced and Healthy at ${rev.slice(0, 7)}`,
-    fix: `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}), fix the cause, then rerun: npx tsx scripts/run.ts --from 7`,
+  const { warnings } = await waitForApp(ctx, k, {
+    ref,
+    what: `${label(p.desired)} synced and healthy at ${rev.slice(0, 7)}`,
+    judge,
+    extra: extraCheck(ctx, k, p.step),
+    fix: `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}), fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
   })
-  ctx.log(`${label(p.desired)} is Synced and Healthy`)
+  for (const w of warnings) {
+    ctx.log(`warning: ${w}`)
+    ctx.warn?.(w)
+  }
+  ctx.log(`${label(p.desired)} is synced and healthy at ${rev.slice(0, 7)}${warnings.length ? ` (${warnings.length} resource(s) broken before the setup, left alone)` : ''}`)
   if (p.step.adopts) await checkAdoption(ctx, k, before)
 }
 
@@ -162,12 +194,14 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const pushPending = opts.pushPending ?? (ctx.pushedRevision === undefined && ctx.touchedPaths.size > 0)
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
   const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx))]
+  const ours = await knownOurs(ctx)
   for (const p of planned) {
     let pending = p.drift.length > 0 || pushPending
     let why = p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''
     if (!pending && p.step.kind === 'Application') {
       const floor = await lastChange(ctx.repoDir, head, sourcePaths(p.desired))
-      const state = await appConverged(await k.get(refOf(p.desired)), (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r))
+      // judged against itself: only what is ours (or regressing) can make it pending
+      const { state } = await judgeApp(p.live, { before: p.before, knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: head })
       if (!('ready' in state)) {
         pending = true
         why = `sync (now: ${'waiting' in state ? state.waiting : state.failed})`
@@ -178,7 +212,7 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
     changes.push({
       summary: `${why || 'sync'} ${label(p.desired)}${waitNote}`,
       async apply() {
-        await converge(ctx, k, p, await targetRevision(ctx))
+        await converge(ctx, k, p, await targetRevision(ctx), ours)
       },
     })
   }

@@ -50,6 +50,8 @@ export interface WaitOptions {
   what: string
   /** what the user should do when the wait times out */
   fix?: string
+  /** also run the check again this often on the last object seen (checks that read other objects) */
+  recheckMs?: number
 }
 
 export interface Kube {
@@ -285,17 +287,20 @@ function makeKube(
       let finished = false
       let abort: AbortController | undefined
       let failures = 0
+      let seen: { obj: KObj | undefined } | undefined
       // evaluations run one after another so that an older event never overrides a newer one
       let chain: Promise<void> = Promise.resolve()
       const finish = (err: Error | undefined, obj?: KObj) => {
         if (finished) return
         finished = true
         clearTimeout(timer)
+        clearInterval(recheck)
         abort?.abort()
         if (err) reject(err)
         else resolve(obj!)
       }
       const evaluate = (obj: KObj | undefined) => {
+        seen = { obj }
         chain = chain.then(async () => {
           if (finished) return
           try {
@@ -360,6 +365,16 @@ function makeKube(
           ),
         opts.timeoutMs,
       )
+      // a recheck is skipped while an evaluation is still running, so they never pile up
+      let busy = false
+      const recheck = opts.recheckMs
+        ? setInterval(() => {
+            if (!seen || busy || finished) return
+            busy = true
+            evaluate(seen.obj)
+            void chain.finally(() => (busy = false))
+          }, opts.recheckMs)
+        : undefined
       void start()
     })
   }

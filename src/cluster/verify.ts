@@ -8,7 +8,9 @@ import { chartShape } from '../render/chart.ts'
 import { parseImage } from '../render/image.ts'
 import { repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
-import { appConverged, sourcePaths, trackedBy } from './argo.ts'
+import { judgeApp, snapshotFor } from './app-snapshot.ts'
+import { sourcePaths, trackedBy } from './argo.ts'
+import { knownOurs } from './our-resources.ts'
 import { analyzeLog } from './controller-log.ts'
 import { kube, type KObj, type KRef, type Kube, type WaitCheck } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
@@ -155,6 +157,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   const rev = await setupRevision(ctx)
   const appFiles = [facts.appApplicationFile, facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
   const apps: Record<string, KObj | undefined> = {}
+  const ourKeys = await knownOurs(ctx)
   for (const file of appFiles) {
     const desired = await loadObject(ctx, file, 'Application')
     const name = desired.metadata.name
@@ -163,7 +166,15 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     const hint = `kubectl -n ${ns} describe application ${name}; then rerun task 7: npx tsx scripts/run.ts --from 7`
     await guard(`Application ${name} Synced and Healthy`, hint, async () => {
       const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
-      const r = await awaitState(k, ref, (a) => appConverged(a, ours), opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
+      // judged against task 7's snapshot: a resource broken before the setup and untouched is a warning
+      const judge = { before: snapshotFor(ctx, name, await k.get(ref)), knownOurs: ourKeys, containsOurs: ours, revision: rev }
+      let warnings: string[] = []
+      const r = await awaitState(k, ref, async (a) => {
+        const v = await judgeApp(a, judge)
+        warnings = v.warnings
+        return v.state
+      }, opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
+      for (const w of warnings) ctx.warn?.(w)
       apps[file] = r.obj ?? (await k.get(ref))
       record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${floor.slice(0, 7)} or later`, hint)
     })

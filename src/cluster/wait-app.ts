@@ -1,0 +1,94 @@
+// Waiting for one Application the setup touched: watch it (and look again every second, because a
+// pod stuck pulling its image changes nothing on the Application), judge it against the snapshot
+// taken before the setup's first change, stop at once on a state that waiting will not clear, say
+// on the task line what is waited for and why it is not done yet, and on a timeout list the last
+// state of every resource waited on, the revision mismatch first.
+import type { Ctx } from '../context.ts'
+import { SetupError } from '../errors.ts'
+import { judgeApp, type JudgeInput, type Verdict } from './app-snapshot.ts'
+import type { KObj, KRef, Kube, WaitState } from './kube.ts'
+import { findTerminal } from './terminal-states.ts'
+
+/** A new progress line at most this often, and only when the reason changed. */
+export const PROGRESS_EVERY_MS = 3000
+const RECHECK_MS = 1000
+
+/** Progress lines for a wait: what, why not done yet, elapsed against the limit; no flood. */
+export class WaitProgress {
+  private readonly started = Date.now()
+  private lastLineAt = 0
+  private shown = ''
+  constructor(
+    private readonly log: (line: string) => void,
+    private readonly what: string,
+    private readonly limitMs: number,
+    private readonly everyMs = PROGRESS_EVERY_MS,
+  ) {}
+
+  elapsedSeconds(): number {
+    return Math.round((Date.now() - this.started) / 1000)
+  }
+
+  update(reason: string): void {
+    if (reason === this.shown) return
+    const now = Date.now()
+    if (this.lastLineAt && now - this.lastLineAt < this.everyMs) return
+    this.shown = reason
+    this.lastLineAt = now
+    this.log(`waiting for ${this.what} (${this.elapsedSeconds()}s of ${Math.round(this.limitMs / 1000)}s): ${reason}`)
+  }
+}
+
+/** The short reason for the task line: the first two things waited for, and how many more. */
+export function shortReason(details: string[]): string {
+  if (details.length === 0) return 'checking'
+  const shown = details.slice(0, 2).map((d) => (d.length > 160 ? `${d.slice(0, 157)}...` : d))
+  return `${shown.join('; ')}${details.length > 2 ? ` (+${details.length - 2} more)` : ''}`
+}
+
+export interface AppWait {
+  ref: KRef
+  /** "Application argocd/it-tools Synced and Healthy at 1a2b3c4" */
+  what: string
+  judge: JudgeInput
+  /** what else must hold once Argo CD says done (target Secrets present, CRD served); a reason when not */
+  extra?: () => Promise<string | undefined>
+  /** the fix for a timeout or a failed sync */
+  fix: string
+}
+
+/** Waits until the app is done; resolves with the warnings about resources broken before the setup. */
+export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warnings: string[] }> {
+  const timeoutMs = Number(ctx.settings.syncTimeoutSeconds) * 1000
+  const progress = new WaitProgress(ctx.log, w.what, timeoutMs)
+  let verdict: Verdict | undefined
+  let terminal: SetupError | undefined
+  const check = async (app: KObj | undefined): Promise<WaitState> => {
+    verdict = await judgeApp(app, w.judge)
+    if ('failed' in verdict.state) return verdict.state
+    if ('ready' in verdict.state) {
+      const more = w.extra ? await w.extra() : undefined
+      if (!more) return verdict.state
+      verdict = { ...verdict, state: { waiting: more }, details: [more] }
+    }
+    terminal = await findTerminal(k, verdict.pending, ctx.settings.vaultPath)
+    if (terminal) return { failed: terminal.message }
+    progress.update(shortReason(verdict.details))
+    return verdict.state
+  }
+  try {
+    await k.waitFor(w.ref, check, { timeoutMs, what: w.what, fix: w.fix, recheckMs: RECHECK_MS })
+  } catch (err) {
+    if (terminal) throw new SetupError(`${w.ref.kind} ${w.ref.namespace}/${w.ref.name} will not become healthy: ${terminal.message}`, terminal.fix)
+    if (verdict && 'failed' in verdict.state) throw new SetupError(verdict.state.failed, w.fix)
+    if (err instanceof SetupError && /^timed out/.test(err.message)) throw timeoutError(w, verdict, timeoutMs)
+    throw err
+  }
+  return { warnings: verdict?.warnings ?? [] }
+}
+
+function timeoutError(w: AppWait, verdict: Verdict | undefined, timeoutMs: number): SetupError {
+  const lines = verdict?.details.length ? verdict.details : ['the Application was never seen']
+  const warned = verdict?.warnings.length ? `\n  not waited for (broken before the setup):\n${verdict.warnings.map((l) => `    - ${l}`).join('\n')}` : ''
+  return new SetupError(`timed out after ${Math.round(timeoutMs / 1000)}s waiting for ${w.what}; last state of what it waited on:\n${lines.map((l) => `    - ${l}`).join('\n')}${warned}`, w.fix)
+}
