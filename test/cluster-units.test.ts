@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
-import { appConverged, contains, describeApp, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
+import { contains, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
 import { analyzeLog } from '../src/cluster/controller-log.ts'
 import { dockerConfigProblems, gitCredsProblems } from '../src/cluster/secret-checks.ts'
 import { configFailures, contextFailure, formatFailures } from '../src/cluster/preflight.ts'
@@ -27,36 +27,6 @@ const isOurs = async (r: string) => r === OURS
 function app(status: Record<string, unknown>, spec: Record<string, unknown> = {}): KObj {
   return { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', metadata: { name: 'it-tools', namespace: 'argocd' }, spec, status }
 }
-
-test('an Application counts only when Synced AND Healthy at a revision containing ours', async () => {
-  assert.deepEqual(await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Healthy' } }), isOurs), { ready: true })
-  // Synced but at the old commit
-  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OLD }, health: { status: 'Healthy' } }), isOurs)))
-  // at our commit but still Progressing
-  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Progressing' } }), isOurs)))
-  // multi-source: chart version first, then our git revision
-  assert.deepEqual(await appConverged(app({ sync: { status: 'Synced', revisions: ['1.2.4', OURS] }, health: { status: 'Healthy' } }), isOurs), { ready: true })
-  // an operation still running is not done
-  assert.ok('waiting' in (await appConverged(app({ sync: { status: 'Synced', revision: OURS }, health: { status: 'Healthy' }, operationState: { phase: 'Running' } }), isOurs)))
-  assert.ok('waiting' in (await appConverged(undefined, isOurs)))
-})
-
-test('a failed sync at our revision ends the wait with the operation message', async () => {
-  const failed = app({
-    sync: { status: 'OutOfSync', revision: OLD },
-    health: { status: 'Healthy' },
-    conditions: [{ type: 'SyncError', message: 'one or more objects failed to apply' }],
-    operationState: { phase: 'Failed', message: 'the server could not find the requested resource', syncResult: { revision: OURS, resources: [{ kind: 'ImageUpdater', name: 'it-tools', status: 'SyncFailed', message: 'no matches for kind' }] } },
-  })
-  const state = await appConverged(failed, isOurs)
-  assert.ok('failed' in state)
-  assert.match(state.failed, /could not find the requested resource/)
-  assert.match(state.failed, /ImageUpdater\/it-tools: no matches for kind/)
-  assert.match(describeApp(failed), /condition SyncError: one or more objects failed/)
-  // a failure at an older revision, from before we started, is not ours
-  const stale = app({ sync: { status: 'Synced', revision: OLD }, health: { status: 'Healthy' }, operationState: { phase: 'Failed', startedAt: '2020-01-01T00:00:00Z', syncResult: { revision: OLD } } })
-  assert.ok('waiting' in (await appConverged(stale, isOurs, new Date())))
-})
 
 test('sync trigger: refresh for auto-sync, an operation otherwise or after a failed auto-sync, nothing while running', () => {
   const auto = app({ sync: { status: 'OutOfSync' } }, { syncPolicy: { automated: { prune: true } } })
