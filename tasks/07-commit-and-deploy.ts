@@ -33,8 +33,9 @@ export const task: Task = {
     const { planDeploy, planPrePush } = await import('../src/cluster/deploy.ts')
     // The pushed commit drops it-tools.yaml from personal-services, which auto-prunes and may sync
     // it at any moment: its prune is paused before the push and restored once it-tools has adopted
-    // the Deployment and Service (see src/cluster/deploy.ts).
-    const prePush = await planPrePush(ctx)
+    // the Deployment and Service (see src/cluster/deploy.ts). Under an app-of-apps parent with
+    // automated sync, the parent is paused first and restored last (src/cluster/app-of-apps.ts).
+    const prePush = await planPrePush(ctx, { pushPending: publish.length > 0 })
     const deploy = await planDeploy(ctx, { pushPending: publish.length > 0, withPrePush: false })
     return [...prePush, ...publish, ...deploy]
   },

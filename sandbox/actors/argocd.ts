@@ -38,6 +38,8 @@ const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
 /** Whether every field the manifest sets has the same value live (Argo CD's diff, simplified). */
 export function isSubset(desired: unknown, live: unknown): boolean {
+  // a field the manifest does not set is no difference (an emptied annotations map stays `{}` live)
+  if (desired === undefined) return true
   if (desired === null || typeof desired !== 'object') return desired === live || (typeof live === 'number' && String(live) === String(desired))
   if (Array.isArray(desired)) return Array.isArray(live) && live.length === desired.length && desired.every((d, i) => isSubset(d, live[i]))
   if (!live || typeof live !== 'object') return false

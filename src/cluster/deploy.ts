@@ -21,6 +21,7 @@ import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
+import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { appWorkloadRefs, knownOurs, ourExternalSecrets } from './our-resources.ts'
 import { waitForApp } from './wait-app.ts'
 
@@ -54,29 +55,87 @@ function targetRevision(ctx: Ctx): Promise<string> {
   return setupRevision(ctx)
 }
 
+/** Whether task 7 is about to push, when the caller does not say (inferred from the run). */
+const inferPushPending = (ctx: Ctx) => ctx.pushedRevision === undefined && ctx.touchedPaths.size > 0
+
+/** The live Applications of ours that exist now (the parents are found from them). */
+async function ourAppLives(ctx: Ctx, k: Kube): Promise<KObj[]> {
+  const facts = await repoFacts(ctx)
+  const lives: KObj[] = []
+  for (const step of deploySteps(ctx, facts).filter((s) => s.kind === 'Application')) {
+    const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
+    const live = await k.get(refOf(desired))
+    if (live) lives.push(live)
+  }
+  return lives
+}
+
 /**
- * The pause of personal-services' auto-prune, needed while its live spec still runs the app and
- * prune is on. Call it before the push (task 7); planDeploy calls it too (then it is a no-op).
+ * The changes needed before the push (task 7): under an app-of-apps parent with automated sync,
+ * pause it (see app-of-apps.ts); and pause personal-services' auto-prune while its live spec still
+ * runs the app. planDeploy calls it too when deploying alone (then it is a no-op).
  */
-export async function planPrePush(ctx: Ctx): Promise<Change[]> {
+export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
+  const pushPending = opts.pushPending ?? inferPushPending(ctx)
   const desired = withNamespace(await loadObject(ctx, ctx.settings.personalServicesFile, 'Application'), ctx.settings.argocdNamespace)
   const live = await k.get(refOf(desired))
-  if (!live || live.spec?.syncPolicy?.automated?.prune !== true) return []
+  const prunePause = live ? await planPrunePause(ctx, k, desired, live) : undefined
+  // a converged rerun stops here: nothing to push, nothing to move
+  if (!prunePause && !pushPending) return []
+  const ancestors = await findAncestors(k, await ourAppLives(ctx, k), ctx.settings.argocdNamespace, { deep: true })
+  const pauses: Change[] = ancestors
+    .filter((a) => a.automated && !a.pausedBySetup)
+    .map((a) => ({
+      summary: `pause the automated sync of ${describeAncestor(a)} until the move is done: ${strategyNote(ctx, ancestors)}`,
+      async apply() {
+        await k.mergePatch(a.ref, pausePatch(a))
+        ctx.log(`paused the automated sync of Application ${a.ref.namespace}/${a.ref.name}`)
+      },
+    }))
+  return [...pauses, ...(prunePause ? [prunePause] : [])]
+}
+
+async function planPrunePause(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<Change | undefined> {
+  if (live.spec?.syncPolicy?.automated?.prune !== true) return undefined
   const include = String(live.spec?.source?.directory?.include ?? '')
   const [deployment] = appWorkloadRefs(ctx)
   const tracked = trackedBy(await k.get(deployment))
   const stillRunsApp = tracked === desired.metadata.name || include.includes(`${ctx.settings.appName}.yaml`)
-  if (!stillRunsApp) return []
-  return [
-    {
-      summary: `pause auto-prune of ${label(desired)} until ${ctx.settings.appName} has adopted its Deployment and Service`,
-      async apply() {
-        await k.mergePatch(refOf(desired), { spec: { syncPolicy: { automated: { prune: false } } } })
-        ctx.log(`paused auto-prune of ${label(desired)}`)
-      },
+  if (!stillRunsApp) return undefined
+  return {
+    summary: `pause auto-prune of ${label(desired)} until ${ctx.settings.appName} has adopted its Deployment and Service`,
+    async apply() {
+      await k.mergePatch(refOf(desired), { spec: { syncPolicy: { automated: { prune: false } } } })
+      ctx.log(`paused auto-prune of ${label(desired)}`)
     },
-  ]
+  }
+}
+
+/** After the move: restore (or, manual, sync) the parent and wait for it at the pushed commit. */
+async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: Set<string>): Promise<void> {
+  const since = new Date()
+  const live = await k.get(a.ref)
+  if (!live) throw new SetupError(`the parent Application ${a.ref.namespace}/${a.ref.name} disappeared during the move`, `re-create it from your GitOps repo (kubectl apply -f <its file>), then rerun: npx tsx scripts/run.ts --from 7`)
+  const restore = restorePatch(live)
+  if (restore) {
+    await k.mergePatch(a.ref, restore)
+    ctx.log(`restored the automated sync of Application ${a.ref.namespace}/${a.ref.name}`)
+  }
+  const floor = await lastChange(ctx.repoDir, rev, sourcePaths(live))
+  const judge: JudgeInput = { before: snapshotOf(a.live), knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
+  const now = (await k.get(a.ref)) ?? live
+  if (!('ready' in (await judgeApp(now, judge)).state)) {
+    const trigger = syncTrigger(now)
+    if (trigger) await k.mergePatch(a.ref, trigger)
+  }
+  const { warnings } = await waitForApp(ctx, k, {
+    ref: a.ref,
+    what: `parent Application ${a.ref.namespace}/${a.ref.name} synced at ${rev.slice(0, 7)}`,
+    judge,
+    fix: `kubectl -n ${a.ref.namespace} describe application ${a.ref.name}; fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
+  })
+  for (const w of warnings) ctx.warn?.(w)
 }
 
 interface Planned {
@@ -191,9 +250,9 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const k = await kube(ctx)
   const planned = await readDesired(ctx, k)
   const head = await targetRevision(ctx)
-  const pushPending = opts.pushPending ?? (ctx.pushedRevision === undefined && ctx.touchedPaths.size > 0)
+  const pushPending = opts.pushPending ?? inferPushPending(ctx)
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
-  const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx))]
+  const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx, { pushPending }))]
   const ours = await knownOurs(ctx)
   for (const p of planned) {
     let pending = p.drift.length > 0 || pushPending
@@ -213,6 +272,23 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
       summary: `${why || 'sync'} ${label(p.desired)}${waitNote}`,
       async apply() {
         await converge(ctx, k, p, await targetRevision(ctx), ours)
+      },
+    })
+  }
+  // app-of-apps: the parents of our Applications (tracking label or annotation; a list only when
+  // something is ahead), restored or synced once the children are done, the closest one first
+  const childChanges = changes.length > 0
+  const lives = planned.filter((p) => p.step.kind === 'Application' && p.live).map((p) => p.live!)
+  const ancestors = await findAncestors(k, lives, ctx.settings.argocdNamespace, { deep: childChanges })
+  for (const a of [...ancestors].reverse()) {
+    const restore = a.pausedBySetup || (a.automated && pushPending)
+    if (!restore && (a.automated || !childChanges)) continue
+    changes.push({
+      summary: restore
+        ? `restore the automated sync of ${describeAncestor(a)} and wait until it is synced at the pushed commit`
+        : `sync ${describeAncestor(a)} once the children are done: ${strategyNote(ctx, ancestors)}`,
+      async apply() {
+        await settleParent(ctx, k, a, await targetRevision(ctx), ours)
       },
     })
   }

@@ -1,0 +1,118 @@
+// App-of-apps on the sandbox: a root Application (automated sync, prune, self-heal) manages the
+// repo's Applications. The sandbox's Argo CD behaves like the real one (self-heal reverts a live
+// patch to a child within seconds, the root creates children from a pushed commit), and the setup
+// pauses the root around the move, restores it, and it-tools' Deployment keeps its uid.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { parse } from 'yaml'
+import type { Sandbox } from '../sandbox/index.ts'
+import { SAMPLE_REPO_URL } from '../sandbox/sample-repo.ts'
+import { PAUSED_ANNOTATION } from '../src/cluster/app-of-apps.ts'
+import { fixture, git, runSetup, withCluster } from './helpers.ts'
+
+const ROOT_FILE = 'argocd/root.yaml'
+const rootYaml = (automated: string) => `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: root
+  namespace: argocd
+spec:
+  project: homelab
+  source:
+    repoURL: ${SAMPLE_REPO_URL}
+    targetRevision: main
+    path: argocd/applications
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: argocd
+${automated}`
+const AUTOMATED = `  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+`
+
+const app = (sb: Sandbox, name: string) => sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name })
+async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
+  const end = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v) return v
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 50))
+  }
+}
+
+/** The operator applied the root by hand once; it then adopts the repo's Applications. */
+async function applyRoot(sb: Sandbox, yaml: string): Promise<void> {
+  sb.store.create(parse(yaml), 'kubectl-client-side-apply')
+  await until('root adopts personal-services', () => app(sb, 'personal-services')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
+  await until('root Synced', () => app(sb, 'root')?.status?.sync?.status === 'Synced')
+}
+
+test('sandbox: a root with self-heal reverts a live patch to a child within seconds and creates children from a pushed commit', { timeout: 60_000 }, async () => {
+  const fx = fixture({ [ROOT_FILE]: rootYaml(AUTOMATED) })
+  const cluster = await withCluster(fx)
+  try {
+    const sb = cluster.sandbox
+    await applyRoot(sb, rootYaml(AUTOMATED))
+    const ps = app(sb, 'personal-services')!
+    sb.store.update({ ...ps, metadata: { ...ps.metadata, resourceVersion: undefined }, spec: { ...ps.spec, syncPolicy: { ...ps.spec.syncPolicy, automated: { prune: false, selfHeal: true } } } } as never, 'image-updater-setup')
+    const started = Date.now()
+    await until('self-heal reverts the pause', () => app(sb, 'personal-services')?.spec?.syncPolicy?.automated?.prune === true, 5_000)
+    assert.ok(Date.now() - started < 5_000)
+    // a pushed child is created by the root
+    writeFileSync(join(fx.dir, 'argocd/applications/extra.yaml'), rootYaml('').replace('name: root', 'name: extra').replace('path: argocd/applications', 'path: k8s/helm/values'))
+    git(fx.dir, 'add', '-A')
+    git(fx.dir, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-qm', 'extra app')
+    git(fx.dir, 'push', '-q', 'origin', 'main')
+    sb.store.update({ ...app(sb, 'root')!, metadata: { ...app(sb, 'root')!.metadata, resourceVersion: undefined, annotations: { 'argocd.argoproj.io/refresh': 'normal' } } } as never, 'test')
+    await until('root creates the pushed child', () => app(sb, 'extra')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test('app-of-apps end to end: dry-run says the root will be paused; the run pauses it, moves it-tools (same uid) and restores it', { timeout: 240_000 }, async () => {
+  const fx = fixture({ [ROOT_FILE]: rootYaml(AUTOMATED) })
+  const cluster = await withCluster(fx)
+  try {
+    const sb = cluster.sandbox
+    await applyRoot(sb, rootYaml(AUTOMATED))
+    const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+    const uid = sb.store.get(depRef)!.metadata.uid
+    const env = { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' }
+
+    const dry = await runSetup(['--dry-run'], env)
+    assert.equal(dry.code, 2, dry.stdout + dry.stderr)
+    assert.match(dry.stdout, /would pause the automated sync of Application argocd\/root \(automated sync with self-heal and prune; manages [^)]*personal-services[^)]*\) until the move is done: the move runs with the automated sync of root paused/)
+    assert.match(dry.stdout, /would restore the automated sync of Application argocd\/root .* and wait until it is synced at the pushed commit/)
+    assert.deepEqual(app(sb, 'root')!.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'dry-run changed nothing')
+
+    const run = await runSetup([], env)
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.equal(sb.store.get(depRef)?.metadata.uid, uid, "it-tools' Deployment kept its uid")
+    const root = app(sb, 'root')!
+    assert.deepEqual(root.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'automated sync restored as it was')
+    assert.equal(root.metadata.annotations?.[PAUSED_ANNOTATION], undefined)
+    // task 9 pushed one more commit: the restored root follows it on its own
+    const head = git(fx.dir, 'rev-parse', 'HEAD')
+    await until('the root synced at HEAD', () => app(sb, 'root')?.status?.sync?.revision === head && app(sb, 'root')?.status?.sync?.status === 'Synced')
+    assert.equal(app(sb, 'it-tools')?.metadata.labels?.['app.kubernetes.io/instance'], 'root', 'the root tracks the new child')
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, true)
+    assert.match(run.stdout, /paused the automated sync of Application argocd\/root/)
+    assert.match(run.stdout, /restored the automated sync of Application argocd\/root/)
+
+    // a rerun is up to date and leaves the root alone
+    sb.resetStats()
+    const again = await runSetup([], env)
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.equal(sb.stats().mutatingTotal, 0, JSON.stringify(sb.stats().mutating))
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
