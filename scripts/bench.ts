@@ -5,6 +5,7 @@
 // "Benchmark" section of docs/QUALITY.md.
 //
 //   npm run bench                 (RUNS=7 by default; RUNS=3 npm run bench for a quick look)
+//   BENCH=terminal npm run bench  (only how soon a failing deploy stops: section "bench-terminal")
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server } from 'node:net'
@@ -15,6 +16,7 @@ import { pathToFileURL } from 'node:url'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../sandbox/sample-repo.ts'
 import { replaceQualitySection } from './proofs/lib.ts'
+import { measureTerminal, TERMINAL_CASES } from './terminal-latency.ts'
 
 const PROJECT = resolve(import.meta.dirname, '..')
 const TSX = pathToFileURL(join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
@@ -244,8 +246,46 @@ function machine(): string {
   return `nproc ${nproc} (${cpus()[0]?.model.trim() ?? 'cpu'}), free -h: \`${free}\`, Node ${process.version}, ${process.platform} ${process.arch}`
 }
 
+/**
+ * How long a failing deploy takes to stop after each terminal state appears (target under 10 s),
+ * timed in process from the sandbox showing the state to task 7's deploy throwing. Rewrites the
+ * "bench-terminal" section of docs/QUALITY.md.
+ */
+async function terminalLatency(log: (line: string) => void): Promise<void> {
+  const samples = Math.min(RUNS, 3)
+  const rows: Row[] = []
+  for (const c of TERMINAL_CASES) {
+    log(`bench: time to fail, ${c.name} x${samples}`)
+    const after: number[] = []
+    const total: number[] = []
+    for (let i = 0; i < samples; i++) {
+      const r = await measureTerminal(c)
+      after.push(r.afterAppearMs)
+      total.push(r.totalMs)
+    }
+    rows.push({ what: `${c.name}: fails after the state appears`, samples: after, unit: 'ms', target: 10_000, note: `whole deploy until the failure: median ${fmt(median(total))}` })
+  }
+  const table = rows.map((r) => [r.what, fmt(median(r.samples)), fmt(Math.min(...r.samples)), fmt(Math.max(...r.samples)), verdict(r), r.note ?? ''])
+  process.stdout.write(`\n${table.map((r) => r.join('  ')).join('\n')}\n`)
+  replaceQualitySection(
+    'bench-terminal',
+    [
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench\` (or \`BENCH=terminal npm run bench\`; ${samples} runs per row, each on a fresh sandbox; load average ${loadavg()[0]!.toFixed(1)}). Time from the sandbox showing the state to task 7's deploy throwing its SetupError (scripts/terminal-latency.ts).`,
+      `Machine: ${machine()}.`,
+      '',
+      '| terminal state | median | min | max | target | note |',
+      '| --- | --- | --- | --- | --- | --- |',
+      ...table.map((r) => `| ${r.join(' | ')} |`),
+    ].join('\n'),
+  )
+}
+
 async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`)
+  if (process.env.BENCH === 'terminal') {
+    await terminalLatency(log)
+    return 0
+  }
   const rows: Row[] = []
   const notes: string[] = []
   const load = () => loadavg()[0]!.toFixed(2)
@@ -327,6 +367,9 @@ async function main(): Promise<number> {
     }
   }
   rows.push({ what: 'first full run, tasks 0-9 (sandbox controller delays 0)', samples: fulls.map((s) => s.ms), unit: 'ms' })
+
+  // 3. how soon a failing deploy stops (its own section of QUALITY.md)
+  await terminalLatency(log)
 
   // ---- print
   const table = [

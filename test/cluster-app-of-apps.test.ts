@@ -10,6 +10,8 @@ import { parse } from 'yaml'
 import type { Sandbox } from '../sandbox/index.ts'
 import { SAMPLE_REPO_URL } from '../sandbox/sample-repo.ts'
 import { PAUSED_ANNOTATION } from '../src/cluster/app-of-apps.ts'
+import { planDeploy } from '../src/cluster/deploy.ts'
+import { applyAll, stageDeploy } from '../scripts/terminal-latency.ts'
 import { fixture, git, runSetup, withCluster } from './helpers.ts'
 
 const ROOT_FILE = 'argocd/root.yaml'
@@ -114,5 +116,29 @@ test('app-of-apps end to end: dry-run says the root will be paused; the run paus
   } finally {
     await cluster.stop()
     fx.cleanup()
+  }
+})
+
+test('a parent without automated sync is not paused: the children are deployed in order, then the parent is synced at the pushed commit', { timeout: 120_000 }, async () => {
+  const s = await stageDeploy({
+    files: { [ROOT_FILE]: rootYaml('') },
+    // applied by hand once and synced by hand (no automated sync)
+    before: async (sb) => {
+      sb.store.create({ ...parse(rootYaml('')), operation: { sync: {}, initiatedBy: { username: 'admin' } } }, 'kubectl-client-side-apply')
+      await until('root adopts personal-services', () => app(sb, 'personal-services')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
+    },
+  })
+  try {
+    const changes = await planDeploy(s.ctx)
+    assert.ok(!changes.some((c) => /pause the automated sync/.test(c.summary)))
+    const last = changes.at(-1)!.summary
+    assert.match(last, /^sync Application argocd\/root \(manual sync; manages [^)]*\) once the children are done: root syncs manually: the children are deployed in order, then the parent is synced at the pushed commit$/)
+    await applyAll(s.ctx, changes)
+    const root = app(s.sandbox, 'root')!
+    assert.equal(root.spec.syncPolicy, undefined, 'the parent stays manual')
+    assert.equal(root.status.sync.revision, s.ctx.pushedRevision)
+    assert.equal(app(s.sandbox, 'it-tools')?.metadata.labels?.['app.kubernetes.io/instance'], 'root', 'the parent tracks the new child')
+  } finally {
+    await s.cleanup()
   }
 })

@@ -16,7 +16,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { repoFacts } from '../repo-facts.ts'
 import type { Change } from '../task.ts'
-import { judgeApp, rememberSnapshot, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
+import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
@@ -80,10 +80,11 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
   const pushPending = opts.pushPending ?? inferPushPending(ctx)
   const desired = withNamespace(await loadObject(ctx, ctx.settings.personalServicesFile, 'Application'), ctx.settings.argocdNamespace)
   const live = await k.get(refOf(desired))
-  const prunePause = live ? await planPrunePause(ctx, k, desired, live) : undefined
+  const stillRunsApp = live ? await runsApp(ctx, k, desired, live) : false
   // a converged rerun stops here: nothing to push, nothing to move
-  if (!prunePause && !pushPending) return []
+  if (!stillRunsApp && !pushPending) return []
   const ancestors = await findAncestors(k, await ourAppLives(ctx, k), ctx.settings.argocdNamespace, { deep: true })
+  const prunePause = stillRunsApp ? prunePauseChange(ctx, k, desired, ancestors.some((a) => a.automated)) : undefined
   const pauses: Change[] = ancestors
     .filter((a) => a.automated && !a.pausedBySetup)
     .map((a) => ({
@@ -96,17 +97,37 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
   return [...pauses, ...(prunePause ? [prunePause] : [])]
 }
 
-async function planPrunePause(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<Change | undefined> {
-  if (live.spec?.syncPolicy?.automated?.prune !== true) return undefined
+/** personal-services prunes and its live spec still runs the app: the move is ahead. */
+async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<boolean> {
+  if (live.spec?.syncPolicy?.automated?.prune !== true) return false
   const include = String(live.spec?.source?.directory?.include ?? '')
   const [deployment] = appWorkloadRefs(ctx)
   const tracked = trackedBy(await k.get(deployment))
-  const stillRunsApp = tracked === desired.metadata.name || include.includes(`${ctx.settings.appName}.yaml`)
-  if (!stillRunsApp) return undefined
+  return tracked === desired.metadata.name || include.includes(`${ctx.settings.appName}.yaml`)
+}
+
+/** How long the pause is watched under a parent whose reconcile may still be under way. */
+const PAUSE_GUARD_MS = 2000
+
+function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomatedParent: boolean): Change {
+  const ref = refOf(desired)
+  const pause = () => k.mergePatch(ref, { spec: { syncPolicy: { automated: { prune: false } } } })
   return {
     summary: `pause auto-prune of ${label(desired)} until ${ctx.settings.appName} has adopted its Deployment and Service`,
     async apply() {
-      await k.mergePatch(refOf(desired), { spec: { syncPolicy: { automated: { prune: false } } } })
+      await pause()
+      // A parent's reconcile that started before its own pause can still self-heal this patch away:
+      // watch it a moment and pause again, so the push never meets a pruning personal-services.
+      if (underAutomatedParent) {
+        const until = Date.now() + PAUSE_GUARD_MS
+        while (Date.now() < until) {
+          await new Promise((r) => setTimeout(r, 200))
+          if ((await k.get(ref))?.spec?.syncPolicy?.automated?.prune !== false) {
+            await pause()
+            ctx.log(`paused auto-prune of ${label(desired)} again (its parent reverted it before its own pause took effect)`)
+          }
+        }
+      }
       ctx.log(`paused auto-prune of ${label(desired)}`)
     },
   }
@@ -280,6 +301,8 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const childChanges = changes.length > 0
   const lives = planned.filter((p) => p.step.kind === 'Application' && p.live).map((p) => p.live!)
   const ancestors = await findAncestors(k, lives, ctx.settings.argocdNamespace, { deep: childChanges })
+  // for a parent, our Applications are resources of ours whatever its snapshot says
+  const oursAndChildren = new Set([...ours, ...planned.filter((p) => p.step.kind === 'Application').map((p) => resourceKey({ group: 'argoproj.io', kind: 'Application', namespace: p.desired.metadata.namespace, name: p.desired.metadata.name }))])
   for (const a of [...ancestors].reverse()) {
     const restore = a.pausedBySetup || (a.automated && pushPending)
     if (!restore && (a.automated || !childChanges)) continue
@@ -288,7 +311,7 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
         ? `restore the automated sync of ${describeAncestor(a)} and wait until it is synced at the pushed commit`
         : `sync ${describeAncestor(a)} once the children are done: ${strategyNote(ctx, ancestors)}`,
       async apply() {
-        await settleParent(ctx, k, a, await targetRevision(ctx), ours)
+        await settleParent(ctx, k, a, await targetRevision(ctx), oursAndChildren)
       },
     })
   }
