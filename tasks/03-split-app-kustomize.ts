@@ -9,6 +9,7 @@ import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Ctx } from '../src/context.ts'
 import type { Task } from '../src/task.ts'
+import { sameImage } from '../src/render/image.ts'
 import { splitDocuments } from '../src/yaml-edit.ts'
 
 const PARTS = ['deployment.yaml', 'service.yaml', 'kustomization.yaml'] as const
@@ -40,7 +41,7 @@ export function splitAppFile(ctx: Ctx, text: string, rel: string): { deployment:
     )
   const containers = deployment.doc.getIn(['spec', 'template', 'spec', 'containers'])
   const images = (containers as { toJSON(): { image?: string }[] } | undefined)?.toJSON?.().map((c) => c.image ?? '') ?? []
-  if (!images.some((i) => i.startsWith(`${s.image}:`) || i.startsWith(`${s.image}@`)))
+  if (!images.some((i) => sameImage(i, s.image)))
     throw new SetupError(
       `${rel}:${deployment.line}: the ${s.appName} Deployment runs ${images.join(', ') || 'no image'}, not ${s.image}`,
       `set IMAGE to the image the Deployment runs (without the tag)`,
