@@ -4,26 +4,32 @@
 // its CRD arrives with the chart Application (task 5).
 import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { repoFacts, templateVars } from '../src/repo-facts.ts'
+import { appNames, appPath, applicationFile } from '../src/apps.ts'
+import { repoFacts, templateFlags, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
-import type { Task } from '../src/task.ts'
+import type { Change, Task } from '../src/task.ts'
 import { appendToSequence, getAt } from '../src/yaml-edit.ts'
 
 export const IMAGE_UPDATER_FILE = 'image-updater.yaml'
 
+/** The change with the reason for its update policy, so --dry-run says why. */
+function explained(change: Change | undefined, why: string): Change | undefined {
+  return change && { ...change, summary: `${change.summary} (${why})` }
+}
+
 export const task: Task = {
   id: 4,
-  title: 'Application and ImageUpdater resource for the app',
+  title: 'Application and ImageUpdater resource for each app',
   scope: 'repo',
-  managedPaths: (ctx) => {
-    const dir = `${ctx.settings.manifestsDir}/${ctx.settings.appName}`
-    return [`${ctx.settings.applicationsDir}/${ctx.settings.appName}.yaml`, `${dir}/${IMAGE_UPDATER_FILE}`, `${dir}/kustomization.yaml`]
-  },
+  managedPaths: (ctx) =>
+    appNames(ctx.settings).flatMap((name) => [applicationFile(ctx.settings, name), `${appPath(ctx.settings, name)}/${IMAGE_UPDATER_FILE}`, `${appPath(ctx.settings, name)}/kustomization.yaml`]),
   async plan(ctx) {
     const facts = await repoFacts(ctx)
-    const vars = templateVars(ctx, facts)
-    const kustomizationRel = `${facts.appPath}/kustomization.yaml`
+    const changes: (Change | undefined)[] = []
+    for (const app of facts.apps) {
+    const vars = templateVars(ctx, facts, app)
+    const kustomizationRel = `${app.appPath}/kustomization.yaml`
     const kustomization = await readRepoFile(ctx, kustomizationRel)
     if (kustomization === null) throw new SetupError(`${kustomizationRel} does not exist yet`, 'run task 3 first (npx tsx scripts/run.ts --from 3)')
     {
@@ -34,11 +40,13 @@ export const task: Task = {
           `remove the namespace: line (the Deployment and Service carry their own namespace), then rerun`,
         )
     }
-    return present([
-      await planFile(ctx, facts.appApplicationFile, renderManifest('app-application.yaml', vars)),
-      await planFile(ctx, `${facts.appPath}/${IMAGE_UPDATER_FILE}`, renderManifest('image-updater.yaml', vars, { specNamespace: facts.shape.specNamespace })),
+    changes.push(
+      await planFile(ctx, app.applicationFile, renderManifest('app-application.yaml', vars)),
+      explained(await planFile(ctx, `${app.appPath}/${IMAGE_UPDATER_FILE}`, renderManifest('image-updater.yaml', vars, templateFlags(facts, app))), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`),
       await planFile(ctx, kustomizationRel, appendToSequence(kustomization, kustomizationRel, ['resources'], IMAGE_UPDATER_FILE), kustomization),
-    ])
+    )
+    }
+    return present(changes)
   },
 }
 export default task

@@ -3,14 +3,14 @@
 // the checks below make sure it still carries what the setup needs.
 import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { repoFacts, templateVars } from '../src/repo-facts.ts'
+import { PULL_SECRET_REGISTRY, pullSecretRef, repoFacts, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
 import { getAt, singleDocument } from '../src/yaml-edit.ts'
 
 /** What an existing values file must hold for Image Updater to pull from the registry. */
-export function verifyValues(text: string, rel: string, registry: string, pullSecret: string): void {
+export function verifyValues(text: string, rel: string, pullSecret: string): void {
   singleDocument(text, rel)
   const logLevel = getAt(text, rel, ['config', 'log.level'])
   if (logLevel.value === undefined) {
@@ -22,6 +22,7 @@ export function verifyValues(text: string, rel: string, registry: string, pullSe
   }
   const registries = getAt(text, rel, ['config', 'registries'])
   const list = Array.isArray(registries.value) ? (registries.value as Record<string, unknown>[]) : []
+  const registry = PULL_SECRET_REGISTRY
   if (!list.some((r) => r?.prefix === registry && r?.credentials === pullSecret))
     throw new SetupError(
       `${rel}:${registries.line}: expected config.registries to have an entry with prefix ${registry} and credentials ${pullSecret}`,
@@ -38,7 +39,7 @@ export const task: Task = {
     const facts = await repoFacts(ctx)
     const vars = templateVars(ctx, facts)
     const values = await readRepoFile(ctx, facts.valuesFile)
-    if (values !== null) verifyValues(values, facts.valuesFile, facts.image.registry, `pullsecret:${ctx.settings.argocdNamespace}/argocd-image-updater-secret`)
+    if (values !== null) verifyValues(values, facts.valuesFile, pullSecretRef(ctx))
     return present([
       values === null ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null) : undefined,
       await planFile(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars)),

@@ -100,7 +100,9 @@ test('.env.example documents every setting, and secrets are not settings', () =>
   assert.equal(cfg.secrets.githubPat(), 'tok-123456')
   assert.doesNotMatch(JSON.stringify(cfg.settings), /tok-123456/)
   assert.equal(cfg.settings.chartVersion, '1.2.4')
-  assert.equal(cfg.settings.tagRegex, '^sha-[0-9a-f]+$')
+  assert.equal(cfg.settings.tagRegex, '', 'derived from the running tag unless set')
+  const perApp = loadConfig({ cwd: '/nonexistent', env: { GITOPS_REPO_DIR: '/r', GITHUB_USERNAME: 'u', APP_SQUOOSH_STRATEGY: 'semver', APP_IT_TOOLS_TAG_REGEX: '^v', APP_NAMESPACE: 'x', APP_X_OTHER: 'y' } })
+  assert.deepEqual(perApp.settings.perApp, { APP_SQUOOSH_STRATEGY: 'semver', APP_IT_TOOLS_TAG_REGEX: '^v' })
 })
 
 test('an atomic write removes the temp files a killed earlier write left, and only those', async () => {

@@ -14,6 +14,7 @@
 // moment, so its auto-prune is paused *before the push* (planPrePush) and restored in step 5.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import type { AppSpec } from '../apps.ts'
 import { repoFacts } from '../repo-facts.ts'
 import type { Change } from '../task.ts'
 import { appConverged, differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
@@ -24,17 +25,19 @@ import { loadObject, withNamespace } from './repo-objects.ts'
 interface Step {
   file: string
   kind: 'AppProject' | 'Application'
-  /** the Application takes over the app's Deployment and Service: check their uids */
-  adopts?: boolean
+  /** the Application takes over these objects of the app (Namespace included): check their uids */
+  adopts?: KRef[]
+  /** the app whose Application this is */
+  app?: string
 }
 
-export function deploySteps(ctx: Ctx, files: { chartApplicationFile: string; appApplicationFile: string }): Step[] {
+export function deploySteps(ctx: Ctx, facts: { chartApplicationFile: string; apps: AppSpec[] }): Step[] {
   const s = ctx.settings
   return [
     { file: s.projectFile, kind: 'AppProject' },
     { file: s.vaultEsoFile, kind: 'Application' },
-    { file: files.chartApplicationFile, kind: 'Application' },
-    { file: files.appApplicationFile, kind: 'Application', adopts: true },
+    { file: facts.chartApplicationFile, kind: 'Application' },
+    ...facts.apps.map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
     { file: s.personalServicesFile, kind: 'Application' },
   ]
 }
@@ -47,13 +50,6 @@ function targetRevision(ctx: Ctx): Promise<string> {
   return setupRevision(ctx)
 }
 
-function appWorkloadRefs(ctx: Ctx): KRef[] {
-  const { appName, appNamespace } = ctx.settings
-  return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: appNamespace, name: appName },
-    { apiVersion: 'v1', kind: 'Service', namespace: appNamespace, name: appName },
-  ]
-}
 
 /**
  * The pause of personal-services' auto-prune, needed while its live spec still runs the app and
@@ -65,13 +61,17 @@ export async function planPrePush(ctx: Ctx): Promise<Change[]> {
   const live = await k.get(refOf(desired))
   if (!live || live.spec?.syncPolicy?.automated?.prune !== true) return []
   const include = String(live.spec?.source?.directory?.include ?? '')
-  const [deployment] = appWorkloadRefs(ctx)
-  const tracked = trackedBy(await k.get(deployment))
-  const stillRunsApp = tracked === desired.metadata.name || include.includes(`${ctx.settings.appName}.yaml`)
+  const { apps } = await repoFacts(ctx)
+  let stillRunsApp = false
+  for (const app of apps) {
+    const tracked = trackedBy(await k.get(app.workload))
+    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`) || /[*?]/.test(include)) stillRunsApp = true
+  }
   if (!stillRunsApp) return []
+  const names = apps.map((a) => a.name).join(', ')
   return [
     {
-      summary: `pause auto-prune of ${label(desired)} until ${ctx.settings.appName} has adopted its Deployment and Service`,
+      summary: `pause auto-prune of ${label(desired)} until ${names} ${apps.length > 1 ? 'have' : 'has'} adopted ${apps.length > 1 ? 'their' : 'its'} objects`,
       async apply() {
         await k.mergePatch(refOf(desired), { spec: { syncPolicy: { automated: { prune: false } } } })
         ctx.log(`paused auto-prune of ${label(desired)}`)
@@ -108,7 +108,7 @@ async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
 async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string): Promise<void> {
   const ref = refOf(p.desired)
   const since = new Date()
-  const before = p.step.adopts ? await Promise.all(appWorkloadRefs(ctx).map((r) => k.get(r))) : []
+  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => k.get(r))) : []
   const live = await k.get(ref)
   if (drift(live, p.desired).length) {
     await k.apply(p.desired, { force: true })
@@ -133,18 +133,17 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string): Promise<voi
     fix: `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}), fix the cause, then rerun: npx tsx scripts/run.ts --from 7`,
   })
   ctx.log(`${label(p.desired)} is Synced and Healthy`)
-  if (p.step.adopts) await checkAdoption(ctx, k, before)
+  if (p.step.adopts) await checkAdoption(ctx, k, p.step.adopts, p.step.app ?? '', before)
 }
 
-async function checkAdoption(ctx: Ctx, k: Kube, before: (KObj | undefined)[]): Promise<void> {
-  const refs = appWorkloadRefs(ctx)
+async function checkAdoption(ctx: Ctx, k: Kube, refs: KRef[], app: string, before: (KObj | undefined)[]): Promise<void> {
   for (let i = 0; i < refs.length; i++) {
     const was = before[i]
     if (!was) continue
     const now = await k.get(refs[i])
     if (!now || now.metadata.uid !== was.metadata.uid)
       throw new SetupError(
-        `${refs[i].kind} ${refs[i].namespace}/${refs[i].name} was ${now ? 'recreated (new uid)' : 'deleted'} while ${ctx.settings.appName} took it over`,
+        `${refs[i].kind} ${refs[i].namespace ?? ''}/${refs[i].name} was ${now ? 'recreated (new uid)' : 'deleted'} while ${app} took it over`,
         'check that personal-services no longer lists the app and that its auto-prune was paused before the push; the app is running again now',
       )
     ctx.log(`${refs[i].kind} ${refs[i].namespace}/${refs[i].name} kept its uid ${was.metadata.uid}`)
