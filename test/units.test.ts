@@ -86,6 +86,11 @@ test('image settings: a name without tag or digest, in any Docker form', () => {
   assert.throws(() => parseImage('x:1', 'APP_SQUOOSH_IMAGE'), /APP_SQUOOSH_IMAGE "x:1"[^]*fix: set APP_SQUOOSH_IMAGE/)
 })
 
+test('--app is repeatable and takes comma lists too', () => {
+  assert.deepEqual(parseRunArgs(['--app', 'it-tools', '--app', 'squoosh,homepage'], KNOWN).apps, ['it-tools', 'squoosh', 'homepage'])
+  assert.equal(parseRunArgs([], KNOWN).apps, undefined)
+})
+
 test('templates: placeholders, json quoting, conditional lines; unknown names are errors', () => {
   const t = 'a: ${x}\nb: ${y|json}\nc: 1 #?on\nd: 2 #?off\n'
   assert.equal(renderTemplate(t, { x: 'plain', y: 'regexp:^a"b$' }, { on: true, off: false }), 'a: plain\nb: "regexp:^a\\"b$"\nc: 1\n')
