@@ -45,7 +45,7 @@ export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as cons
 /** Kinds that run containers but that Image Updater's Kustomize write-back is not set up for here. */
 const OTHER_POD_KINDS = ['CronJob', 'Job', 'ReplicaSet', 'Pod', 'ReplicationController']
 /** Kinds without a namespace (the ones a homelab app file holds). */
-const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'IngressClass', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'APIService'])
+export const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'IngressClass', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'APIService'])
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 
@@ -76,7 +76,7 @@ export function applicationFile(settings: Settings, app: string): string {
   return `${settings.applicationsDir}/${app}.yaml`
 }
 
-interface Doc {
+export interface Doc {
   kind?: string
   apiVersion?: string
   name?: string
@@ -100,7 +100,7 @@ export function readDocs(text: string, rel: string): Doc[] {
 }
 
 /** The resource files of a Kustomize folder the setup made (image-updater.yaml aside). */
-async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | undefined> {
+export async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | undefined> {
   const rel = `${folder}/kustomization.yaml`
   const text = await readRepoFile(ctx, rel)
   if (text === null) return undefined

@@ -48,7 +48,7 @@ const cases: Case[] = [
   { name: 'vault-eso of the wrong kind', overrides: { 'argocd/applications/vault-eso.yaml': sampleFiles['argocd/applications/vault-eso.yaml'].replace('kind: Application', 'kind: AppProject') }, cause: /vault-eso\.yaml:3: expected an Argo CD Application, found kind AppProject/, fix: /fix: / },
   { name: 'app file with a document without kind', overrides: { 'k8s/helm/manifests/it-tools.yaml': sampleFiles['k8s/helm/manifests/it-tools.yaml'] + '---\nmetadata:\n  name: stray\n' }, cause: /it-tools\.yaml:50: a document without kind \(metadata:\)/, fix: /fix: give the document its apiVersion and kind, or delete it/ },
   { name: 'it-tools running another image', env: { IMAGE: 'ghcr.io/someone/other' }, cause: /runs ghcr\.io\/meirongdev\/it-tools:sha-3f2c1ab, not ghcr\.io\/someone\/other/, fix: /fix: set IMAGE to the image the Deployment runs/ },
-  { name: 'values file with only a top-level logLevel', overrides: { 'k8s/helm/values/argocd-image-updater.yaml': 'logLevel: debug\n' }, cause: /argocd-image-updater\.yaml:1: expected config\."log\.level" \(a top-level logLevel is not read by the chart\)/, fix: /fix: put the log level under config/ },
+  { name: 'values file whose config is not a map', overrides: { 'k8s/helm/values/argocd-image-updater.yaml': 'config: debug\n' }, cause: /argocd-image-updater\.yaml:1: expected config to be a map of chart settings/, fix: /fix: make config a map/ },
   { name: 'wrong branch', prepare: (fx) => git(fx.dir, 'switch', '-q', '-c', 'feature'), cause: /on branch feature, not main/, fix: /fix: git -C .* switch main/ },
   { name: 'detached HEAD', prepare: (fx) => git(fx.dir, 'checkout', '-q', '--detach'), cause: /has a detached HEAD/, fix: /fix: check out the branch/ },
   {
