@@ -204,3 +204,33 @@ test("re-runs keep the user's own additions to the ImageUpdater and the Applicat
   assert.equal(read(repo, IU), iu)
   assert.equal(read(repo, APP), app)
 }))
+
+test("a Directory app with include '*.yaml' and exclude (the corpus' flat-wildcard repo): the app moves, the pattern stays as the user wrote it", async () => {
+  const { buildCorpusRepo, CORPUS } = await import('../sandbox/corpus/index.ts')
+  const corpus = buildCorpusRepo(CORPUS.find((s) => s.name === 'flat-wildcard')!)
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const { settings, secrets } = loadConfig({ env: { ...corpus.env, STATE_DIR: state }, cwd: '/nonexistent-dir' })
+    const ctx = { settings, secrets, repoDir: corpus.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(state, corpus.dir) } as Ctx
+    const services = readFileSync(join(corpus.dir, settings.personalServicesFile), 'utf8')
+    const changes = await planAll(ctx)
+    assert.ok(changes.some((c) => c.summary === 'delete clusters/home/services/it-tools.yaml'))
+    assert.ok(changes.some((c) => c.summary === 'create clusters/home/services/it-tools/kustomization.yaml'))
+    assert.equal(readFileSync(join(corpus.dir, settings.personalServicesFile), 'utf8'), services, 'include and exclude untouched')
+    assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+  } finally {
+    rmSync(corpus.root, { recursive: true, force: true })
+    rmSync(state, { recursive: true, force: true })
+  }
+})
+
+test('a StatefulSet app is onboarded like a Deployment (its file moves whole when it holds more)', withRepo({
+  'k8s/helm/manifests/db.yaml': 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n',
+  'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('homepage.yaml}', 'homepage.yaml,db.yaml}'),
+}, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml'))
+  const iu = parse(read(repo, 'k8s/helm/manifests/db/image-updater.yaml'))
+  assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'db', imageName: 'docker.io/library/postgres:16.x', commonUpdateSettings: { updateStrategy: 'semver' } })
+  assert.match(read(repo, 'k8s/helm/values/argocd-image-updater.yaml'), /prefix: docker\.io/)
+}, { APP_NAME: 'db' }))
