@@ -7,6 +7,11 @@ import { execFileSync } from 'node:child_process'
 
 export const SAMPLE_REPO_URL = 'https://github.com/meirongdev/homelab.git'
 export const SAMPLE_IMAGE_TAG = 'sha-3f2c1ab'
+/** squoosh runs a Docker Hub image with version tags */
+export const SAMPLE_SQUOOSH_IMAGE = 'dko0/squoosh'
+export const SAMPLE_SQUOOSH_TAG = '1.12.0'
+/** homepage runs a GHCR image on latest (digest strategy) */
+export const SAMPLE_HOMEPAGE_IMAGE = 'ghcr.io/gethomepage/homepage'
 
 export const sampleFiles: Record<string, string> = {
   'argocd/projects/homelab.yaml': `---
@@ -139,13 +144,136 @@ spec:
     port: 80
     targetPort: http
 `,
-  'k8s/helm/manifests/homepage.yaml': `apiVersion: v1
+  'k8s/helm/manifests/squoosh.yaml': `# squoosh：图片压缩（Docker Hub 镜像，版本号标签）
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: squoosh
+  namespace: personal-services
+  labels:
+    app: squoosh
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: squoosh
+  template:
+    metadata:
+      labels:
+        app: squoosh
+    spec:
+      containers:
+        - name: squoosh
+          image: dko0/squoosh:${SAMPLE_SQUOOSH_TAG}
+          ports:
+            - containerPort: 8080
+              name: http
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: squoosh
+  namespace: personal-services
+spec:
+  selector:
+    app: squoosh
+  ports:
+    - name: http
+      port: 80
+      targetPort: http
+`,
+  // homepage as its upstream manifest ships it: its own Namespace, RBAC to read the cluster, a
+  // ConfigMap, the Deployment (ghcr.io image on latest) and a Service, with comments between.
+  'k8s/helm/manifests/homepage.yaml': `# homepage：导航页
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: homepage
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: homepage
+  namespace: homepage
+---
+# 只读集群信息（显示服务状态）
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata:
+  name: homepage
+rules:
+  - apiGroups: [""]
+    resources: [namespaces, pods, nodes]
+    verbs: [get, list]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata:
+  name: homepage
+roleRef:
+  apiGroup: rbac.authorization.k8s.io
+  kind: ClusterRole
+  name: homepage
+subjects:
+  - kind: ServiceAccount
+    name: homepage
+    namespace: homepage
+---
+apiVersion: v1
 kind: ConfigMap
 metadata:
   name: homepage
-  namespace: personal-services
+  namespace: homepage
 data:
-  title: 主页
+  settings.yaml: |
+    title: 主页
+---
+# 以下两项为应用本身
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: homepage
+  namespace: homepage
+  labels:
+    app: homepage
+spec:
+  replicas: 1
+  selector:
+    matchLabels:
+      app: homepage
+  template:
+    metadata:
+      labels:
+        app: homepage
+    spec:
+      serviceAccountName: homepage
+      containers:
+        - name: homepage
+          image: ghcr.io/gethomepage/homepage:latest
+          ports:
+            - containerPort: 3000
+              name: http
+          volumeMounts:
+            - name: config
+              mountPath: /app/config
+      volumes:
+        - name: config
+          configMap:
+            name: homepage
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: homepage
+  namespace: homepage
+spec:
+  selector:
+    app: homepage
+  ports:
+    - name: http
+      port: 3000
+      targetPort: http
 `,
   'k8s/helm/manifests/calibre-web.yaml': `apiVersion: v1
 kind: ConfigMap

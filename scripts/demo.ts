@@ -1,13 +1,14 @@
 // The one-command demo: a sample GitOps repo with a bare origin, the sandbox cluster, the whole
 // setup run through the same runner users run, then a new image tag pushed to the sandbox's
-// registry and Image Updater rolling it out through git. Cleans up after itself.
+// registry and Image Updater rolling it out through git, for two apps: it-tools (GHCR, sha- build
+// tags, newest build) and squoosh (Docker Hub, version tags, semver within its major). Cleans up after itself.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { execFileSync } from 'node:child_process'
-import { createSampleRepo, SAMPLE_IMAGE_TAG } from '../sandbox/sample-repo.ts'
+import { createSampleRepo, SAMPLE_IMAGE_TAG, SAMPLE_SQUOOSH_IMAGE, SAMPLE_SQUOOSH_TAG } from '../sandbox/sample-repo.ts'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 
 const PROJECT = resolve(import.meta.dirname, '..')
@@ -26,21 +27,21 @@ function runSetup(envFile: string, args: string[] = []): Promise<number> {
   })
 }
 
-function deploymentImage(sandbox: Sandbox): string | undefined {
-  const d = sandbox.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })
+function deploymentImage(sandbox: Sandbox, name = 'it-tools'): string | undefined {
+  const d = sandbox.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name })
   return d?.spec?.template?.spec?.containers?.[0]?.image
 }
 
-/** Waits (by watch) until the it-tools Deployment runs `image`, or the time is up. */
-function waitForImage(sandbox: Sandbox, image: string, timeoutMs: number): Promise<boolean> {
+/** Waits (by watch) until the app's Deployment runs `image`, or the time is up. */
+function waitForImage(sandbox: Sandbox, image: string, timeoutMs: number, name = 'it-tools'): Promise<boolean> {
   return new Promise((done) => {
-    if (deploymentImage(sandbox) === image) return done(true)
+    if (deploymentImage(sandbox, name) === image) return done(true)
     const timer = setTimeout(() => {
       stop()
       done(false)
     }, timeoutMs)
     const stop = sandbox.store.watch(() => {
-      if (deploymentImage(sandbox) !== image) return
+      if (deploymentImage(sandbox, name) !== image) return
       clearTimeout(timer)
       stop()
       done(true)
@@ -63,16 +64,17 @@ async function main(): Promise<number> {
     const token = `ghp_${randomBytes(18).toString('hex')}`
     sandbox.actors.registry.setAuth(USER, token)
     sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+    sandbox.actors.registry.pushTag(SAMPLE_SQUOOSH_IMAGE, SAMPLE_SQUOOSH_TAG, new Date(Date.now() - 3_600_000))
     say(`  API at ${sandbox.url}, kubeconfig ${sandbox.kubeconfigPath}`)
 
     const envFile = join(root, 'demo.env')
     writeFileSync(
       envFile,
-      [`GITOPS_REPO_DIR=${repo.dir}`, `GITHUB_USERNAME=${USER}`, `GITHUB_PAT=${token}`, `KUBECONFIG=${sandbox.kubeconfigPath}`, `KUBE_CONTEXT=${sandbox.contextName}`, `STATE_DIR=${join(root, 'state')}`, 'SYNC_TIMEOUT_SECONDS=60', ''].join('\n'),
+      [`GITOPS_REPO_DIR=${repo.dir}`, `GITHUB_USERNAME=${USER}`, `GITHUB_PAT=${token}`, `KUBECONFIG=${sandbox.kubeconfigPath}`, `KUBE_CONTEXT=${sandbox.contextName}`, `STATE_DIR=${join(root, 'state')}`, 'SYNC_TIMEOUT_SECONDS=60', 'APPS=it-tools,squoosh', ''].join('\n'),
       { mode: 0o600 },
     )
 
-    say('\n▶ npx tsx scripts/run.ts   (the whole setup, tasks 0-9)\n')
+    say('\n▶ APPS=it-tools,squoosh npx tsx scripts/run.ts   (the whole setup, tasks 0-9, two apps)\n')
     const code = await runSetup(envFile)
     if (code !== 0) {
       say(`\n✖ the setup exited ${code}`)
@@ -82,22 +84,25 @@ async function main(): Promise<number> {
     say('\n▶ What changed in git')
     say(execFileSync('git', ['-C', repo.dir, 'log', '--format=  %h %s', '-n', '3'], { encoding: 'utf8' }).trimEnd())
     say('\n▶ The Argo CD Applications the setup created or changed')
-    const ours = new Set(['argocd-image-updater', 'it-tools', 'personal-services', 'vault-eso'])
+    const ours = new Set(['argocd-image-updater', 'it-tools', 'squoosh', 'personal-services', 'vault-eso'])
     for (const app of sandbox.store.list('argoproj.io/v1alpha1', 'Application', 'argocd').filter((a) => ours.has(a.metadata.name)))
       say(`  ${app.metadata.name.padEnd(22)} ${String(app.status?.sync?.status).padEnd(9)} ${String(app.status?.health?.status).padEnd(9)} ${String(app.status?.sync?.revision ?? '').slice(0, 7)}`)
-    say(`\n  it-tools runs ${deploymentImage(sandbox)}`)
+    say(`\n  it-tools runs ${deploymentImage(sandbox)}, squoosh runs ${deploymentImage(sandbox, 'squoosh')}`)
 
     const newTag = `sha-${randomBytes(4).toString('hex')}`
-    say(`\n▶ A new build: ${IMAGE}:${newTag} is pushed to the registry`)
+    say(`\n▶ New releases: ${IMAGE}:${newTag} on GHCR; ${SAMPLE_SQUOOSH_IMAGE}:1.13.0 and 2.0.0 on Docker Hub`)
     sandbox.actors.registry.pushTag(IMAGE, newTag, new Date())
-    const updated = await waitForImage(sandbox, `${IMAGE}:${newTag}`, 60_000)
-    if (!updated) {
-      say(`✖ it-tools still runs ${deploymentImage(sandbox)} after 60 s`)
+    sandbox.actors.registry.pushTag(SAMPLE_SQUOOSH_IMAGE, '1.13.0', new Date())
+    sandbox.actors.registry.pushTag(SAMPLE_SQUOOSH_IMAGE, '2.0.0', new Date())
+    const [itTools, squoosh] = await Promise.all([waitForImage(sandbox, `${IMAGE}:${newTag}`, 60_000), waitForImage(sandbox, `${SAMPLE_SQUOOSH_IMAGE}:1.13.0`, 60_000, 'squoosh')])
+    if (!itTools || !squoosh) {
+      say(`✖ after 60 s it-tools runs ${deploymentImage(sandbox)}, squoosh runs ${deploymentImage(sandbox, 'squoosh')}`)
       return 1
     }
-    const writeBack = execFileSync('git', ['-C', repo.origin, 'log', '-1', '--format=%h %an: %s', 'main'], { encoding: 'utf8' }).trim()
-    say(`  Image Updater wrote it back to git: ${writeBack}`)
-    say(`  Argo CD rolled it out: it-tools now runs ${deploymentImage(sandbox)}`)
+    const writeBacks = execFileSync('git', ['-C', repo.origin, 'log', '-2', '--format=    %h %an: %s', 'main'], { encoding: 'utf8' }).trimEnd()
+    say(`  Image Updater wrote them back to git:\n${writeBacks}`)
+    say(`  Argo CD rolled them out: it-tools now runs ${deploymentImage(sandbox)}`)
+    say(`                           squoosh now runs ${deploymentImage(sandbox, 'squoosh')} (newest 1.x: semver within its major, 2.0.0 left alone)`)
 
     say('\n▶ Running the setup again: every task is already done\n')
     execFileSync('git', ['-C', repo.dir, 'pull', '-q', '--ff-only'])

@@ -13,6 +13,8 @@ export interface RunOptions {
   fresh: boolean
   yes: boolean
   help: boolean
+  /** --app NAME (repeatable): the apps to onboard, as APPS does */
+  apps?: string[]
 }
 
 export const USAGE = `Usage: npx tsx scripts/run.ts [options]
@@ -30,6 +32,8 @@ Options:
   --env-file <f>    read settings from this file instead of .env (a missing file
                     is reported by Node itself: "node: <f>: not found", exit 9)
   --fresh           forget saved progress and check every task again
+  --app <name>      onboard this app of the Directory Application (repeatable; like
+                    APPS=a,b; without it APPS, else APP_NAME)
   --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
   -h, --help        show this help
 `
@@ -68,6 +72,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
         fresh: { type: 'boolean', default: false },
         yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        app: { type: 'string', multiple: true },
       },
     }))
   } catch (err) {
@@ -82,6 +87,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     yes: values.yes,
     help: values.help,
   }
+  if (values.app?.length) opts.apps = values.app.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean)
   if (values.only) opts.only = parseIds(values.only, known, '--only')
   if (values.from !== undefined) opts.from = parseIds(values.from, known, '--from')[0]
   if (opts.only && opts.from !== undefined) throw new SetupError('--only and --from do not go together', 'use one of them')

@@ -4,8 +4,10 @@ import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
 import { remoteUrl } from './git.ts'
+import { readApps, type AppSpec } from './apps.ts'
 import { chartShape, type ChartShape } from './render/chart.ts'
-import { parseImage, verifyStrategy, verifyTagRegex, type ImageRef } from './render/image.ts'
+import { type ImageRef } from './render/image.ts'
+import { registryEntries } from './render/registries.ts'
 import type { TemplateVars } from './render/template.ts'
 import { getAt, singleDocument } from './yaml-edit.ts'
 
@@ -13,14 +15,19 @@ export interface RepoFacts {
   repoUrl: string
   project: string
   destinationServer: string
-  image: ImageRef
   shape: ChartShape
-  /** repo-relative folder of the app's Kustomize source */
-  appPath: string
   valuesFile: string
-  appApplicationFile: string
   chartApplicationFile: string
+  /** every app of this run, read from what runs (see src/apps.ts) */
+  apps: AppSpec[]
+  /** the first app's image, Kustomize folder and Application file (for single-app callers) */
+  image: ImageRef
+  appPath: string
+  appApplicationFile: string
 }
+
+/** The registry the GitHub token pulls from: the pull secret's dockerconfigjson names it. */
+export const PULL_SECRET_REGISTRY = 'ghcr.io'
 
 // Keyed by the settings object, which the runner's check-mode copy of the context shares, so the
 // facts are read once per run. No task changes what they are read from (the project's name, the
@@ -47,12 +54,11 @@ export function readArgoFile(text: string, rel: string, kind: 'Application' | 'A
 
 async function collect(ctx: Ctx): Promise<RepoFacts> {
   const s = ctx.settings
-  const image = parseImage(s.image)
-  verifyTagRegex(s.tagRegex)
-  verifyStrategy(s.updateStrategy)
   const shape = chartShape(s.chartVersion)
   const project = readArgoFile(await requireRepoFile(ctx, s.projectFile, 'APPPROJECT_FILE'), s.projectFile, 'AppProject')
-  const services = readArgoFile(await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE'), s.personalServicesFile, 'Application')
+  const servicesText = await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE')
+  const services = readArgoFile(servicesText, s.personalServicesFile, 'Application')
+  const apps = await readApps(ctx, servicesText)
   const projectName = project.getIn(['metadata', 'name'])
   if (typeof projectName !== 'string' || !projectName) throw new SetupError(`${s.projectFile}: the AppProject has no metadata.name`, 'give the AppProject a name')
   const existingUrl = services.getIn(['spec', 'source', 'repoURL'])
@@ -63,12 +69,13 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
     repoUrl,
     project: projectName,
     destinationServer: typeof server === 'string' && server ? server : 'https://kubernetes.default.svc',
-    image,
     shape,
-    appPath: `${s.manifestsDir}/${s.appName}`,
     valuesFile: `${s.valuesDir}/argocd-image-updater.yaml`,
-    appApplicationFile: `${s.applicationsDir}/${s.appName}.yaml`,
     chartApplicationFile: `${s.applicationsDir}/argocd-image-updater.yaml`,
+    apps,
+    image: apps[0]!.image,
+    appPath: apps[0]!.appPath,
+    appApplicationFile: apps[0]!.applicationFile,
   }
 }
 
@@ -81,27 +88,38 @@ export function repoFacts(ctx: Ctx): Promise<RepoFacts> {
   return facts
 }
 
-/** Everything the templates in manifests/ may refer to. */
-export function templateVars(ctx: Ctx, f: RepoFacts): TemplateVars {
+/** The pull secret Image Updater reads registry credentials from (GHCR only: it holds the GitHub token). */
+export function pullSecretRef(ctx: Ctx): string {
+  return `pullsecret:${ctx.settings.argocdNamespace}/argocd-image-updater-secret`
+}
+
+/** Everything the templates in manifests/ may refer to; `app` for the per-app templates (default: the first). */
+export function templateVars(ctx: Ctx, f: RepoFacts, app: AppSpec = f.apps[0]!): TemplateVars {
   const s = ctx.settings
   return {
-    appName: s.appName,
-    appNamespace: s.appNamespace,
+    appName: app.name,
+    appNamespace: app.namespace,
     argocdNamespace: s.argocdNamespace,
     vaultPath: s.vaultPath,
     secretStore: s.secretStore,
-    image: s.image,
-    registry: f.image.registry,
-    registryName: f.image.registry === 'ghcr.io' ? 'GitHub Container Registry' : f.image.registry,
-    updateStrategy: s.updateStrategy,
-    allowTags: `regexp:${s.tagRegex}`,
+    imageName: app.imageName,
+    registry: PULL_SECRET_REGISTRY,
+    registries: registryEntries(f.apps.map((a) => a.image.registry), pullSecretRef(ctx)),
+    updateStrategy: app.policy.strategy,
+    allowTags: app.policy.tagRegex === undefined ? '' : `regexp:${app.policy.tagRegex}`,
+    pullSecret: pullSecretRef(ctx),
     branch: s.branch,
     chartVersion: s.chartVersion,
     logLevel: s.logLevel,
     project: f.project,
     repoUrl: f.repoUrl,
     destinationServer: f.destinationServer,
-    appPath: f.appPath,
+    appPath: app.appPath,
     valuesFile: f.valuesFile,
   }
+}
+
+/** The per-app template flags: optional lines of image-updater.yaml. */
+export function templateFlags(f: RepoFacts, app: AppSpec): Record<string, boolean> {
+  return { specNamespace: f.shape.specNamespace, allowTags: app.policy.tagRegex !== undefined, pullSecret: app.image.registry === PULL_SECRET_REGISTRY }
 }

@@ -52,7 +52,8 @@ function formatPlan(reports: TaskReport[]): string {
 }
 
 async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<{ ctx: Ctx; warnings: string[] }> {
-  const config = loadConfig({ envFile: opts.envFile, cwd, env })
+  // --app wins over APPS and APP_NAME, as a command-line flag does over the environment
+  const config = loadConfig({ envFile: opts.envFile, cwd, env: opts.apps ? { ...env, APPS: opts.apps.join(',') } : env })
   const repoDir = config.settings.gitopsRepoDir
   verifyGitCheckout(repoDir)
   const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir)

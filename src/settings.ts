@@ -18,14 +18,15 @@ export const SETTING_SPECS = {
   gitopsRepoDir: { env: 'GITOPS_REPO_DIR', required: true, help: 'Path to your GitOps repository checkout (absolute, or relative to the .env file).' },
   githubUsername: { env: 'GITHUB_USERNAME', required: true, help: 'GitHub user that owns the token; used for GHCR pulls and git write-back.' },
   githubPat: { env: 'GITHUB_PAT', secret: true, help: 'GitHub token (read:packages + contents:write). Needed by task 1 only; asked for on a terminal when empty.' },
-  image: { env: 'IMAGE', default: 'ghcr.io/meirongdev/it-tools', help: 'Image Image Updater watches (registry/owner/name, no tag).' },
-  appName: { env: 'APP_NAME', default: 'it-tools', help: 'Name of the app, its Argo CD Application and its Deployment/Service.' },
+  image: { env: 'IMAGE', default: '', help: 'Image Image Updater watches (nginx, owner/name, ghcr.io/owner/name; no tag); empty = the image the app\'s workload runs. Per app: APP_<NAME>_IMAGE.' },
+  appName: { env: 'APP_NAME', default: 'it-tools', help: 'Name of the app, its Argo CD Application and its Deployment/Service (one app; see APPS for several).' },
+  apps: { env: 'APPS', default: '', help: 'Several apps of the Directory app to onboard in one run, comma-separated (it-tools,squoosh,homepage); also --app NAME. Empty = APP_NAME.' },
   appNamespace: { env: 'APP_NAMESPACE', default: 'personal-services', help: 'Namespace the app runs in.' },
   argocdNamespace: { env: 'ARGOCD_NAMESPACE', default: 'argocd', help: 'Namespace of Argo CD, its Applications, Image Updater and its secrets.' },
   vaultPath: { env: 'VAULT_PATH', default: 'secret/homelab/github', help: 'Vault KV v2 path holding `username` and `pat` (ESO remoteRef key).' },
   secretStore: { env: 'SECRET_STORE', default: 'vault-backend', help: 'ESO ClusterSecretStore that reads Vault.' },
-  tagRegex: { env: 'TAG_REGEX', default: '^sha-[0-9a-f]+$', help: 'Tags Image Updater may deploy (written as `regexp:<this>`).' },
-  updateStrategy: { env: 'UPDATE_STRATEGY', default: 'newest-build', help: 'Image Updater strategy: semver, newest-build, digest or alphabetical.' },
+  tagRegex: { env: 'TAG_REGEX', default: '', help: 'Tags Image Updater may deploy (written as `regexp:<this>`); empty = derived from the running tag (sha-<hex>: ^sha-[0-9a-f]+$). Per app: APP_<NAME>_TAG_REGEX.' },
+  updateStrategy: { env: 'UPDATE_STRATEGY', default: '', help: 'Image Updater strategy: semver, newest-build, digest or alphabetical; empty = derived from the running tag (sha-<hex>: newest-build, 1.12.0: semver within the major, latest: digest). Per app: APP_<NAME>_STRATEGY.' },
   chartVersion: { env: 'CHART_VERSION', default: '1.2.4', help: 'argocd-image-updater Helm chart version (1.0.x, 1.1.x or 1.2.x).' },
   repoUrl: { env: 'GITOPS_REPO_URL', default: '', help: 'Repo URL Argo CD uses; empty = the repoURL your Applications already use for this repo, else `origin`.' },
   branch: { env: 'GIT_BRANCH', default: 'main', help: 'Branch Argo CD tracks and the setup commits to.' },
@@ -50,7 +51,13 @@ export const SETTING_SPECS = {
 
 export type SettingKey = keyof typeof SETTING_SPECS
 type SecretKey = 'githubPat' | 'vaultToken'
-export type Settings = { readonly [K in Exclude<SettingKey, SecretKey>]: string }
+export type Settings = { readonly [K in Exclude<SettingKey, SecretKey>]: string } & {
+  /** per-app settings by their variable name (APP_SQUOOSH_STRATEGY=semver), see src/apps.ts */
+  readonly perApp: Readonly<Record<string, string>>
+}
+
+/** Per-app settings: APP_<NAME>_<FIELD>, NAME the app name upper-cased with - and . as _. */
+export const PER_APP_SETTING = /^APP_([A-Z0-9_]+)_(IMAGE|STRATEGY|TAG_REGEX)$/
 
 /** Secrets live apart from settings so that settings can be printed or saved without thought. */
 export interface Secrets {
@@ -104,6 +111,10 @@ export function loadConfig(opts: { envFile?: string; cwd?: string; env?: NodeJS.
       `missing setting${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`,
       `set ${missing.join(' and ')} in ${usedFile ?? '.env'} (see .env.example) or in the environment`,
     )
+  const perApp: Record<string, string> = {}
+  for (const source of [fileVars, env])
+    for (const [name, value] of Object.entries(source)) if (PER_APP_SETTING.test(name) && value !== undefined && value.trim() !== '') perApp[name] = value.trim()
+  ;(values as Record<string, unknown>).perApp = Object.freeze(perApp)
   if (values.gitopsRepoDir && !isAbsolute(values.gitopsRepoDir))
     values.gitopsRepoDir = resolve(usedFile ? resolve(usedFile, '..') : cwd, values.gitopsRepoDir)
   const pat = raw(SETTING_SPECS.githubPat)

@@ -364,3 +364,80 @@ function stripMarkers(region: string): { offset: number; source: string } {
   }
   return { offset, source: kept.join('') }
 }
+
+// ---- removing and inserting map entries (repairs) ---------------------------------------------
+
+/**
+ * Removes the entry at path (its key line through the end of its value, with a comment on the
+ * same line) from a block map; the rest of the text stays as it is. Same text when the key is absent.
+ */
+export function deleteKey(text: string, file: string, path: YamlPath): string {
+  const doc = singleDocument(text, file)
+  const parent = locate(doc, path.slice(0, -1)).node
+  const key = path[path.length - 1]
+  if (!parent || !isMap(parent)) return text
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key))
+  if (!pair) return text
+  if (parent.flow) {
+    const where = describePath(path)
+    throw new SetupError(`${file}:${lineAt(text, (pair.key as Node).range?.[0] ?? 0)}: cannot remove ${where} from a flow map ({...}) without rewriting it`, `remove ${where} from ${file} by hand, then rerun`)
+  }
+  const keyStart = (pair.key as Node).range![0]
+  const start = lineStartOf(text, keyStart)
+  const value = pair.value as Node | null
+  const end = value?.range ? value.range[2] : (pair.key as Node).range![2]
+  // through the end of the last line of the value (a trailing comment on it goes too)
+  let stop = text.indexOf('\n', Math.max(end - 1, keyStart))
+  stop = stop === -1 ? text.length : stop + 1
+  if (text.slice(start, keyStart).trim() !== '') {
+    throw new SetupError(`${file}:${lineAt(text, keyStart)}: ${describePath(path)} shares its line with other content`, `put ${describePath(path)} on a line of its own in ${file}, then rerun`)
+  }
+  return text.slice(0, start) + text.slice(stop)
+}
+
+/**
+ * Adds `key: value` (value: a one-line scalar or pre-formatted block lines) as the last entry of the
+ * block map at path, at the indentation of its other keys. Same text when the key is there already.
+ */
+export function insertKey(text: string, file: string, path: YamlPath, key: string, value: string | string[]): string {
+  const doc = singleDocument(text, file)
+  const at = locate(doc, path)
+  const map = at.node
+  const where = describePath(path)
+  if (!map || !isMap(map) || map.flow || !map.range || map.items.length === 0)
+    throw new SetupError(`${file}:${lineAt(text, at.lineOffset)}: expected a block map with entries at ${where}`, `add ${key} under ${where} in ${file} by hand, then rerun`)
+  if (map.items.some((p) => isScalar(p.key) && String(p.key.value) === key)) return text
+  const firstKey = (map.items[0]!.key as Node).range![0]
+  const indent = ' '.repeat(firstKey - lineStartOf(text, firstKey))
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  const lines = Array.isArray(value) ? [`${indent}${key}:`, ...value.map((l) => `${indent}${l}`)] : [`${indent}${key}: ${value}`]
+  let at2 = map.range[1]
+  if (text[at2 - 1] !== '\n') {
+    const nl = text.indexOf('\n', at2)
+    at2 = nl === -1 ? text.length : nl + 1
+  }
+  const block = lines.join(eol) + eol
+  if (at2 === text.length && !text.endsWith('\n')) return text + eol + block.slice(0, -eol.length)
+  return text.slice(0, at2) + block + text.slice(at2)
+}
+
+/** Appends pre-formatted block lines (a `- ...` item and its continuation lines) after the last item of the block list at path. */
+export function appendBlockItem(text: string, file: string, path: YamlPath, lines: string[]): string {
+  const doc = singleDocument(text, file)
+  const at = locate(doc, path)
+  const seq = at.node
+  const where = describePath(path)
+  if (!seq || !isSeq(seq) || seq.flow || !seq.range || seq.items.length === 0)
+    throw new SetupError(`${file}:${lineAt(text, at.lineOffset)}: expected a block list with items at ${where}`, `add the entry to ${where} in ${file} by hand, then rerun`)
+  const column = seq.range[0] - lineStartOf(text, seq.range[0])
+  const indent = ' '.repeat(column)
+  const eol = text.includes('\r\n') ? '\r\n' : '\n'
+  let end = seq.range[1]
+  if (text[end - 1] !== '\n') {
+    const nl = text.indexOf('\n', end)
+    end = nl === -1 ? text.length : nl + 1
+  }
+  const block = lines.map((l) => indent + l).join(eol) + eol
+  if (end === text.length && !text.endsWith('\n')) return text + eol + block.slice(0, -eol.length)
+  return text.slice(0, end) + block + text.slice(end)
+}

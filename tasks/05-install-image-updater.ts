@@ -1,32 +1,28 @@
 // Task 5: install Argo CD Image Updater from the argo-helm chart, with values from this repo.
 // The values file is created once and then belongs to the user (task 9 only lowers the log level);
-// the checks below make sure it still carries what the setup needs.
-import { SetupError } from '../src/errors.ts'
+// after that only what the setup needs is checked and repaired in place (src/repairs.ts).
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { repoFacts, templateVars } from '../src/repo-facts.ts'
+import { pullSecretRef, repoFacts, templateVars } from '../src/repo-facts.ts'
+import { planRepairs, valuesRepairs } from '../src/repairs.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
-import { getAt, singleDocument } from '../src/yaml-edit.ts'
+import { getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
+import { SetupError } from '../src/errors.ts'
+import type { Ctx } from '../src/context.ts'
 
-/** What an existing values file must hold for Image Updater to pull from the registry. */
-export function verifyValues(text: string, rel: string, registry: string, pullSecret: string): void {
-  singleDocument(text, rel)
-  const logLevel = getAt(text, rel, ['config', 'log.level'])
-  if (logLevel.value === undefined) {
-    const top = getAt(text, rel, ['logLevel'])
-    throw new SetupError(
-      `${rel}:${top.value === undefined ? logLevel.line : top.line}: expected config."log.level"${top.value === undefined ? '' : ' (a top-level logLevel is not read by the chart)'}`,
-      `put the log level under config as  log.level: debug  in ${rel}`,
-    )
-  }
-  const registries = getAt(text, rel, ['config', 'registries'])
-  const list = Array.isArray(registries.value) ? (registries.value as Record<string, unknown>[]) : []
-  if (!list.some((r) => r?.prefix === registry && r?.credentials === pullSecret))
-    throw new SetupError(
-      `${rel}:${registries.line}: expected config.registries to have an entry with prefix ${registry} and credentials ${pullSecret}`,
-      `add that registry entry to ${rel} (or delete the file and rerun task 5 to recreate it)`,
-    )
+/**
+ * The chart's Application is written once; after that only the chart version follows CHART_VERSION
+ * (the rest, sync options included, is the user's).
+ */
+async function planChartApplication(ctx: Ctx, rel: string, rendered: string) {
+  const text = await readRepoFile(ctx, rel)
+  if (text === null) return planFile(ctx, rel, rendered, null)
+  const path = ['spec', 'sources', 0, 'targetRevision']
+  const { value, line } = getAt(text, rel, path)
+  if (getAt(text, rel, ['spec', 'sources', 0, 'chart']).value !== 'argocd-image-updater')
+    throw new SetupError(`${rel}:${line}: expected spec.sources[0] to be the argocd-image-updater chart`, `move ${rel} away to have it written again, or make its first source the chart, then rerun`)
+  return planRepairs(ctx, rel, text, [{ reason: `chart version ${ctx.settings.chartVersion} (CHART_VERSION)`, routine: true, edit: (t) => (value === ctx.settings.chartVersion ? t : setScalar(t, rel, path, ctx.settings.chartVersion)) }])
 }
 
 export const task: Task = {
@@ -38,10 +34,13 @@ export const task: Task = {
     const facts = await repoFacts(ctx)
     const vars = templateVars(ctx, facts)
     const values = await readRepoFile(ctx, facts.valuesFile)
-    if (values !== null) verifyValues(values, facts.valuesFile, facts.image.registry, `pullsecret:${ctx.settings.argocdNamespace}/argocd-image-updater-secret`)
+    if (values !== null) singleDocument(values, facts.valuesFile)
+    const hosts = facts.apps.map((a) => a.image.registry)
     return present([
-      values === null ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null) : undefined,
-      await planFile(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars)),
+      values === null
+        ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null)
+        : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx) })),
+      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars)),
     ])
   },
 }

@@ -1,5 +1,6 @@
 // Task 7: commit exactly the files the setup manages and push them (the git half), then apply and
 // sync on the cluster in an order that loses nothing (the cluster half, src/cluster/deploy.ts).
+import { appNames } from '../src/apps.ts'
 import { planPublish } from '../src/publish.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Ctx } from '../src/context.ts'
@@ -19,7 +20,9 @@ export function managedPaths(ctx: Ctx): string[] {
 
 export function commitMessage(ctx: Ctx): string {
   const s = ctx.settings
-  return `Set up Argo CD Image Updater for ${s.image}\n\nMove ${s.appName} into its own Kustomize Application, add the ImageUpdater resource,\nthe GitHub token ExternalSecrets and the argocd-image-updater chart ${s.chartVersion}.\n\nWritten by image-updater-setup (task 7).`
+  const apps = appNames(s)
+  const list = apps.join(', ')
+  return `Set up Argo CD Image Updater for ${list}\n\nMove ${list} into ${apps.length > 1 ? 'their' : 'its'} own Kustomize Application${apps.length > 1 ? 's' : ''}, add the ImageUpdater resource${apps.length > 1 ? 's' : ''},\nthe GitHub token ExternalSecrets and the argocd-image-updater chart ${s.chartVersion}.\n\nWritten by image-updater-setup (task 7).`
 }
 
 export const task: Task = {

@@ -2,6 +2,7 @@
 // Secret checks (never echoing values), preflight config/context checks, the apply order.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { AppSpec } from '../src/apps.ts'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { contains, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
@@ -130,13 +131,16 @@ test('preflight context check: refuses another context unless allowed', () => {
   assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'nowhere' }), k)!.cause, /not in the kubeconfig/)
 })
 
-test('apply order: AppProject, vault-eso, chart, the app (adopts), then personal-services', () => {
-  const steps = deploySteps(ctxWith(), { chartApplicationFile: 'argocd/applications/argocd-image-updater.yaml', appApplicationFile: 'argocd/applications/it-tools.yaml' })
+test('apply order: AppProject, vault-eso, chart, each app (adopting every object of it), then personal-services', () => {
+  const app = (name: string, objects: { apiVersion: string; kind: string; name: string; namespace?: string }[]) => ({ name, applicationFile: `argocd/applications/${name}.yaml`, objects }) as unknown as AppSpec
+  const homepage = [{ apiVersion: 'v1', kind: 'Namespace', name: 'homepage' }, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'homepage', namespace: 'homepage' }]
+  const steps = deploySteps(ctxWith(), { chartApplicationFile: 'argocd/applications/argocd-image-updater.yaml', apps: [app('it-tools', []), app('homepage', homepage)] })
   assert.deepEqual(
     steps.map((s) => s.file),
-    ['argocd/projects/homelab.yaml', 'argocd/applications/vault-eso.yaml', 'argocd/applications/argocd-image-updater.yaml', 'argocd/applications/it-tools.yaml', 'argocd/applications/personal-services.yaml'],
+    ['argocd/projects/homelab.yaml', 'argocd/applications/vault-eso.yaml', 'argocd/applications/argocd-image-updater.yaml', 'argocd/applications/it-tools.yaml', 'argocd/applications/homepage.yaml', 'argocd/applications/personal-services.yaml'],
   )
-  assert.deepEqual(steps.filter((s) => s.adopts).map((s) => s.file), ['argocd/applications/it-tools.yaml'])
+  assert.deepEqual(steps.filter((s) => s.adopts).map((s) => s.file), ['argocd/applications/it-tools.yaml', 'argocd/applications/homepage.yaml'])
+  assert.deepEqual(steps[4]!.adopts, homepage, 'the Namespace is adopted too')
 })
 
 test('parseObject picks the one object of a kind, with comments and leading ---', () => {

@@ -334,7 +334,7 @@ test('seeding: it-tools runs in personal-services, tracked by the Directory app,
   assert.equal(ps.status.sync.revision, gitIn(h.repo.origin, 'rev-parse', 'main'))
   assert.equal(ps.status.health.status, 'Healthy')
   assert.equal(ps.status.sourceType, 'Directory')
-  assert.equal(h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'personal-services', name: 'homepage' })?.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services')
+  assert.equal(h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'homepage', name: 'homepage' })?.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services')
   assert.ok(h.store.get({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: 'vault-backend' }))
   assert.equal(h.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'vault', name: 'vault-0' })?.status.phase, 'Running')
   await h.actors.settle()

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { parseIds, parseRunArgs, selectTasks } from '../src/cli-args.ts'
 import { SetupError } from '../src/errors.ts'
 import { chartShape } from '../src/render/chart.ts'
-import { parseImage } from '../src/render/image.ts'
+import { parseImage, readImageRef, sameImage } from '../src/render/image.ts'
 import { renderTemplate } from '../src/render/template.ts'
 import { loadConfig, SETTING_SPECS } from '../src/settings.ts'
 import { PROJECT } from './helpers.ts'
@@ -37,11 +37,58 @@ test('chart versions: 1.0/1.1 need spec.namespace, 1.2 has status counts, 0.x an
   assert.throws(() => chartShape('1.2'), /not a chart version/)
 })
 
-test('image references: registry and repository; tags, digests and upper case refused', () => {
-  assert.deepEqual(parseImage('ghcr.io/meirongdev/it-tools'), { registry: 'ghcr.io', repository: 'meirongdev/it-tools' })
-  assert.deepEqual(parseImage('registry.local:5000/a/b/c'), { registry: 'registry.local:5000', repository: 'a/b/c' })
-  for (const bad of ['ghcr.io/meirongdev/it-tools:latest', 'ghcr.io/x/y@sha256:00', 'it-tools', 'ghcr.io/Meirong/it-tools', 'ghcr.io/'])
-    assert.throws(() => parseImage(bad), /is not an image reference/, bad)
+test('image references as Docker reads them: short names, Docker Hub, other hosts, ports, digests', () => {
+  const ref = (text: string) => readImageRef(text)
+  assert.deepEqual(ref('nginx'), { registry: 'docker.io', repository: 'library/nginx', name: 'nginx' })
+  assert.deepEqual(ref('nginx:1.27'), { registry: 'docker.io', repository: 'library/nginx', name: 'nginx', tag: '1.27' })
+  assert.deepEqual(ref('dko0/squoosh:1.12.0'), { registry: 'docker.io', repository: 'dko0/squoosh', name: 'dko0/squoosh', tag: '1.12.0' })
+  assert.deepEqual(ref('docker.io/library/nginx'), { registry: 'docker.io', repository: 'library/nginx', name: 'docker.io/library/nginx' })
+  assert.deepEqual(ref('index.docker.io/dko0/squoosh'), { registry: 'docker.io', repository: 'dko0/squoosh', name: 'index.docker.io/dko0/squoosh' })
+  assert.deepEqual(ref('ghcr.io/o/n:sha-3f2c1ab'), { registry: 'ghcr.io', repository: 'o/n', name: 'ghcr.io/o/n', tag: 'sha-3f2c1ab' })
+  assert.deepEqual(ref('lscr.io/linuxserver/calibre-web:0.6.24'), { registry: 'lscr.io', repository: 'linuxserver/calibre-web', name: 'lscr.io/linuxserver/calibre-web', tag: '0.6.24' })
+  assert.deepEqual(ref('quay.io/prometheus/node-exporter'), { registry: 'quay.io', repository: 'prometheus/node-exporter', name: 'quay.io/prometheus/node-exporter' })
+  assert.deepEqual(ref('localhost:5000/x'), { registry: 'localhost:5000', repository: 'x', name: 'localhost:5000/x' })
+  assert.deepEqual(ref('localhost/x/y'), { registry: 'localhost', repository: 'x/y', name: 'localhost/x/y' })
+  assert.deepEqual(ref('registry.local:5000/a/b/c:v2'), { registry: 'registry.local:5000', repository: 'a/b/c', name: 'registry.local:5000/a/b/c', tag: 'v2' })
+  const digest = `sha256:${'ab'.repeat(32)}`
+  assert.deepEqual(ref(`ghcr.io/gethomepage/homepage@${digest}`), { registry: 'ghcr.io', repository: 'gethomepage/homepage', name: 'ghcr.io/gethomepage/homepage', digest })
+  assert.deepEqual(ref(`nginx:1.27@${digest}`), { registry: 'docker.io', repository: 'library/nginx', name: 'nginx', tag: '1.27', digest })
+  // a first component with upper case is a host (Docker's rule), the repository must be lower case
+  assert.equal(ref('Registry/x')?.registry, 'Registry')
+  for (const bad of ['', ' nginx', 'ghcr.io/Meirong/it-tools', 'ghcr.io/', 'nginx:', 'nginx@sha256:00', 'a//b', 'ghcr.io/o/n:bad tag', 'host_x:5000/a'])
+    assert.equal(ref(bad), undefined, bad)
+})
+
+test('the same image however it is written; different images are different', () => {
+  for (const [a, b] of [
+    ['nginx', 'docker.io/library/nginx:1.27'],
+    ['nginx:latest', 'index.docker.io/library/nginx'],
+    ['dko0/squoosh:1.12.0', 'docker.io/dko0/squoosh'],
+    ['ghcr.io/o/n@sha256:' + 'cd'.repeat(32), 'ghcr.io/o/n:sha-1'],
+  ])
+    assert.ok(sameImage(a, b), `${a} = ${b}`)
+  for (const [a, b] of [
+    ['nginx', 'ghcr.io/library/nginx'],
+    ['dko0/squoosh', 'dko0/squoosh2'],
+    ['localhost:5000/x', 'localhost/x'],
+    ['ghcr.io/o/n', 'bad ref'],
+  ])
+    assert.ok(!sameImage(a, b), `${a} != ${b}`)
+})
+
+test('image settings: a name without tag or digest, in any Docker form', () => {
+  assert.equal(parseImage('ghcr.io/meirongdev/it-tools').repository, 'meirongdev/it-tools')
+  assert.equal(parseImage('dko0/squoosh').registry, 'docker.io')
+  assert.equal(parseImage('nginx').repository, 'library/nginx')
+  assert.equal(parseImage('localhost:5000/x').registry, 'localhost:5000')
+  for (const bad of ['ghcr.io/meirongdev/it-tools:latest', 'ghcr.io/x/y@sha256:' + '00'.repeat(32), 'ghcr.io/Meirong/it-tools', 'ghcr.io/'])
+    assert.throws(() => parseImage(bad), /is not an image reference without a tag/, bad)
+  assert.throws(() => parseImage('x:1', 'APP_SQUOOSH_IMAGE'), /APP_SQUOOSH_IMAGE "x:1"[^]*fix: set APP_SQUOOSH_IMAGE/)
+})
+
+test('--app is repeatable and takes comma lists too', () => {
+  assert.deepEqual(parseRunArgs(['--app', 'it-tools', '--app', 'squoosh,homepage'], KNOWN).apps, ['it-tools', 'squoosh', 'homepage'])
+  assert.equal(parseRunArgs([], KNOWN).apps, undefined)
 })
 
 test('templates: placeholders, json quoting, conditional lines; unknown names are errors', () => {
@@ -58,7 +105,9 @@ test('.env.example documents every setting, and secrets are not settings', () =>
   assert.equal(cfg.secrets.githubPat(), 'tok-123456')
   assert.doesNotMatch(JSON.stringify(cfg.settings), /tok-123456/)
   assert.equal(cfg.settings.chartVersion, '1.2.4')
-  assert.equal(cfg.settings.tagRegex, '^sha-[0-9a-f]+$')
+  assert.equal(cfg.settings.tagRegex, '', 'derived from the running tag unless set')
+  const perApp = loadConfig({ cwd: '/nonexistent', env: { GITOPS_REPO_DIR: '/r', GITHUB_USERNAME: 'u', APP_SQUOOSH_STRATEGY: 'semver', APP_IT_TOOLS_TAG_REGEX: '^v', APP_NAMESPACE: 'x', APP_X_OTHER: 'y' } })
+  assert.deepEqual(perApp.settings.perApp, { APP_SQUOOSH_STRATEGY: 'semver', APP_IT_TOOLS_TAG_REGEX: '^v' })
 })
 
 test('an atomic write removes the temp files a killed earlier write left, and only those', async () => {

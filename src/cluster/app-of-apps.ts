@@ -8,7 +8,6 @@
 //  - parent without automated sync: nothing reverts the move; once it is done the parent is synced
 //    at the pushed commit so it tracks the new children.
 // Either way the setup then waits for the parent at the pushed commit.
-import type { Ctx } from '../context.ts'
 import { trackedBy } from './argo.ts'
 import type { KObj, KRef, Kube } from './kube.ts'
 
@@ -108,9 +107,9 @@ export function restorePatch(live: KObj): Record<string, unknown> | undefined {
 }
 
 /** The dry-run line that says which way the move goes under these parents. */
-export function strategyNote(ctx: Ctx, ancestors: Ancestor[]): string {
+export function strategyNote(ancestors: Ancestor[]): string {
   const automated = ancestors.filter((a) => a.automated)
   if (automated.length)
-    return `the move runs with the automated sync of ${automated.map((a) => a.ref.name).join(', ')} paused (self-heal would revert the pause of ${ctx.settings.appName}'s old app and the pushed children would sync in any order); restored afterwards`
+    return `the move runs with the automated sync of ${automated.map((a) => a.ref.name).join(', ')} paused (self-heal would revert the pause of the apps' old Application and the pushed children would sync in any order); restored afterwards`
   return `${ancestors.map((a) => a.ref.name).join(', ')} sync${ancestors.length > 1 ? '' : 's'} manually: the children are deployed in order, then the parent is synced at the pushed commit`
 }

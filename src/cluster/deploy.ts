@@ -14,6 +14,7 @@
 // moment, so its auto-prune is paused *before the push* (planPrePush) and restored in step 5.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import type { AppSpec } from '../apps.ts'
 import { repoFacts } from '../repo-facts.ts'
 import type { Change } from '../task.ts'
 import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
@@ -22,27 +23,29 @@ import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
-import { appWorkloadRefs, knownOurs, ourExternalSecrets } from './our-resources.ts'
+import { knownOurs, ourExternalSecrets } from './our-resources.ts'
 import { waitForApp } from './wait-app.ts'
 
 interface Step {
   file: string
   kind: 'AppProject' | 'Application'
-  /** the Application takes over the app's Deployment and Service: check their uids */
-  adopts?: boolean
+  /** the Application takes over these objects of the app (Namespace included): check their uids */
+  adopts?: KRef[]
+  /** the app whose Application this is */
+  app?: string
   /** done also needs: the target Secrets of our ExternalSecrets ('secrets'), the ImageUpdater CRD served ('crd') */
   needs?: 'secrets' | 'crd'
 }
 
 const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
-export function deploySteps(ctx: Ctx, files: { chartApplicationFile: string; appApplicationFile: string }): Step[] {
+export function deploySteps(ctx: Ctx, facts: { chartApplicationFile: string; apps: AppSpec[] }): Step[] {
   const s = ctx.settings
   return [
     { file: s.projectFile, kind: 'AppProject' },
     { file: s.vaultEsoFile, kind: 'Application', needs: 'secrets' },
-    { file: files.chartApplicationFile, kind: 'Application', needs: 'crd' },
-    { file: files.appApplicationFile, kind: 'Application', adopts: true },
+    { file: facts.chartApplicationFile, kind: 'Application', needs: 'crd' },
+    ...facts.apps.map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
     { file: s.personalServicesFile, kind: 'Application' },
   ]
 }
@@ -84,11 +87,11 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
   // a converged rerun stops here: nothing to push, nothing to move
   if (!stillRunsApp && !pushPending) return []
   const ancestors = await findAncestors(k, await ourAppLives(ctx, k), ctx.settings.argocdNamespace, { deep: true })
-  const prunePause = stillRunsApp ? prunePauseChange(ctx, k, desired, ancestors.some((a) => a.automated)) : undefined
+  const prunePause = stillRunsApp ? await prunePauseChange(ctx, k, desired, ancestors.some((a) => a.automated)) : undefined
   const pauses: Change[] = ancestors
     .filter((a) => a.automated && !a.pausedBySetup)
     .map((a) => ({
-      summary: `pause the automated sync of ${describeAncestor(a)} until the move is done: ${strategyNote(ctx, ancestors)}`,
+      summary: `pause the automated sync of ${describeAncestor(a)} until the move is done: ${strategyNote(ancestors)}`,
       async apply() {
         await k.mergePatch(a.ref, pausePatch(a))
         ctx.log(`paused the automated sync of Application ${a.ref.namespace}/${a.ref.name}`)
@@ -101,19 +104,24 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
 async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<boolean> {
   if (live.spec?.syncPolicy?.automated?.prune !== true) return false
   const include = String(live.spec?.source?.directory?.include ?? '')
-  const [deployment] = appWorkloadRefs(ctx)
-  const tracked = trackedBy(await k.get(deployment))
-  return tracked === desired.metadata.name || include.includes(`${ctx.settings.appName}.yaml`)
+  const { apps } = await repoFacts(ctx)
+  for (const app of apps) {
+    const tracked = trackedBy(await k.get(app.workload))
+    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`) || /[*?]/.test(include)) return true
+  }
+  return false
 }
 
 /** How long the pause is watched under a parent whose reconcile may still be under way. */
 const PAUSE_GUARD_MS = 2000
 
-function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomatedParent: boolean): Change {
+async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomatedParent: boolean): Promise<Change> {
   const ref = refOf(desired)
   const pause = () => k.mergePatch(ref, { spec: { syncPolicy: { automated: { prune: false } } } })
+  const { apps } = await repoFacts(ctx)
+  const names = apps.map((a) => a.name).join(', ')
   return {
-    summary: `pause auto-prune of ${label(desired)} until ${ctx.settings.appName} has adopted its Deployment and Service`,
+    summary: `pause auto-prune of ${label(desired)} until ${names} ${apps.length > 1 ? 'have' : 'has'} adopted ${apps.length > 1 ? 'their' : 'its'} objects`,
     async apply() {
       await pause()
       // A parent's reconcile that started before its own pause can still self-heal this patch away:
@@ -216,7 +224,7 @@ async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
 async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<string>): Promise<void> {
   const ref = refOf(p.desired)
   const since = new Date()
-  const before = p.step.adopts ? await Promise.all(appWorkloadRefs(ctx).map((r) => k.get(r))) : []
+  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => k.get(r))) : []
   const live = await k.get(ref)
   if (drift(live, p.desired).length) {
     await k.apply(p.desired, { force: true })
@@ -245,18 +253,17 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
     ctx.warn?.(w)
   }
   ctx.log(`${label(p.desired)} is synced and healthy at ${rev.slice(0, 7)}${warnings.length ? ` (${warnings.length} resource(s) broken before the setup, left alone)` : ''}`)
-  if (p.step.adopts) await checkAdoption(ctx, k, before)
+  if (p.step.adopts) await checkAdoption(ctx, k, p.step.adopts, p.step.app ?? '', before)
 }
 
-async function checkAdoption(ctx: Ctx, k: Kube, before: (KObj | undefined)[]): Promise<void> {
-  const refs = appWorkloadRefs(ctx)
+async function checkAdoption(ctx: Ctx, k: Kube, refs: KRef[], app: string, before: (KObj | undefined)[]): Promise<void> {
   for (let i = 0; i < refs.length; i++) {
     const was = before[i]
     if (!was) continue
     const now = await k.get(refs[i])
     if (!now || now.metadata.uid !== was.metadata.uid)
       throw new SetupError(
-        `${refs[i].kind} ${refs[i].namespace}/${refs[i].name} was ${now ? 'recreated (new uid)' : 'deleted'} while ${ctx.settings.appName} took it over`,
+        `${refs[i].kind} ${refs[i].namespace ?? ''}/${refs[i].name} was ${now ? 'recreated (new uid)' : 'deleted'} while ${app} took it over`,
         'check that personal-services no longer lists the app and that its auto-prune was paused before the push; the app is running again now',
       )
     ctx.log(`${refs[i].kind} ${refs[i].namespace}/${refs[i].name} kept its uid ${was.metadata.uid}`)
@@ -309,7 +316,7 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
     changes.push({
       summary: restore
         ? `restore the automated sync of ${describeAncestor(a)} and wait until it is synced at the pushed commit`
-        : `sync ${describeAncestor(a)} once the children are done: ${strategyNote(ctx, ancestors)}`,
+        : `sync ${describeAncestor(a)} once the children are done: ${strategyNote(ancestors)}`,
       async apply() {
         await settleParent(ctx, k, a, await targetRevision(ctx), oursAndChildren)
       },

@@ -1,21 +1,14 @@
 // The resources this setup adds or changes on the cluster, by Argo CD resource key: our
-// ExternalSecrets (from the file task 2 writes), the app's Deployment and Service, the Image Updater
-// controller. A snapshot never excuses these, even on a rerun that finds them already live.
+// ExternalSecrets (from the file task 2 writes), every object of each app the setup moves, the Image
+// Updater controller. A snapshot never excuses these, even on a rerun that finds them already live.
 import { parseAllDocuments } from 'yaml'
 import type { Ctx } from '../context.ts'
 import { readRepoFile } from '../files.ts'
 import { resourceKey } from './app-snapshot.ts'
-import type { KObj, KRef } from './kube.ts'
+import { repoFacts } from '../repo-facts.ts'
+import type { KObj } from './kube.ts'
 
 export const CONTROLLER_DEPLOYMENT = 'argocd-image-updater-controller'
-
-export function appWorkloadRefs(ctx: Ctx): KRef[] {
-  const { appName, appNamespace } = ctx.settings
-  return [
-    { apiVersion: 'apps/v1', kind: 'Deployment', namespace: appNamespace, name: appName },
-    { apiVersion: 'v1', kind: 'Service', namespace: appNamespace, name: appName },
-  ]
-}
 
 /** Our ExternalSecrets (from the file task 2 writes) as Argo CD resource keys. */
 export async function ourExternalSecrets(ctx: Ctx): Promise<{ key: string; namespace: string; name: string; secretName: string }[]> {
@@ -33,7 +26,8 @@ export async function ourExternalSecrets(ctx: Ctx): Promise<{ key: string; names
 /** Resources the setup adds or changes, whatever a snapshot says (a rerun after a failure sees them live). */
 export async function knownOurs(ctx: Ctx): Promise<Set<string>> {
   const keys = (await ourExternalSecrets(ctx)).map((e) => e.key)
-  for (const r of appWorkloadRefs(ctx)) keys.push(resourceKey({ group: r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '', kind: r.kind, namespace: r.namespace, name: r.name }))
+  const { apps } = await repoFacts(ctx)
+  for (const r of apps.flatMap((app) => app.objects)) keys.push(resourceKey({ group: r.apiVersion.includes('/') ? r.apiVersion.split('/')[0] : '', kind: r.kind, namespace: r.namespace, name: r.name }))
   keys.push(resourceKey({ group: 'apps', kind: 'Deployment', namespace: ctx.settings.argocdNamespace, name: CONTROLLER_DEPLOYMENT }))
   return new Set(keys)
 }

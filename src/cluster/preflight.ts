@@ -32,7 +32,8 @@ async function check(failures: Failure[], fn: () => unknown): Promise<boolean> {
 export function configFailures(ctx: Ctx): Failure[] {
   const s = ctx.settings
   const failures: Failure[] = []
-  for (const fn of [() => parseImage(s.image), () => verifyTagRegex(s.tagRegex), () => verifyStrategy(s.updateStrategy), () => chartShape(s.chartVersion)]) {
+  // empty image, tag filter and strategy are derived per app from what runs (src/apps.ts)
+  for (const fn of [() => s.image && parseImage(s.image), () => s.tagRegex && verifyTagRegex(s.tagRegex), () => s.updateStrategy && verifyStrategy(s.updateStrategy), () => chartShape(s.chartVersion)]) {
     try {
       fn()
     } catch (err) {

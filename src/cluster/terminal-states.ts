@@ -21,9 +21,11 @@ function podFix(reason: string, ns: string, pod: string, image: string | undefin
   return `a Secret or ConfigMap the pod needs is missing or wrong: kubectl -n ${ns} describe pod ${pod}; ${rerun}`
 }
 
-/** A terminal container state of a pod of this Deployment, as a SetupError. */
-export async function deploymentTerminal(k: Kube, r: ResourceState): Promise<SetupError | undefined> {
-  const d = await k.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: r.namespace, name: r.name })
+const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet'])
+
+/** A terminal container state of a pod of this workload (Deployment, StatefulSet, DaemonSet), as a SetupError. */
+export async function workloadTerminal(k: Kube, r: ResourceState): Promise<SetupError | undefined> {
+  const d = await k.get({ apiVersion: 'apps/v1', kind: r.kind, namespace: r.namespace, name: r.name })
   const match: Record<string, string> = d?.spec?.selector?.matchLabels ?? {}
   if (!d || Object.keys(match).length === 0) return undefined
   const pods = await k.list('v1', 'Pod', r.namespace, Object.entries(match).map(([key, v]) => `${key}=${v}`).join(','))
@@ -85,7 +87,7 @@ export async function externalSecretTerminal(k: Kube, r: ResourceState, vaultPat
 /** The first terminal state among the pending resources of ours, if any. */
 export async function findTerminal(k: Kube, pending: ResourceState[], vaultPath: string): Promise<SetupError | undefined> {
   for (const r of pending) {
-    const found = r.kind === 'Deployment' ? await deploymentTerminal(k, r) : r.kind === 'ExternalSecret' ? await externalSecretTerminal(k, r, vaultPath) : undefined
+    const found = WORKLOAD_KINDS.has(r.kind) ? await workloadTerminal(k, r) : r.kind === 'ExternalSecret' ? await externalSecretTerminal(k, r, vaultPath) : undefined
     if (found) return found
   }
   return undefined

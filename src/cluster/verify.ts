@@ -5,8 +5,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
 import { chartShape } from '../render/chart.ts'
-import { parseImage } from '../render/image.ts'
-import { repoFacts } from '../repo-facts.ts'
+import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
 import { judgeApp, snapshotFor } from './app-snapshot.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
@@ -129,7 +128,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   })
 
   // 2. the ExternalSecrets and the Secrets they render
-  const registry = parseImage(s.image).registry
+  const registry = PULL_SECRET_REGISTRY
   const pat = ctx.secrets.githubPat()
   for (const es of await externalSecrets(ctx)) {
     const esHint = `kubectl -n ${ns} describe externalsecret ${es.name}: check Vault holds ${s.vaultPath} (task 1) and the ClusterSecretStore ${s.secretStore} is Ready`
@@ -155,7 +154,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
 
   // 3. the Applications, at (or after) our revision
   const rev = await setupRevision(ctx)
-  const appFiles = [facts.appApplicationFile, facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
+  const appFiles = [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
   const apps: Record<string, KObj | undefined> = {}
   const ourKeys = await knownOurs(ctx)
   for (const file of appFiles) {
@@ -180,50 +179,51 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     })
   }
 
-  // 4. the app's Deployment survived the move (created before its new Application, or new)
-  await guard(`${s.appName} Deployment survived the move`, '', async () => {
-    const app = apps[facts.appApplicationFile]
-    const problems: string[] = []
-    const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${s.appName}.yaml`)) !== null || (await oldFileInHistory(ctx))
-    for (const ref of [
-      { apiVersion: 'apps/v1', kind: 'Deployment', namespace: s.appNamespace, name: s.appName },
-      { apiVersion: 'v1', kind: 'Service', namespace: s.appNamespace, name: s.appName },
-    ]) {
-      const obj = await k.get(ref)
-      if (!obj) {
-        problems.push(`${ref.kind} ${ref.namespace}/${ref.name} not found`)
-        continue
-      }
-      const owner = trackedBy(obj)
-      if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} is tracked by ${owner}, not ${app.metadata.name}`)
-      const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
-      const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
-      if (existedBefore && created > appCreated) problems.push(`${ref.kind} was created after the ${s.appName} Application (recreated during the move)`)
-    }
-    record(`${s.appName} Deployment survived the move`, problems, existedBefore ? 'Deployment and Service predate the new Application' : 'Deployment and Service present (new install)', 'a recreated app had downtime: check personal-services no longer lists it and prunes nothing of it')
-  })
-
-  // 5. the ImageUpdater resource selects the app and manages its image; the log shows no idling
+  // 4. each app's objects survived the move (created before its new Application, or new)
   const shape = chartShape(s.chartVersion)
-  const iuHint = `kubectl -n ${ns} get imageupdater ${s.appName} -o yaml; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
-  await guard(`ImageUpdater ${s.appName} manages the image`, iuHint, async () => {
-    const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: s.appName }
-    const iu = await k.get(ref)
-    if (!iu) return record(`ImageUpdater ${s.appName} manages the image`, [`ImageUpdater ${ns}/${s.appName} not found`], '', iuHint)
-    const refs: { namePattern?: string }[] = iu.spec?.applicationRefs ?? []
-    if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, s.appName)))
-      return record(`ImageUpdater ${s.appName} manages the image`, [`no applicationRefs[].namePattern matches ${s.appName}`], '', iuHint)
-    if (shape.statusCounts) {
-      const r = await awaitState(
-        k,
-        ref,
-        (o) => ((o?.status?.applicationsMatched ?? 0) >= 1 && (o?.status?.imagesManaged ?? 0) >= 1 ? { ready: true } : { waiting: `applicationsMatched=${o?.status?.applicationsMatched ?? 'unset'} imagesManaged=${o?.status?.imagesManaged ?? 'unset'}` }),
-        opts.waitMs,
-        `ImageUpdater ${ns}/${s.appName} matching the app`,
-      )
-      record(`ImageUpdater ${s.appName} manages the image`, r.error ? [r.error] : [], `applicationsMatched=${r.obj?.status?.applicationsMatched} imagesManaged=${r.obj?.status?.imagesManaged}`, iuHint)
-    }
-  })
+  for (const spec of facts.apps) {
+    const survived = `${spec.name} ${spec.workload.kind} survived the move`
+    await guard(survived, '', async () => {
+      const app = apps[spec.applicationFile]
+      const problems: string[] = []
+      const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name))
+      for (const ref of spec.objects) {
+        const obj = await k.get(ref)
+        if (!obj) {
+          problems.push(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`)
+          continue
+        }
+        const owner = trackedBy(obj)
+        if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} ${ref.name} is tracked by ${owner}, not ${app.metadata.name}`)
+        const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
+        const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
+        if (existedBefore && created > appCreated) problems.push(`${ref.kind} ${ref.name} was created after the ${spec.name} Application (recreated during the move)`)
+      }
+      record(survived, problems, existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
+    })
+
+    // 5. the ImageUpdater resource selects the app and manages its image; the log shows no idling
+    const iuHint = `kubectl -n ${ns} get imageupdater ${spec.name} -o yaml; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
+    const manages = `ImageUpdater ${spec.name} manages the image`
+    await guard(manages, iuHint, async () => {
+      const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: spec.name }
+      const iu = await k.get(ref)
+      if (!iu) return record(manages, [`ImageUpdater ${ns}/${spec.name} not found`], '', iuHint)
+      const refs: { namePattern?: string }[] = iu.spec?.applicationRefs ?? []
+      if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, spec.name))) return record(manages, [`no applicationRefs[].namePattern matches ${spec.name}`], '', iuHint)
+      if (shape.statusCounts) {
+        const r = await awaitState(
+          k,
+          ref,
+          (o) => ((o?.status?.applicationsMatched ?? 0) >= 1 && (o?.status?.imagesManaged ?? 0) >= 1 ? { ready: true } : { waiting: `applicationsMatched=${o?.status?.applicationsMatched ?? 'unset'} imagesManaged=${o?.status?.imagesManaged ?? 'unset'}` }),
+          opts.waitMs,
+          `ImageUpdater ${ns}/${spec.name} matching the app`,
+        )
+        record(manages, r.error ? [r.error] : [], `applicationsMatched=${r.obj?.status?.applicationsMatched} imagesManaged=${r.obj?.status?.imagesManaged}`, iuHint)
+      }
+    })
+  }
+  const iuHint = `kubectl -n ${ns} get imageupdater; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
   await guard('controller log shows it working', iuHint, async () => {
     if (!controllerPod) return record('controller log shows it working', ['no controller pod to read'], '', iuHint)
     const pod = controllerPod
@@ -243,9 +243,9 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   return results
 }
 
-async function oldFileInHistory(ctx: Ctx): Promise<boolean> {
+async function oldFileInHistory(ctx: Ctx, app: string): Promise<boolean> {
   const { execFile } = await import('node:child_process')
-  const rel = `${ctx.settings.manifestsDir}/${ctx.settings.appName}.yaml`
+  const rel = `${ctx.settings.manifestsDir}/${app}.yaml`
   return new Promise((resolve) =>
     execFile('git', ['log', '-1', '--format=%H', '--', rel], { cwd: ctx.repoDir }, (err, stdout) => resolve(!err && stdout.trim().length > 0)),
   )

@@ -1,34 +1,105 @@
-// Image references like ghcr.io/meirongdev/it-tools: the registry host and the repository.
+// Image references read the way Docker and Kubernetes read them (the distribution/reference rules):
+// `nginx` is docker.io/library/nginx, `dko0/squoosh` is docker.io/dko0/squoosh, the first path
+// component is a registry only when it has a `.` or a `:` or is `localhost`, `index.docker.io` is
+// docker.io. Every comparison of two references goes through `sameImage`, so both sides are read
+// alike. Image Updater itself matches the ImageUpdater's `imageName` against the live image by the
+// name as written (it keeps `dko0/squoosh` and `docker.io/dko0/squoosh` apart), which is why the
+// name as written is kept too, and the setup writes that form.
 import { SetupError } from '../errors.ts'
 
 export interface ImageRef {
+  /** registry host (with port) as Docker reads it: docker.io when the reference names none */
   registry: string
+  /** repository path on that registry, `library/` added for Docker Hub's official images */
   repository: string
+  /** the reference as written, without tag and digest (what Image Updater matches) */
+  name: string
+  tag?: string
+  digest?: string
 }
 
-export function parseImage(image: string): ImageRef {
-  const m = /^([a-z0-9.-]+\.[a-z]{2,}(?::\d+)?)\/([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)$/.exec(image)
-  if (!m)
+export const DOCKER_HUB = 'docker.io'
+
+// The grammar of github.com/distribution/reference, as regular expressions.
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
+const DOMAIN_PART = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])'
+const DOMAIN = new RegExp(`^(?:${DOMAIN_PART}(?:\\.${DOMAIN_PART})*|\\[[0-9a-fA-F:]+\\])(?::[0-9]+)?$`)
+const PATH = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`)
+const TAG = /^[\w][\w.-]{0,127}$/
+const DIGEST = /^[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}$/
+
+/** The reference parsed, or undefined when Docker would refuse it. */
+export function readImageRef(text: string): ImageRef | undefined {
+  let rest = text.trim()
+  if (!rest || rest !== text) return undefined
+  let digest: string | undefined
+  const at = rest.indexOf('@')
+  if (at !== -1) {
+    digest = rest.slice(at + 1)
+    rest = rest.slice(0, at)
+    if (!DIGEST.test(digest)) return undefined
+  }
+  let tag: string | undefined
+  const colon = rest.lastIndexOf(':')
+  if (colon > rest.lastIndexOf('/')) {
+    tag = rest.slice(colon + 1)
+    rest = rest.slice(0, colon)
+    if (!TAG.test(tag)) return undefined
+  }
+  const name = rest
+  const slash = rest.indexOf('/')
+  const first = slash === -1 ? '' : rest.slice(0, slash)
+  // a first component is a registry when it looks like a host: a dot, a port, localhost, or upper case
+  const isHost = slash !== -1 && (/[.:]/.test(first) || first === 'localhost' || first !== first.toLowerCase())
+  let registry = DOCKER_HUB
+  let repository = rest
+  if (isHost) {
+    if (!DOMAIN.test(first)) return undefined
+    registry = first === 'index.docker.io' ? DOCKER_HUB : first
+    repository = rest.slice(slash + 1)
+  }
+  if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`
+  if (!PATH.test(repository) || name.length > 255) return undefined
+  return { registry, repository, name, ...(tag === undefined ? {} : { tag }), ...(digest === undefined ? {} : { digest }) }
+}
+
+/** registry/repository: one spelling for every way of writing the same image. */
+export function canonicalName(ref: Pick<ImageRef, 'registry' | 'repository'>): string {
+  return `${ref.registry}/${ref.repository}`
+}
+
+/** True when both references name the same image (tags and digests aside). */
+export function sameImage(a: string | ImageRef, b: string | ImageRef): boolean {
+  const ra = typeof a === 'string' ? readImageRef(a) : a
+  const rb = typeof b === 'string' ? readImageRef(b) : b
+  return !!ra && !!rb && canonicalName(ra) === canonicalName(rb)
+}
+
+/** An image setting (IMAGE, APP_<NAME>_IMAGE): a name without tag or digest. */
+export function parseImage(image: string, setting = 'IMAGE'): ImageRef {
+  const ref = readImageRef(image)
+  if (!ref || ref.tag !== undefined || ref.digest !== undefined)
     throw new SetupError(
-      `IMAGE "${image}" is not an image reference of the form registry/owner/name without a tag`,
-      'set IMAGE like ghcr.io/meirongdev/it-tools (lower case, no :tag or @digest)',
+      `${setting} "${image}" is not an image reference without a tag (like nginx, dko0/squoosh, ghcr.io/owner/name or host:5000/name)`,
+      `set ${setting} like ghcr.io/meirongdev/it-tools or dko0/squoosh (lower case, no :tag or @digest), or leave it empty to use the image the Deployment runs`,
     )
-  return { registry: m[1], repository: m[2] }
+  return ref
 }
 
 export const STRATEGIES = ['semver', 'newest-build', 'digest', 'alphabetical'] as const
+export type Strategy = (typeof STRATEGIES)[number]
 
-export function verifyStrategy(strategy: string): void {
+export function verifyStrategy(strategy: string, setting = 'UPDATE_STRATEGY'): asserts strategy is Strategy {
   if (!(STRATEGIES as readonly string[]).includes(strategy))
-    throw new SetupError(`UPDATE_STRATEGY "${strategy}" is not an Image Updater strategy (an unknown one silently falls back to semver)`, `set UPDATE_STRATEGY to one of ${STRATEGIES.join(', ')}`)
+    throw new SetupError(`${setting} "${strategy}" is not an Image Updater strategy (an unknown one silently falls back to semver)`, `set ${setting} to one of ${STRATEGIES.join(', ')}`)
 }
 
-export function verifyTagRegex(re: string): void {
+export function verifyTagRegex(re: string, setting = 'TAG_REGEX'): void {
   if (re.startsWith('regexp:'))
-    throw new SetupError(`TAG_REGEX starts with "regexp:"; the setup adds that prefix itself`, `set TAG_REGEX=${re.slice('regexp:'.length)}`)
+    throw new SetupError(`${setting} starts with "regexp:"; the setup adds that prefix itself`, `set ${setting}=${re.slice('regexp:'.length)}`)
   try {
     new RegExp(re)
   } catch (err) {
-    throw new SetupError(`TAG_REGEX "${re}" does not compile: ${(err as Error).message}`, 'set TAG_REGEX to a valid regular expression, e.g. ^sha-[0-9a-f]+$')
+    throw new SetupError(`${setting} "${re}" does not compile: ${(err as Error).message}`, `set ${setting} to a valid regular expression, e.g. ^sha-[0-9a-f]+$`)
   }
 }

@@ -1,0 +1,250 @@
+// The apps this run onboards, read from what runs: which file of the Directory Application holds
+// each one (or the folder the setup moved it to earlier), its workload, every object it consists
+// of (all adopted by the new Application), the image to follow and how to update it. Settings
+// the user gives win (APP_<NAME>_IMAGE/_STRATEGY/_TAG_REGEX, then IMAGE/UPDATE_STRATEGY/TAG_REGEX);
+// the rest is derived and explained (`policy.why`). An app that is neither in the Directory
+// Application nor already moved by the setup is never invented: the run stops with the names found.
+import { readdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { Ctx } from './context.ts'
+import { SetupError } from './errors.ts'
+import { readRepoFile } from './files.ts'
+import { readSelection, selects } from './include.ts'
+import { canonicalName, parseImage, readImageRef, sameImage, type ImageRef } from './render/image.ts'
+import { choosePolicy, updaterImageName, type UpdatePolicy } from './render/strategy.ts'
+import type { Settings } from './settings.ts'
+import { getAt, splitDocuments } from './yaml-edit.ts'
+
+export interface ObjectRef {
+  apiVersion: string
+  kind: string
+  name: string
+  namespace?: string
+}
+
+export interface AppSpec {
+  name: string
+  /** the Directory Application's file that holds the app today; undefined once the setup moved it */
+  sourceFile?: string
+  /** repo-relative folder of the app's Kustomize source */
+  appPath: string
+  applicationFile: string
+  /** namespace of the workload (the Application's destination) */
+  namespace: string
+  workload: ObjectRef & { file: string; line: number }
+  /** every object of the app, the Namespace included: the new Application adopts them all */
+  objects: ObjectRef[]
+  /** the image as the workload runs it (tag and digest included) */
+  image: ImageRef
+  policy: UpdatePolicy
+  /** ImageUpdater images[].imageName: the name as the workload writes it, plus the constraint */
+  imageName: string
+}
+
+export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const
+/** Kinds that run containers but that Image Updater's Kustomize write-back is not set up for here. */
+const OTHER_POD_KINDS = ['CronJob', 'Job', 'ReplicaSet', 'Pod', 'ReplicationController']
+/** Kinds without a namespace (the ones a homelab app file holds). */
+export const CLUSTER_SCOPED = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'PersistentVolume', 'StorageClass', 'IngressClass', 'PriorityClass', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'APIService'])
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
+
+/** The names of the apps this run onboards: APPS (or --app), else APP_NAME. */
+export function appNames(settings: Pick<Settings, 'apps' | 'appName'>): string[] {
+  const names = settings.apps
+    ? settings.apps.split(',').map((n) => n.trim()).filter(Boolean)
+    : [settings.appName]
+  const setting = settings.apps ? 'APPS' : 'APP_NAME'
+  for (const n of names)
+    if (!DNS_LABEL.test(n) || n.length > 63)
+      throw new SetupError(`${setting}: "${n}" is not a valid app name (lower case letters, digits and -, at most 63)`, `set ${setting} to the name of the app's file in the Directory Application without .yaml, e.g. ${setting}=it-tools`)
+  const dup = names.find((n, i) => names.indexOf(n) !== i)
+  if (dup) throw new SetupError(`${setting} names ${dup} twice`, `list each app once in ${setting}`)
+  return [...new Set(names)]
+}
+
+/** APP_<NAME>_<FIELD>: the per-app form of a setting. */
+export function perAppSetting(app: string, field: 'IMAGE' | 'STRATEGY' | 'TAG_REGEX'): string {
+  return `APP_${app.toUpperCase().replace(/[-.]/g, '_')}_${field}`
+}
+
+export function appPath(settings: Settings, app: string): string {
+  return `${settings.manifestsDir}/${app}`
+}
+
+export function applicationFile(settings: Settings, app: string): string {
+  return `${settings.applicationsDir}/${app}.yaml`
+}
+
+export interface Doc {
+  kind?: string
+  apiVersion?: string
+  name?: string
+  namespace?: string
+  line: number
+  file: string
+  json: Record<string, any>
+}
+
+/** Every document of a file, each with the kind and name it declares; a document without kind stops the run. */
+export function readDocs(text: string, rel: string): Doc[] {
+  return splitDocuments(text, rel).map((d) => {
+    const json = (d.doc.toJS() ?? {}) as Record<string, any>
+    if (typeof json !== 'object' || Array.isArray(json) || !d.kind)
+      throw new SetupError(
+        `${rel}:${d.line}: a document without kind (${d.source.split('\n').find((l) => l.trim() && !l.trim().startsWith('#'))?.trim() ?? 'empty'}): Kubernetes cannot apply it, and moving the file could not carry it over as an object`,
+        `give the document its apiVersion and kind, or delete it from ${rel}, then rerun`,
+      )
+    return { kind: d.kind, apiVersion: json.apiVersion, name: d.name, namespace: json.metadata?.namespace, line: d.line, file: rel, json }
+  })
+}
+
+/** The resource files of a Kustomize folder the setup made (image-updater.yaml aside). */
+export async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | undefined> {
+  const rel = `${folder}/kustomization.yaml`
+  const text = await readRepoFile(ctx, rel)
+  if (text === null) return undefined
+  const resources = getAt(text, rel, ['resources']).value
+  const files = Array.isArray(resources) ? resources.filter((r): r is string => typeof r === 'string' && /\.ya?ml$/.test(r) && r !== 'image-updater.yaml') : []
+  const docs: Doc[] = []
+  for (const f of files) {
+    const t = await readRepoFile(ctx, `${folder}/${f}`)
+    if (t !== null) docs.push(...readDocs(t, `${folder}/${f}`))
+  }
+  return docs
+}
+
+/** File names (without .yaml) the Directory Application syncs, and folders the setup made: for "did you mean". */
+async function namesFound(ctx: Ctx, selection: ReturnType<typeof readSelection>): Promise<string[]> {
+  const dir = ctx.settings.manifestsDir
+  let entries: { name: string; isDirectory(): boolean }[] = []
+  try {
+    entries = await readdir(join(ctx.repoDir, dir), { withFileTypes: true })
+  } catch {
+    entries = []
+  }
+  const files = entries.filter((e) => !e.isDirectory() && /\.ya?ml$/.test(e.name) && selects(selection, e.name)).map((e) => e.name.replace(/\.ya?ml$/, ''))
+  const folders: string[] = []
+  for (const e of entries) if (e.isDirectory() && (await readRepoFile(ctx, `${dir}/${e.name}/kustomization.yaml`)) !== null) folders.push(`${e.name} (moved)`)
+  return [...files, ...folders].sort()
+}
+
+function refOf(d: Doc, defaultNamespace: string): ObjectRef {
+  const namespaced = !CLUSTER_SCOPED.has(d.kind!)
+  return { apiVersion: String(d.apiVersion ?? ''), kind: d.kind!, name: d.name ?? '', ...(namespaced ? { namespace: d.namespace ?? defaultNamespace } : {}) }
+}
+
+function pickWorkload(name: string, docs: Doc[], where: string): Doc {
+  const workloads = docs.filter((d) => (WORKLOAD_KINDS as readonly string[]).includes(d.kind!))
+  const named = workloads.filter((d) => d.name === name)
+  if (named.length === 1) return named[0]!
+  if (named.length === 0 && workloads.length === 1) return workloads[0]!
+  if (workloads.length === 0) {
+    const other = docs.find((d) => OTHER_POD_KINDS.includes(d.kind!))
+    throw new SetupError(
+      other
+        ? `${other.file}:${other.line}: ${name} runs as a ${other.kind}; the setup onboards apps that run as a Deployment, StatefulSet or DaemonSet`
+        : `${where}: expected a Deployment, StatefulSet or DaemonSet for ${name}, found ${docs.map((d) => d.kind).join(', ') || 'no objects'}`,
+      other ? `leave ${name} out of APPS (Image Updater can still follow it with an ImageUpdater you write yourself)` : `check that ${where} is the app's manifest, or leave ${name} out of APPS`,
+    )
+  }
+  throw new SetupError(
+    `${where}: expected one workload for ${name}, found ${workloads.map((d) => `${d.kind} ${d.name}`).join(', ')}`,
+    `name the app's main workload ${name} (metadata.name), or onboard the workloads as apps of their own files`,
+  )
+}
+
+function pickImage(ctx: Ctx, name: string, workload: Doc): ImageRef {
+  const s = ctx.settings
+  const podSpec = workload.json.spec?.template?.spec ?? {}
+  const containers: { name?: string; image?: string }[] = Array.isArray(podSpec.containers) ? podSpec.containers : []
+  const inits: { name?: string; image?: string }[] = Array.isArray(podSpec.initContainers) ? podSpec.initContainers : []
+  const where = `${workload.file}:${workload.line}`
+  const imageSetting = s.perApp[perAppSetting(name, 'IMAGE')] !== undefined ? perAppSetting(name, 'IMAGE') : 'IMAGE'
+  const wanted = s.perApp[perAppSetting(name, 'IMAGE')] ?? (s.image || undefined)
+  let chosen: string | undefined
+  if (wanted !== undefined) {
+    const ref = parseImage(wanted, imageSetting)
+    chosen = [...containers, ...inits].map((c) => String(c.image ?? '')).find((i) => sameImage(i, ref))
+    if (!chosen)
+      throw new SetupError(
+        `${where}: the ${name} ${workload.kind} runs ${[...containers, ...inits].map((c) => c.image).join(', ') || 'no image'}, not ${wanted}`,
+        `set ${imageSetting} to the image the ${workload.kind} runs (without the tag), or leave it empty to use it`,
+      )
+  } else {
+    const distinct = [...new Map(containers.map((c) => [canonicalName(readImageRef(String(c.image ?? '')) ?? { registry: '?', repository: String(c.image) }), String(c.image ?? '')])).values()]
+    if (distinct.length === 0) throw new SetupError(`${where}: the ${name} ${workload.kind} has no containers with an image`, `check ${workload.file}`)
+    if (distinct.length > 1)
+      throw new SetupError(
+        `${where}: the ${name} ${workload.kind} runs several images (${distinct.join(', ')}); the setup cannot tell which one Image Updater should follow`,
+        `set ${perAppSetting(name, 'IMAGE')} to one of them (without the tag), e.g. ${perAppSetting(name, 'IMAGE')}=${readImageRef(distinct[0]!)?.name ?? distinct[0]}`,
+      )
+    chosen = distinct[0]!
+  }
+  const ref = readImageRef(chosen)
+  if (!ref) throw new SetupError(`${where}: the ${name} ${workload.kind} runs "${chosen}", which is not an image reference Docker accepts`, `fix the image: field in ${workload.file}`)
+  return ref
+}
+
+/** One app, from its file in the Directory Application or from the folder the setup moved it to. */
+async function readApp(ctx: Ctx, name: string, selection: ReturnType<typeof readSelection>): Promise<AppSpec> {
+  const s = ctx.settings
+  const folder = appPath(s, name)
+  // the file in the Directory Application first: while it exists (a move cut short), it is the source
+  let sourceFile: string | undefined
+  let docs: Doc[] | undefined
+  for (const ext of ['yaml', 'yml']) {
+    const rel = `${s.manifestsDir}/${name}.${ext}`
+    if (!selects(selection, `${name}.${ext}`)) continue
+    const text = await readRepoFile(ctx, rel)
+    if (text === null) continue
+    sourceFile = rel
+    docs = readDocs(text, rel)
+    break
+  }
+  if (!docs) docs = await folderDocs(ctx, folder)
+  if (!docs || docs.length === 0) {
+    const found = await namesFound(ctx, selection)
+    throw new SetupError(
+      `no app named ${name}: ${s.personalServicesFile} syncs no ${s.manifestsDir}/${name}.yaml and the setup has not moved it to ${folder}/ (apps found: ${found.join(', ') || 'none'})`,
+      `set ${s.apps ? 'APPS' : 'APP_NAME'} to one of the names found (the app's file name without .yaml)`,
+    )
+  }
+  const where = sourceFile ?? `${folder}/`
+  const workload = pickWorkload(name, docs, where)
+  const namespace = workload.namespace ?? s.appNamespace
+  const image = pickImage(ctx, name, workload)
+  const perStrategy = s.perApp[perAppSetting(name, 'STRATEGY')]
+  const perRegex = s.perApp[perAppSetting(name, 'TAG_REGEX')]
+  const policy = choosePolicy(image, name, {
+    strategy: perStrategy ?? (s.updateStrategy || undefined),
+    tagRegex: perRegex ?? (s.tagRegex || undefined),
+    strategySetting: perStrategy !== undefined || !s.updateStrategy ? perAppSetting(name, 'STRATEGY') : 'UPDATE_STRATEGY',
+    tagRegexSetting: perRegex !== undefined || !s.tagRegex ? perAppSetting(name, 'TAG_REGEX') : 'TAG_REGEX',
+  })
+  return {
+    name,
+    sourceFile,
+    appPath: folder,
+    applicationFile: applicationFile(s, name),
+    namespace,
+    workload: { ...refOf(workload, namespace), file: workload.file, line: workload.line },
+    objects: docs.map((d) => refOf(d, namespace)),
+    image,
+    policy,
+    imageName: updaterImageName(image, policy),
+  }
+}
+
+/** Every app of this run, in the order given. Per-app settings for apps not in the run are refused (typos). */
+export async function readApps(ctx: Ctx, servicesAppText: string): Promise<AppSpec[]> {
+  const names = appNames(ctx.settings)
+  const known = new Set(names.flatMap((n) => (['IMAGE', 'STRATEGY', 'TAG_REGEX'] as const).map((f) => perAppSetting(n, f))))
+  const stray = Object.keys(ctx.settings.perApp).find((k) => !known.has(k))
+  if (stray)
+    throw new SetupError(`${stray} is set, but no app of this run is called that (apps: ${names.join(', ')})`, `rename ${stray} to APP_<NAME>_${/_(IMAGE|STRATEGY|TAG_REGEX)$/.exec(stray)?.[1]} for one of ${names.join(', ')}, or remove it`)
+  const selection = readSelection(servicesAppText, ctx.settings.personalServicesFile)
+  const apps: AppSpec[] = []
+  for (const name of names) apps.push(await readApp(ctx, name, selection))
+  return apps
+}

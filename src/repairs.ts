@@ -1,0 +1,187 @@
+// Repairs of an Image Updater setup made by hand from the plan, or by an older run: each known
+// mistake (see ../shared/FIELD-NOTES.md) found in a file the setup needs becomes a one-line reason
+// and a surgical edit (src/yaml-edit.ts keeps every other byte), so the user's own tuning stays as
+// it is. What cannot be repaired safely stops with cause and fix. Files are created once; after that
+// only what the setup needs is checked and repaired.
+import type { AppSpec } from './apps.ts'
+import type { Ctx } from './context.ts'
+import { SetupError } from './errors.ts'
+import { planFile } from './files.ts'
+import type { ChartShape } from './render/chart.ts'
+import { sameImage, STRATEGIES } from './render/image.ts'
+import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
+import type { Change } from './task.ts'
+import { deleteKey, getAt, insertKey, setScalar, appendBlockItem, type YamlPath } from './yaml-edit.ts'
+
+export interface Repair {
+  /** one line: what was wrong and why it matters */
+  reason: string
+  edit(text: string): string
+  /** a normal step of the setup (not a repair of a mistake): no "repair" in the summary */
+  routine?: boolean
+}
+
+/** The change that applies every repair to `rel` in order, or undefined when none is needed. */
+export async function planRepairs(ctx: Ctx, rel: string, text: string, repairs: Repair[]): Promise<Change | undefined> {
+  let after = text
+  const reasons: string[] = []
+  for (const r of repairs) {
+    const next = r.edit(after)
+    if (next !== after && !r.routine) reasons.push(r.reason)
+    after = next
+  }
+  const change = await planFile(ctx, rel, after, text)
+  return change && (reasons.length ? { ...change, summary: `repair ${rel}: ${reasons.join('; ')}` } : change)
+}
+
+const ANN = 'argocd-image-updater.argoproj.io/'
+/** Deprecated strategy names and what they mean now. */
+const RENAMED: Record<string, string> = { latest: 'newest-build', name: 'alphabetical' }
+
+/** A strategy value: deprecated aliases renamed, unknown ones refused (they silently fall back to semver). */
+function strategyRepair(rel: string, path: YamlPath, value: unknown, line: number): Repair | undefined {
+  if (typeof value !== 'string' || (STRATEGIES as readonly string[]).includes(value)) return undefined
+  const to = RENAMED[value]
+  if (!to)
+    throw new SetupError(`${rel}:${line}: update strategy "${value}" is not one Image Updater knows (it silently falls back to semver)`, `set it to one of ${STRATEGIES.join(', ')} in ${rel}, then rerun`)
+  return { reason: `strategy "${value}" is a deprecated alias that logs a warning every cycle: ${to}`, edit: (t) => setScalar(t, rel, path, to) }
+}
+
+/** A tag filter: a bare regular expression matches no tag at all (it needs `regexp:`). */
+function allowTagsRepair(rel: string, path: YamlPath, value: unknown): Repair | undefined {
+  if (typeof value !== 'string' || value === 'any' || value.startsWith('regexp:')) return undefined
+  return { reason: `allowTags "${value}" lacks the regexp: prefix, so it matches no tag: regexp:${value}`, edit: (t) => setScalar(t, rel, path, `regexp:${value}`) }
+}
+
+/** The values file: the log level where the chart reads it, a registries entry per registry in use. */
+export function valuesRepairs(text: string, rel: string, opts: { logLevel: string; hosts: string[]; pullSecret: string }): Repair[] {
+  const repairs: Repair[] = []
+  const top = getAt(text, rel, ['logLevel'])
+  const config = getAt(text, rel, ['config'])
+  const level = getAt(text, rel, ['config', 'log.level'])
+  if (config.value !== undefined && (config.value === null || typeof config.value !== 'object' || Array.isArray(config.value)))
+    throw new SetupError(`${rel}:${config.line}: expected config to be a map of chart settings`, `make config a map (config:\\n  log.level: debug) in ${rel}, then rerun`)
+  const wanted = typeof top.value === 'string' && top.value ? top.value : opts.logLevel
+  if (level.value === undefined) {
+    repairs.push({
+      reason: `the chart reads the log level from config."log.level"${top.value === undefined ? '' : ', not a top-level logLevel'}: log.level: ${wanted}`,
+      edit: (t) => (getAt(t, rel, ['config']).value === undefined ? insertKey(t, rel, [], 'config', [`  log.level: ${wanted}`]) : insertKey(t, rel, ['config'], 'log.level', wanted)),
+    })
+  }
+  if (top.value !== undefined) repairs.push({ reason: 'a top-level logLevel is read by no chart version: removed', edit: (t) => deleteKey(t, rel, ['logLevel']) })
+  const registries = getAt(text, rel, ['config', 'registries']).value
+  const list = Array.isArray(registries) ? (registries as { prefix?: unknown; credentials?: unknown }[]) : undefined
+  if (registries !== undefined && !list) throw new SetupError(`${rel}: expected config.registries to be a list`, `make config.registries a list of registries in ${rel}, then rerun`)
+  const missing = registryHosts(opts.hosts).filter((h) => !list?.some((r) => r?.prefix === h))
+  if (missing.length) {
+    const entries = missing.map((h) => formatEntry(registryEntry(h, opts.pullSecret), '').split('\n'))
+    repairs.push({
+      reason: `config.registries has no entry for ${missing.join(', ')}, which the apps pull from: added`,
+      edit: (t) => {
+        if (getAt(t, rel, ['config', 'registries']).value === undefined) return insertKey(t, rel, ['config'], 'registries', entries.flat().map((l) => `  ${l}`))
+        return entries.reduce((acc, lines) => appendBlockItem(acc, rel, ['config', 'registries'], lines), t)
+      },
+    })
+  }
+  const ghcr = list?.findIndex((r) => r?.prefix === 'ghcr.io') ?? -1
+  if (ghcr >= 0 && opts.hosts.includes('ghcr.io') && list![ghcr]!.credentials === undefined)
+    repairs.push({ reason: `the ghcr.io registry has no credentials, so private packages are unauthorized: credentials: ${opts.pullSecret}`, edit: (t) => insertKey(t, rel, ['config', 'registries', ghcr], 'credentials', opts.pullSecret) })
+  return repairs
+}
+
+/** An ImageUpdater the user (or an older run) wrote: what the app needs, repaired in place. */
+export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec; argocdNamespace: string; shape: ChartShape }): Repair[] {
+  const repairs: Repair[] = []
+  const kind = getAt(text, rel, ['kind'])
+  if (kind.value !== 'ImageUpdater') throw new SetupError(`${rel}:${kind.line}: expected an ImageUpdater, found ${kind.value === undefined ? 'no kind' : `kind ${String(kind.value)}`}`, `move that file away (the setup writes the ImageUpdater there), then rerun`)
+  const ns = getAt(text, rel, ['metadata', 'namespace'])
+  if (ns.value !== o.argocdNamespace)
+    repairs.push({
+      reason: `the ImageUpdater must live in ${o.argocdNamespace}, beside the Applications it selects (it is ${ns.value === undefined ? 'in no namespace' : `in ${String(ns.value)}`}): namespace: ${o.argocdNamespace}`,
+      edit: (t) => (getAt(t, rel, ['metadata', 'namespace']).value === undefined ? insertKey(t, rel, ['metadata'], 'namespace', o.argocdNamespace) : setScalar(t, rel, ['metadata', 'namespace'], o.argocdNamespace)),
+    })
+  const specNs = getAt(text, rel, ['spec', 'namespace'])
+  if (!o.shape.specNamespace && specNs.value !== undefined)
+    repairs.push({ reason: `spec.namespace was removed in Image Updater ${o.shape.appMinor} (chart ${o.shape.chartVersion}), whose CRD rejects it: removed`, edit: (t) => deleteKey(t, rel, ['spec', 'namespace']) })
+  if (o.shape.specNamespace && specNs.value === undefined)
+    repairs.push({ reason: `Image Updater ${o.shape.appMinor} requires spec.namespace: ${o.argocdNamespace}`, edit: (t) => insertKey(t, rel, ['spec'], 'namespace', o.argocdNamespace) })
+  const refs = getAt(text, rel, ['spec', 'applicationRefs'])
+  const refList = Array.isArray(refs.value) ? (refs.value as Record<string, any>[]) : []
+  const refIndex = refList.findIndex((r) => typeof r?.namePattern === 'string' && globMatches(r.namePattern, o.app.name))
+  if (refIndex < 0)
+    throw new SetupError(`${rel}:${refs.line}: the ImageUpdater selects no Application named ${o.app.name} (spec.applicationRefs[].namePattern)`, `add an applicationRefs entry with namePattern: ${o.app.name} to ${rel} (or move the file away to have it written again), then rerun`)
+  const ref = refList[refIndex]!
+  const images: Record<string, any>[] = Array.isArray(ref.images) ? ref.images : []
+  const imageIndex = images.findIndex((i) => typeof i?.imageName === 'string' && sameImage(i.imageName, o.app.image))
+  if (ref.useAnnotations !== true && imageIndex < 0)
+    throw new SetupError(
+      `${rel}:${refs.line}: the ImageUpdater has no images[] entry for ${o.app.image.name}, which the ${o.app.name} ${o.app.workload.kind} runs`,
+      `add  - alias: ${o.app.name}\\n  imageName: ${o.app.imageName}  to applicationRefs[${refIndex}].images in ${rel}, then rerun`,
+    )
+  const settingsPaths: YamlPath[] = [['spec', 'commonUpdateSettings'], ['spec', 'applicationRefs', refIndex, 'commonUpdateSettings']]
+  if (imageIndex >= 0) settingsPaths.push(['spec', 'applicationRefs', refIndex, 'images', imageIndex, 'commonUpdateSettings'])
+  for (const base of settingsPaths) {
+    const strategy = getAt(text, rel, [...base, 'updateStrategy'])
+    const s = strategyRepair(rel, [...base, 'updateStrategy'], strategy.value, strategy.line)
+    if (s) repairs.push(s)
+    const allow = allowTagsRepair(rel, [...base, 'allowTags'], getAt(text, rel, [...base, 'allowTags']).value)
+    if (allow) repairs.push(allow)
+  }
+  return repairs
+}
+
+/** The app's own Application: annotations from the plan that no release reads, renamed to what works. */
+export function applicationRepairs(text: string, rel: string, o: { app: AppSpec; appPath: string }): Repair[] {
+  const repairs: Repair[] = []
+  const path = getAt(text, rel, ['spec', 'source', 'path'])
+  if (path.value !== undefined && path.value !== o.appPath)
+    throw new SetupError(`${rel}:${path.line}: the ${o.app.name} Application syncs ${String(path.value)}, not ${o.appPath}, where its Kustomize folder and ImageUpdater are`, `set spec.source.path: ${o.appPath} in ${rel} (or move the file away to have it written again), then rerun`)
+  const directory = getAt(text, rel, ['spec', 'source', 'directory'])
+  if (directory.value !== undefined)
+    throw new SetupError(`${rel}:${directory.line}: the ${o.app.name} Application is a Directory app; Image Updater skips those ("not of supported source type")`, `remove spec.source.directory from ${rel} (the folder has a kustomization.yaml), then rerun`)
+  const annotations = getAt(text, rel, ['metadata', 'annotations']).value
+  if (annotations && typeof annotations === 'object') {
+    for (const [key, value] of Object.entries(annotations as Record<string, unknown>)) {
+      if (!key.startsWith(ANN)) continue
+      const option = key.slice(ANN.length)
+      if (/(^|\.)tag-match-expr$/.test(option)) {
+        const allowKey = key.replace(/tag-match-expr$/, 'allow-tags')
+        const re = String(value ?? '')
+        const allow = re.startsWith('regexp:') ? re : `regexp:${re}`
+        repairs.push({
+          reason: `${option} exists in no Image Updater release; the tag filter is ${allowKey.slice(ANN.length)}: ${allow}`,
+          edit: (t) => deleteKey(getAt(t, rel, ['metadata', 'annotations', allowKey]).value === undefined ? insertKey(t, rel, ['metadata', 'annotations'], allowKey, JSON.stringify(allow)) : t, rel, ['metadata', 'annotations', key]),
+        })
+      } else if (/(^|\.)update-strategy$/.test(option)) {
+        const r = strategyRepair(rel, ['metadata', 'annotations', key], value, getAt(text, rel, ['metadata', 'annotations', key]).line)
+        if (r) repairs.push(r)
+      } else if (/(^|\.)allow-tags$/.test(option)) {
+        const r = allowTagsRepair(rel, ['metadata', 'annotations', key], value)
+        if (r) repairs.push(r)
+      }
+    }
+  }
+  return repairs
+}
+
+/**
+ * A top-level `namespace:` in the app's kustomization moves the ImageUpdater out of Argo CD's
+ * namespace. Removing it is safe when every object stays where it runs: each declares that
+ * namespace itself, or declares none and the Application's destination is that namespace.
+ */
+export function kustomizationRepairs(text: string, rel: string, o: { argocdNamespace: string; destination: string; docs: { kind?: string; name?: string; namespace?: string; clusterScoped: boolean }[] }): Repair[] {
+  const { value, line } = getAt(text, rel, ['namespace'])
+  if (value === undefined || value === o.argocdNamespace) return []
+  const moved = o.docs.filter((d) => !d.clusterScoped && (d.namespace ?? o.destination) !== value)
+  if (moved.length)
+    throw new SetupError(
+      `${rel}:${line}: the top-level namespace (${String(value)}) moves the ImageUpdater out of ${o.argocdNamespace}, and removing it would move ${moved.map((d) => `${d.kind} ${d.name}`).join(', ')} to ${moved[0]!.namespace ?? o.destination} (deleted and re-created)`,
+      `add namespace: ${String(value)} to the metadata of those objects in the app's folder, then rerun (the setup then removes the kustomization's namespace line)`,
+    )
+  return [{ reason: `a top-level namespace (${String(value)}) would move the ImageUpdater out of ${o.argocdNamespace}; every object already runs in ${String(value)}: removed`, edit: (t) => deleteKey(t, rel, ['namespace']) }]
+}
+
+/** Argo CD-style glob of a namePattern (`*`, `?`). */
+function globMatches(pattern: string, name: string): boolean {
+  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name)
+}

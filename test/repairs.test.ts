@@ -1,0 +1,236 @@
+// A setup made by hand from the plan (or by an older run) is converged, not refused: each known
+// mistake is one repair with its reason and a diff that touches only the lines at fault; the
+// user's own tuning stays byte for byte; files the controller wrote are left alone.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { parse } from 'yaml'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { createSampleRepo, sampleFiles, type SampleRepo } from '../sandbox/sample-repo.ts'
+import type { Ctx } from '../src/context.ts'
+import { loadConfig } from '../src/settings.ts'
+import { StateStore } from '../src/state.ts'
+import type { Change } from '../src/task.ts'
+import { REPO_TASKS } from '../tasks/07-commit-and-deploy.ts'
+
+function makeCtx(repo: SampleRepo, stateDir: string, env: Record<string, string> = {}): Ctx {
+  const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, ...env }, cwd: '/nonexistent-dir' })
+  return { settings, secrets, repoDir: repo.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
+}
+
+async function planAll(ctx: Ctx): Promise<Change[]> {
+  const all: Change[] = []
+  for (const t of REPO_TASKS) {
+    const changes = await t.plan(ctx)
+    for (const c of changes) await c.apply()
+    all.push(...changes)
+  }
+  return all
+}
+
+// The repo as the plan's author has it after following the plan by hand: every known mistake.
+const IU = 'k8s/helm/manifests/it-tools/image-updater.yaml'
+const KUST = 'k8s/helm/manifests/it-tools/kustomization.yaml'
+const APP = 'argocd/applications/it-tools.yaml'
+const VALUES = 'k8s/helm/values/argocd-image-updater.yaml'
+const [deployment, service] = sampleFiles['k8s/helm/manifests/it-tools.yaml']!.replace(/^---\n/, '').split('\n---\n')
+const byHand: Record<string, string | null> = {
+  'k8s/helm/manifests/it-tools.yaml': null,
+  'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('it-tools.yaml,', ''),
+  'k8s/helm/manifests/it-tools/deployment.yaml': `${deployment}\n`,
+  'k8s/helm/manifests/it-tools/service.yaml': service!,
+  [KUST]: `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: personal-services
+resources:
+  - deployment.yaml
+  - service.yaml
+  - image-updater.yaml
+`,
+  [IU]: `apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: it-tools
+  namespace: argocd
+spec:
+  namespace: argocd
+  applicationRefs:
+    - namePattern: it-tools
+      images:
+        - alias: it-tools
+          imageName: ghcr.io/meirongdev/it-tools
+          commonUpdateSettings:
+            updateStrategy: latest
+            allowTags: ^sha-[0-9a-f]+$
+            ignoreTags: ["sha-0000000"]  # 坏掉的构建
+            pullSecret: pullsecret:argocd/argocd-image-updater-secret
+      writeBackConfig:
+        method: git:secret:argocd/git-creds
+        gitConfig:
+          branch: main
+`,
+  [APP]: `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: it-tools
+  namespace: argocd
+  annotations:
+    argocd-image-updater.argoproj.io/image-list: it-tools=ghcr.io/meirongdev/it-tools
+    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest
+    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$
+    argocd-image-updater.argoproj.io/write-back-method: git:secret:argocd/git-creds
+spec:
+  project: homelab
+  source:
+    repoURL: https://github.com/meirongdev/homelab.git
+    targetRevision: main
+    path: k8s/helm/manifests/it-tools
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: personal-services
+  syncPolicy:
+    automated:
+      prune: true
+      selfHeal: true
+`,
+  [VALUES]: `logLevel: debug
+config:
+  registries:
+    - name: GitHub Container Registry
+      api_url: https://ghcr.io
+      prefix: ghcr.io
+      ping: yes
+      credentials: pullsecret:argocd/argocd-image-updater-secret
+# 自己调的
+resources:
+  limits:
+    memory: 512Mi
+`,
+  // written by Image Updater itself: never touched
+  'k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml': 'kustomize:\n  images:\n  - ghcr.io/meirongdev/it-tools:sha-9999999\n',
+}
+
+function withRepo(files: Record<string, string | null>, fn: (repo: SampleRepo, ctx: Ctx) => Promise<void>, env: Record<string, string> = {}) {
+  return async () => {
+    const repo = createSampleRepo(files)
+    const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+    try {
+      await fn(repo, makeCtx(repo, state, env))
+    } finally {
+      rmSync(repo.root, { recursive: true, force: true })
+      rmSync(state, { recursive: true, force: true })
+    }
+  }
+}
+
+const read = (repo: SampleRepo, rel: string) => readFileSync(join(repo.dir, rel), 'utf8')
+/** Lines only in a, lines only in b. */
+function changed(a: string, b: string) {
+  const la = a.split('\n')
+  const lb = b.split('\n')
+  return { removed: la.filter((l) => !lb.includes(l)), added: lb.filter((l) => !la.includes(l)) }
+}
+
+test('all the plan-by-hand mistakes at once: one repair per file with every reason, user tuning kept, then converged', withRepo(byHand, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  const repairs = changes.filter((c) => c.summary.startsWith('repair '))
+  assert.deepEqual(repairs.map((c) => c.summary.split(':')[0]).sort(), [`repair ${APP}`, `repair ${KUST}`, `repair ${IU}`, `repair ${VALUES}`].sort())
+  const summary = repairs.map((c) => c.summary).join('\n')
+  for (const reason of [/tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
+    assert.match(summary, reason)
+  assert.deepEqual(changed(byHand[IU]!, read(repo, IU)), {
+    removed: ['            updateStrategy: latest', '            allowTags: ^sha-[0-9a-f]+$'],
+    added: ['            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
+  })
+  assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length - 1, 'spec.namespace: one line less')
+  assert.equal(parse(read(repo, IU)).spec.namespace, undefined)
+  assert.deepEqual(changed(byHand[KUST]!, read(repo, KUST)), { removed: ['namespace: personal-services'], added: [] })
+  assert.deepEqual(changed(byHand[APP]!, read(repo, APP)), {
+    removed: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest', '    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$'],
+    added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: "regexp:^sha-[0-9a-f]+$"'],
+  })
+  assert.deepEqual(changed(byHand[VALUES]!, read(repo, VALUES)), { removed: ['logLevel: debug'], added: ['  log.level: debug'] })
+  assert.ok(read(repo, VALUES).includes('# 自己调的\nresources:\n  limits:\n    memory: 512Mi\n'), 'the user tuning is kept')
+  assert.ok(read(repo, IU).includes('ignoreTags: ["sha-0000000"]  # 坏掉的构建'))
+  assert.equal(read(repo, 'k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'), byHand['k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'])
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'a rerun finds nothing left to repair')
+}))
+
+const alone: [string, string, (t: string) => string, RegExp][] = [
+  ['ImageUpdater spec.namespace on a 1.2 chart', IU, (t) => t.replace('spec:\n', 'spec:\n  namespace: argocd\n'), /spec\.namespace was removed/],
+  ['latest strategy in the ImageUpdater', IU, (t) => t.replace('updateStrategy: newest-build', 'updateStrategy: latest'), /strategy "latest" is a deprecated alias/],
+  ['bare regex in allowTags', IU, (t) => t.replace('"regexp:^sha-[0-9a-f]+$"', '^sha-[0-9a-f]+$'), /lacks the regexp: prefix/],
+  ['ImageUpdater in the wrong namespace', IU, (t) => t.replace('  namespace: argocd\n', '  namespace: personal-services\n'), /must live in argocd/],
+  ['tag-match-expr annotation', APP, (t) => t.replace('metadata:\n  name: it-tools\n', 'metadata:\n  name: it-tools\n  annotations:\n    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$\n'), /tag-match-expr exists in no Image Updater release/],
+  ['kustomize namespace line', KUST, (t) => t.replace('kind: Kustomization\n', 'kind: Kustomization\nnamespace: personal-services\n'), /a top-level namespace \(personal-services\)/],
+  ['top-level logLevel', VALUES, (t) => `logLevel: info\n${t.replace(/^  log\.level: .*\n/m, '')}`, /not a top-level logLevel: log\.level: info/],
+  ['no registries entry for an image in use', VALUES, (t) => t.replace(/  registries:\n[^]*?credentials: .*\n/, '  registries:\n    - name: Quay\n      prefix: quay.io\n      api_url: https://quay.io\n'), /config\.registries has no entry for ghcr\.io/],
+]
+
+for (const [name, rel, mistake, reason] of alone)
+  test(`one mistake alone is one repair: ${name}`, withRepo({}, async (repo, ctx) => {
+    await planAll(ctx)
+    const good = read(repo, rel)
+    const bad = mistake(good)
+    assert.notEqual(bad, good, 'the mistake was put in')
+    writeFileSync(join(repo.dir, rel), bad)
+    const changes = await planAll(ctx)
+    assert.deepEqual(changes.map((c) => c.summary.split(':')[0]), [`repair ${rel}`])
+    assert.match(changes[0]!.summary, reason)
+    assert.equal((await planAll(ctx)).length, 0, 'converged')
+    // the repair gives back what the setup writes (as data: a repaired scalar keeps the user's quoting)
+    if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
+  }))
+
+test('what cannot be repaired safely stops with cause and fix', withRepo({}, async (repo, ctx) => {
+  await planAll(ctx)
+  writeFileSync(join(repo.dir, KUST), read(repo, KUST).replace('kind: Kustomization\n', 'kind: Kustomization\nnamespace: elsewhere\n'))
+  await assert.rejects(planAll(ctx), /namespace \(elsewhere\)[^]*removing it would move Deployment it-tools, Service it-tools to personal-services[^]*fix: add namespace: elsewhere/)
+  writeFileSync(join(repo.dir, KUST), read(repo, KUST).replace('namespace: elsewhere\n', ''))
+  writeFileSync(join(repo.dir, IU), read(repo, IU).replace('updateStrategy: newest-build', 'updateStrategy: newest'))
+  await assert.rejects(planAll(ctx), /update strategy "newest" is not one Image Updater knows[^]*fix: set it to one of semver/)
+  writeFileSync(join(repo.dir, IU), read(repo, IU).replace('imageName: ghcr.io/meirongdev/it-tools', 'imageName: ghcr.io/someone/else').replace('newest\n', 'newest-build\n'))
+  await assert.rejects(planAll(ctx), /has no images\[\] entry for ghcr\.io\/meirongdev\/it-tools/)
+}))
+
+test("re-runs keep the user's own additions to the ImageUpdater and the Application", withRepo({}, async (repo, ctx) => {
+  await planAll(ctx)
+  const iu = read(repo, IU).replace('          commonUpdateSettings:\n', '          commonUpdateSettings:\n            platforms: [linux/arm64]\n')
+  const app = read(repo, APP).replace('      selfHeal: true\n', '      selfHeal: true\n    syncOptions:\n      - ServerSideApply=true\n')
+  writeFileSync(join(repo.dir, IU), iu)
+  writeFileSync(join(repo.dir, APP), app)
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+  assert.equal(read(repo, IU), iu)
+  assert.equal(read(repo, APP), app)
+}))
+
+test("a Directory app with include '*.yaml' and exclude (the corpus' flat-wildcard repo): the app moves, the pattern stays as the user wrote it", async () => {
+  const { buildCorpusRepo, CORPUS } = await import('../sandbox/corpus/index.ts')
+  const corpus = buildCorpusRepo(CORPUS.find((s) => s.name === 'flat-wildcard')!)
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const { settings, secrets } = loadConfig({ env: { ...corpus.env, STATE_DIR: state }, cwd: '/nonexistent-dir' })
+    const ctx = { settings, secrets, repoDir: corpus.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(state, corpus.dir) } as Ctx
+    const services = readFileSync(join(corpus.dir, settings.personalServicesFile), 'utf8')
+    const changes = await planAll(ctx)
+    assert.ok(changes.some((c) => c.summary === 'delete clusters/home/services/it-tools.yaml'))
+    assert.ok(changes.some((c) => c.summary === 'create clusters/home/services/it-tools/kustomization.yaml'))
+    assert.equal(readFileSync(join(corpus.dir, settings.personalServicesFile), 'utf8'), services, 'include and exclude untouched')
+    assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+  } finally {
+    rmSync(corpus.root, { recursive: true, force: true })
+    rmSync(state, { recursive: true, force: true })
+  }
+})
+
+test('a StatefulSet app is onboarded like a Deployment (its file moves whole when it holds more)', withRepo({
+  'k8s/helm/manifests/db.yaml': 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n',
+  'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('homepage.yaml}', 'homepage.yaml,db.yaml}'),
+}, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml'))
+  const iu = parse(read(repo, 'k8s/helm/manifests/db/image-updater.yaml'))
+  assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'db', imageName: 'docker.io/library/postgres:16.x', commonUpdateSettings: { updateStrategy: 'semver' } })
+  assert.match(read(repo, 'k8s/helm/values/argocd-image-updater.yaml'), /prefix: docker\.io/)
+}, { APP_NAME: 'db' }))
