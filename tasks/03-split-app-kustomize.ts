@@ -44,7 +44,8 @@ export const task: Task = {
     return [
       ...appNames(s).flatMap((name) => [
         `${s.manifestsDir}/${name}.yaml`,
-        ...['deployment.yaml', 'service.yaml', 'kustomization.yaml', `${name}.yaml`].map((p) => `${appPath(s, name)}/${p}`),
+        `${s.manifestsDir}/${name}.yml`,
+        ...['deployment.yaml', 'service.yaml', 'kustomization.yaml', `${name}.yaml`, `${name}.yml`].map((p) => `${appPath(s, name)}/${p}`),
       ]),
       s.personalServicesFile,
     ]

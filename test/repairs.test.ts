@@ -137,13 +137,13 @@ test('all the plan-by-hand mistakes at once: one repair per file with every reas
   const repairs = changes.filter((c) => c.summary.startsWith('repair '))
   assert.deepEqual(repairs.map((c) => c.summary.split(':')[0]).sort(), [`repair ${APP}`, `repair ${KUST}`, `repair ${IU}`, `repair ${VALUES}`].sort())
   const summary = repairs.map((c) => c.summary).join('\n')
-  for (const reason of [/tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
+  for (const reason of [/SkipDryRunOnMissingResource/, /tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
     assert.match(summary, reason)
   assert.deepEqual(changed(byHand[IU]!, read(repo, IU)), {
     removed: ['            updateStrategy: latest', '            allowTags: ^sha-[0-9a-f]+$'],
-    added: ['            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
+    added: ['  annotations:', '    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', '            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
   })
-  assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length - 1, 'spec.namespace: one line less')
+  assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length + 1, 'spec.namespace: one line less, the annotation: two more')
   assert.equal(parse(read(repo, IU)).spec.namespace, undefined)
   assert.deepEqual(changed(byHand[KUST]!, read(repo, KUST)), { removed: ['namespace: personal-services'], added: [] })
   assert.deepEqual(changed(byHand[APP]!, read(repo, APP)), {
@@ -161,6 +161,8 @@ const alone: [string, string, (t: string) => string, RegExp][] = [
   ['ImageUpdater spec.namespace on a 1.2 chart', IU, (t) => t.replace('spec:\n', 'spec:\n  namespace: argocd\n'), /spec\.namespace was removed/],
   ['latest strategy in the ImageUpdater', IU, (t) => t.replace('updateStrategy: newest-build', 'updateStrategy: latest'), /strategy "latest" is a deprecated alias/],
   ['bare regex in allowTags', IU, (t) => t.replace('"regexp:^sha-[0-9a-f]+$"', '^sha-[0-9a-f]+$'), /lacks the regexp: prefix/],
+  ['ImageUpdater without SkipDryRunOnMissingResource', IU, (t) => t.replace(/  annotations:\n.*\n.*\n/, ''), /the dry run fails without argocd\.argoproj\.io\/sync-options: SkipDryRunOnMissingResource=true/],
+  ['ImageUpdater without git write-back', IU, (t) => t.replace(/      writeBackConfig:\n.*\n.*\n.*\n/, ''), /without writeBackConfig Image Updater changes only the live Application/],
   ['ImageUpdater in the wrong namespace', IU, (t) => t.replace('  namespace: argocd\n', '  namespace: personal-services\n'), /must live in argocd/],
   ['tag-match-expr annotation', APP, (t) => t.replace('metadata:\n  name: it-tools\n', 'metadata:\n  name: it-tools\n  annotations:\n    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$\n'), /tag-match-expr exists in no Image Updater release/],
   ['kustomize namespace line', KUST, (t) => t.replace('kind: Kustomization\n', 'kind: Kustomization\nnamespace: personal-services\n'), /a top-level namespace \(personal-services\)/],
@@ -180,7 +182,7 @@ for (const [name, rel, mistake, reason] of alone)
     assert.match(changes[0]!.summary, reason)
     assert.equal((await planAll(ctx)).length, 0, 'converged')
     // the repair gives back what the setup writes (as data: a repaired scalar keeps the user's quoting)
-    if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
+    if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation', 'ImageUpdater without SkipDryRunOnMissingResource'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
   }))
 
 test('what cannot be repaired safely stops with cause and fix', withRepo({}, async (repo, ctx) => {
