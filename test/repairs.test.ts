@@ -226,12 +226,17 @@ test("a Directory app with include '*.yaml' and exclude (the corpus' flat-wildca
   }
 })
 
-test('a StatefulSet app is onboarded like a Deployment (its file moves whole when it holds more)', withRepo({
-  'k8s/helm/manifests/db.yaml': 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n',
+const DB = 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n'
+
+test('a StatefulSet app is onboarded like a Deployment (its file moves whole, its volume claim is never pruned)', withRepo({
+  'k8s/helm/manifests/db.yaml': DB,
   'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('homepage.yaml}', 'homepage.yaml,db.yaml}'),
 }, async (repo, ctx) => {
   const changes = await planAll(ctx)
-  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml'))
+  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml (PersistentVolumeClaim data: Prune=false, so no sync ever deletes the volume)'), changes.map((c) => c.summary).join('\n'))
+  const moved = read(repo, 'k8s/helm/manifests/db/db.yaml')
+  assert.equal(parse(moved.split('---\n')[1]!).metadata.annotations['argocd.argoproj.io/sync-options'], 'Prune=false')
+  assert.equal(moved.replace('  annotations:\n    argocd.argoproj.io/sync-options: Prune=false\n', ''), DB, 'nothing else of the file changed')
   const iu = parse(read(repo, 'k8s/helm/manifests/db/image-updater.yaml'))
   assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'db', imageName: 'docker.io/library/postgres:16.x', commonUpdateSettings: { updateStrategy: 'semver' } })
   assert.match(read(repo, 'k8s/helm/values/argocd-image-updater.yaml'), /prefix: docker\.io/)
