@@ -65,7 +65,8 @@ export async function planPrePush(ctx: Ctx): Promise<Change[]> {
   let stillRunsApp = false
   for (const app of apps) {
     const tracked = trackedBy(await k.get(app.workload))
-    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`) || /[*?]/.test(include)) stillRunsApp = true
+    // a pattern include (`*.yaml`) cannot be read here; the workload's tracking label says who runs it
+    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`)) stillRunsApp = true
   }
   if (!stillRunsApp) return []
   const names = apps.map((a) => a.name).join(', ')
