@@ -11,7 +11,7 @@ import type { ChartShape } from './render/chart.ts'
 import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
 import type { Change } from './task.ts'
-import { deleteKey, getAt, insertKey, setScalar, appendBlockItem, type YamlPath } from './yaml-edit.ts'
+import { appendBlockItem, deleteKey, getAt, insertKey, renameKey, setScalar, type YamlPath } from './yaml-edit.ts'
 
 export interface Repair {
   /** one line: what was wrong and why it matters */
@@ -177,7 +177,12 @@ export function applicationRepairs(text: string, rel: string, o: { app: AppSpec;
         const allow = re.startsWith('regexp:') ? re : `regexp:${re}`
         repairs.push({
           reason: `${option} exists in no Image Updater release; the tag filter is ${allowKey.slice(ANN.length)}: ${allow}`,
-          edit: (t) => deleteKey(getAt(t, rel, ['metadata', 'annotations', allowKey]).value === undefined ? insertKey(t, rel, ['metadata', 'annotations'], allowKey, JSON.stringify(allow)) : t, rel, ['metadata', 'annotations', key]),
+          edit: (t) => {
+            // renamed in place where the filter is not there yet; else the dead key just goes
+            if (getAt(t, rel, ['metadata', 'annotations', allowKey]).value !== undefined) return deleteKey(t, rel, ['metadata', 'annotations', key])
+            const renamed = renameKey(t, rel, ['metadata', 'annotations', key], allowKey)
+            return setScalar(renamed, rel, ['metadata', 'annotations', allowKey], allow)
+          },
         })
       } else if (/(^|\.)update-strategy$/.test(option)) {
         const r = strategyRepair(rel, ['metadata', 'annotations', key], value, getAt(text, rel, ['metadata', 'annotations', key]).line)

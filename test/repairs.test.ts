@@ -68,7 +68,7 @@ test('all the plan-by-hand mistakes at once: one repair per file with every reas
   assert.deepEqual(changed(byHand[KUST]!, read(repo, KUST)), { removed: ['namespace: personal-services'], added: [] })
   assert.deepEqual(changed(byHand[APP]!, read(repo, APP)), {
     removed: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest', '    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$'],
-    added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: "regexp:^sha-[0-9a-f]+$"'],
+    added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: regexp:^sha-[0-9a-f]+$'],
   })
   assert.deepEqual(changed(byHand[VALUES]!, read(repo, VALUES)), { removed: ['logLevel: debug'], added: ['  log.level: debug'] })
   assert.ok(read(repo, VALUES).includes('# 自己调的\nresources:\n  limits:\n    memory: 512Mi\n'), 'the user tuning is kept')
