@@ -66,7 +66,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true })
 })
 
-test('three apps in one run: each moved with every object kept, its own Application and ImageUpdater; squoosh updated within 1.x', { timeout: 120_000 }, async () => {
+test('three apps in one run: each moved with every object kept, its own Application and ImageUpdater; squoosh updated within 1.x', { timeout: 240_000 }, async () => {
   const uids = OBJECTS.map((ref) => sb.store.get(ref)?.metadata.uid)
   assert.ok(uids.every(Boolean), `the sandbox runs every object before the setup: ${OBJECTS.filter((_, i) => !uids[i]).map((r) => `${r.kind} ${r.name}`).join(', ')}`)
   try {

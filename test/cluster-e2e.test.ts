@@ -54,7 +54,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true })
 })
 
-test('a full run from a fresh sandbox goes green, keeps the app alive, and a rerun is a no-op', { timeout: 120_000 }, async () => {
+test('a full run from a fresh sandbox goes green, keeps the app alive, and a rerun is a no-op', { timeout: 180_000 }, async () => {
   const deploymentUid = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid
   assert.ok(deploymentUid, 'the sandbox runs it-tools before the setup')
   try {

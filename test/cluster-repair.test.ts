@@ -55,7 +55,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true })
 })
 
-test('the hand-made setup idles; the repaired one verifies and rolls out a new build', { timeout: 150_000 }, async () => {
+test('the hand-made setup idles; the repaired one verifies and rolls out a new build', { timeout: 240_000 }, async () => {
   const before = image()
   sb.actors.registry.pushTag(IMAGE, 'sha-1111111', new Date(Date.now() - 60_000))
   assert.equal(await waitFor(() => image() !== before, 5_000), false, `the hand-made setup updated it-tools: ${image()}`)
