@@ -11,7 +11,7 @@ import type { ChartShape } from './render/chart.ts'
 import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
 import type { Change } from './task.ts'
-import { deleteKey, getAt, insertKey, setScalar, appendBlockItem, type YamlPath } from './yaml-edit.ts'
+import { appendBlockItem, deleteKey, getAt, insertKey, renameKey, setScalar, type YamlPath } from './yaml-edit.ts'
 
 export interface Repair {
   /** one line: what was wrong and why it matters */
@@ -35,6 +35,8 @@ export async function planRepairs(ctx: Ctx, rel: string, text: string, repairs: 
 }
 
 const ANN = 'argocd-image-updater.argoproj.io/'
+const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options'
+const SKIP_DRY_RUN = 'SkipDryRunOnMissingResource=true'
 /** Deprecated strategy names and what they mean now. */
 const RENAMED: Record<string, string> = { latest: 'newest-build', name: 'alphabetical' }
 
@@ -90,7 +92,7 @@ export function valuesRepairs(text: string, rel: string, opts: { logLevel: strin
 }
 
 /** An ImageUpdater the user (or an older run) wrote: what the app needs, repaired in place. */
-export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec; argocdNamespace: string; shape: ChartShape }): Repair[] {
+export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec; argocdNamespace: string; shape: ChartShape; branch: string }): Repair[] {
   const repairs: Repair[] = []
   const kind = getAt(text, rel, ['kind'])
   if (kind.value !== 'ImageUpdater') throw new SetupError(`${rel}:${kind.line}: expected an ImageUpdater, found ${kind.value === undefined ? 'no kind' : `kind ${String(kind.value)}`}`, `move that file away (the setup writes the ImageUpdater there), then rerun`)
@@ -100,6 +102,19 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
       reason: `the ImageUpdater must live in ${o.argocdNamespace}, beside the Applications it selects (it is ${ns.value === undefined ? 'in no namespace' : `in ${String(ns.value)}`}): namespace: ${o.argocdNamespace}`,
       edit: (t) => (getAt(t, rel, ['metadata', 'namespace']).value === undefined ? insertKey(t, rel, ['metadata'], 'namespace', o.argocdNamespace) : setScalar(t, rel, ['metadata', 'namespace'], o.argocdNamespace)),
     })
+  const syncPath = ['metadata', 'annotations', SYNC_OPTIONS]
+  const sync = getAt(text, rel, syncPath).value
+  if (typeof sync !== 'string' || !sync.split(',').map((x) => x.trim()).includes(SKIP_DRY_RUN)) {
+    repairs.push({
+      reason: `its CRD comes with another Application (the chart), so the dry run fails without ${SYNC_OPTIONS}: ${SKIP_DRY_RUN}`,
+      edit: (t) => {
+        const now = getAt(t, rel, syncPath).value
+        if (typeof now === 'string' && now.trim()) return setScalar(t, rel, syncPath, `${now},${SKIP_DRY_RUN}`)
+        if (getAt(t, rel, ['metadata', 'annotations']).value === undefined) return insertKey(t, rel, ['metadata'], 'annotations', [`  ${SYNC_OPTIONS}: ${SKIP_DRY_RUN}`])
+        return insertKey(t, rel, ['metadata', 'annotations'], SYNC_OPTIONS, SKIP_DRY_RUN)
+      },
+    })
+  }
   const specNs = getAt(text, rel, ['spec', 'namespace'])
   if (!o.shape.specNamespace && specNs.value !== undefined)
     repairs.push({ reason: `spec.namespace was removed in Image Updater ${o.shape.appMinor} (chart ${o.shape.chartVersion}), whose CRD rejects it: removed`, edit: (t) => deleteKey(t, rel, ['spec', 'namespace']) })
@@ -117,6 +132,18 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
     throw new SetupError(
       `${rel}:${refs.line}: the ImageUpdater has no images[] entry for ${o.app.image.name}, which the ${o.app.name} ${o.app.workload.kind} runs`,
       `add  - alias: ${o.app.name}\\n  imageName: ${o.app.imageName}  to applicationRefs[${refIndex}].images in ${rel}, then rerun`,
+    )
+  const writeBack = ref.writeBackConfig ?? getAt(text, rel, ['spec', 'writeBackConfig']).value
+  const method = (writeBack as { method?: unknown } | undefined)?.method
+  if (method === undefined)
+    repairs.push({
+      reason: `without writeBackConfig Image Updater changes only the live Application (method argocd) and git keeps the old tag: git write-back to ${o.branch}`,
+      edit: (t) => insertKey(t, rel, ['spec', 'applicationRefs', refIndex], 'writeBackConfig', [`  method: git:secret:${o.argocdNamespace}/git-creds`, '  gitConfig:', `    branch: ${o.branch}`]),
+    })
+  else if (typeof method !== 'string' || !method.startsWith('git'))
+    throw new SetupError(
+      `${rel}:${refs.line}: writeBackConfig.method is ${JSON.stringify(method)}: the new tag would not reach git, and the next sync of ${o.app.name} would roll it back`,
+      `set writeBackConfig.method: git:secret:${o.argocdNamespace}/git-creds in ${rel}, then rerun`,
     )
   const settingsPaths: YamlPath[] = [['spec', 'commonUpdateSettings'], ['spec', 'applicationRefs', refIndex, 'commonUpdateSettings']]
   if (imageIndex >= 0) settingsPaths.push(['spec', 'applicationRefs', refIndex, 'images', imageIndex, 'commonUpdateSettings'])
@@ -150,7 +177,12 @@ export function applicationRepairs(text: string, rel: string, o: { app: AppSpec;
         const allow = re.startsWith('regexp:') ? re : `regexp:${re}`
         repairs.push({
           reason: `${option} exists in no Image Updater release; the tag filter is ${allowKey.slice(ANN.length)}: ${allow}`,
-          edit: (t) => deleteKey(getAt(t, rel, ['metadata', 'annotations', allowKey]).value === undefined ? insertKey(t, rel, ['metadata', 'annotations'], allowKey, JSON.stringify(allow)) : t, rel, ['metadata', 'annotations', key]),
+          edit: (t) => {
+            // renamed in place where the filter is not there yet; else the dead key just goes
+            if (getAt(t, rel, ['metadata', 'annotations', allowKey]).value !== undefined) return deleteKey(t, rel, ['metadata', 'annotations', key])
+            const renamed = renameKey(t, rel, ['metadata', 'annotations', key], allowKey)
+            return setScalar(renamed, rel, ['metadata', 'annotations', allowKey], allow)
+          },
         })
       } else if (/(^|\.)update-strategy$/.test(option)) {
         const r = strategyRepair(rel, ['metadata', 'annotations', key], value, getAt(text, rel, ['metadata', 'annotations', key]).line)

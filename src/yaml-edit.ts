@@ -441,3 +441,15 @@ export function appendBlockItem(text: string, file: string, path: YamlPath, line
   if (end === text.length && !text.endsWith('\n')) return text + eol + block.slice(0, -eol.length)
   return text.slice(0, end) + block + text.slice(end)
 }
+
+/** Renames the plain key at path in place (its value and comments untouched). Same text when absent. */
+export function renameKey(text: string, file: string, path: YamlPath, newKey: string): string {
+  const doc = singleDocument(text, file)
+  const parent = locate(doc, path.slice(0, -1)).node
+  const key = path[path.length - 1]
+  if (!parent || !isMap(parent)) return text
+  const pair = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(key))
+  if (!pair || !isScalar(pair.key) || !pair.key.range) return text
+  const [start, end] = pair.key.range
+  return text.slice(0, start) + scalarSource(newKey, pair.key.type, parent.flow === true, true) + text.slice(end)
+}

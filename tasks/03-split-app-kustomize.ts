@@ -12,7 +12,7 @@ import { readArgoFile, repoFacts, requireRepoFile, templateVars } from '../src/r
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Change, Task } from '../src/task.ts'
-import { splitDocuments } from '../src/yaml-edit.ts'
+import { getAt, insertKey, setScalar, splitDocuments } from '../src/yaml-edit.ts'
 
 function withNewline(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`
@@ -32,7 +32,29 @@ export function folderFiles(app: Pick<AppSpec, 'name'>, text: string, rel: strin
     const rest = text.replace(deployment.source, '').replace(service.source, '')
     if (rest.split(/\r?\n/).every((l) => /^(---|\.\.\.)?\s*$/.test(l))) return { 'deployment.yaml': withNewline(deployment.source), 'service.yaml': withNewline(service.source) }
   }
-  return { [rel.slice(rel.lastIndexOf('/') + 1)]: text }
+  return { [rel.slice(rel.lastIndexOf('/') + 1)]: keepVolumes(text, rel) }
+}
+
+const SYNC_OPTIONS = 'argocd.argoproj.io/sync-options'
+
+/**
+ * The file with every PersistentVolumeClaim marked `Prune=false`, so no sync of any Application
+ * ever deletes a volume (the one surgical edit a moved file gets; everything else stays as it is).
+ */
+export function keepVolumes(text: string, rel: string): string {
+  let out = text
+  for (const d of splitDocuments(text, rel)) {
+    if (d.kind !== 'PersistentVolumeClaim') continue
+    const path = ['metadata', 'annotations', SYNC_OPTIONS]
+    const now = getAt(d.source, rel, path).value
+    let edited = d.source
+    if (typeof now === 'string' && now.trim()) {
+      if (!now.split(',').map((o) => o.trim()).includes('Prune=false')) edited = setScalar(d.source, rel, path, `${now},Prune=false`)
+    } else if (getAt(d.source, rel, ['metadata', 'annotations']).value === undefined) edited = insertKey(d.source, rel, ['metadata'], 'annotations', [`  ${SYNC_OPTIONS}: Prune=false`])
+    else edited = insertKey(d.source, rel, ['metadata', 'annotations'], SYNC_OPTIONS, 'Prune=false')
+    out = out.replace(d.source, edited)
+  }
+  return out
 }
 
 export const task: Task = {
@@ -44,7 +66,8 @@ export const task: Task = {
     return [
       ...appNames(s).flatMap((name) => [
         `${s.manifestsDir}/${name}.yaml`,
-        ...['deployment.yaml', 'service.yaml', 'kustomization.yaml', `${name}.yaml`].map((p) => `${appPath(s, name)}/${p}`),
+        `${s.manifestsDir}/${name}.yml`,
+        ...['deployment.yaml', 'service.yaml', 'kustomization.yaml', `${name}.yaml`, `${name}.yml`].map((p) => `${appPath(s, name)}/${p}`),
       ]),
       s.personalServicesFile,
     ]
@@ -65,7 +88,12 @@ export const task: Task = {
       }
       const kustomizationRel = `${app.appPath}/kustomization.yaml`
       const kustomization = await readRepoFile(ctx, kustomizationRel)
-      for (const [name, content] of Object.entries(files)) writes.push(await planFile(ctx, `${app.appPath}/${name}`, content))
+      for (const [name, content] of Object.entries(files)) {
+        const change = await planFile(ctx, `${app.appPath}/${name}`, content)
+        // a moved file differs from the old one only where its volumes were protected
+        const pvcs = old && content !== old.text ? app.objects.filter((o) => o.kind === 'PersistentVolumeClaim').map((o) => o.name) : []
+        writes.push(change && pvcs.length ? { ...change, summary: `${change.summary} (PersistentVolumeClaim ${pvcs.join(', ')}: Prune=false, so no sync ever deletes the volume)` } : change)
+      }
       if (kustomization === null) {
         const resources = Object.keys(files).map((f) => `  - ${f}`).join('\n')
         writes.push(await planFile(ctx, kustomizationRel, renderManifest('app-kustomization.yaml', { ...templateVars(ctx, facts, app), resources }), null))

@@ -48,7 +48,7 @@ export const task: Task = {
       changes.push(
         iu === null
           ? explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`)
-          : await planRepairs(ctx, iuRel, iu, imageUpdaterRepairs(iu, iuRel, { app, argocdNamespace: ns, shape: facts.shape })),
+          : await planRepairs(ctx, iuRel, iu, imageUpdaterRepairs(iu, iuRel, { app, argocdNamespace: ns, shape: facts.shape, branch: ctx.settings.branch })),
       )
       changes.push(
         await planRepairs(ctx, kustomizationRel, kustomization, [

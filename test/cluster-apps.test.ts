@@ -13,15 +13,10 @@ import { parse } from 'yaml'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_SQUOOSH_IMAGE, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
-import type { Change, Task } from '../src/task.ts'
 import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
-import { planPublish } from '../src/publish.ts'
-import { clusterPreflight } from '../src/cluster/preflight.ts'
-import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
-import vaultTask from '../tasks/01-vault-token.ts'
-import verifyTask from '../tasks/08-verify.ts'
-import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
+import { REPO_TASKS } from '../tasks/07-commit-and-deploy.ts'
+import { fullRun as runAll } from './full-run.ts'
 
 const PAT = `ghp_${'appsSandboxToken0123456789abcdefghij'}`
 const PROJECT = resolve(import.meta.dirname, '..')
@@ -40,28 +35,7 @@ function makeCtx(): Ctx {
   return { settings, secrets, repoDir: repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: (l: string) => output.push(l), touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
 }
 
-async function applyAll(ctx: Ctx, changes: Change[]): Promise<string[]> {
-  for (const c of changes) {
-    output.push(c.summary)
-    for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
-    await c.apply()
-  }
-  return changes.map((c) => c.summary)
-}
-const runTask = async (ctx: Ctx, t: Task) => applyAll(ctx, await t.plan(ctx))
-
-async function fullRun(ctx: Ctx): Promise<string[]> {
-  const done: string[] = []
-  await clusterPreflight(ctx)
-  done.push(...(await runTask(ctx, vaultTask)))
-  for (const t of REPO_TASKS) done.push(...(await runTask(ctx, t)))
-  done.push(...(await applyAll(ctx, await planPrePush(ctx))))
-  done.push(...(await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))))
-  done.push(...(await applyAll(ctx, await planDeploy(ctx))))
-  done.push(...(await runTask(ctx, verifyTask)))
-  return done
-}
-
+const fullRun = (ctx: Ctx) => runAll(ctx, output, { settle: false })
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo.dir, encoding: 'utf8' }).trim()
 const read = (rel: string) => readFileSync(join(repo.dir, rel), 'utf8')
 
@@ -92,7 +66,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true })
 })
 
-test('three apps in one run: each moved with every object kept, its own Application and ImageUpdater; squoosh updated within 1.x', { timeout: 300_000 }, async () => {
+test('three apps in one run: each moved with every object kept, its own Application and ImageUpdater; squoosh updated within 1.x', { timeout: 240_000 }, async () => {
   const uids = OBJECTS.map((ref) => sb.store.get(ref)?.metadata.uid)
   assert.ok(uids.every(Boolean), `the sandbox runs every object before the setup: ${OBJECTS.filter((_, i) => !uids[i]).map((r) => `${r.kind} ${r.name}`).join(', ')}`)
   try {

@@ -10,16 +10,9 @@ import { execFileSync } from 'node:child_process'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
-import type { Change, Task } from '../src/task.ts'
 import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
-import { planPublish } from '../src/publish.ts'
-import { clusterPreflight } from '../src/cluster/preflight.ts'
-import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
-import vaultTask from '../tasks/01-vault-token.ts'
-import verifyTask from '../tasks/08-verify.ts'
-import settleTask from '../tasks/09-settle-log-level.ts'
-import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
+import { fullRun as runAll } from './full-run.ts'
 
 const PAT = `ghp_${'e2eSandboxToken0123456789abcdefghij'}`
 const PROJECT = resolve(import.meta.dirname, '..')
@@ -47,31 +40,7 @@ function makeCtx(env: Record<string, string> = {}): Ctx {
   } as Ctx
 }
 
-async function applyAll(ctx: Ctx, changes: Change[]): Promise<string[]> {
-  for (const c of changes) {
-    output.push(c.summary)
-    for (const p of c.paths ?? []) ctx.touchedPaths.add(p)
-    await c.apply()
-  }
-  return changes.map((c) => c.summary)
-}
-
-const runTask = async (ctx: Ctx, t: Task) => applyAll(ctx, await t.plan(ctx))
-
-/** Everything the CLI does for a full run, in its order. Returns the summaries of what changed. */
-async function fullRun(ctx: Ctx): Promise<string[]> {
-  const done: string[] = []
-  await clusterPreflight(ctx)
-  done.push(...(await runTask(ctx, vaultTask)))
-  for (const t of REPO_TASKS) done.push(...(await runTask(ctx, t)))
-  done.push(...(await applyAll(ctx, await planPrePush(ctx))))
-  done.push(...(await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))))
-  done.push(...(await applyAll(ctx, await planDeploy(ctx))))
-  done.push(...(await runTask(ctx, verifyTask)))
-  done.push(...(await runTask(ctx, settleTask)))
-  return done
-}
-
+const fullRun = (ctx: Ctx) => runAll(ctx, output)
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo.dir, encoding: 'utf8' }).trim()
 
 before(async () => {

@@ -29,87 +29,7 @@ async function planAll(ctx: Ctx): Promise<Change[]> {
   return all
 }
 
-// The repo as the plan's author has it after following the plan by hand: every known mistake.
-const IU = 'k8s/helm/manifests/it-tools/image-updater.yaml'
-const KUST = 'k8s/helm/manifests/it-tools/kustomization.yaml'
-const APP = 'argocd/applications/it-tools.yaml'
-const VALUES = 'k8s/helm/values/argocd-image-updater.yaml'
-const [deployment, service] = sampleFiles['k8s/helm/manifests/it-tools.yaml']!.replace(/^---\n/, '').split('\n---\n')
-const byHand: Record<string, string | null> = {
-  'k8s/helm/manifests/it-tools.yaml': null,
-  'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('it-tools.yaml,', ''),
-  'k8s/helm/manifests/it-tools/deployment.yaml': `${deployment}\n`,
-  'k8s/helm/manifests/it-tools/service.yaml': service!,
-  [KUST]: `apiVersion: kustomize.config.k8s.io/v1beta1
-kind: Kustomization
-namespace: personal-services
-resources:
-  - deployment.yaml
-  - service.yaml
-  - image-updater.yaml
-`,
-  [IU]: `apiVersion: argocd-image-updater.argoproj.io/v1alpha1
-kind: ImageUpdater
-metadata:
-  name: it-tools
-  namespace: argocd
-spec:
-  namespace: argocd
-  applicationRefs:
-    - namePattern: it-tools
-      images:
-        - alias: it-tools
-          imageName: ghcr.io/meirongdev/it-tools
-          commonUpdateSettings:
-            updateStrategy: latest
-            allowTags: ^sha-[0-9a-f]+$
-            ignoreTags: ["sha-0000000"]  # 坏掉的构建
-            pullSecret: pullsecret:argocd/argocd-image-updater-secret
-      writeBackConfig:
-        method: git:secret:argocd/git-creds
-        gitConfig:
-          branch: main
-`,
-  [APP]: `apiVersion: argoproj.io/v1alpha1
-kind: Application
-metadata:
-  name: it-tools
-  namespace: argocd
-  annotations:
-    argocd-image-updater.argoproj.io/image-list: it-tools=ghcr.io/meirongdev/it-tools
-    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest
-    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$
-    argocd-image-updater.argoproj.io/write-back-method: git:secret:argocd/git-creds
-spec:
-  project: homelab
-  source:
-    repoURL: https://github.com/meirongdev/homelab.git
-    targetRevision: main
-    path: k8s/helm/manifests/it-tools
-  destination:
-    server: https://kubernetes.default.svc
-    namespace: personal-services
-  syncPolicy:
-    automated:
-      prune: true
-      selfHeal: true
-`,
-  [VALUES]: `logLevel: debug
-config:
-  registries:
-    - name: GitHub Container Registry
-      api_url: https://ghcr.io
-      prefix: ghcr.io
-      ping: yes
-      credentials: pullsecret:argocd/argocd-image-updater-secret
-# 自己调的
-resources:
-  limits:
-    memory: 512Mi
-`,
-  // written by Image Updater itself: never touched
-  'k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml': 'kustomize:\n  images:\n  - ghcr.io/meirongdev/it-tools:sha-9999999\n',
-}
+import { APP, byHand, IU, KUST, VALUES } from './by-hand.ts'
 
 function withRepo(files: Record<string, string | null>, fn: (repo: SampleRepo, ctx: Ctx) => Promise<void>, env: Record<string, string> = {}) {
   return async () => {
@@ -137,18 +57,18 @@ test('all the plan-by-hand mistakes at once: one repair per file with every reas
   const repairs = changes.filter((c) => c.summary.startsWith('repair '))
   assert.deepEqual(repairs.map((c) => c.summary.split(':')[0]).sort(), [`repair ${APP}`, `repair ${KUST}`, `repair ${IU}`, `repair ${VALUES}`].sort())
   const summary = repairs.map((c) => c.summary).join('\n')
-  for (const reason of [/tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
+  for (const reason of [/SkipDryRunOnMissingResource/, /tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
     assert.match(summary, reason)
   assert.deepEqual(changed(byHand[IU]!, read(repo, IU)), {
     removed: ['            updateStrategy: latest', '            allowTags: ^sha-[0-9a-f]+$'],
-    added: ['            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
+    added: ['  annotations:', '    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', '            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
   })
-  assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length - 1, 'spec.namespace: one line less')
+  assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length + 1, 'spec.namespace: one line less, the annotation: two more')
   assert.equal(parse(read(repo, IU)).spec.namespace, undefined)
   assert.deepEqual(changed(byHand[KUST]!, read(repo, KUST)), { removed: ['namespace: personal-services'], added: [] })
   assert.deepEqual(changed(byHand[APP]!, read(repo, APP)), {
     removed: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest', '    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$'],
-    added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: "regexp:^sha-[0-9a-f]+$"'],
+    added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: regexp:^sha-[0-9a-f]+$'],
   })
   assert.deepEqual(changed(byHand[VALUES]!, read(repo, VALUES)), { removed: ['logLevel: debug'], added: ['  log.level: debug'] })
   assert.ok(read(repo, VALUES).includes('# 自己调的\nresources:\n  limits:\n    memory: 512Mi\n'), 'the user tuning is kept')
@@ -161,6 +81,8 @@ const alone: [string, string, (t: string) => string, RegExp][] = [
   ['ImageUpdater spec.namespace on a 1.2 chart', IU, (t) => t.replace('spec:\n', 'spec:\n  namespace: argocd\n'), /spec\.namespace was removed/],
   ['latest strategy in the ImageUpdater', IU, (t) => t.replace('updateStrategy: newest-build', 'updateStrategy: latest'), /strategy "latest" is a deprecated alias/],
   ['bare regex in allowTags', IU, (t) => t.replace('"regexp:^sha-[0-9a-f]+$"', '^sha-[0-9a-f]+$'), /lacks the regexp: prefix/],
+  ['ImageUpdater without SkipDryRunOnMissingResource', IU, (t) => t.replace(/  annotations:\n.*\n.*\n/, ''), /the dry run fails without argocd\.argoproj\.io\/sync-options: SkipDryRunOnMissingResource=true/],
+  ['ImageUpdater without git write-back', IU, (t) => t.replace(/      writeBackConfig:\n.*\n.*\n.*\n/, ''), /without writeBackConfig Image Updater changes only the live Application/],
   ['ImageUpdater in the wrong namespace', IU, (t) => t.replace('  namespace: argocd\n', '  namespace: personal-services\n'), /must live in argocd/],
   ['tag-match-expr annotation', APP, (t) => t.replace('metadata:\n  name: it-tools\n', 'metadata:\n  name: it-tools\n  annotations:\n    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$\n'), /tag-match-expr exists in no Image Updater release/],
   ['kustomize namespace line', KUST, (t) => t.replace('kind: Kustomization\n', 'kind: Kustomization\nnamespace: personal-services\n'), /a top-level namespace \(personal-services\)/],
@@ -180,7 +102,7 @@ for (const [name, rel, mistake, reason] of alone)
     assert.match(changes[0]!.summary, reason)
     assert.equal((await planAll(ctx)).length, 0, 'converged')
     // the repair gives back what the setup writes (as data: a repaired scalar keeps the user's quoting)
-    if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
+    if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation', 'ImageUpdater without SkipDryRunOnMissingResource'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
   }))
 
 test('what cannot be repaired safely stops with cause and fix', withRepo({}, async (repo, ctx) => {
@@ -224,12 +146,17 @@ test("a Directory app with include '*.yaml' and exclude (the corpus' flat-wildca
   }
 })
 
-test('a StatefulSet app is onboarded like a Deployment (its file moves whole when it holds more)', withRepo({
-  'k8s/helm/manifests/db.yaml': 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n',
+const DB = 'apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: db\n  namespace: personal-services\nspec:\n  serviceName: db\n  selector:\n    matchLabels: {app: db}\n  template:\n    metadata:\n      labels: {app: db}\n    spec:\n      initContainers:\n        - name: init\n          image: busybox:1.36\n      containers:\n        - name: db\n          image: docker.io/library/postgres:16.4\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\n  namespace: personal-services\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n'
+
+test('a StatefulSet app is onboarded like a Deployment (its file moves whole, its volume claim is never pruned)', withRepo({
+  'k8s/helm/manifests/db.yaml': DB,
   'argocd/applications/personal-services.yaml': sampleFiles['argocd/applications/personal-services.yaml']!.replace('homepage.yaml}', 'homepage.yaml,db.yaml}'),
 }, async (repo, ctx) => {
   const changes = await planAll(ctx)
-  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml'))
+  assert.ok(changes.some((c) => c.summary === 'create k8s/helm/manifests/db/db.yaml (PersistentVolumeClaim data: Prune=false, so no sync ever deletes the volume)'), changes.map((c) => c.summary).join('\n'))
+  const moved = read(repo, 'k8s/helm/manifests/db/db.yaml')
+  assert.equal(parse(moved.split('---\n')[1]!).metadata.annotations['argocd.argoproj.io/sync-options'], 'Prune=false')
+  assert.equal(moved.replace('  annotations:\n    argocd.argoproj.io/sync-options: Prune=false\n', ''), DB, 'nothing else of the file changed')
   const iu = parse(read(repo, 'k8s/helm/manifests/db/image-updater.yaml'))
   assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'db', imageName: 'docker.io/library/postgres:16.x', commonUpdateSettings: { updateStrategy: 'semver' } })
   assert.match(read(repo, 'k8s/helm/values/argocd-image-updater.yaml'), /prefix: docker\.io/)

@@ -107,7 +107,8 @@ async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<bo
   const { apps } = await repoFacts(ctx)
   for (const app of apps) {
     const tracked = trackedBy(await k.get(app.workload))
-    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`) || /[*?]/.test(include)) return true
+    // a pattern include (`*.yaml`) cannot be read here; the workload's tracking label says who runs it
+    if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`)) return true
   }
   return false
 }
