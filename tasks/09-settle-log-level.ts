@@ -37,7 +37,7 @@ async function syncAndConfirm(ctx: Ctx): Promise<void> {
   const ours = (r: string) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r)
   const since = new Date()
   const app = await k.get(ref)
-  const judge: JudgeInput = { before: snapshotFor(ctx, name, app), knownOurs: await knownOurs(ctx), containsOurs: ours, revision: rev, since }
+  const judge: JudgeInput = { before: await snapshotFor(ctx, name, async () => app), knownOurs: await knownOurs(ctx), containsOurs: ours, revision: rev, since }
   if (app && !('ready' in (await judgeApp(app, judge)).state)) {
     const trigger = syncTrigger(app)
     if (trigger) await k.mergePatch(ref, trigger)

@@ -38,9 +38,9 @@ export function rememberSnapshot(ctx: Ctx, app: string, snap: AppSnapshot): void
   if (!byApp.has(app)) byApp.set(app, snap)
 }
 
-/** The snapshot task 7 took in this run, or (a later run) the app as first seen now. */
-export function snapshotFor(ctx: Ctx, app: string, seenNow: KObj | undefined): AppSnapshot {
-  return snapshots.get(ctx)?.get(app) ?? snapshotOf(seenNow)
+/** The snapshot task 7 took in this run, or (a later run) the app as first seen now (read only then). */
+export async function snapshotFor(ctx: Ctx, app: string, seeNow: () => Promise<KObj | undefined>): Promise<AppSnapshot> {
+  return snapshots.get(ctx)?.get(app) ?? snapshotOf(await seeNow())
 }
 
 export const resourceKey = (r: { group?: string; kind: string; namespace?: string; name: string }) => `${r.group ?? ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`

@@ -166,7 +166,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     await guard(`Application ${name} Synced and Healthy`, hint, async () => {
       const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
       // judged against task 7's snapshot: a resource broken before the setup and untouched is a warning
-      const judge = { before: snapshotFor(ctx, name, await k.get(ref)), knownOurs: ourKeys, containsOurs: ours, revision: rev }
+      const judge = { before: await snapshotFor(ctx, name, () => k.get(ref)), knownOurs: ourKeys, containsOurs: ours, revision: rev }
       let warnings: string[] = []
       const r = await awaitState(k, ref, async (a) => {
         const v = await judgeApp(a, judge)
