@@ -6,15 +6,17 @@ import { createServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { ApiError, type Store } from '../store.ts'
+import { ApiError, type KObject, type Store } from '../store.ts'
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './discovery.ts'
 import { ExecServer } from './exec.ts'
+import { groupVersionDocument, openApiIndex } from './openapi.ts'
 import type { Pki } from './pki.ts'
 import type { Pods } from './pods.ts'
 import * as resources from './resources.ts'
 import { parseResourcePath, type Target } from './routes.ts'
 import type { Faults, Stats } from './stats.ts'
 import { asApiError, sendError, sendJson } from './status.ts'
+import { TABLE_CONTENT_TYPE, tableOf, wantsTable } from './table.ts'
 import { serveWatch, Watches } from './watch.ts'
 
 export interface ApiServerOptions {
@@ -113,15 +115,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (target.subresource === 'log') return serveLog(call, res)
     if (target.subresource === 'exec') throw new ApiError(400, 'BadRequest', 'Upgrade request required')
+    // kubectl get asks for a Table (server-side printing); -o yaml/json and every client library ask for objects
+    const table = !target.subresource && wantsTable(req.headers.accept)
+    const includeObject = url.searchParams.get('includeObject')
     let reply: resources.Reply
     switch (verb) {
-      case 'WATCH':
-        return serveWatch(req, res, { store, type, namespace: target.namespace, match: resources.matcher(call), query: url.searchParams, watches })
+      case 'WATCH': {
+        const asTable = table ? (o: KObject) => tableOf(store, type, [o], { includeObject }) : undefined
+        return serveWatch(req, res, { store, type, namespace: target.namespace, match: resources.matcher(call), query: url.searchParams, watches, encode: asTable })
+      }
       case 'LIST':
         reply = resources.list(call)
+        if (table) {
+          const list = reply.body as { items: KObject[]; metadata: { resourceVersion?: string } }
+          return sendJson(res, 200, tableOf(store, type, list.items, { resourceVersion: list.metadata.resourceVersion, includeObject }), TABLE_CONTENT_TYPE)
+        }
         break
       case 'GET':
         reply = resources.getOne(call)
+        if (table) return sendJson(res, 200, tableOf(store, type, [reply.body as KObject], { resourceVersion: store.resourceVersion, includeObject }), TABLE_CONTENT_TYPE)
         break
       case 'POST':
         reply = resources.create(call, parseJson(body))
@@ -154,6 +166,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     else if (segments[0] === 'api' && segments.length === 2) body = apiResourceList(types, '', segments[1]!)
     else if (segments[0] === 'apis' && segments.length === 2) body = apiGroup(types, segments[1]!)
     else if (segments[0] === 'apis' && segments.length === 3) body = apiResourceList(types, segments[1]!, segments[2]!)
+    else if (path === '/openapi/v3') body = openApiIndex(types)
+    else if (segments[0] === 'openapi' && segments[1] === 'v3') body = groupVersionDocument(types, segments.slice(2).join('/'))
     if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
     sendJson(res, 200, body)
   }
