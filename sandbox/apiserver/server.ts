@@ -206,6 +206,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     serve(req, res).catch((e) => sendError(res, e))
   })
   server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head))
+  server.on('secureConnection', () => stats.tlsConnection())
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
