@@ -1,9 +1,11 @@
-// Starts the whole sandbox: the object store, the API server on 127.0.0.1, a kubeconfig that points
-// at it, and the simulated controllers (Argo CD, ESO, Vault, Image Updater) from sandbox/actors.
+// Starts the whole sandbox: a fresh CA and certificates, the object store, the API server on
+// https://127.0.0.1, a kubeconfig shaped like k3s's that points at it, and the simulated
+// controllers (Argo CD, ESO, Vault, Image Updater) from sandbox/actors.
 import { randomBytes } from 'node:crypto'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { createPki, type Pki } from './apiserver/pki.ts'
 import { Pods, type PodRuntime } from './apiserver/pods.ts'
 import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
@@ -18,7 +20,12 @@ export type { Actors } from './actors/index.ts'
 export interface Sandbox {
   url: string
   kubeconfigPath: string
+  /** The admin context (client certificate); TOKEN_CONTEXT_NAME is the same cluster with the bearer token. */
   contextName: string
+  /** This start's CA and certificates (the kubeconfig holds the CA and the client pair). */
+  pki: Pki
+  /** The bearer token of the kubeconfig's token user. */
+  token: string
   store: Store
   /** The exec/log hooks (the same the actors get), e.g. for tests that stand up their own pod. */
   pods: PodRuntime
@@ -41,17 +48,29 @@ export interface SandboxOptions {
 }
 
 export const CONTEXT_NAME = 'sandbox'
+export const TOKEN_CONTEXT_NAME = 'sandbox-token'
 
-export function kubeconfigYaml(url: string, token: string): string {
+const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
+
+/**
+ * A kubeconfig as k3s writes one (/etc/rancher/k3s/k3s.yaml): the CA and the admin client pair
+ * inline as base64 data, the server as https://127.0.0.1:<port>. A second user and context carry
+ * the bearer token, the other credential a real kubeconfig may hold.
+ */
+export function kubeconfigYaml(url: string, pki: Pki, token: string): string {
   return `apiVersion: v1
 kind: Config
 clusters:
 - name: ${CONTEXT_NAME}
   cluster:
+    certificate-authority-data: ${base64(pki.caPem)}
     server: ${url}
-    insecure-skip-tls-verify: true
 users:
 - name: ${CONTEXT_NAME}
+  user:
+    client-certificate-data: ${base64(pki.client.certPem)}
+    client-key-data: ${base64(pki.client.keyPem)}
+- name: ${TOKEN_CONTEXT_NAME}
   user:
     token: ${token}
 contexts:
@@ -59,6 +78,11 @@ contexts:
   context:
     cluster: ${CONTEXT_NAME}
     user: ${CONTEXT_NAME}
+    namespace: default
+- name: ${TOKEN_CONTEXT_NAME}
+  context:
+    cluster: ${CONTEXT_NAME}
+    user: ${TOKEN_CONTEXT_NAME}
     namespace: default
 current-context: ${CONTEXT_NAME}
 `
@@ -91,13 +115,14 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const stats = new Stats()
   const faults = new Faults()
   const token = `sandbox-${randomBytes(12).toString('hex')}`
-  const server = await startApiServer({ store, pods, stats, faults, token, port: opts.port })
+  const pki = createPki()
+  const server = await startApiServer({ store, pods, stats, faults, pki, token, port: opts.port })
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'k8s-sandbox-'))
   const kubeconfigPath = join(dir, 'kubeconfig')
   let actors: Actors
   try {
-    writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, token), { mode: 0o600 })
+    writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, pki, token), { mode: 0o600 })
     actors = opts.actors === false ? noActors() : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs })
   } catch (e) {
     await server.close()
@@ -109,6 +134,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     url: server.url,
     kubeconfigPath,
     contextName: CONTEXT_NAME,
+    pki,
+    token,
     store,
     pods,
     actors,

@@ -1,15 +1,16 @@
 // The floor for the benchmark: the reads a converged run needs, done by the plainest Node program
-// (node:fs, node:child_process, node:http; no runner, no listr2, no YAML parser, no Kubernetes client).
+// (node:fs, node:child_process, node:https; no runner, no listr2, no YAML parser, no Kubernetes client).
 // It reads every file of the checkout, runs one `git status`, and sends each distinct API read the
 // converged run sent once (the list comes from the benchmark, which recorded the run's requests),
-// exec reads included, with the kubeconfig's token.
+// exec reads included, over one kept-alive TLS connection as the kubeconfig's admin (client
+// certificate), as the runner does.
 //
 //   node --import tsx scripts/bench-probe.ts <plan.json>
 //   plan.json: { repoDir, kubeconfig, gets: ["/api/v1/namespaces/argocd", ...], execs: ["/api/v1/namespaces/vault/pods/vault-0/exec?command=..."] }
 import { execFileSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
-import { request } from 'node:http'
+import { Agent, request } from 'node:https'
 import { join } from 'node:path'
 
 interface Plan {
@@ -30,18 +31,28 @@ function readTree(dir: string): number {
   return bytes
 }
 
-/** server and token of the kubeconfig's only user, read without a YAML parser */
-function kubeconfig(file: string): { server: URL; token: string } {
-  const text = readFileSync(file, 'utf8')
-  const server = /^\s*server:\s*(\S+)/m.exec(text)?.[1]
-  const token = /^\s*token:\s*(\S+)/m.exec(text)?.[1]
-  if (!server || !token) throw new Error(`no server/token in ${file}`)
-  return { server: new URL(server), token }
+interface Access {
+  server: URL
+  /** TLS options: the CA and the client pair, and one kept-alive connection for the plain GETs */
+  tls: { ca: string; cert: string; key: string }
+  agent: Agent
 }
 
-function get(server: URL, token: string, path: string): Promise<number> {
+/** server, CA and client pair of the kubeconfig's first cluster and user, read without a YAML parser */
+function kubeconfig(file: string): Access {
+  const text = readFileSync(file, 'utf8')
+  const field = (name: string) => new RegExp(`^\\s*${name}:\\s*(\\S+)`, 'm').exec(text)?.[1]
+  const data = (name: string) => Buffer.from(field(name) ?? '', 'base64').toString('utf8')
+  const server = field('server')
+  const tls = { ca: data('certificate-authority-data'), cert: data('client-certificate-data'), key: data('client-key-data') }
+  if (!server || !tls.ca || !tls.cert || !tls.key) throw new Error(`no server/CA/client certificate in ${file}`)
+  return { server: new URL(server), tls, agent: new Agent({ ...tls, keepAlive: true, maxSockets: 1 }) }
+}
+
+function get(access: Access, path: string): Promise<number> {
+  const { server, agent } = access
   return new Promise((done, fail) => {
-    const req = request({ host: server.hostname, port: server.port, path, headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }, (res) => {
+    const req = request({ host: server.hostname, port: server.port, path, agent, headers: { accept: 'application/json' } }, (res) => {
       let n = 0
       res.on('data', (d: Buffer) => (n += d.length))
       res.on('end', () => (res.statusCode && res.statusCode < 500 ? done(n) : fail(new Error(`GET ${path}: ${res.statusCode}`))))
@@ -52,14 +63,16 @@ function get(server: URL, token: string, path: string): Promise<number> {
 }
 
 /** One pods/exec over a bare websocket upgrade; resolves when the server sends its close frame. */
-function exec(server: URL, token: string, path: string): Promise<number> {
+function exec(access: Access, path: string): Promise<number> {
+  const { server, tls } = access
   return new Promise((done, fail) => {
     const req = request({
       host: server.hostname,
       port: server.port,
       path,
+      ...tls,
+      agent: false,
       headers: {
-        authorization: `Bearer ${token}`,
         connection: 'Upgrade',
         upgrade: 'websocket',
         'sec-websocket-version': '13',
@@ -111,10 +124,11 @@ async function main(): Promise<void> {
   const plan: Plan = JSON.parse(readFileSync(process.argv[2]!, 'utf8'))
   const fileBytes = readTree(plan.repoDir)
   execFileSync('git', ['-C', plan.repoDir, 'status', '--porcelain=v2', '--branch'], { encoding: 'utf8' })
-  const { server, token } = kubeconfig(plan.kubeconfig)
+  const access = kubeconfig(plan.kubeconfig)
   let apiBytes = 0
-  for (const path of plan.gets) apiBytes += await get(server, token, path)
-  for (const path of plan.execs) apiBytes += await exec(server, token, path)
+  for (const path of plan.gets) apiBytes += await get(access, path)
+  for (const path of plan.execs) apiBytes += await exec(access, path)
+  access.agent.destroy()
   process.stdout.write(`read ${fileBytes} bytes of files, 1 git status, ${plan.gets.length} GETs and ${plan.execs.length} execs (${apiBytes} bytes)\n`)
 }
 

@@ -8,7 +8,7 @@
 //   BENCH=terminal npm run bench  (only how soon a failing deploy stops: section "bench-terminal")
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createServer, connect, type Server } from 'node:net'
+import { createServer, connect, type Server } from 'node:tls'
 import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os'
 import { join, resolve } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -169,13 +169,15 @@ async function childProcesses(w: World, args: string[]): Promise<Children | unde
   return { count: byPid.size, commands: [...byPid.values()] }
 }
 
-// ---- the requests of one converged run, recorded by a TCP proxy in front of the sandbox
+// ---- the requests of one converged run, recorded by a TLS-terminating proxy in front of the sandbox
+// (it serves the sandbox's own certificate and goes on upstream as the kubeconfig's admin)
 
 async function recordRequests(w: World, args: string[]): Promise<{ method: string; path: string }[]> {
   const upstream = new URL(w.sandbox.url)
+  const { pki } = w.sandbox
   const seen: { method: string; path: string }[] = []
-  const server: Server = createServer((client) => {
-    const up = connect(Number(upstream.port), upstream.hostname)
+  const server: Server = createServer({ key: pki.server.keyPem, cert: pki.server.certPem }, (client) => {
+    const up = connect({ port: Number(upstream.port), host: upstream.hostname, ca: pki.caPem, cert: pki.client.certPem, key: pki.client.keyPem })
     let carry = ''
     client.on('data', (chunk: Buffer) => {
       const text = carry + chunk.toString('latin1')
@@ -200,7 +202,7 @@ async function recordRequests(w: World, args: string[]): Promise<{ method: strin
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
   const port = (server.address() as { port: number }).port
   const kc = join(w.root, 'proxied.kubeconfig')
-  writeFileSync(kc, readFileSync(w.sandbox.kubeconfigPath, 'utf8').replace(/server: .*/, `server: http://127.0.0.1:${port}`), { mode: 0o600 })
+  writeFileSync(kc, readFileSync(w.sandbox.kubeconfigPath, 'utf8').replace(/server: .*/, `server: https://127.0.0.1:${port}`), { mode: 0o600 })
   const s = await runProcess(runner(args), { ...w.env, KUBECONFIG: kc }, join(w.root, 'cwd'))
   server.close()
   if (s.code !== 0) throw new Error(`proxied run exited ${s.code}: ${s.stderr}`)

@@ -1,8 +1,9 @@
 // Runs the sandbox cluster in the foreground: `npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N]`.
-// Prints the kubeconfig to use, one ready line, and runs until SIGINT/SIGTERM.
-import { existsSync, statSync } from 'node:fs'
+// Prints the kubeconfig to use (HTTPS with a fresh CA and an admin client certificate, like k3s's),
+// a kubectl line that works as printed, one ready line, and runs until SIGINT/SIGTERM.
+import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
-import { startSandbox } from '../sandbox/index.ts'
+import { startSandbox, TOKEN_CONTEXT_NAME } from '../sandbox/index.ts'
 
 const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--verbose]'
 
@@ -53,15 +54,20 @@ async function main(): Promise<void> {
     console.error(`sandbox: ${(e as Error).message}\n${USAGE}`)
     process.exit(1)
   }
+  if (args.dir) mkdirSync(args.dir, { recursive: true })
   const sandbox = await startSandbox({
     repoDir: args.repo,
     port: args.port,
     dir: args.dir,
     log: args.verbose ? (line) => console.log(`  ${line}`) : undefined,
   })
+  const kubectl = `kubectl --kubeconfig ${sandbox.kubeconfigPath}`
   console.log(`kubeconfig: ${sandbox.kubeconfigPath}`)
+  console.log(`try: ${kubectl} get applications -A`)
   console.log(`export KUBECONFIG=${sandbox.kubeconfigPath}`)
-  console.log(`sandbox ready at ${sandbox.url} (context ${sandbox.contextName}, repo ${args.repo}); stats at ${sandbox.url}/sandbox/stats; Ctrl-C to stop`)
+  console.log(
+    `sandbox ready at ${sandbox.url} (repo ${args.repo}; context ${sandbox.contextName}: client certificate, context ${TOKEN_CONTEXT_NAME}: bearer token); stats: ${kubectl} get --raw /sandbox/stats; Ctrl-C to stop`,
+  )
 
   let stopping = false
   const stop = async (signal: string) => {

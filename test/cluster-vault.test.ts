@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Store } from '../sandbox/store.ts'
+import { createPki } from '../sandbox/apiserver/pki.ts'
 import { Pods } from '../sandbox/apiserver/pods.ts'
 import { startApiServer, type ApiServer } from '../sandbox/apiserver/server.ts'
 import { Faults, Stats } from '../sandbox/apiserver/stats.ts'
@@ -76,8 +77,9 @@ before(async () => {
   const store = new Store()
   const pods = new Pods()
   stats = new Stats()
-  server = await startApiServer({ store, pods, stats, faults: new Faults(), token: 'test-token' })
-  writeFileSync(join(dir, 'kubeconfig'), kubeconfigYaml(server.url, 'test-token'))
+  const pki = createPki()
+  server = await startApiServer({ store, pods, stats, faults: new Faults(), pki, token: 'test-token' })
+  writeFileSync(join(dir, 'kubeconfig'), kubeconfigYaml(server.url, pki, 'test-token'))
   store.create({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'vault' } })
   store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'vault-0', namespace: 'vault' }, spec: { containers: [{ name: 'vault', image: 'hashicorp/vault' }] } })
   pods.registerExec('vault', 'vault-0', vault.handler)

@@ -123,3 +123,41 @@ export async function withCluster(fx: Fixture): Promise<Cluster> {
     stop: () => sandbox.stop(),
   }
 }
+
+export interface RawReply {
+  status: number
+  body: string
+}
+
+/**
+ * One HTTPS request to a sandbox's API as a given caller: its admin (the kubeconfig's client
+ * certificate), a bearer token, or nobody. The server is always checked against the sandbox's CA,
+ * unless `ca` names another one (a client that trusts the wrong CA).
+ */
+export async function sandboxRequest(
+  sb: import('../sandbox/index.ts').Sandbox,
+  path: string,
+  as: { admin: true } | { token: string } | { anonymous: true },
+  opts: { method?: string; ca?: string } = {},
+): Promise<RawReply> {
+  const { request } = await import('node:https')
+  const url = new URL(path, sb.url)
+  return new Promise((resolveReply, reject) => {
+    const req = request(
+      url,
+      {
+        method: opts.method ?? 'GET',
+        ca: opts.ca ?? sb.pki.caPem,
+        ...('admin' in as ? { cert: sb.pki.client.certPem, key: sb.pki.client.keyPem } : {}),
+        headers: { accept: 'application/json', ...('token' in as ? { authorization: `Bearer ${as.token}` } : {}) },
+      },
+      (res) => {
+        let body = ''
+        res.on('data', (d) => (body += d))
+        res.on('end', () => resolveReply({ status: res.statusCode ?? 0, body }))
+      },
+    )
+    req.on('error', reject)
+    req.end()
+  })
+}

@@ -22,7 +22,8 @@ import {
   type V1Status,
 } from '@kubernetes/client-node'
 import { WebSocket } from 'ws'
-import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { startSandbox, TOKEN_CONTEXT_NAME, type Sandbox } from '../sandbox/index.ts'
+import { sandboxRequest } from './helpers.ts'
 
 const NS = 'default'
 
@@ -84,9 +85,11 @@ describe('sandbox API server through @kubernetes/client-node', () => {
   let objects: KubernetesObjectApi
 
   before(async () => {
-    const t0 = Date.now()
+    // CPU time, not wall time: the start (a new CA and certificates included) is cheap however busy the machine is
+    const cpu0 = process.cpuUsage()
     sb = await startSandbox({ repoDir: tmpdir(), actors: false })
-    assert.ok(Date.now() - t0 < 300, `started in ${Date.now() - t0} ms`)
+    const cpu = process.cpuUsage(cpu0)
+    assert.ok((cpu.user + cpu.system) / 1000 < 300, `started with ${Math.round((cpu.user + cpu.system) / 1000)} ms of CPU`)
     kc = new KubeConfig()
     kc.loadFromFile(sb.kubeconfigPath)
     core = kc.makeApiClient(CoreV1Api)
@@ -376,10 +379,10 @@ describe('sandbox API server through @kubernetes/client-node', () => {
   })
 
   it('speaks v4.channel.k8s.io too: output and exit status, stdin ending with the connection', async () => {
-    const token = kc.getCurrentUser()!.token!
-    const url = (cmd: string[], stdin: boolean) => `${sb.url.replace('http', 'ws')}/api/v1/namespaces/${NS}/pods/shell/exec?${cmd.map((c) => `command=${c}`).join('&')}&stdout=true&stderr=true&stdin=${stdin}`
+    const url = (cmd: string[], stdin: boolean) => `${sb.url.replace('https', 'wss')}/api/v1/namespaces/${NS}/pods/shell/exec?${cmd.map((c) => `command=${c}`).join('&')}&stdout=true&stderr=true&stdin=${stdin}`
+    const tls = { ca: sb.pki.caPem, cert: sb.pki.client.certPem, key: sb.pki.client.keyPem }
     const frames: Buffer[] = []
-    const ws = new WebSocket(url(['v4', 'run'], false), ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${token}` } })
+    const ws = new WebSocket(url(['v4', 'run'], false), ['v4.channel.k8s.io'], tls)
     ws.on('message', (d: Buffer) => frames.push(d))
     await new Promise((r) => ws.on('close', r))
     assert.equal(ws.protocol, 'v4.channel.k8s.io')
@@ -387,7 +390,7 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.equal(frames[0]!.subarray(1).toString(), 'got 0 bytes\n')
     assert.deepEqual(JSON.parse(frames[1]!.subarray(1).toString()), { metadata: {}, status: 'Success' })
 
-    const withStdin = new WebSocket(url(['v4', 'stdin'], true), ['v4.channel.k8s.io'], { headers: { Authorization: `Bearer ${token}` } })
+    const withStdin = new WebSocket(url(['v4', 'stdin'], true), ['v4.channel.k8s.io'], { ca: sb.pki.caPem, headers: { Authorization: `Bearer ${sb.token}` } })
     await new Promise((r) => withStdin.on('open', r))
     withStdin.send(Buffer.concat([Buffer.from([0]), Buffer.from('abc')]))
     withStdin.close()
@@ -403,7 +406,7 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.equal((await statusOf(core.readNamespacedPodLog({ name: 'ghost', namespace: NS }))).code, 404)
   })
 
-  it('counts requests by verb and resource, mutating ones and their bodies, also over HTTP', async () => {
+  it('counts requests by verb and resource, mutating ones and their bodies, also over HTTPS', async () => {
     sb.resetStats()
     await core.listNamespacedConfigMap({ namespace: NS })
     await core.readNamespacedConfigMap({ name: 'patched', namespace: NS })
@@ -414,8 +417,9 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.equal(s.mutatingTotal, 1)
     assert.equal(s.requestBodies.length, 1)
     assert.match(s.requestBodies[0]!, /in-body/)
-    const overHttp = await (await fetch(`${sb.url}/sandbox/stats`)).json()
-    assert.deepEqual(overHttp, s)
+    const overHttps = await sandboxRequest(sb, '/sandbox/stats', { admin: true })
+    // the stats request itself came over one more TLS connection
+    assert.deepEqual(JSON.parse(overHttps.body), { ...s, tlsConnections: s.tlsConnections + 1 })
   })
 
   it('injects 500s, 403s, latency and a conflict on the next write', async () => {
@@ -447,10 +451,37 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.equal(retried.data?.z, '1')
   })
 
-  it('refuses requests without the kubeconfig token', async () => {
-    const r = await fetch(`${sb.url}/api/v1/namespaces`)
-    assert.equal(r.status, 401)
-    assert.equal(((await r.json()) as V1Status).reason, 'Unauthorized')
+  it('answers anonymous requests, a wrong token and a certificate of another CA with 401 and a Status, everywhere', async () => {
+    const { createPki } = await import('../sandbox/apiserver/pki.ts')
+    const foreign = createPki()
+    for (const path of ['/api/v1/namespaces', '/version', '/healthz', '/sandbox/stats']) {
+      for (const as of [{ anonymous: true } as const, { token: 'not-the-token' }]) {
+        const r = await sandboxRequest(sb, path, as)
+        assert.equal(r.status, 401, `${path} as ${JSON.stringify(as)}`)
+        assert.deepEqual(JSON.parse(r.body), { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 })
+      }
+    }
+    const foreignCert = await sandboxRequest({ ...sb, pki: { ...sb.pki, client: foreign.client } }, '/api/v1/namespaces', { admin: true })
+    assert.equal(foreignCert.status, 401)
+    assert.equal((await sandboxRequest(sb, '/api/v1/namespaces', { admin: true })).status, 200)
+    assert.equal((await sandboxRequest(sb, '/api/v1/namespaces', { token: sb.token })).status, 200)
+  })
+
+  it('serves HTTPS only, with a certificate for 127.0.0.1, localhost and ::1 that a client trusting another CA refuses', async () => {
+    const { X509Certificate } = await import('node:crypto')
+    const { createPki } = await import('../sandbox/apiserver/pki.ts')
+    const served = new X509Certificate(sb.pki.server.certPem)
+    assert.ok(served.checkIP('127.0.0.1') && served.checkIP('::1') && served.checkHost('localhost'))
+    assert.ok(served.verify(new X509Certificate(sb.pki.caPem).publicKey))
+    assert.match(new X509Certificate(sb.pki.client.certPem).subject, /O=system:masters\nCN=sandbox-admin/)
+    await assert.rejects(sandboxRequest(sb, '/version', { admin: true }, { ca: createPki().caPem }), /self-signed|unable to verify|certificate/i)
+    const { request } = await import('node:http')
+    const plain = await new Promise<string>((resolve) => {
+      const req = request(sb.url.replace('https:', 'http:') + '/version', (res) => resolve(`HTTP ${res.statusCode}`))
+      req.on('error', (e) => resolve(e.message))
+      req.end()
+    })
+    assert.doesNotMatch(plain, /HTTP 200/)
   })
 })
 
@@ -463,7 +494,12 @@ describe('startSandbox', () => {
       const kc = new KubeConfig()
       kc.loadFromFile(sb.kubeconfigPath)
       assert.equal(kc.getCurrentCluster()?.server, sb.url)
-      assert.equal(kc.getCurrentCluster()?.skipTLSVerify, true)
+      assert.equal(kc.getCurrentCluster()?.skipTLSVerify, false)
+      assert.ok(kc.getCurrentCluster()?.caData && kc.getCurrentUser()?.certData && kc.getCurrentUser()?.keyData, 'CA and client pair inline, as k3s writes them')
+      assert.match(sb.url, /^https:\/\/127\.0\.0\.1:\d+$/)
+      kc.setCurrentContext(TOKEN_CONTEXT_NAME)
+      assert.equal(kc.getCurrentUser()?.token, sb.token)
+      assert.ok(Array.isArray((await kc.makeApiClient(CoreV1Api).listNamespace()).items), 'the token user is let in')
       const kcWatch = new KubeConfig()
       kcWatch.loadFromFile(sb.kubeconfigPath)
       const watchEnded = new Promise<void>((resolve) => void new Watch(kcWatch).watch('/api/v1/namespaces', {}, () => {}, () => resolve()))
@@ -472,7 +508,7 @@ describe('startSandbox', () => {
       await watchEnded
       assert.equal(existsSync(sb.kubeconfigPath), false)
       assert.equal(existsSync(dir), true)
-      await assert.rejects(fetch(`${sb.url}/version`))
+      await assert.rejects(sandboxRequest(sb, '/version', { admin: true }))
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }

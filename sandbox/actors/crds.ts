@@ -11,7 +11,24 @@ const open: Schema = { type: 'object', 'x-kubernetes-preserve-unknown-fields': t
 const obj = (properties: Record<string, Schema>, required?: string[]): Schema => ({ type: 'object', properties, ...(required ? { required } : {}) })
 const arr = (items: Schema): Schema => ({ type: 'array', items })
 
-function crd(group: string, kind: string, plural: string, scope: 'Namespaced' | 'Cluster', version: string, schema: Schema, extraLabels: Record<string, string> = {}): KObject {
+/** A column `kubectl get` prints for a custom kind (the API server's Table, sandbox/apiserver/table.ts). */
+interface PrinterColumn {
+  name: string
+  jsonPath: string
+  type: 'string' | 'date' | 'integer' | 'boolean'
+  priority?: number
+}
+
+function crd(
+  group: string,
+  kind: string,
+  plural: string,
+  scope: 'Namespaced' | 'Cluster',
+  version: string,
+  schema: Schema,
+  extraLabels: Record<string, string> = {},
+  additionalPrinterColumns: PrinterColumn[] = [],
+): KObject {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
@@ -20,17 +37,41 @@ function crd(group: string, kind: string, plural: string, scope: 'Namespaced' | 
       group,
       names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
       scope,
-      versions: [{ name: version, served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: schema } }],
+      versions: [
+        { name: version, served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: schema }, ...(additionalPrinterColumns.length ? { additionalPrinterColumns } : {}) },
+      ],
     },
   }
 }
 
 const looseRoot = (requiredSpec = true): Schema => ({ type: 'object', properties: { spec: open, status: open, operation: open }, ...(requiredSpec ? { required: ['spec'] } : {}) })
 
-export const applicationCrd = (): KObject => crd('argoproj.io', 'Application', 'applications', 'Namespaced', 'v1alpha1', looseRoot())
+// The printer columns the upstream CRDs declare (Argo CD's application-crd.yaml, ESO's bundle).
+const READY_CONDITION = '.status.conditions[?(@.type=="Ready")]'
+const APPLICATION_COLUMNS: PrinterColumn[] = [
+  { name: 'Sync Status', jsonPath: '.status.sync.status', type: 'string' },
+  { name: 'Health Status', jsonPath: '.status.health.status', type: 'string' },
+  { name: 'Revision', jsonPath: '.status.sync.revision', type: 'string', priority: 10 },
+  { name: 'Project', jsonPath: '.spec.project', type: 'string', priority: 10 },
+]
+const EXTERNAL_SECRET_COLUMNS: PrinterColumn[] = [
+  { name: 'StoreType', jsonPath: '.spec.secretStoreRef.kind', type: 'string', priority: 1 },
+  { name: 'Store', jsonPath: '.spec.secretStoreRef.name', type: 'string' },
+  { name: 'Refresh Interval', jsonPath: '.spec.refreshInterval', type: 'string' },
+  { name: 'Status', jsonPath: `${READY_CONDITION}.reason`, type: 'string' },
+  { name: 'Ready', jsonPath: `${READY_CONDITION}.status`, type: 'string' },
+]
+const SECRET_STORE_COLUMNS: PrinterColumn[] = [
+  { name: 'Age', jsonPath: '.metadata.creationTimestamp', type: 'date' },
+  { name: 'Status', jsonPath: `${READY_CONDITION}.reason`, type: 'string' },
+  { name: 'Capabilities', jsonPath: '.status.capabilities', type: 'string' },
+  { name: 'Ready', jsonPath: `${READY_CONDITION}.status`, type: 'string' },
+]
+
+export const applicationCrd = (): KObject => crd('argoproj.io', 'Application', 'applications', 'Namespaced', 'v1alpha1', looseRoot(), {}, APPLICATION_COLUMNS)
 export const appProjectCrd = (): KObject => crd('argoproj.io', 'AppProject', 'appprojects', 'Namespaced', 'v1alpha1', looseRoot())
-export const externalSecretCrd = (): KObject => crd('external-secrets.io', 'ExternalSecret', 'externalsecrets', 'Namespaced', 'v1', looseRoot(false))
-export const clusterSecretStoreCrd = (): KObject => crd('external-secrets.io', 'ClusterSecretStore', 'clustersecretstores', 'Cluster', 'v1', looseRoot())
+export const externalSecretCrd = (): KObject => crd('external-secrets.io', 'ExternalSecret', 'externalsecrets', 'Namespaced', 'v1', looseRoot(false), {}, EXTERNAL_SECRET_COLUMNS)
+export const clusterSecretStoreCrd = (): KObject => crd('external-secrets.io', 'ClusterSecretStore', 'clustersecretstores', 'Cluster', 'v1', looseRoot(), {}, SECRET_STORE_COLUMNS)
 
 /** Image Updater app version (`1.2.2`) as [major, minor, patch]. */
 export function appVersionParts(appVersion: string): [number, number, number] {

@@ -1,16 +1,22 @@
-// The sandbox's Kubernetes API over HTTP on 127.0.0.1: authentication with the kubeconfig's token,
-// injected faults, request accounting, then discovery, resources, watch, pods/exec and pods/log.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+// The sandbox's Kubernetes API over HTTPS on 127.0.0.1, as k3s serves it: authentication by client
+// certificate (signed by the sandbox's CA) or the kubeconfig's bearer token, 401 for anyone else;
+// then injected faults, request accounting, discovery, resources, watch, pods/exec and pods/log.
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { createServer } from 'node:https'
+import type { AddressInfo } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 import type { Duplex } from 'node:stream'
-import { ApiError, type Store } from '../store.ts'
+import { ApiError, type KObject, type Store } from '../store.ts'
 import { apiGroup, apiGroupList, apiResourceList, apiVersions, VERSION_INFO } from './discovery.ts'
 import { ExecServer } from './exec.ts'
+import { groupVersionDocument, openApiIndex } from './openapi.ts'
+import type { Pki } from './pki.ts'
 import type { Pods } from './pods.ts'
 import * as resources from './resources.ts'
 import { parseResourcePath, type Target } from './routes.ts'
 import type { Faults, Stats } from './stats.ts'
 import { asApiError, sendError, sendJson } from './status.ts'
+import { TABLE_CONTENT_TYPE, tableOf, wantsTable } from './table.ts'
 import { serveWatch, Watches } from './watch.ts'
 
 export interface ApiServerOptions {
@@ -18,7 +24,9 @@ export interface ApiServerOptions {
   pods: Pods
   stats: Stats
   faults: Faults
-  /** The bearer token clients must send (the kubeconfig's). */
+  /** The serving certificate, and the CA that client certificates must be signed by. */
+  pki: Pki
+  /** The bearer token accepted instead of a client certificate (the kubeconfig's token user). */
   token: string
   port?: number
 }
@@ -29,7 +37,6 @@ export interface ApiServer {
   close(): Promise<void>
 }
 
-const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz'])
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
@@ -53,10 +60,13 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const { store, pods, stats, faults } = opts
   const watches = new Watches(faults)
   const exec = new ExecServer(store, pods, (command) => stats.exec(command))
-  const sockets = new Set<Socket>()
+  const sockets = new Set<Duplex>()
   let address = '127.0.0.1:0'
 
-  const authorized = (req: IncomingMessage) => req.headers.authorization === `Bearer ${opts.token}`
+  // k3s runs with anonymous auth off: every path, /version and /healthz included, needs a user.
+  // The TLS layer asks for a client certificate but lets the request through without one
+  // (rejectUnauthorized: false), so that a missing or foreign certificate gets an API answer, 401.
+  const authenticated = (req: IncomingMessage) => (req.socket as TLSSocket).authorized === true || req.headers.authorization === `Bearer ${opts.token}`
 
   /** Faults and bookkeeping shared by plain requests and exec upgrades; throws the injected error. */
   async function admit(path: string, key: string, mutating: boolean): Promise<void> {
@@ -68,10 +78,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://sandbox')
+    const url = new URL(req.url ?? '/', 'https://sandbox')
     const path = url.pathname
+    if (!authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
     if (path === '/sandbox/stats') return sendJson(res, 200, stats.snapshot())
-    if (!PUBLIC_PATHS.has(path) && !authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
     const segments = path.split('/').filter(Boolean)
     const target = parseResourcePath(segments)
     if (!target) return serveNonResource(path, segments, res)
@@ -105,15 +115,25 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
     if (target.subresource === 'log') return serveLog(call, res)
     if (target.subresource === 'exec') throw new ApiError(400, 'BadRequest', 'Upgrade request required')
+    // kubectl get asks for a Table (server-side printing); -o yaml/json and every client library ask for objects
+    const table = !target.subresource && wantsTable(req.headers.accept)
+    const includeObject = url.searchParams.get('includeObject')
     let reply: resources.Reply
     switch (verb) {
-      case 'WATCH':
-        return serveWatch(req, res, { store, type, namespace: target.namespace, match: resources.matcher(call), query: url.searchParams, watches })
+      case 'WATCH': {
+        const asTable = table ? (o: KObject) => tableOf(store, type, [o], { includeObject }) : undefined
+        return serveWatch(req, res, { store, type, namespace: target.namespace, match: resources.matcher(call), query: url.searchParams, watches, encode: asTable })
+      }
       case 'LIST':
         reply = resources.list(call)
+        if (table) {
+          const list = reply.body as { items: KObject[]; metadata: { resourceVersion?: string } }
+          return sendJson(res, 200, tableOf(store, type, list.items, { resourceVersion: list.metadata.resourceVersion, includeObject }), TABLE_CONTENT_TYPE)
+        }
         break
       case 'GET':
         reply = resources.getOne(call)
+        if (table) return sendJson(res, 200, tableOf(store, type, [reply.body as KObject], { resourceVersion: store.resourceVersion, includeObject }), TABLE_CONTENT_TYPE)
         break
       case 'POST':
         reply = resources.create(call, parseJson(body))
@@ -146,6 +166,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     else if (segments[0] === 'api' && segments.length === 2) body = apiResourceList(types, '', segments[1]!)
     else if (segments[0] === 'apis' && segments.length === 2) body = apiGroup(types, segments[1]!)
     else if (segments[0] === 'apis' && segments.length === 3) body = apiResourceList(types, segments[1]!, segments[2]!)
+    else if (path === '/openapi/v3') body = openApiIndex(types)
+    else if (segments[0] === 'openapi' && segments[1] === 'v3') body = groupVersionDocument(types, segments.slice(2).join('/'))
     if (body === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
     sendJson(res, 200, body)
   }
@@ -166,10 +188,10 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   }
 
   async function upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const url = new URL(req.url ?? '/', 'http://sandbox')
+    const url = new URL(req.url ?? '/', 'https://sandbox')
     const target = parseResourcePath(url.pathname.split('/').filter(Boolean))
     try {
-      if (!authorized(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
+      if (!authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
       if (!target || target.group !== '' || target.resource !== 'pods' || !target.namespace || !target.name || target.subresource !== 'exec') {
         throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
       }
@@ -180,10 +202,11 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     }
   }
 
-  const server = createServer((req, res) => {
+  const server = createServer({ key: opts.pki.server.keyPem, cert: opts.pki.server.certPem, ca: [opts.pki.caPem], requestCert: true, rejectUnauthorized: false }, (req, res) => {
     serve(req, res).catch((e) => sendError(res, e))
   })
   server.on('upgrade', (req, socket, head) => void upgrade(req, socket, head))
+  server.on('secureConnection', () => stats.tlsConnection())
   server.on('connection', (s) => {
     sockets.add(s)
     s.on('close', () => sockets.delete(s))
@@ -195,7 +218,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   const port = (server.address() as AddressInfo).port
   address = `127.0.0.1:${port}`
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `https://127.0.0.1:${port}`,
     port,
     async close() {
       watches.endAll()

@@ -7,13 +7,15 @@ export interface SandboxStats {
   mutatingTotal: number
   execCommands: string[][]
   requestBodies: string[]
+  /** TLS connections clients opened (each one a full handshake): a client that reuses its connection opens few. */
+  tlsConnections: number
 }
 
 export class Stats {
   private data: SandboxStats = Stats.empty()
 
   private static empty(): SandboxStats {
-    return { requests: {}, mutating: {}, mutatingTotal: 0, execCommands: [], requestBodies: [] }
+    return { requests: {}, mutating: {}, mutatingTotal: 0, execCommands: [], requestBodies: [], tlsConnections: 0 }
   }
 
   /** `key` looks like `PATCH deployments` or `POST pods/exec`. */
@@ -23,6 +25,10 @@ export class Stats {
       this.data.mutating[key] = (this.data.mutating[key] ?? 0) + 1
       this.data.mutatingTotal++
     }
+  }
+
+  tlsConnection(): void {
+    this.data.tlsConnections++
   }
 
   exec(command: string[]): void {

@@ -26,9 +26,9 @@ export function asApiError(err: unknown): ApiError {
   return new ApiError(500, 'InternalError', `Internal error occurred: ${message}`, [{ field: '', message }])
 }
 
-export function sendJson(res: ServerResponse, code: number, body: unknown): void {
+export function sendJson(res: ServerResponse, code: number, body: unknown, contentType = 'application/json'): void {
   const text = JSON.stringify(body)
-  res.writeHead(code, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' })
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text), 'Cache-Control': 'no-cache, private' })
   res.end(text)
 }
 

@@ -54,7 +54,16 @@ export class Watches {
 export function serveWatch(
   req: IncomingMessage,
   res: ServerResponse,
-  opts: { store: Store; type: ResourceType; namespace?: string; match: (o: KObject) => boolean; query: URLSearchParams; watches: Watches },
+  opts: {
+    store: Store
+    type: ResourceType
+    namespace?: string
+    match: (o: KObject) => boolean
+    query: URLSearchParams
+    watches: Watches
+    /** How an event's object goes on the wire: the object itself, or e.g. its one-row Table (`kubectl get -w`). */
+    encode?: (o: KObject) => unknown
+  },
 ): void {
   const { store, type, namespace, match, query } = opts
   const apiVersion = joinApiVersion(type.group, type.version)
@@ -78,7 +87,8 @@ export function serveWatch(
   res.writeHead(200, { 'Content-Type': 'application/json', 'Cache-Control': 'no-cache, private', 'Transfer-Encoding': 'chunked' })
   res.flushHeaders()
   const send = (e: WatchEvent) => {
-    if (!res.writableEnded) res.write(JSON.stringify({ type: e.type, object: { ...e.object, apiVersion } }) + '\n')
+    const object = { ...e.object, apiVersion }
+    if (!res.writableEnded) res.write(JSON.stringify({ type: e.type, object: opts.encode ? opts.encode(object) : object }) + '\n')
   }
   backlog.forEach(send)
   const unsubscribe = store.watch((e) => {

@@ -153,10 +153,10 @@ const CASES: Case[] = [
     prepare: async (e) => {
       const port = await freePort()
       const file = join(e.scratch, 'closed-port.kubeconfig')
-      writeFileSync(file, readFileSync(e.sandbox!.kubeconfigPath, 'utf8').replace(/server: .*/, `server: http://127.0.0.1:${port}`), { mode: 0o600 })
+      writeFileSync(file, readFileSync(e.sandbox!.kubeconfigPath, 'utf8').replace(/server: .*/, `server: https://127.0.0.1:${port}`), { mode: 0o600 })
       e.env.KUBECONFIG = file
     },
-    cause: /the Kubernetes API at http:\/\/127\.0\.0\.1:\d+ \(context sandbox\) is not reachable/,
+    cause: /the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context sandbox\) is not reachable/,
   },
   { name: 'namespace vault missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'vault' }), cause: /namespace vault does not exist/ },
   { name: 'namespace argocd missing', cluster: true, prepare: (e) => void e.sandbox!.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'argocd' }), cause: /namespace argocd does not exist/ },

@@ -6,6 +6,7 @@ import { delimiter } from 'node:path'
 import { existsSync } from 'node:fs'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import { shareOneAgent } from './agent.ts'
 
 /** The manager name Kubernetes records for every field this setup writes. */
 export const FIELD_MANAGER = 'image-updater-setup'
@@ -189,6 +190,7 @@ function kubeconfigFile(setting: string): string | undefined {
 async function connect(ctx: Ctx): Promise<Kube> {
   const k8s: ClientNode = await import('@kubernetes/client-node')
   const kc = new k8s.KubeConfig()
+  shareOneAgent(kc)
   const file = kubeconfigFile(ctx.settings.kubeconfig)
   try {
     if (file) kc.loadFromFile(file)
