@@ -6,6 +6,7 @@ import type { Task } from '../src/task.ts'
 import { githubPat } from '../src/cluster/github-pat.ts'
 import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
 import { SetupError } from '../src/errors.ts'
+import { checkToken } from '../src/cluster/write-back-proof.ts'
 
 export const task: Task = {
   id: 1,
@@ -22,6 +23,8 @@ export const task: Task = {
     const pat = await githubPat(ctx)
     const warning = patShapeWarning(pat)
     if (warning) ctx.log(warning)
+    // before Vault: a fine-grained token or missing scopes would only show in Image Updater's log
+    ctx.log(await checkToken(ctx, pat))
     await requireUnsealed(ctx)
     const loggedIn = await ensureLogin(ctx)
     const summary = `vault kv put ${path} (username, pat from stdin)`

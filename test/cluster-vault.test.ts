@@ -60,7 +60,7 @@ const logs: string[] = []
 
 function ctx(env: Record<string, string> = {}, dryRun = false): Ctx {
   const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: join(dir, 'kubeconfig'), ...env },
+    env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: join(dir, 'kubeconfig'), GITHUB_API_URL: 'off', ...env },
     cwd: '/nonexistent-dir',
   })
   return { settings, secrets, repoDir: dir, projectDir: dir, dryRun, yes: false, log: (l: string) => logs.push(l), touchedPaths: new Set() } as unknown as Ctx
@@ -103,7 +103,7 @@ test('writes username and pat once, verifies by reading back, and a rerun writes
 })
 
 test('a different token is written again', async () => {
-  const other = `github_pat_${'11AAAAAAA0abcdefghijklmnop_qrstuvwxyz'}`
+  const other = `ghp_${'otherClassicToken0abcdefghijklmnop'}`
   assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
   assert.equal((await run(ctx())).length, 1, 'back to the first token')

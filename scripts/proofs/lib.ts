@@ -84,6 +84,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       GITOPS_REPO_DIR: repo.dir,
       GITHUB_USERNAME: USER,
       GITHUB_PAT: token,
+      GITHUB_API_URL: 'off',
       KUBECONFIG: sandbox.kubeconfigPath,
       KUBE_CONTEXT: sandbox.contextName,
       STATE_DIR: stateDir,
