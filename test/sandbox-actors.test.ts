@@ -570,3 +570,49 @@ test('sandbox Image Updater write-back fails at the first update: read-only toke
   await waitFor('the missing SSH key', () => /could not get creds for repo 'git@github.com:meirongdev\/homelab.git': invalid secret argocd\/git-creds: does not contain field sshPrivateKey/.test(iuLog(h)))
   assert.throws(() => gitIn(h.repo.origin, 'show', 'main:k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'), 'nothing was written back')
 })
+
+// ---------- ESO refreshes every refreshInterval; task 8 forces it after a token rotation ----------
+import { forceRefresh } from '../src/cluster/verify.ts'
+import type { Kube } from '../src/cluster/kube.ts'
+
+/** The few Kube calls forceRefresh makes, on the Store (a watch is a poll here). */
+function storeKube(store: Store): Kube {
+  return {
+    get: async (ref: any) => store.get(ref),
+    mergePatch: async (ref: any, patch: any) => {
+      const o = store.get(ref)!
+      o.metadata.annotations = { ...(o.metadata.annotations ?? {}), ...patch.metadata.annotations }
+      delete o.metadata.resourceVersion
+      return store.update(o)
+    },
+    waitFor: async (ref: any, check: any, opts: any) => {
+      const deadline = Date.now() + opts.timeoutMs
+      for (;;) {
+        const state = await check(store.get(ref))
+        if ('ready' in state) return store.get(ref)
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${opts.what}`)
+        await new Promise((r) => setTimeout(r, 20))
+      }
+    },
+  } as unknown as Kube
+}
+
+test('ESO: a rotated token reaches the Secret only after refreshInterval, or at once with force-sync (waited for by refreshTime)', async (t) => {
+  const h = await harness(t)
+  const vault = h.pods.execHandler('vault', 'vault-0')!
+  await vault(['vault', 'kv', 'put', 'secret/homelab/github', 'username=meirongdev', 'pat=-'], Buffer.from('ghp_first\n'))
+  h.store.create({
+    apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', metadata: { name: 'git-creds', namespace: 'argocd' },
+    spec: { refreshInterval: '1h', secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-backend' }, target: { name: 'git-creds' }, data: [{ secretKey: 'password', remoteRef: { key: 'secret/homelab/github', property: 'pat' } }] },
+  })
+  const password = () => Buffer.from(h.store.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'argocd', name: 'git-creds' })?.data?.password ?? '', 'base64').toString()
+  await waitFor('the first sync', () => password() === 'ghp_first')
+  await vault(['vault', 'kv', 'put', 'secret/homelab/github', 'username=meirongdev', 'pat=-'], Buffer.from('ghp_rotated\n'))
+  await h.actors.settle()
+  await h.actors.settle()
+  assert.equal(password(), 'ghp_first', 'ESO does not read Vault again before refreshInterval')
+  const ref = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: 'argocd', name: 'git-creds' }
+  assert.deepEqual(await forceRefresh(storeKube(h.store), ref, 10_000), {})
+  assert.equal(password(), 'ghp_rotated', 'refreshed once refreshTime is not older than the force-sync')
+  assert.match(h.store.get(ref)!.metadata.annotations!['force-sync'], /^\d+$/)
+})

@@ -139,8 +139,16 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         `ExternalSecret ${ns}/${es.name} Ready`,
       )
       record(`ExternalSecret ${es.name} Ready`, r.error ? [r.error] : [], 'Ready', esHint)
-      const secret = await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: es.secretName })
-      const problems = !secret ? ['Secret not found'] : es.docker ? dockerConfigProblems(secret, registry, s.githubUsername, pat) : gitCredsProblems(secret, s.githubUsername, pat)
+      const secretRef = { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: es.secretName }
+      const check = (secret: KObj | undefined) => (!secret ? ['Secret not found'] : es.docker ? dockerConfigProblems(secret, registry, s.githubUsername, pat) : gitCredsProblems(secret, s.githubUsername, pat))
+      let problems = check(await k.get(secretRef))
+      // After a token rotation Vault is new but ESO refreshes only every refreshInterval (1h):
+      // force the refresh and wait for it before comparing again.
+      if (r.obj && problems.some((p) => p.includes('differs from GITHUB_PAT')) && !ctx.dryRun && opts.waitMs > 0) {
+        const refreshed = await forceRefresh(k, { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: ns, name: es.name }, opts.waitMs)
+        ctx.log(`ExternalSecret ${es.name}: the Secret held an older token; ${refreshed.error ?? 'forced a refresh (force-sync annotation) and ESO refreshed it'}`)
+        problems = check(await k.get(secretRef))
+      }
       record(
         `Secret ${es.secretName}`,
         problems,
@@ -236,6 +244,17 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     )
   })
   return results
+}
+
+/**
+ * ESO's `force-sync` annotation with a new value makes it refresh now; done once its
+ * status.refreshTime (whole seconds) is not older than the annotation.
+ */
+export async function forceRefresh(k: Kube, ref: KRef, waitMs: number): Promise<{ error?: string }> {
+  const at = Math.floor(Date.now() / 1000)
+  await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
+  const r = await awaitState(k, ref, (o) => (o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, older than the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
+  return r.error ? { error: `the forced refresh did not finish: ${r.error}` } : {}
 }
 
 /**
