@@ -87,3 +87,25 @@ test('personal-services syncing the pushed commit first deletes nothing (auto-pr
   assert.equal(live.spec.syncPolicy.automated.prune, true, 'auto-prune restored from the file')
   assert.doesNotMatch(live.spec.source.directory.include, /it-tools\.yaml/)
 })
+
+test('the move is judged by the uids task 7 saw: a later re-creation of the Deployment does not fail task 8', { timeout: 60_000 }, async () => {
+  const { runVerify } = await import('../src/cluster/verify.ts')
+  const ctx = makeCtx()
+  const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+  const move = ctx.state.move('Deployment personal-services/it-tools')
+  assert.ok(move && move.before === move.after, `task 7 recorded the move: ${JSON.stringify(move)}`)
+  // a later, legitimate re-creation (the user deleted it; Argo CD brings it back with a new uid)
+  const old = sb.store.get(depRef)!
+  sb.store.delete(depRef)
+  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, ...meta } = old.metadata
+  await new Promise((r) => setTimeout(r, 1100))
+  sb.store.create({ ...old, metadata: meta, status: undefined })
+  assert.notEqual(sb.store.get(depRef)!.metadata.uid, old.metadata.uid)
+  const survived = async (c: Ctx) => (await runVerify(c, { waitMs: 0 })).find((r) => r.name === 'it-tools Deployment survived the move')!
+  const withRecord = await survived(ctx)
+  assert.equal(withRecord.ok, true, withRecord.detail)
+  assert.match(withRecord.detail, /Deployment it-tools kept its uid during the move and was recreated since/)
+  // without the record (the old rule: creation times) the same cluster fails forever
+  const noRecord = { ...ctx, state: new StateStore(mkdtempSync(join(tmpdir(), 'no-moves-')), repo.dir) } as Ctx
+  assert.equal((await survived(noRecord)).ok, false)
+})

@@ -12,6 +12,7 @@ import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './cont
 import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject } from './repo-objects.ts'
+import { moveKey } from '../state.ts'
 import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
 
 export interface CheckResult {
@@ -176,7 +177,9 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     })
   }
 
-  // 4. each app's objects survived the move (created before its new Application, or new)
+  // 4. each app's objects survived the move: judged by what task 7 saw (saved state) when there is
+  // a record, so a later legitimate re-creation does not fail this check forever; without one (the
+  // move was done by an older version), by creation times.
   const shape = chartShape(s.chartVersion)
   const imageUpdaters: { name: string; iu: KObj; app: KObj | undefined }[] = []
   for (const spec of facts.apps) {
@@ -185,6 +188,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       const app = apps[spec.applicationFile]
       const problems: string[] = []
       const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name))
+      const notes: string[] = []
       for (const ref of spec.objects) {
         const obj = await k.get(ref)
         if (!obj) {
@@ -193,11 +197,18 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         }
         const owner = trackedBy(obj)
         if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} ${ref.name} is tracked by ${owner}, not ${app.metadata.name}`)
+        const move = ctx.state.move(moveKey(ref))
+        if (move) {
+          if (move.after !== move.before) problems.push(`${ref.kind} ${ref.name} was ${move.after ? 'recreated' : 'deleted'} during the move (task 7, ${move.at}: uid ${move.before} → ${move.after ?? 'none'})`)
+          else if (obj.metadata.uid !== move.before) notes.push(`${ref.kind} ${ref.name} kept its uid during the move and was recreated since (not by the move)`)
+          else notes.push(`${ref.kind} ${ref.name} kept uid ${move.before}`)
+          continue
+        }
         const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
         const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
         if (existedBefore && created > appCreated) problems.push(`${ref.kind} ${ref.name} was created after the ${spec.name} Application (recreated during the move)`)
       }
-      record(survived, problems, existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
+      record(survived, problems, notes.length ? notes.join('; ') : existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
     })
 
     // 5. the ImageUpdater resource selects the app and manages its image (on 1.2: by its status)
