@@ -186,7 +186,10 @@ export class ImageUpdaterController {
     // Upstream writes lastCheckedAt every cycle; the sandbox skips identical writes for 10 s so the
     // store is not churned by a controller that runs every few milliseconds.
     const stale = Date.now() - (this.statusWrittenAt.get(key) ?? 0) > STATUS_REFRESH_MS
-    if (JSON.stringify(status) === JSON.stringify(prev) && !stale) return
+    // written at once after a change to the resource itself (an apply), so lastCheckedAt follows it
+    const writtenAt = Date.parse(prev.lastCheckedAt ?? '') || 0
+    const touched = ((cr.metadata.managedFields ?? []) as { time?: string; subresource?: string }[]).some((f) => !f.subresource && Math.floor(Date.parse(f.time ?? '') / 1000) * 1000 > writtenAt)
+    if (JSON.stringify(status) === JSON.stringify(prev) && !stale && !touched) return
     status.lastCheckedAt = t
     this.deps.store.updateStatus({ ...IU, namespace: cr.metadata.namespace, name: cr.metadata.name }, status)
     this.statusWrittenAt.set(key, Date.now())
