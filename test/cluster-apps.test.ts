@@ -90,7 +90,7 @@ test('three apps in one run: each moved with every object kept, its own Applicat
   // each ImageUpdater as the running tag calls for
   const image = (name: string) => parse(read(`k8s/helm/manifests/${name}/image-updater.yaml`)).spec.applicationRefs[0].images[0]
   assert.deepEqual(image('squoosh'), { alias: 'squoosh', imageName: 'dko0/squoosh:1.x', commonUpdateSettings: { updateStrategy: 'semver' } })
-  assert.deepEqual(image('homepage'), { alias: 'homepage', imageName: 'ghcr.io/gethomepage/homepage:latest', commonUpdateSettings: { updateStrategy: 'digest', pullSecret: 'pullsecret:argocd/argocd-image-updater-secret' } })
+  assert.deepEqual(image('homepage'), { alias: 'homepage', imageName: 'ghcr.io/gethomepage/homepage:latest', commonUpdateSettings: { updateStrategy: 'digest', pullSecret: 'pullsecret:argocd/ghcr-pull-secret' } })
   assert.equal(image('it-tools').commonUpdateSettings.updateStrategy, 'newest-build')
   const values = parse(read('k8s/helm/values/argocd-image-updater.yaml'))
   assert.deepEqual(values.config.registries.map((r: { prefix: string }) => r.prefix), ['ghcr.io', 'docker.io'])

@@ -92,7 +92,7 @@ const b64 = (s: string) => Buffer.from(s).toString('base64')
 const dockerSecret = (config: unknown, type = 'kubernetes.io/dockerconfigjson'): KObj => ({
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name: 'argocd-image-updater-secret' },
+  metadata: { name: 'ghcr-pull-secret' },
   type,
   data: { '.dockerconfigjson': b64(typeof config === 'string' ? config : JSON.stringify(config)) },
 })

@@ -1,5 +1,6 @@
 // Task 7's write-back proof and task 1's token check against a fake GitHub API on 127.0.0.1 (no
 // test reaches the internet): each failure stops with cause and fix; offline is said, not failed.
+// Also the pull secret's own name (task 2), whose ExternalSecret file these tests render.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
@@ -142,4 +143,34 @@ test('offline or no network: the checks say they were skipped and do not fail', 
   await new Promise<void>((r) => closed.close(() => r()))
   assert.match((await proveWriteBack(await makeCtx({ GITHUB_API_URL: `http://127.0.0.1:${port}` }))).join('\n'), /skipped \(GitHub API at http:\/\/127.0.0.1:\d+ not reachable: ECONNREFUSED\)/)
   assert.match(await checkToken(await makeCtx({}, { offline: true }), TOKEN), /token scope check skipped \(--offline\)/)
+})
+
+// ---------- the pull secret's own name, and the migration of a repo with the old one ----------
+import { OLD_PULL_SECRET, PULL_SECRET, migratePullSecretName } from '../src/pull-secret.ts'
+import { readFileSync } from 'node:fs'
+
+test('the pull secret is ghcr-pull-secret everywhere; a file with the old name changes in exactly those two values', async () => {
+  const ctx = await makeCtx()
+  const rel = 'k8s/helm/manifests/github-external-secret.yaml'
+  const fresh = ctx.overlay!.get(rel)!
+  assert.ok(!fresh.includes(OLD_PULL_SECRET), 'the new file never names the chart\'s Secret')
+  assert.equal(fresh.match(new RegExp(`name: ${PULL_SECRET}$`, 'gm'))?.length, 2)
+  for (const f of ['manifests/image-updater.yaml', 'manifests/image-updater-values.yaml'])
+    assert.match(readFileSync(resolve(import.meta.dirname, '..', f), 'utf8'), /pullsecret:\$\{argocdNamespace\}\/ghcr-pull-secret/)
+  // the file as an earlier version wrote it (old name, a user's comment kept by the rename)
+  const old = fresh.replaceAll(PULL_SECRET, OLD_PULL_SECRET).replace('refreshInterval: 1h', 'refreshInterval: 1h # mine')
+  const migrated = migratePullSecretName(old, rel)
+  const changed = old.split('\n').filter((l, i) => l !== migrated.split('\n')[i])
+  assert.deepEqual(changed.map((l) => l.trim()), [`name: ${OLD_PULL_SECRET}`, `name: ${OLD_PULL_SECRET}`])
+  assert.match(migrated, /refreshInterval: 1h # mine/)
+  assert.equal(migratePullSecretName(fresh, rel), fresh)
+  // task 2 on a repo that has the old name: says so, and its edit is exactly the rename
+  const logs: string[] = []
+  const c2 = await makeCtx({}, { log: (l: string) => logs.push(l) })
+  const oldFile = fresh.replaceAll(PULL_SECRET, OLD_PULL_SECRET)
+  c2.overlay!.set(rel, oldFile)
+  const plan = await secretsTask.plan(c2)
+  const edit = plan.find((c) => c.preview?.path === rel)!
+  assert.equal(edit.preview!.content, migratePullSecretName(oldFile, rel))
+  assert.match(logs.join('\n'), /pull secret argocd-image-updater-secret renamed to ghcr-pull-secret/)
 })
