@@ -136,3 +136,15 @@ test('no token on any exec command line, in any log line', () => {
   assert.ok(lines.every((l) => /^vault (status -format=json|token lookup -format=json|login -no-print -|kv get -format=json \S+|kv put -format=json \S+ username=\S+ pat=-)$/.test(l)), lines.join('\n'))
   assert.ok(logs.every((l) => !l.includes(PAT) && !l.includes(VAULT_TOKEN)))
 })
+
+test('a fine-grained token is refused before anything is written to Vault (ghcr.io takes classic tokens only)', async () => {
+  const puts = vault.puts
+  const fine = ['github', 'pat', '11AAAAAAA0abcdefghijklmnop_qrstuvwxyz'].join('_')
+  await assert.rejects(run(ctx({ GITHUB_PAT: fine })), (e: Error & { fix?: string }) => {
+    assert.match(e.message, /fine-grained token \(github_pat_…\): ghcr.io does not accept fine-grained tokens/)
+    assert.match(e.fix ?? '', /classic personal access token with read:packages and repo/)
+    assert.ok(!e.message.includes(fine) && !(e.fix ?? '').includes(fine))
+    return true
+  })
+  assert.equal(vault.puts, puts, 'nothing written')
+})
