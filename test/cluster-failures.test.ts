@@ -96,10 +96,19 @@ test('the move is judged by the uids task 7 saw: a later re-creation of the Depl
   assert.ok(move && move.before === move.after, `task 7 recorded the move: ${JSON.stringify(move)}`)
   // a later, legitimate re-creation (the user deleted it; Argo CD brings it back with a new uid)
   const old = sb.store.get(depRef)!
+  await new Promise((r) => setTimeout(r, 1100)) // a later second than the Application's creation
   sb.store.delete(depRef)
   const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, ...meta } = old.metadata
-  await new Promise((r) => setTimeout(r, 1100))
-  sb.store.create({ ...old, metadata: meta, status: undefined })
+  // Argo CD may bring it back first (auto-sync); otherwise the user re-creates it
+  const deadline = Date.now() + 3_000
+  while (!sb.store.get(depRef) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  if (!sb.store.get(depRef)) {
+    try {
+      sb.store.create({ ...old, metadata: meta, status: undefined })
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e // Argo CD was quicker: re-created all the same
+    }
+  }
   assert.notEqual(sb.store.get(depRef)!.metadata.uid, old.metadata.uid)
   const survived = async (c: Ctx) => (await runVerify(c, { waitMs: 0 })).find((r) => r.name === 'it-tools Deployment survived the move')!
   const withRecord = await survived(ctx)
