@@ -147,6 +147,7 @@ test('offline or no network: the checks say they were skipped and do not fail', 
 
 // ---------- the pull secret's own name, and the migration of a repo with the old one ----------
 import { OLD_PULL_SECRET, PULL_SECRET, migratePullSecretName } from '../src/pull-secret.ts'
+import { pullSecretRef } from '../src/repo-facts.ts'
 import { readFileSync } from 'node:fs'
 
 test('the pull secret is ghcr-pull-secret everywhere; a file with the old name changes in exactly those two values', async () => {
@@ -155,8 +156,9 @@ test('the pull secret is ghcr-pull-secret everywhere; a file with the old name c
   const fresh = ctx.overlay!.get(rel)!
   assert.ok(!fresh.includes(OLD_PULL_SECRET), 'the new file never names the chart\'s Secret')
   assert.equal(fresh.match(new RegExp(`name: ${PULL_SECRET}$`, 'gm'))?.length, 2)
-  for (const f of ['manifests/image-updater.yaml', 'manifests/image-updater-values.yaml'])
-    assert.match(readFileSync(resolve(import.meta.dirname, '..', f), 'utf8'), /pullsecret:\$\{argocdNamespace\}\/ghcr-pull-secret/)
+  // the ImageUpdater's pullSecret and the registries credentials are rendered from this reference
+  assert.equal(pullSecretRef(ctx), 'pullsecret:argocd/ghcr-pull-secret')
+  assert.ok(!readFileSync(resolve(import.meta.dirname, '..', 'manifests/image-updater-values.yaml'), 'utf8').includes(OLD_PULL_SECRET))
   // the file as an earlier version wrote it (old name, a user's comment kept by the rename)
   const old = fresh.replaceAll(PULL_SECRET, OLD_PULL_SECRET).replace('refreshInterval: 1h', 'refreshInterval: 1h # mine')
   const migrated = migratePullSecretName(old, rel)
