@@ -194,7 +194,7 @@ async function runCase(c: Case): Promise<Outcome> {
   const scratch = join(root, 'scratch')
   const stateDir = join(root, 'state')
   mkdirSync(scratch)
-  const e: Env = { repo, stateDir, scratch, env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: USER, STATE_DIR: stateDir } }
+  const e: Env = { repo, stateDir, scratch, env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: USER, STATE_DIR: stateDir, GITHUB_API_URL: 'off' } }
   try {
     if (c.cluster) {
       e.sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
