@@ -95,6 +95,8 @@ function noActors(): Actors {
   }
   return {
     registry: { pushTag: off, setAuth: off },
+    gitHost: { readOnlyToken: off, protectBranch: off, reset: off },
+    imageUpdaterWebhook: off,
     vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
     faults: { failSync: off, podWaiting: off },
     settle: async () => {},

@@ -61,6 +61,7 @@ async function makeWorld(controllerDelayMs: number): Promise<World> {
     GITOPS_REPO_DIR: repo.dir,
     GITHUB_USERNAME: USER,
     GITHUB_PAT: token,
+    GITHUB_API_URL: 'off',
     KUBECONFIG: sandbox.kubeconfigPath,
     KUBE_CONTEXT: sandbox.contextName,
     STATE_DIR: join(root, 'state'),

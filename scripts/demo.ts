@@ -70,7 +70,7 @@ async function main(): Promise<number> {
     const envFile = join(root, 'demo.env')
     writeFileSync(
       envFile,
-      [`GITOPS_REPO_DIR=${repo.dir}`, `GITHUB_USERNAME=${USER}`, `GITHUB_PAT=${token}`, `KUBECONFIG=${sandbox.kubeconfigPath}`, `KUBE_CONTEXT=${sandbox.contextName}`, `STATE_DIR=${join(root, 'state')}`, 'SYNC_TIMEOUT_SECONDS=60', 'APPS=it-tools,squoosh', ''].join('\n'),
+      [`GITOPS_REPO_DIR=${repo.dir}`, `GITHUB_USERNAME=${USER}`, `GITHUB_PAT=${token}`, `KUBECONFIG=${sandbox.kubeconfigPath}`, `KUBE_CONTEXT=${sandbox.contextName}`, `STATE_DIR=${join(root, 'state')}`, 'SYNC_TIMEOUT_SECONDS=60', 'APPS=it-tools,squoosh', 'GITHUB_API_URL=off', ''].join('\n'),
       { mode: 0o600 },
     )
 

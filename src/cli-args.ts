@@ -12,6 +12,7 @@ export interface RunOptions {
   envFile?: string
   fresh: boolean
   yes: boolean
+  offline: boolean
   help: boolean
   /** --app NAME (repeatable): the apps to onboard, as APPS does */
   apps?: string[]
@@ -35,6 +36,7 @@ Options:
   --app <name>      onboard this app of the Directory Application (repeatable; like
                     APPS=a,b; without it APPS, else APP_NAME)
   --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
+  --offline         do not call the GitHub API (token scope and write-back checks skipped)
   -h, --help        show this help
 `
 
@@ -71,6 +73,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
         'env-file': { type: 'string' },
         fresh: { type: 'boolean', default: false },
         yes: { type: 'boolean', short: 'y', default: false },
+        offline: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         app: { type: 'string', multiple: true },
       },
@@ -85,6 +88,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     envFile: values['env-file'],
     fresh: values.fresh,
     yes: values.yes,
+    offline: values.offline,
     help: values.help,
   }
   if (values.app?.length) opts.apps = values.app.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean)

@@ -11,6 +11,8 @@ export interface Ctx {
   projectDir: string
   /** check mode: plan only, change nothing */
   dryRun: boolean
+  /** --offline: no calls to the GitHub API (the token and write-back checks say they were skipped) */
+  offline?: boolean
   /** answer yes to confirmations (e.g. running against another kube context) */
   yes: boolean
   /** progress lines for the current task (goes through the renderer, never straight to stdout) */

@@ -4,6 +4,7 @@ import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
 import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
 import type { Change } from './task.ts'
+import { incoming, rebaseOntoWriteBack, refuseForeign } from './write-back-rebase.ts'
 
 /** Refuses a checkout the setup cannot commit to safely. */
 export function verifyBranch(ctx: Ctx, status: RepoStatus): void {
@@ -63,6 +64,21 @@ export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needs
 }
 
 /**
+ * Pushes; when origin moved on with Image Updater's write-back commits only, rebases onto them and
+ * pushes again (it may commit again meanwhile: a few tries). Other rejections keep their message.
+ */
+async function pushOverWriteBack(ctx: Ctx): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pushBranch(ctx.repoDir, ctx.settings.branch)
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof SetupError) || !/was rejected: the remote has commits/.test(err.message)) throw err
+      if ((await rebaseOntoWriteBack(ctx)) === 0) throw err
+    }
+  }
+}
+
+/**
  * Runs a git command that writes to the checkout, marked in the saved state while it runs: when a
  * run is killed in the middle of it, the next run finds the mark and removes the lock files that
  * git command left (they would stop every later commit), saying so.
@@ -92,11 +108,9 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
   const pending = [...new Set([...dirty, ...(ctx.dryRun ? paths.filter((p) => ctx.touchedPaths.has(p)) : [])])].sort()
   const changes: Change[] = []
   if (pending.length) {
-    if (status.behind > 0)
-      throw new SetupError(
-        `origin/${branch} has ${status.behind} commit(s) this checkout does not`,
-        `run git -C ${ctx.repoDir} pull --rebase origin ${branch}, then rerun`,
-      )
+    // Image Updater's write-back commits (only .argocd-source-* files) are rebased onto at the push;
+    // anything else that came in stops the run before the commit.
+    if (status.behind > 0) refuseForeign(ctx, (await incoming(ctx.repoDir, branch)).files)
     changes.push({
       summary: `git commit ${pending.length} file(s): ${message.split('\n')[0]}`,
       diff: pending.map((p) => `  ${p}`).join('\n'),
@@ -113,7 +127,7 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
     changes.push({
       summary: `git push origin ${branch}`,
       async apply() {
-        await gitWrite(ctx, 'git push', () => pushBranch(ctx.repoDir, branch))
+        await gitWrite(ctx, 'git push', () => pushOverWriteBack(ctx))
         ctx.pushedRevision = await headCommit(ctx.repoDir)
       },
     })

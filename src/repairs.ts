@@ -10,6 +10,7 @@ import { planFile } from './files.ts'
 import type { ChartShape } from './render/chart.ts'
 import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
+import { OLD_PULL_SECRET, PULL_SECRET } from './pull-secret.ts'
 import type { Change } from './task.ts'
 import { appendBlockItem, deleteKey, getAt, insertKey, renameKey, setScalar, type YamlPath } from './yaml-edit.ts'
 
@@ -55,6 +56,12 @@ function allowTagsRepair(rel: string, path: YamlPath, value: unknown): Repair | 
   return { reason: `allowTags "${value}" lacks the regexp: prefix, so it matches no tag: regexp:${value}`, edit: (t) => setScalar(t, rel, path, `regexp:${value}`) }
 }
 
+/** A pull-secret reference to the chart's own Secret (the name an older run used): the pull secret's own name. */
+function oldPullSecretRepair(rel: string, path: YamlPath, value: unknown, namespace: string): Repair | undefined {
+  if (typeof value !== 'string' || !value.endsWith(`/${OLD_PULL_SECRET}`)) return undefined
+  return { reason: `${OLD_PULL_SECRET} is the chart's own Secret, not the pull secret ESO makes: pullsecret:${namespace}/${PULL_SECRET}`, edit: (t) => setScalar(t, rel, path, `pullsecret:${namespace}/${PULL_SECRET}`) }
+}
+
 /** The values file: the log level where the chart reads it, a registries entry per registry in use. */
 export function valuesRepairs(text: string, rel: string, opts: { logLevel: string; hosts: string[]; pullSecret: string }): Repair[] {
   const repairs: Repair[] = []
@@ -84,6 +91,11 @@ export function valuesRepairs(text: string, rel: string, opts: { logLevel: strin
         return entries.reduce((acc, lines) => appendBlockItem(acc, rel, ['config', 'registries'], lines), t)
       },
     })
+  }
+  for (const [i, r] of (list ?? []).entries()) {
+    const namespace = /^pullsecret:([^/]+)\//.exec(String(r?.credentials ?? ''))?.[1]
+    const old = namespace && oldPullSecretRepair(rel, ['config', 'registries', i, 'credentials'], r?.credentials, namespace)
+    if (old) repairs.push(old)
   }
   const ghcr = list?.findIndex((r) => r?.prefix === 'ghcr.io') ?? -1
   if (ghcr >= 0 && opts.hosts.includes('ghcr.io') && list![ghcr]!.credentials === undefined)
@@ -153,6 +165,8 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
     if (s) repairs.push(s)
     const allow = allowTagsRepair(rel, [...base, 'allowTags'], getAt(text, rel, [...base, 'allowTags']).value)
     if (allow) repairs.push(allow)
+    const pull = oldPullSecretRepair(rel, [...base, 'pullSecret'], getAt(text, rel, [...base, 'pullSecret']).value, o.argocdNamespace)
+    if (pull) repairs.push(pull)
   }
   return repairs
 }

@@ -7,6 +7,7 @@ import { remoteUrl } from './git.ts'
 import { readApps, type AppSpec } from './apps.ts'
 import { chartShape, type ChartShape } from './render/chart.ts'
 import { type ImageRef } from './render/image.ts'
+import { PULL_SECRET } from './pull-secret.ts'
 import { registryEntries } from './render/registries.ts'
 import type { TemplateVars } from './render/template.ts'
 import { getAt, singleDocument } from './yaml-edit.ts'
@@ -90,7 +91,7 @@ export function repoFacts(ctx: Ctx): Promise<RepoFacts> {
 
 /** The pull secret Image Updater reads registry credentials from (GHCR only: it holds the GitHub token). */
 export function pullSecretRef(ctx: Ctx): string {
-  return `pullsecret:${ctx.settings.argocdNamespace}/argocd-image-updater-secret`
+  return `pullsecret:${ctx.settings.argocdNamespace}/${PULL_SECRET}`
 }
 
 /** Everything the templates in manifests/ may refer to; `app` for the per-app templates (default: the first). */

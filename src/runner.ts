@@ -65,6 +65,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     dryRun: opts.dryRun,
     overlay: opts.dryRun ? new Map() : undefined,
     yes: opts.yes,
+    offline: opts.offline,
     log: () => {},
     touchedPaths: new Set(),
     state,

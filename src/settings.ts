@@ -17,7 +17,8 @@ export interface SettingSpec {
 export const SETTING_SPECS = {
   gitopsRepoDir: { env: 'GITOPS_REPO_DIR', required: true, help: 'Path to your GitOps repository checkout (absolute, or relative to the .env file).' },
   githubUsername: { env: 'GITHUB_USERNAME', required: true, help: 'GitHub user that owns the token; used for GHCR pulls and git write-back.' },
-  githubPat: { env: 'GITHUB_PAT', secret: true, help: 'GitHub token (read:packages + contents:write). Needed by task 1 only; asked for on a terminal when empty.' },
+  githubPat: { env: 'GITHUB_PAT', secret: true, help: 'GitHub personal access token (classic: ghcr.io refuses fine-grained ones) with read:packages and repo (public_repo for a public GitOps repo). Asked for on a terminal when empty.' },
+  githubApiUrl: { env: 'GITHUB_API_URL', default: 'https://api.github.com', help: 'GitHub API used to check the token scopes and that it can push to the GitOps repo; off = skip these checks.' },
   image: { env: 'IMAGE', default: '', help: 'Image Image Updater watches (nginx, owner/name, ghcr.io/owner/name; no tag); empty = the image the app\'s workload runs. Per app: APP_<NAME>_IMAGE.' },
   appName: { env: 'APP_NAME', default: 'it-tools', help: 'Name of the app, its Argo CD Application and its Deployment/Service (one app; see APPS for several).' },
   apps: { env: 'APPS', default: '', help: 'Several apps of the Directory app to onboard in one run, comma-separated (it-tools,squoosh,homepage); also --app NAME. Empty = APP_NAME.' },

@@ -30,7 +30,16 @@ export interface SavedState {
    * (`.git/index.lock`, ref locks) are this tool's own and safe to remove.
    */
   gitWrite?: { startedAt: string; what: string }
+  /**
+   * What task 7 saw when the app's new Application took over its Deployment and Service, per
+   * `Kind namespace/name`: the uid before and after the move. Task 8 judges the move by this record,
+   * so a later, legitimate re-creation of the Deployment does not fail it forever.
+   */
+  moves?: Record<string, { before: string; after?: string; at: string }>
 }
+
+/** The saved-state key of an object whose move task 7 recorded: `Kind namespace/name`. */
+export const moveKey = (ref: { kind: string; namespace?: string; name: string }) => `${ref.kind} ${ref.namespace ?? ''}/${ref.name}`
 
 export function contentHash(content: string | null): string {
   return content === null ? 'deleted' : createHash('sha256').update(content).digest('hex')
@@ -115,6 +124,15 @@ export class StateStore {
     if (!this.state.gitWrite) return
     delete this.state.gitWrite
     await this.save()
+  }
+
+  async recordMove(key: string, before: string, after: string | undefined): Promise<void> {
+    this.state.moves = { ...(this.state.moves ?? {}), [key]: { before, after, at: new Date().toISOString() } }
+    await this.save()
+  }
+
+  move(key: string): { before: string; after?: string; at: string } | undefined {
+    return this.state.moves?.[key]
   }
 
   wrote(rel: string, content: string | null): boolean {

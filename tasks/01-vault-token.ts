@@ -3,9 +3,10 @@
 // Vault already holds the same values; the comparison never prints them.
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
-import { githubPat } from '../src/cluster/github-pat.ts'
+import { fineGrainedProblem, githubPat } from '../src/cluster/github-pat.ts'
 import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
 import { SetupError } from '../src/errors.ts'
+import { checkToken } from '../src/cluster/write-back-proof.ts'
 
 export const task: Task = {
   id: 1,
@@ -22,6 +23,11 @@ export const task: Task = {
     const pat = await githubPat(ctx)
     const warning = patShapeWarning(pat)
     if (warning) ctx.log(warning)
+    const fineGrained = fineGrainedProblem(pat)
+    if (fineGrained) throw fineGrained
+    // A token about to go into Vault is checked first (a fine-grained one, or missing scopes, would
+    // only show in Image Updater's log); one Vault already holds costs no API call on a rerun.
+    const checked = async () => ctx.log(await checkToken(ctx, pat))
     await requireUnsealed(ctx)
     const loggedIn = await ensureLogin(ctx)
     const summary = `vault kv put ${path} (username, pat from stdin)`
@@ -38,12 +44,16 @@ export const task: Task = {
       },
     }
     // dry-run and not logged in: Vault cannot be read, so the write stays pending
-    if (!loggedIn) return [{ ...put, summary: `${summary} (after vault login with VAULT_TOKEN; current value not readable)` }]
+    if (!loggedIn) {
+      await checked()
+      return [{ ...put, summary: `${summary} (after vault login with VAULT_TOKEN; current value not readable)` }]
+    }
     const current = await kvGet(ctx, path)
     if (current && current.data.username === username && current.data.pat === pat) {
       ctx.log(`${path} already holds username and pat (version ${current.version ?? '?'})`)
       return []
     }
+    await checked()
     return [put]
   },
 }

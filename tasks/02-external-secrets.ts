@@ -1,6 +1,7 @@
 // Task 2: two ExternalSecrets turn the GitHub token in Vault into a ghcr.io pull secret and git
 // write-back credentials in argocd; vault-eso's include list gains the new file.
-import { planFile, present } from '../src/files.ts'
+import { planFile, present, readRepoFile } from '../src/files.ts'
+import { OLD_PULL_SECRET, PULL_SECRET, migratePullSecretName } from '../src/pull-secret.ts'
 import { editInclude } from '../src/include.ts'
 import { readArgoFile, repoFacts, requireRepoFile, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
@@ -19,8 +20,16 @@ export const task: Task = {
     const facts = await repoFacts(ctx)
     const esoApp = await requireRepoFile(ctx, s.vaultEsoFile, 'VAULT_ESO_APP_FILE')
     readArgoFile(esoApp, s.vaultEsoFile, 'Application')
+    const rel = `${s.manifestsDir}/${SECRET_FILE}`
+    const rendered = renderManifest(SECRET_FILE, templateVars(ctx, facts))
+    const current = await readRepoFile(ctx, rel)
+    // An earlier version named the pull secret argocd-image-updater-secret, the chart's own Secret.
+    // The file as that version wrote it differs from today's only in those two names, so the edit
+    // is exactly the rename (src/pull-secret.ts; docs/plans says what happens on the cluster).
+    if (current !== null && migratePullSecretName(current, rel) !== current)
+      ctx.log(`${rel}: pull secret ${OLD_PULL_SECRET} renamed to ${PULL_SECRET} (the old name is the chart's own Secret; vault-eso prunes the old ExternalSecret)`)
     return present([
-      await planFile(ctx, `${s.manifestsDir}/${SECRET_FILE}`, renderManifest(SECRET_FILE, templateVars(ctx, facts))),
+      await planFile(ctx, rel, rendered),
       await planFile(ctx, s.vaultEsoFile, editInclude(esoApp, s.vaultEsoFile, { add: SECRET_FILE }), esoApp),
     ])
   },

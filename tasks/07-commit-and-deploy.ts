@@ -40,7 +40,15 @@ export const task: Task = {
     // automated sync, the parent is paused first and restored last (src/cluster/app-of-apps.ts).
     const prePush = await planPrePush(ctx, { pushPending: publish.length > 0 })
     const deploy = await planDeploy(ctx, { pushPending: publish.length > 0, withPrePush: false })
-    return [...prePush, ...publish, ...deploy]
+    const changes = [...prePush, ...publish, ...deploy]
+    // Image Updater reads its git credentials only when it commits: prove the write-back path
+    // (token can push, repoURL scheme matches the Secret, branch not protected) before anything is
+    // pushed or written to the cluster. A converged rerun has nothing to write and skips it.
+    if (changes.length) {
+      const { proveWriteBack } = await import('../src/cluster/write-back-proof.ts')
+      for (const line of await proveWriteBack(ctx)) ctx.log(line)
+    }
+    return changes
   },
 }
 export default task

@@ -102,8 +102,9 @@ test('a push rejected because origin moved stops with what to do, and the run re
 
     const run = await runSetup([], fx.env)
     assert.equal(run.code, 1)
-    assert.match(run.stderr, /git push to origin\/main was rejected: the remote has commits this checkout does not/)
-    assert.match(run.stderr, /fix: run git -C .* pull --rebase origin main, then rerun/)
+    // not Image Updater's .argocd-source-* write-back (that is rebased onto): the user integrates it
+    assert.match(run.stderr, /origin\/main has commits this checkout does not, and they change more than Image Updater's \.argocd-source-\* files: README\.md/)
+    assert.match(run.stderr, /fix: integrate them yourself: commit or stash your own edits, run git -C .* pull --rebase origin main, then rerun/)
 
     git(fx.dir, 'pull', '-q', '--rebase', 'origin', 'main')
     const resumed = await runSetup([], fx.env)

@@ -29,7 +29,7 @@ const output: string[] = []
 
 function makeCtx(): Ctx {
   const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, APPS },
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off', APPS },
     cwd: '/nonexistent-dir',
   })
   return { settings, secrets, repoDir: repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: (l: string) => output.push(l), touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
@@ -90,7 +90,7 @@ test('three apps in one run: each moved with every object kept, its own Applicat
   // each ImageUpdater as the running tag calls for
   const image = (name: string) => parse(read(`k8s/helm/manifests/${name}/image-updater.yaml`)).spec.applicationRefs[0].images[0]
   assert.deepEqual(image('squoosh'), { alias: 'squoosh', imageName: 'dko0/squoosh:1.x', commonUpdateSettings: { updateStrategy: 'semver' } })
-  assert.deepEqual(image('homepage'), { alias: 'homepage', imageName: 'ghcr.io/gethomepage/homepage:latest', commonUpdateSettings: { updateStrategy: 'digest', pullSecret: 'pullsecret:argocd/argocd-image-updater-secret' } })
+  assert.deepEqual(image('homepage'), { alias: 'homepage', imageName: 'ghcr.io/gethomepage/homepage:latest', commonUpdateSettings: { updateStrategy: 'digest', pullSecret: 'pullsecret:argocd/ghcr-pull-secret' } })
   assert.equal(image('it-tools').commonUpdateSettings.updateStrategy, 'newest-build')
   const values = parse(read('k8s/helm/values/argocd-image-updater.yaml'))
   assert.deepEqual(values.config.registries.map((r: { prefix: string }) => r.prefix), ['ghcr.io', 'docker.io'])

@@ -25,7 +25,7 @@ let stateDir: string
 
 function makeCtx(env: Record<string, string> = {}): Ctx {
   const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, ...env },
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off', ...env },
     cwd: '/nonexistent-dir',
   })
   return { settings, secrets, repoDir: repo.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
@@ -86,4 +86,35 @@ test('personal-services syncing the pushed commit first deletes nothing (auto-pr
   const live = sb.store.get(ps)!
   assert.equal(live.spec.syncPolicy.automated.prune, true, 'auto-prune restored from the file')
   assert.doesNotMatch(live.spec.source.directory.include, /it-tools\.yaml/)
+})
+
+test('the move is judged by the uids task 7 saw: a later re-creation of the Deployment does not fail task 8', { timeout: 60_000 }, async () => {
+  const { runVerify } = await import('../src/cluster/verify.ts')
+  const ctx = makeCtx()
+  const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+  const move = ctx.state.move('Deployment personal-services/it-tools')
+  assert.ok(move && move.before === move.after, `task 7 recorded the move: ${JSON.stringify(move)}`)
+  // a later, legitimate re-creation (the user deleted it; Argo CD brings it back with a new uid)
+  const old = sb.store.get(depRef)!
+  await new Promise((r) => setTimeout(r, 1100)) // a later second than the Application's creation
+  sb.store.delete(depRef)
+  const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, ...meta } = old.metadata
+  // Argo CD may bring it back first (auto-sync); otherwise the user re-creates it
+  const deadline = Date.now() + 3_000
+  while (!sb.store.get(depRef) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50))
+  if (!sb.store.get(depRef)) {
+    try {
+      sb.store.create({ ...old, metadata: meta, status: undefined })
+    } catch (e) {
+      if ((e as { code?: number }).code !== 409) throw e // Argo CD was quicker: re-created all the same
+    }
+  }
+  assert.notEqual(sb.store.get(depRef)!.metadata.uid, old.metadata.uid)
+  const survived = async (c: Ctx) => (await runVerify(c, { waitMs: 0 })).find((r) => r.name === 'it-tools Deployment survived the move')!
+  const withRecord = await survived(ctx)
+  assert.equal(withRecord.ok, true, withRecord.detail)
+  assert.match(withRecord.detail, /Deployment it-tools kept its uid during the move and was recreated since/)
+  // without the record (the old rule: creation times) the same cluster fails forever
+  const noRecord = { ...ctx, state: new StateStore(mkdtempSync(join(tmpdir(), 'no-moves-')), repo.dir) } as Ctx
+  assert.equal((await survived(noRecord)).ok, false)
 })

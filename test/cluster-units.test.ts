@@ -1,4 +1,4 @@
-// Unit tests of the cluster code that needs no API server: Argo CD status reading, log analysis,
+// Unit tests of the cluster code that needs no API server: Argo CD status reading,
 // Secret checks (never echoing values), preflight config/context checks, the apply order.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -6,7 +6,6 @@ import type { AppSpec } from '../src/apps.ts'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { contains, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
-import { analyzeLog } from '../src/cluster/controller-log.ts'
 import { dockerConfigProblems, gitCredsProblems } from '../src/cluster/secret-checks.ts'
 import { configFailures, contextFailure, formatFailures } from '../src/cluster/preflight.ts'
 import { deploySteps } from '../src/cluster/deploy.ts'
@@ -58,28 +57,12 @@ test('trackedBy reads the tracking annotation or the instance label', () => {
   assert.equal(trackedBy(o()), undefined)
 })
 
-test('controller log: a healthy cycle passes, idle lines after it or without one fail', () => {
-  const healthy = 'time=1 level=info msg="No ImageUpdater CRs to process"\ntime=2 level=info msg="Processing results: applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=0"\n'
-  const v1 = analyzeLog(healthy)
-  assert.ok(v1.healthyCycle)
-  assert.deepEqual(v1.problems, [], 'idle lines from before the resource existed are history')
-  const idle = 'level=info msg="No ImageUpdater CRs to process"\nlevel=info msg="No ImageUpdater CRs to process"\n'
-  assert.deepEqual(analyzeLog(idle).problems, ['No ImageUpdater CRs to process'])
-  assert.equal(analyzeLog(idle).healthyCycle, false)
-  const broken = `${healthy}level=error msg="Invalid match option syntax 'sha-'"\nlevel=info msg="Processing results: applications=1 images_considered=1 images_skipped=1 images_updated=0 errors=1"\n`
-  const v3 = analyzeLog(broken)
-  assert.ok(v3.problems.includes('Invalid match option syntax'))
-  assert.ok(v3.problems.some((p) => p.includes('errors=1')))
-  assert.equal(analyzeLog('msg="registry said: unauthorized"').problems[0], 'unauthorized')
-  assert.equal(analyzeLog('level=info msg="Processing results: applications=0 images_considered=0 images_skipped=0 images_updated=0 errors=0"').healthyCycle, false)
-})
-
 const TOKEN = `ghp_${'abcdefghijklmnopqrstuvwxyz0123456789'}`
 const b64 = (s: string) => Buffer.from(s).toString('base64')
 const dockerSecret = (config: unknown, type = 'kubernetes.io/dockerconfigjson'): KObj => ({
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name: 'argocd-image-updater-secret' },
+  metadata: { name: 'ghcr-pull-secret' },
   type,
   data: { '.dockerconfigjson': b64(typeof config === 'string' ? config : JSON.stringify(config)) },
 })

@@ -60,7 +60,7 @@ const logs: string[] = []
 
 function ctx(env: Record<string, string> = {}, dryRun = false): Ctx {
   const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: join(dir, 'kubeconfig'), ...env },
+    env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: join(dir, 'kubeconfig'), GITHUB_API_URL: 'off', ...env },
     cwd: '/nonexistent-dir',
   })
   return { settings, secrets, repoDir: dir, projectDir: dir, dryRun, yes: false, log: (l: string) => logs.push(l), touchedPaths: new Set() } as unknown as Ctx
@@ -103,7 +103,7 @@ test('writes username and pat once, verifies by reading back, and a rerun writes
 })
 
 test('a different token is written again', async () => {
-  const other = `github_pat_${'11AAAAAAA0abcdefghijklmnop_qrstuvwxyz'}`
+  const other = `ghp_${'otherClassicToken0abcdefghijklmnop'}`
   assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
   assert.equal((await run(ctx())).length, 1, 'back to the first token')
@@ -135,4 +135,16 @@ test('no token on any exec command line, in any log line', () => {
   assert.ok(lines.every((l) => !l.includes(PAT) && !l.includes(VAULT_TOKEN) && !l.includes('github_pat_')), lines.join('\n'))
   assert.ok(lines.every((l) => /^vault (status -format=json|token lookup -format=json|login -no-print -|kv get -format=json \S+|kv put -format=json \S+ username=\S+ pat=-)$/.test(l)), lines.join('\n'))
   assert.ok(logs.every((l) => !l.includes(PAT) && !l.includes(VAULT_TOKEN)))
+})
+
+test('a fine-grained token is refused before anything is written to Vault (ghcr.io takes classic tokens only)', async () => {
+  const puts = vault.puts
+  const fine = ['github', 'pat', '11AAAAAAA0abcdefghijklmnop_qrstuvwxyz'].join('_')
+  await assert.rejects(run(ctx({ GITHUB_PAT: fine })), (e: Error & { fix?: string }) => {
+    assert.match(e.message, /fine-grained token \(github_pat_…\): ghcr.io does not accept fine-grained tokens/)
+    assert.match(e.fix ?? '', /classic personal access token with read:packages and repo/)
+    assert.ok(!e.message.includes(fine) && !(e.fix ?? '').includes(fine))
+    return true
+  })
+  assert.equal(vault.puts, puts, 'nothing written')
 })

@@ -22,7 +22,7 @@ export function fixture(overrides: Record<string, string | null> = {}, env: Node
   return {
     ...repo,
     stateDir,
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, ...env },
+    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, GITHUB_API_URL: 'off', ...env },
     cleanup() {
       rmSync(repo.root, { recursive: true, force: true })
       rmSync(stateDir, { recursive: true, force: true })
@@ -119,7 +119,7 @@ export async function withCluster(fx: Fixture): Promise<Cluster> {
   return {
     sandbox,
     token,
-    env: { KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' },
+    env: { KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30', GITHUB_API_URL: 'off' },
     stop: () => sandbox.stop(),
   }
 }

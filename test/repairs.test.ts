@@ -57,11 +57,11 @@ test('all the plan-by-hand mistakes at once: one repair per file with every reas
   const repairs = changes.filter((c) => c.summary.startsWith('repair '))
   assert.deepEqual(repairs.map((c) => c.summary.split(':')[0]).sort(), [`repair ${APP}`, `repair ${KUST}`, `repair ${IU}`, `repair ${VALUES}`].sort())
   const summary = repairs.map((c) => c.summary).join('\n')
-  for (const reason of [/SkipDryRunOnMissingResource/, /tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/])
+  for (const reason of [/SkipDryRunOnMissingResource/, /tag-match-expr exists in no Image Updater release; the tag filter is it-tools\.allow-tags: regexp:/, /strategy "latest" is a deprecated alias/, /spec\.namespace was removed in Image Updater 1\.2/, /allowTags "\^sha-\[0-9a-f\]\+\$" lacks the regexp: prefix/, /a top-level namespace \(personal-services\) would move the ImageUpdater/, /config\."log\.level", not a top-level logLevel/, /a top-level logLevel is read by no chart version/, /argocd-image-updater-secret is the chart's own Secret, not the pull secret ESO makes: pullsecret:argocd\/ghcr-pull-secret/])
     assert.match(summary, reason)
   assert.deepEqual(changed(byHand[IU]!, read(repo, IU)), {
-    removed: ['            updateStrategy: latest', '            allowTags: ^sha-[0-9a-f]+$'],
-    added: ['  annotations:', '    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', '            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$'],
+    removed: ['            updateStrategy: latest', '            allowTags: ^sha-[0-9a-f]+$', '            pullSecret: pullsecret:argocd/argocd-image-updater-secret'],
+    added: ['  annotations:', '    argocd.argoproj.io/sync-options: SkipDryRunOnMissingResource=true', '            updateStrategy: newest-build', '            allowTags: regexp:^sha-[0-9a-f]+$', '            pullSecret: pullsecret:argocd/ghcr-pull-secret'],
   })
   assert.equal(read(repo, IU).split('\n').length, byHand[IU]!.split('\n').length + 1, 'spec.namespace: one line less, the annotation: two more')
   assert.equal(parse(read(repo, IU)).spec.namespace, undefined)
@@ -70,7 +70,10 @@ test('all the plan-by-hand mistakes at once: one repair per file with every reas
     removed: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: latest', '    argocd-image-updater.argoproj.io/it-tools.tag-match-expr: ^sha-[0-9a-f]+$'],
     added: ['    argocd-image-updater.argoproj.io/it-tools.update-strategy: newest-build', '    argocd-image-updater.argoproj.io/it-tools.allow-tags: regexp:^sha-[0-9a-f]+$'],
   })
-  assert.deepEqual(changed(byHand[VALUES]!, read(repo, VALUES)), { removed: ['logLevel: debug'], added: ['  log.level: debug'] })
+  assert.deepEqual(changed(byHand[VALUES]!, read(repo, VALUES)), {
+    removed: ['logLevel: debug', '      credentials: pullsecret:argocd/argocd-image-updater-secret'],
+    added: ['      credentials: pullsecret:argocd/ghcr-pull-secret', '  log.level: debug'],
+  })
   assert.ok(read(repo, VALUES).includes('# 自己调的\nresources:\n  limits:\n    memory: 512Mi\n'), 'the user tuning is kept')
   assert.ok(read(repo, IU).includes('ignoreTags: ["sha-0000000"]  # 坏掉的构建'))
   assert.equal(read(repo, 'k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'), byHand['k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'])

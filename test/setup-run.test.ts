@@ -74,7 +74,7 @@ test('a full run brings the repo from before to after: one setup commit, then th
     assert.deepEqual(ref.images[0], {
       alias: 'it-tools',
       imageName: 'ghcr.io/meirongdev/it-tools',
-      commonUpdateSettings: { updateStrategy: 'newest-build', allowTags: 'regexp:^sha-[0-9a-f]+$', pullSecret: 'pullsecret:argocd/argocd-image-updater-secret' },
+      commonUpdateSettings: { updateStrategy: 'newest-build', allowTags: 'regexp:^sha-[0-9a-f]+$', pullSecret: 'pullsecret:argocd/ghcr-pull-secret' },
     })
     assert.deepEqual(ref.writeBackConfig, { method: 'git:secret:argocd/git-creds', gitConfig: { branch: 'main' } })
 
@@ -111,7 +111,7 @@ test('a full run brings the repo from before to after: one setup commit, then th
     assert.equal(values.config['log.level'], 'debug')
     assert.equal(values.logLevel, undefined)
     assert.equal(values.config.registries[0].prefix, 'ghcr.io')
-    assert.equal(values.config.registries[0].credentials, 'pullsecret:argocd/argocd-image-updater-secret')
+    assert.equal(values.config.registries[0].credentials, 'pullsecret:argocd/ghcr-pull-secret')
 
     // files the setup does not manage are untouched
     for (const rel of ['argocd/applications/calibre-web.yaml', 'k8s/helm/manifests/homepage.yaml', 'k8s/helm/values/calibre.yaml'])

@@ -1,6 +1,7 @@
 // The External Secrets Operator the sandbox plays: ExternalSecrets that point at a
 // ClusterSecretStore with a Vault KV v2 provider read Vault the way ESO does (key → API path),
 // render `target.template` with Go templates, own the target Secret, and report `Ready`.
+import { createHash } from 'node:crypto'
 import type { KObject, Store } from '../store.ts'
 import { vaultApiPath } from './eso-keys.ts'
 import { renderGoTemplate } from './go-template.ts'
@@ -76,13 +77,37 @@ export function resolveExternalSecret(store: Store, vault: VaultState, es: KObje
   return { type: template.type ?? 'Opaque', data, labels: template.metadata?.labels, annotations: template.metadata?.annotations }
 }
 
+/** Go durations as in refreshInterval (`1h`, `15m`, `1h30m`, `0`), in ms. */
+export function parseDuration(text: string): number {
+  const units: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+  let ms = 0
+  for (const [, n, u] of String(text).matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) ms += Number(n) * units[u]
+  return ms
+}
+
+/** What ESO records as synced: the generation and the metadata, so a new force-sync annotation is a change. */
+const syncedVersion = (es: KObject) => `${es.metadata.generation ?? 1}-${createHash('sha256').update(JSON.stringify([es.metadata.labels ?? {}, es.metadata.annotations ?? {}])).digest('hex').slice(0, 12)}`
+
+/**
+ * Like ESO: a synced ExternalSecret is read again only when its spec or metadata changed (the
+ * `force-sync` annotation), its Secret is gone, or refreshInterval (default 1h; 0 = never) passed.
+ * So a token rotated in Vault reaches the Secret an hour later unless the refresh is forced.
+ */
+function dueForRefresh(es: KObject, target: KObject | undefined): boolean {
+  const ready = (es.status?.conditions ?? []).find((c: any) => c.type === 'Ready')?.status === 'True'
+  if (!ready || !target || es.status?.syncedResourceVersion !== syncedVersion(es)) return true
+  const interval = parseDuration(es.spec?.refreshInterval ?? '1h')
+  return interval > 0 && Date.now() - Date.parse(es.status?.refreshTime ?? '') >= interval
+}
+
 function setCondition(store: Store, es: KObject, ready: boolean, reason: string, message: string, changed: boolean): boolean {
   const prev = (es.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
-  if (!changed && prev && prev.status === (ready ? 'True' : 'False') && prev.reason === reason && prev.message === message) return false
+  // a refresh (the only way here when Ready) always records its time, as ESO does
+  if (!changed && !ready && prev && prev.status === (ready ? 'True' : 'False') && prev.reason === reason && prev.message === message) return false
   const t = now()
   const status = {
     ...(es.status ?? {}),
-    ...(ready ? { refreshTime: t, syncedResourceVersion: `${es.metadata.generation ?? 1}-sandbox`, binding: { name: es.spec?.target?.name ?? es.metadata.name } } : {}),
+    ...(ready ? { refreshTime: t, syncedResourceVersion: syncedVersion(es), binding: { name: es.spec?.target?.name ?? es.metadata.name } } : {}),
     conditions: [{ type: 'Ready', status: ready ? 'True' : 'False', reason, message, lastTransitionTime: prev?.status === (ready ? 'True' : 'False') ? prev.lastTransitionTime : t }],
   }
   store.updateStatus({ ...ES, namespace: es.metadata.namespace, name: es.metadata.name }, status)
@@ -105,6 +130,7 @@ export function reconcileExternalSecrets(store: Store, vault: VaultState): boole
   for (const es of store.list(ES.apiVersion, ES.kind)) {
     const ns = es.metadata.namespace!
     const targetName = es.spec?.target?.name ?? es.metadata.name
+    if (!dueForRefresh(es, store.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: targetName }))) continue
     let resolved
     try {
       resolved = resolveExternalSecret(store, vault, es)

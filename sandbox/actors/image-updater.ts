@@ -26,10 +26,26 @@ export interface ImageUpdaterDeps {
   registry: InMemoryRegistry
   remoteFor(repoURL: string): GitRemote | undefined
   log: (line: string) => void
+  /** what the Git host allows (tests switch it): tokens that may not push, protected branches */
+  gitPolicy?: GitPushPolicy
+}
+
+/** The Git host's rules the write-back meets only when it pushes: a read-only token, a protected branch. */
+export class GitPushPolicy {
+  readonly readOnlyTokens = new Set<string>()
+  readonly protectedBranches = new Set<string>()
+  /** Why the host refuses `token` pushing to `branch` of `repoURL`, or undefined when it accepts. */
+  refusal(repoURL: string, username: string, token: string, branch: string): string | undefined {
+    const repo = repoURL.replace(/^https?:\/\/[^/]+\//, '').replace(/^git@[^:]+:/, '').replace(/\.git$/, '')
+    if (this.readOnlyTokens.has(token)) return `remote: Permission to ${repo}.git denied to ${username}. fatal: unable to access '${repoURL}/': The requested URL returned error: 403`
+    if (this.protectedBranches.has(branch)) return `remote: error: GH006: Protected branch update failed for refs/heads/${branch}. ! [remote rejected] ${branch} -> ${branch} (protected branch hook declined)`
+    return undefined
+  }
 }
 
 interface ImageConfig { alias: string; image: string; constraint?: string; strategy?: string; allowTags?: string; ignoreTags?: string; pullSecret?: string }
 interface WriteBack { method: string; branch?: string }
+type Log = Pick<PodLog, 'write'>
 interface Totals { applications: number; considered: number; skipped: number; updated: number; errors: number }
 interface Update { alias: string; image: string; from: string; to: string }
 
@@ -86,6 +102,8 @@ function matchesLabels(app: KObject, selectors: any): boolean {
 export class ImageUpdaterController {
   private readonly logs = new Map<string, PodLog>()
   private readonly statusWrittenAt = new Map<string, number>()
+  private readonly warmedUp = new Set<string>()
+  private webhookPending = false
   private level: Level = 'info'
 
   constructor(private readonly deps: ImageUpdaterDeps) {}
@@ -100,11 +118,21 @@ export class ImageUpdaterController {
       this.deps.pods.registerLogs(pod.metadata.namespace!, pod.metadata.name, () => this.logs.get(key)!.read())
       log.write('info', `argocd-image-updater v${appVersion} starting [loglevel:${this.level.toUpperCase()}, interval:2m0s, healthport:8081]`)
       log.write('info', `Loaded ${registriesCount} registry configurations from /app/config/registries.conf`)
-      log.write('info', 'Starting image update cycle, considering ImageUpdater CRs')
     }
     return log
   }
 
+  /** A webhook event from the registry: upstream then processes every ImageUpdater at once (logging the no-CR line when there is none). */
+  webhookEvent(): void {
+    this.webhookPending = true
+  }
+
+  /**
+   * One tick of the controller. Like upstream v1.x: the first tick after the pod starts is the cache
+   * warm-up (a dry run per ImageUpdater ending in a result line, but no start line and no status);
+   * `No ImageUpdater CRs to process` is logged there and on webhook events only; every later tick is
+   * one reconcile per ImageUpdater: start line, per-image lines, result line, status.
+   */
   async cycle(): Promise<void> {
     const { store } = this.deps
     const pod = store.list('v1', 'Pod').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'argocd-image-updater' && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)
@@ -117,38 +145,51 @@ export class ImageUpdaterController {
     const registries: any[] = (cm?.data?.['registries.conf'] ? parse(cm.data['registries.conf'])?.registries : undefined) ?? []
     const log = this.podLog(pod, appVersion, registries.length)
     const crs = store.typeOf(IU.apiVersion, IU.kind) ? store.list(IU.apiVersion, IU.kind, ns) : []
-    if (!crs.length) {
-      log.write('info', 'No ImageUpdater CRs to process')
-      return
+    const podKey = `${ns}/${pod.metadata.name}`
+    const warmUp = !this.warmedUp.has(podKey)
+    const webhook = this.webhookPending
+    this.warmedUp.add(podKey)
+    this.webhookPending = false
+    if (warmUp || webhook) {
+      if (!crs.length) return log.write('info', 'No ImageUpdater CRs to process')
+      log.write('info', `Processing ${crs.length} ImageUpdater CRs (warmUp: ${warmUp}, webhook: ${webhook})`)
     }
-    const totals: Totals = { applications: 0, considered: 0, skipped: 0, updated: 0, errors: 0 }
     for (const cr of crs) {
-      const r = await this.processCr(cr, ns, appVersion, cm, registries, log)
-      totals.applications += r.totals.applications
-      totals.considered += r.totals.considered
-      totals.skipped += r.totals.skipped
-      totals.updated += r.totals.updated
-      totals.errors += r.totals.errors
-      if (versionAtLeast(appVersion, 1, 2)) this.writeStatus(cr, r.totals, r.imagesManaged, r.updates)
+      const crLog: Log = { write: (level, msg, fields) => log.write(level, msg, { ...fields, imageUpdater_name: cr.metadata.name, imageUpdater_namespace: ns }) }
+      const r = await this.processCr(cr, ns, appVersion, cm, registries, crLog, log, warmUp)
+      crLog.write('info', `Processing results: applications=${r.totals.applications} images_considered=${r.totals.considered} images_skipped=${r.totals.skipped} images_updated=${r.totals.updated} errors=${r.totals.errors}`)
+      if (!warmUp && versionAtLeast(appVersion, 1, 2)) this.writeStatus(cr, r.totals, r.imagesManaged, r.updates)
     }
-    log.write('info', `Processing results: applications=${totals.applications} images_considered=${totals.considered} images_skipped=${totals.skipped} images_updated=${totals.updated} errors=${totals.errors}`)
   }
 
+  /** Status as upstream v1.2 writes it after each reconcile: Ready, Error and Reconciling conditions with its reasons. */
   private writeStatus(cr: KObject, totals: Totals, imagesManaged: number, updates: Update[]): void {
     const key = `${cr.metadata.namespace}/${cr.metadata.name}`
     const prev = cr.status ?? {}
     const t = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
-    const ready = totals.errors === 0
-    const message = ready ? `Processed ${totals.applications} application(s)` : `${totals.errors} error(s) while processing applications`
-    const prevReady = (prev.conditions ?? []).find((c: any) => c.type === 'Ready')
-    const condition = { type: 'Ready', status: ready ? 'True' : 'False', reason: ready ? 'ReconcileSucceeded' : 'ReconcileFailed', message, lastTransitionTime: prevReady?.status === (ready ? 'True' : 'False') ? prevReady.lastTransitionTime : t, observedGeneration: cr.metadata.generation ?? 1 }
-    const status: any = { ...prev, applicationsMatched: totals.applications, imagesManaged, observedGeneration: cr.metadata.generation ?? 1, conditions: [condition], lastCheckedAt: prev.lastCheckedAt ?? t }
+    const gen = cr.metadata.generation ?? 1
+    const failed = totals.errors > 0
+    const wanted = [
+      { type: 'Ready', status: 'True', reason: failed ? 'ReconcileCompletedWithErrors' : 'ReconcileSucceeded', message: failed ? `Reconciled ${totals.applications} applications with ${totals.errors} errors, ${totals.updated} images updated.` : `Reconciled ${totals.applications} applications, ${totals.updated} images updated.` },
+      { type: 'Reconciling', status: 'False', reason: 'Idle', message: 'Last check completed. Awaiting next cycle.' },
+      { type: 'Error', status: failed ? 'True' : 'False', reason: failed ? 'PartialErrors' : 'NoErrors', message: failed ? `${totals.errors} error(s) occurred during image update checks.` : 'No errors during last reconciliation.' },
+    ]
+    const conditions = wanted.map((c) => {
+      const before = (prev.conditions ?? []).find((p: any) => p.type === c.type)
+      return { ...c, lastTransitionTime: before?.status === c.status ? before.lastTransitionTime : t, observedGeneration: gen }
+    })
+    const status: any = { ...prev, applicationsMatched: totals.applications, imagesManaged, observedGeneration: gen, conditions, lastCheckedAt: prev.lastCheckedAt ?? t }
     if (updates.length) {
       status.lastUpdatedAt = t
-      status.recentUpdates = [...updates.map((u) => ({ alias: u.alias, image: u.image, newVersion: u.to, applicationsUpdated: 1, updatedAt: t })), ...(prev.recentUpdates ?? [])].slice(0, 10)
+      status.recentUpdates = [...updates.map((u) => ({ alias: u.alias, image: u.image, newVersion: u.to, applicationsUpdated: 1, updatedAt: t, message: `Updated from ${u.from} to ${u.to}.` })), ...(prev.recentUpdates ?? [])].slice(0, 10)
     }
+    // Upstream writes lastCheckedAt every cycle; the sandbox skips identical writes for 10 s so the
+    // store is not churned by a controller that runs every few milliseconds.
     const stale = Date.now() - (this.statusWrittenAt.get(key) ?? 0) > STATUS_REFRESH_MS
-    if (JSON.stringify(status) === JSON.stringify(prev) && !stale) return
+    // written at once after a change to the resource itself (an apply), so lastCheckedAt follows it
+    const writtenAt = Date.parse(prev.lastCheckedAt ?? '') || 0
+    const touched = ((cr.metadata.managedFields ?? []) as { time?: string; subresource?: string }[]).some((f) => !f.subresource && Math.floor(Date.parse(f.time ?? '') / 1000) * 1000 > writtenAt)
+    if (JSON.stringify(status) === JSON.stringify(prev) && !stale && !touched) return
     status.lastCheckedAt = t
     this.deps.store.updateStatus({ ...IU, namespace: cr.metadata.namespace, name: cr.metadata.name }, status)
     this.statusWrittenAt.set(key, Date.now())
@@ -186,76 +227,113 @@ export class ImageUpdaterController {
     return undefined
   }
 
-  private async processCr(cr: KObject, ns: string, appVersion: string, cm: KObject | undefined, registries: any[], log: PodLog): Promise<{ totals: Totals; imagesManaged: number; updates: Update[] }> {
+  /**
+   * One ImageUpdater, as upstream's RunImageUpdater: the applications are filtered first (unsupported
+   * source types and bad write-back methods are logged and left out, not counted), then the start
+   * line, then each image: not live = skipped without being considered; a warning about allowTags or
+   * the strategy does not count as an error; no suitable tag = skipped; a failed write-back = error.
+   */
+  private async processCr(cr: KObject, ns: string, appVersion: string, cm: KObject | undefined, registries: any[], log: Log, global: Log, warmUp: boolean): Promise<{ totals: Totals; imagesManaged: number; updates: Update[] }> {
     const totals: Totals = { applications: 0, considered: 0, skipped: 0, updated: 0, errors: 0 }
     const allUpdates: Update[] = []
     let imagesManaged = 0
     const apps = this.deps.store.list(APP.apiVersion, APP.kind, ns)
     const seen = new Set<string>()
+    const selected: { app: KObject; images: ImageConfig[]; writeBack: WriteBack }[] = []
     for (const ref of cr.spec?.applicationRefs ?? []) {
       for (const app of apps) {
         const appName = app.metadata.name
         if (seen.has(appName) || !globMatch(String(ref.namePattern ?? ''), appName) || !matchesLabels(app, ref.labelSelectors)) continue
         seen.add(appName)
-        const useAnnotations = versionAtLeast(appVersion, 1, 1) && ref.useAnnotations === true
-        const { images, writeBack } = this.imagesOf(ref, cr, app, useAnnotations)
-        totals.applications++
-        const sourceType = app.status?.sourceType ?? (app.spec?.source?.chart ? 'Helm' : 'Unknown')
+        const sourceType = app.status?.sourceType ?? (app.spec?.source?.chart ? 'Helm' : '')
         if (sourceType !== 'Kustomize' && sourceType !== 'Helm') {
-          log.write('warning', `skipping app '${ns}/${appName}' of type '${sourceType}' because it's not of supported source type`, { application: appName })
-          totals.skipped += images.length
+          global.write('warning', `skipping app '${ns}/${appName}' of type '${sourceType}' because it's not of supported source type`)
           continue
         }
-        if (!images.length) log.write('debug', `No images to consider for application ${appName}`, { application: appName })
-        imagesManaged += images.length
-        const updates: Update[] = []
-        for (const img of images) {
-          totals.considered++
-          const fields = { alias: img.alias, application: appName, image_name: img.image.replace(/^[^/]+\//, ''), registry: img.image.split('/')[0] }
-          const strategy = parseStrategy(img.strategy)
-          if (strategy.warning) log.write('warning', strategy.warning, fields)
-          const allow = parseAllowTags(img.allowTags)
-          if (allow.warning) log.write('warning', allow.warning, fields)
-          const current = this.currentImage(app, img.image)
-          if (!current) {
-            log.write('info', `Image '${img.image}' seems not to be live in this application, skipping`, fields)
-            totals.skipped++
-            continue
-          }
-          const currentTag = splitImage(current).tag ?? 'latest'
-          const host = img.image.split('/')[0]
-          let tags
-          try {
-            const credSpec = img.pullSecret ?? registries.find((r) => r?.prefix && img.image.startsWith(String(r.prefix)))?.credentials
-            const creds = credSpec ? readPullSecret(this.deps.store, String(credSpec), host) : undefined
-            tags = this.deps.registry.listTags(img.image, creds)
-          } catch (e) {
-            log.write('error', `Could not get tags from registry: ${(e as Error).message}`, fields)
-            log.write('error', `could not get tags for image ${img.image}: ${(e as Error).message}`, fields)
-            totals.errors++
-            continue
-          }
-          log.write('debug', `found ${tags.length} from ${tags.length} tags eligible for consideration`, fields)
-          const chosen = selectTag(tags, { strategy: strategy.value, allow: allow.value, ignore: parseIgnoreTags(img.ignoreTags), constraint: img.constraint })
-          if (!chosen || chosen.tag === currentTag) {
-            log.write('debug', `Image '${img.image}:${currentTag}' already on latest allowed version`, fields)
-            continue
-          }
-          log.write('info', `Setting new image to ${img.image}:${chosen.tag}`, fields)
-          log.write('info', `Successfully updated image '${img.image}:${currentTag}' to '${img.image}:${chosen.tag}', but pending spec update (dry run=false)`, fields)
-          updates.push({ alias: img.alias, image: img.image, from: currentTag, to: chosen.tag })
+        const useAnnotations = versionAtLeast(appVersion, 1, 1) && ref.useAnnotations === true
+        const { images, writeBack } = this.imagesOf(ref, cr, app, useAnnotations)
+        if (!/^(argocd|git(:(secret|repocreds)(:[^/]+\/.+)?)?)$/.test(writeBack.method)) {
+          global.write('warning', `Could not create write-back config for app ${appName}, skipping: invalid write-back method: ${writeBack.method}`)
+          continue
         }
-        if (!updates.length) continue
+        selected.push({ app, images, writeBack })
+      }
+    }
+    if (!warmUp) log.write('info', `Starting image update cycle, considering ${selected.length} application(s) for update`)
+    for (const { app, images, writeBack } of selected) {
+      const appName = app.metadata.name
+      totals.applications++
+      if (!images.length) log.write('debug', `No images to consider for application ${appName}`, { application: appName })
+      imagesManaged += images.length
+      const updates: Update[] = []
+      for (const img of images) {
+        const fields = { alias: img.alias, application: appName, image_name: img.image.replace(/^[^/]+\//, ''), registry: img.image.split('/')[0] }
+        const current = this.currentImage(app, img.image)
+        if (!current) {
+          log.write('info', `Image '${img.image}' seems not to be live in this application, skipping`, fields)
+          totals.skipped++
+          continue
+        }
+        totals.considered++
+        const strategy = parseStrategy(img.strategy)
+        if (strategy.warning) log.write('warning', strategy.warning, fields)
+        const allow = parseAllowTags(img.allowTags)
+        if (allow.warning) log.write('warning', allow.warning, fields)
+        const currentTag = splitImage(current).tag ?? 'latest'
+        const host = img.image.split('/')[0]
+        const endpointCreds = registries.find((r) => r?.prefix && img.image.startsWith(String(r.prefix)))?.credentials
+        let creds: { username: string; token: string } | undefined
         try {
-          log.write('info', `Committing ${updates.length} parameter update(s) for application ${appName}`, { application: appName })
-          await this.writeBack(app, updates, writeBack, cm)
-          log.write('info', 'Successfully updated the live application spec', { application: appName })
-          totals.updated += updates.length
-          allUpdates.push(...updates)
+          if (endpointCreds) creds = readPullSecret(this.deps.store, String(endpointCreds), host)
         } catch (e) {
-          log.write('error', `Could not update application spec: ${(e as Error).message}`, { application: appName })
+          log.write('error', `Could not set registry endpoint credentials: ${(e as Error).message}`, fields)
           totals.errors++
+          continue
         }
+        try {
+          if (img.pullSecret) creds = readPullSecret(this.deps.store, String(img.pullSecret), host)
+        } catch (e) {
+          log.write('warning', `Could not fetch credentials: ${(e as Error).message}`, fields)
+          totals.errors++
+          continue
+        }
+        let tags
+        try {
+          tags = this.deps.registry.listTags(img.image, creds)
+        } catch (e) {
+          log.write('error', `Could not get tags from registry: ${(e as Error).message}`, fields)
+          totals.errors++
+          continue
+        }
+        log.write('debug', `found ${tags.length} from ${tags.length} tags eligible for consideration`, fields)
+        const chosen = selectTag(tags, { strategy: strategy.value, allow: allow.value, ignore: parseIgnoreTags(img.ignoreTags), constraint: img.constraint })
+        if (!chosen) {
+          log.write('debug', 'No suitable image tag for upgrade found in list of available tags.', fields)
+          totals.skipped++
+          continue
+        }
+        if (chosen.tag === currentTag) {
+          log.write('debug', `Image '${img.image}:${currentTag}' already on latest allowed version`, fields)
+          continue
+        }
+        if (warmUp) {
+          log.write('info', `Would upgrade image to ${img.image}:${chosen.tag}, but this is a dry run. Skipping.`, fields)
+          continue
+        }
+        log.write('info', `Setting new image to ${img.image}:${chosen.tag}`, fields)
+        log.write('info', `Successfully updated image '${img.image}:${currentTag}' to '${img.image}:${chosen.tag}', but pending spec update (dry run=false)`, fields)
+        updates.push({ alias: img.alias, image: img.image, from: currentTag, to: chosen.tag })
+      }
+      if (!updates.length) continue
+      try {
+        log.write('info', `Committing ${updates.length} parameter update(s) for application ${appName}`, { application: appName })
+        await this.writeBack(app, updates, writeBack, cm)
+        log.write('info', 'Successfully updated the live application spec', { application: appName })
+        totals.updated += updates.length
+        allUpdates.push(...updates)
+      } catch (e) {
+        log.write('error', `Could not update application spec: ${(e as Error).message}`, { application: appName })
+        totals.errors++
       }
     }
     return { totals, imagesManaged, updates: allUpdates }
@@ -274,10 +352,20 @@ export class ImageUpdaterController {
     }
     const m = /^git(?::(secret|repocreds)(?::([^/]+)\/(.+))?)?$/.exec(wb.method)
     if (!m) throw new UpdateError(`invalid write-back method: ${wb.method}`)
+    // Credentials are read only now, when there is something to commit (as upstream does).
+    const repoURL = String(source?.repoURL ?? '')
+    const ssh = /^(git@|ssh:\/\/)/.test(repoURL)
+    let pushAs: { username: string; token: string } | undefined
     if (m[1] === 'secret') {
       const secret = this.deps.store.get({ apiVersion: 'v1', kind: 'Secret', namespace: m[2], name: m[3] })
-      if (!secret) throw new UpdateError(`could not get creds for repo '${source?.repoURL}': secrets "${m[3]}" not found`)
-      if (!secret.data?.username || !secret.data?.password) throw new UpdateError(`invalid secret ${m[2]}/${m[3]}: needs username and password`)
+      if (!secret) throw new UpdateError(`could not get creds for repo '${repoURL}': secrets "${m[3]}" not found`)
+      const value = (k: string) => (secret.data?.[k] === undefined ? undefined : Buffer.from(secret.data[k], 'base64').toString('utf8'))
+      if (ssh) {
+        if (!value('sshPrivateKey')) throw new UpdateError(`could not get creds for repo '${repoURL}': invalid secret ${m[2]}/${m[3]}: does not contain field sshPrivateKey`)
+      } else {
+        for (const k of ['username', 'password']) if (!value(k)) throw new UpdateError(`could not get creds for repo '${repoURL}': invalid secret ${m[2]}/${m[3]}: does not contain field ${k}`)
+        pushAs = { username: value('username')!, token: value('password')! }
+      }
     }
     const remote = source ? this.deps.remoteFor(source.repoURL) : undefined
     if (!remote) throw new UpdateError(`could not clone ${source?.repoURL}: repository not reachable`)
@@ -299,6 +387,8 @@ export class ImageUpdaterController {
       const message = `build: automatic update of ${app.metadata.name}\n\n${updates.map((u) => `updates image ${u.image.replace(/^[^/]+\//, '')} tag '${u.from}' to '${u.to}'`).join('\n')}\n`
       await git(['-C', dir, 'add', rel])
       await git(['-C', dir, '-c', `user.name=${user}`, '-c', `user.email=${email}`, 'commit', '-q', '-m', message])
+      const refusal = this.deps.gitPolicy?.refusal(repoURL, pushAs?.username ?? 'git', pushAs?.token ?? '', branch)
+      if (refusal) throw new UpdateError(`could not push to ${repoURL}: ${refusal}`)
       await git(['-C', dir, 'push', '-q', 'origin', branch])
     } finally {
       await rm(tmp, { recursive: true, force: true })

@@ -5,7 +5,7 @@ import type { Store } from '../store.ts'
 import type { PodRuntime } from '../apiserver/pods.ts'
 import { ArgoCdController } from './argocd.ts'
 import { GitRemote, git, normaliseRepoUrl } from './git-source.ts'
-import { ImageUpdaterController } from './image-updater.ts'
+import { GitPushPolicy, ImageUpdaterController } from './image-updater.ts'
 import { ControllerLoop } from './loop.ts'
 import { InMemoryRegistry } from './registry.ts'
 import { parseManifests } from './render.ts'
@@ -17,6 +17,10 @@ import { reconcileDeployments, type PodFaults } from './workloads.ts'
 export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number }
 export interface Actors {
   registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
+  /** the Git host's rules for Image Updater's write-back push (test switches) */
+  gitHost: { readOnlyToken(token: string): void; protectBranch(branch: string): void; reset(): void }
+  /** a registry webhook reaching Image Updater (it then processes every ImageUpdater at once) */
+  imageUpdaterWebhook(): void
   vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined; remove(path: string): void }
   /** switches for failure tests: a sync that fails, pods stuck in a waiting reason (undefined: off) */
   faults: { failSync(app: string, message: string | undefined): void; podWaiting(namespace: string, deployment: string, reason: string | undefined): void }
@@ -56,7 +60,8 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
   const vault = new VaultState()
   const registry = new InMemoryRegistry()
   const argo = new ArgoCdController({ store: env.store, log: env.log, remoteFor })
-  const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log })
+  const gitPolicy = new GitPushPolicy()
+  const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log, gitPolicy })
 
   env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
   await seedCluster({ store: env.store, remote, argo, vault, registry, log: env.log })
@@ -76,6 +81,15 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
 
   return {
     registry: { pushTag: (i, t, b) => registry.pushTag(i, t, b), setAuth: (u, t) => registry.setAuth(u, t) },
+    gitHost: {
+      readOnlyToken: (token) => void gitPolicy.readOnlyTokens.add(token),
+      protectBranch: (branch) => void gitPolicy.protectedBranches.add(branch),
+      reset: () => {
+        gitPolicy.readOnlyTokens.clear()
+        gitPolicy.protectedBranches.clear()
+      },
+    },
+    imageUpdaterWebhook: () => imageUpdater.webhookEvent(),
     vault: {
       seal: () => void (vault.sealed = true),
       unseal: () => void (vault.sealed = false),

@@ -194,7 +194,7 @@ async function runCase(c: Case): Promise<Outcome> {
   const scratch = join(root, 'scratch')
   const stateDir = join(root, 'state')
   mkdirSync(scratch)
-  const e: Env = { repo, stateDir, scratch, env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: USER, STATE_DIR: stateDir } }
+  const e: Env = { repo, stateDir, scratch, env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: USER, STATE_DIR: stateDir, GITHUB_API_URL: 'off' } }
   try {
     if (c.cluster) {
       e.sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
@@ -202,7 +202,7 @@ async function runCase(c: Case): Promise<Outcome> {
       const token = ['ghp', `PROOFONLY${createHash('sha256').update(root).digest('hex').slice(0, 30)}`].join('_')
       e.sandbox.actors.registry.setAuth(USER, token)
       e.sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
-      Object.assign(e.env, { KUBECONFIG: e.sandbox.kubeconfigPath, KUBE_CONTEXT: e.sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' })
+      Object.assign(e.env, { KUBECONFIG: e.sandbox.kubeconfigPath, KUBE_CONTEXT: e.sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30', GITHUB_API_URL: 'off' })
     } else {
       // no cluster: anything that reaches the cluster check would fail on this, not on the case
       Object.assign(e.env, { KUBECONFIG: join(scratch, 'no-such-kubeconfig') })

@@ -84,6 +84,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       GITOPS_REPO_DIR: repo.dir,
       GITHUB_USERNAME: USER,
       GITHUB_PAT: token,
+      GITHUB_API_URL: 'off',
       KUBECONFIG: sandbox.kubeconfigPath,
       KUBE_CONTEXT: sandbox.contextName,
       STATE_DIR: stateDir,
@@ -435,7 +436,7 @@ export function snapshotWorld(world: World): Snapshot {
   const store = world.sandbox.store
   for (const k of CLUSTER_KINDS)
     for (const o of store.list(k.apiVersion, k.kind)) snap[`cluster ${k.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name} ${k.part}`] = stableJson(o[k.part])
-  for (const name of ['argocd-image-updater-secret', 'git-creds']) {
+  for (const name of ['ghcr-pull-secret', 'git-creds']) {
     const s = store.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'argocd', name })
     snap[`cluster Secret argocd/${name}`] = s ? `${s.type} keys=${Object.keys(s.data ?? {}).sort().join(',')}` : 'absent'
   }

@@ -141,6 +141,7 @@ async function makeWorld(name: string, settings: Record<string, string> = {}): P
     GITOPS_REPO_DIR: repo.dir,
     GITHUB_USERNAME: USER,
     GITHUB_PAT: PAT,
+    GITHUB_API_URL: 'off',
     KUBECONFIG: sandbox.kubeconfigPath,
     KUBE_CONTEXT: sandbox.contextName,
     STATE_DIR: stateDir,

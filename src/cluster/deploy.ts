@@ -16,6 +16,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import type { AppSpec } from '../apps.ts'
 import { repoFacts } from '../repo-facts.ts'
+import { moveKey } from '../state.ts'
 import type { Change } from '../task.ts'
 import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
@@ -262,6 +263,8 @@ async function checkAdoption(ctx: Ctx, k: Kube, refs: KRef[], app: string, befor
     const was = before[i]
     if (!was) continue
     const now = await k.get(refs[i])
+    // task 8 judges the move by this record (a later re-creation is not the move's doing)
+    await ctx.state.recordMove(moveKey(refs[i]), String(was.metadata.uid), now?.metadata.uid)
     if (!now || now.metadata.uid !== was.metadata.uid)
       throw new SetupError(
         `${refs[i].kind} ${refs[i].namespace ?? ''}/${refs[i].name} was ${now ? 'recreated (new uid)' : 'deleted'} while ${app} took it over`,

@@ -10,10 +10,11 @@ import { getAt } from '../yaml-edit.ts'
 import { judgeApp, snapshotFor } from './app-snapshot.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { knownOurs } from './our-resources.ts'
-import { analyzeLog } from './controller-log.ts'
-import { kube, type KObj, type KRef, type Kube, type WaitCheck } from './kube.ts'
+import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './controller-log.ts'
+import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject } from './repo-objects.ts'
+import { moveKey } from '../state.ts'
 import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
 
 export interface CheckResult {
@@ -141,8 +142,16 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         `ExternalSecret ${ns}/${es.name} Ready`,
       )
       record(`ExternalSecret ${es.name} Ready`, r.error ? [r.error] : [], 'Ready', esHint)
-      const secret = await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: es.secretName })
-      const problems = !secret ? ['Secret not found'] : es.docker ? dockerConfigProblems(secret, registry, s.githubUsername, pat) : gitCredsProblems(secret, s.githubUsername, pat)
+      const secretRef = { apiVersion: 'v1', kind: 'Secret', namespace: ns, name: es.secretName }
+      const check = (secret: KObj | undefined) => (!secret ? ['Secret not found'] : es.docker ? dockerConfigProblems(secret, registry, s.githubUsername, pat) : gitCredsProblems(secret, s.githubUsername, pat))
+      let problems = check(await k.get(secretRef))
+      // After a token rotation Vault is new but ESO refreshes only every refreshInterval (1h):
+      // force the refresh and wait for it before comparing again.
+      if (r.obj && problems.some((p) => p.includes('differs from GITHUB_PAT')) && !ctx.dryRun && opts.waitMs > 0) {
+        const refreshed = await forceRefresh(k, { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: ns, name: es.name }, opts.waitMs)
+        ctx.log(`ExternalSecret ${es.name}: the Secret held an older token; ${refreshed.error ?? 'forced a refresh (force-sync annotation) and ESO refreshed it'}`)
+        problems = check(await k.get(secretRef))
+      }
       record(
         `Secret ${es.secretName}`,
         problems,
@@ -179,14 +188,18 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     })
   }
 
-  // 4. each app's objects survived the move (created before its new Application, or new)
+  // 4. each app's objects survived the move: judged by what task 7 saw (saved state) when there is
+  // a record, so a later legitimate re-creation does not fail this check forever; without one (the
+  // move was done by an older version), by creation times.
   const shape = chartShape(s.chartVersion)
+  const imageUpdaters: { name: string; iu: KObj; app: KObj | undefined }[] = []
   for (const spec of facts.apps) {
     const survived = `${spec.name} ${spec.workload.kind} survived the move`
     await guard(survived, '', async () => {
       const app = apps[spec.applicationFile]
       const problems: string[] = []
       const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name))
+      const notes: string[] = []
       for (const ref of spec.objects) {
         const obj = await k.get(ref)
         if (!obj) {
@@ -195,52 +208,144 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         }
         const owner = trackedBy(obj)
         if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} ${ref.name} is tracked by ${owner}, not ${app.metadata.name}`)
+        const move = ctx.state.move(moveKey(ref))
+        if (move) {
+          if (move.after !== move.before) problems.push(`${ref.kind} ${ref.name} was ${move.after ? 'recreated' : 'deleted'} during the move (task 7, ${move.at}: uid ${move.before} → ${move.after ?? 'none'})`)
+          else if (obj.metadata.uid !== move.before) notes.push(`${ref.kind} ${ref.name} kept its uid during the move and was recreated since (not by the move)`)
+          else notes.push(`${ref.kind} ${ref.name} kept uid ${move.before}`)
+          continue
+        }
         const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
         const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
         if (existedBefore && created > appCreated) problems.push(`${ref.kind} ${ref.name} was created after the ${spec.name} Application (recreated during the move)`)
       }
-      record(survived, problems, existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
+      record(survived, problems, notes.length ? notes.join('; ') : existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
     })
 
-    // 5. the ImageUpdater resource selects the app and manages its image; the log shows no idling
+    // 5. the ImageUpdater resource selects the app and manages its image (on 1.2: by its status)
     const iuHint = `kubectl -n ${ns} get imageupdater ${spec.name} -o yaml; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
     const manages = `ImageUpdater ${spec.name} manages the image`
     await guard(manages, iuHint, async () => {
       const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: spec.name }
       const iu = await k.get(ref)
       if (!iu) return record(manages, [`ImageUpdater ${ns}/${spec.name} not found`], '', iuHint)
+      imageUpdaters.push({ name: spec.name, iu, app: apps[spec.applicationFile] })
       const refs: { namePattern?: string }[] = iu.spec?.applicationRefs ?? []
       if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, spec.name))) return record(manages, [`no applicationRefs[].namePattern matches ${spec.name}`], '', iuHint)
-      if (shape.statusCounts) {
-        const r = await awaitState(
-          k,
-          ref,
-          (o) => ((o?.status?.applicationsMatched ?? 0) >= 1 && (o?.status?.imagesManaged ?? 0) >= 1 ? { ready: true } : { waiting: `applicationsMatched=${o?.status?.applicationsMatched ?? 'unset'} imagesManaged=${o?.status?.imagesManaged ?? 'unset'}` }),
-          opts.waitMs,
-          `ImageUpdater ${ns}/${spec.name} matching the app`,
-        )
-        record(manages, r.error ? [r.error] : [], `applicationsMatched=${r.obj?.status?.applicationsMatched} imagesManaged=${r.obj?.status?.imagesManaged}`, iuHint)
-      }
+      if (!shape.statusCounts) return record(manages, [], `applicationRefs select ${spec.name}`, iuHint)
+      const appliedAt = appliedTime(iu)
+      const images = managedImageCount(iu, apps[spec.applicationFile], spec.name)
+      const r = await awaitState(k, ref, (o) => imageUpdaterStatus(o, appliedAt, images), opts.waitMs, `ImageUpdater ${ns}/${spec.name} reconciled without errors`)
+      const st = r.obj?.status
+      record(manages, r.error ? [r.error] : [], `Ready (ReconcileSucceeded), applicationsMatched=${st?.applicationsMatched} imagesManaged=${st?.imagesManaged}, checked ${st?.lastCheckedAt}`, `${iuHint}; the Error condition and the log name the cause`)
     })
   }
+
+  // 6. the controller log: a healthy update cycle of each ImageUpdater after its last apply
   const iuHint = `kubectl -n ${ns} get imageupdater; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
   await guard('controller log shows it working', iuHint, async () => {
     if (!controllerPod) return record('controller log shows it working', ['no controller pod to read'], '', iuHint)
     const pod = controllerPod
-    const read = async () => analyzeLog(await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400))
-    let verdict = await read()
-    // Logs cannot be watched here; when a cycle is still due, look again at a steady pace.
     const deadline = Date.now() + opts.waitMs
-    while (!shape.statusCounts && !verdict.healthyCycle && verdict.problems.length === 0 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 500))
-      verdict = await read()
+    const problems: Problem[] = []
+    const seen: string[] = []
+    for (const { name, iu, app } of imageUpdaters) {
+      const expect = { crName: name, since: appliedTime(iu), images: managedImageCount(iu, app, name) }
+      const read = async () => analyzeLog(await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400), expect)
+      const verdict = await awaitHealthyCycle(read, Math.max(0, deadline - Date.now()), ctx.log)
+      const last = verdict.lastCycle
+      const mine = [...verdict.idle, ...(verdict.healthy ? [] : last ? last.problems : [{ what: 'no update cycle since the ImageUpdater was created', fix: `the controller runs a cycle every interval (2m by default): look at ${iuHint}` }])]
+      for (const p of mine) if (!problems.some((q) => q.what === p.what)) problems.push({ what: imageUpdaters.length > 1 ? `${name}: ${p.what}` : p.what, fix: p.fix })
+      seen.push(last ? `${imageUpdaters.length > 1 ? `${name}: ` : ''}${describeCycle(last)}` : `${name}: no cycle yet`)
     }
-    const problems = [...verdict.problems]
-    if (!shape.statusCounts && !verdict.healthyCycle) problems.push('no `Processing results` line with applications>=1 and errors=0 yet')
-    const c = verdict.lastCycle
-    record('controller log shows it working', problems, c ? `Processing results: applications=${c.applications} images_considered=${c.imagesConsidered} images_updated=${c.imagesUpdated} errors=${c.errors}` : 'no idle or misconfiguration lines', `a controller that logs these lines updates nothing: ${iuHint}`)
+    record(
+      'controller log shows it working',
+      problems.map((p) => p.what),
+      seen.join('; ') || 'no ImageUpdater to look for',
+      problems.length ? problems.map((p) => `${p.what}: ${p.fix}`).join('\n     hint: ') : iuHint,
+    )
   })
   return results
+}
+
+/**
+ * ESO's `force-sync` annotation with a new value makes it refresh now; done once its
+ * status.refreshTime (whole seconds) is not older than the annotation.
+ */
+export async function forceRefresh(k: Kube, ref: KRef, waitMs: number): Promise<{ error?: string }> {
+  const at = Math.floor(Date.now() / 1000)
+  await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
+  const r = await awaitState(k, ref, (o) => (o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, older than the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
+  return r.error ? { error: `the forced refresh did not finish: ${r.error}` } : {}
+}
+
+/**
+ * When this ImageUpdater's spec was last written (its creation, or a later write other than status),
+ * to the second: status times and log lines are whole seconds, so older ones are history.
+ */
+export function appliedTime(iu: KObj): number {
+  const times = [iu.metadata.creationTimestamp, ...((iu.metadata.managedFields ?? []) as { time?: string; subresource?: string }[]).filter((f) => !f.subresource).map((f) => f.time)]
+  const newest = Math.max(...times.map((t) => (t ? Date.parse(String(t)) : NaN)).filter((t) => !Number.isNaN(t)), 0)
+  return Math.floor(newest / 1000) * 1000
+}
+
+/** Images the ImageUpdater manages for the app: its images[] entries, or the app's image-list with useAnnotations. */
+export function managedImageCount(iu: KObj, app: KObj | undefined, appName: string): number {
+  const refs: { namePattern?: string; useAnnotations?: boolean; images?: unknown[] }[] = iu.spec?.applicationRefs ?? []
+  const ref = refs.find((r) => r.namePattern && globMatch(r.namePattern, appName))
+  if (!ref) return 1
+  if (ref.useAnnotations) {
+    const list = String(app?.metadata?.annotations?.['argocd-image-updater.argoproj.io/image-list'] ?? '')
+    return Math.max(1, list.split(',').filter((e) => e.trim()).length)
+  }
+  return Math.max(1, ref.images?.length ?? 0)
+}
+
+const condition = (o: KObj | undefined, type: string) => (o?.status?.conditions ?? []).find((c: { type: string }) => c.type === type) as { status?: string; reason?: string; message?: string } | undefined
+
+/**
+ * App v1.2 status: the controller has seen this generation, its last cycle (after our apply) ended
+ * `Ready=True` with reason `ReconcileSucceeded` and `Error=False`. `imagesManaged` alone is not
+ * enough: it is counted before tags are fetched. Errors may clear on the next cycle (a Secret ESO
+ * has not written yet), so they are waited on, and reported when the time is up.
+ */
+export function imageUpdaterStatus(o: KObj | undefined, appliedAt: number, images: number): WaitState {
+  if (!o) return { waiting: 'not found' }
+  const st = o.status ?? {}
+  if (st.observedGeneration !== o.metadata.generation) return { waiting: `status.observedGeneration=${st.observedGeneration ?? 'unset'}, generation=${o.metadata.generation}: the controller has not seen this spec yet` }
+  const checked = st.lastCheckedAt ? Date.parse(st.lastCheckedAt) : NaN
+  if (!(checked >= appliedAt)) return { waiting: `status.lastCheckedAt=${st.lastCheckedAt ?? 'unset'} is older than the ImageUpdater's last apply` }
+  const error = condition(o, 'Error')
+  if (error?.status !== 'False') return { waiting: `condition Error=${error?.status ?? 'unset'}${error?.reason ? ` (${error.reason})` : ''}${error?.message ? `: ${error.message}` : ''}` }
+  const ready = condition(o, 'Ready')
+  if (ready?.status !== 'True' || ready.reason !== 'ReconcileSucceeded')
+    return { waiting: `condition Ready=${ready?.status ?? 'unset'}${ready?.reason ? ` (${ready.reason})` : ''}, want True (ReconcileSucceeded)` }
+  if ((st.applicationsMatched ?? 0) < 1) return { waiting: `applicationsMatched=${st.applicationsMatched ?? 'unset'}` }
+  if ((st.imagesManaged ?? 0) < images) return { waiting: `imagesManaged=${st.imagesManaged ?? 'unset'}, want ${images}` }
+  return { ready: true }
+}
+
+/**
+ * Logs cannot be watched: reads the log again at a steady pace until the last cycle is healthy, two
+ * cycles in a row failed (a transient error, such as a Secret ESO writes a moment later, gets one
+ * more cycle), or the time is up. Says what it waits for about every 10 s (the progress line).
+ */
+export async function awaitHealthyCycle(read: () => Promise<LogVerdict>, waitMs: number, progress: (line: string) => void, pace = { pollMs: 500, sayEveryMs: 10_000 }): Promise<LogVerdict> {
+  const deadline = Date.now() + waitMs
+  let said = Date.now()
+  for (;;) {
+    const v = await read()
+    if (v.healthy) return v
+    const f = v.failedCycles
+    if (f.length >= 2 && f.at(-1) === v.lastCycle && f.at(-2)!.result.line < f.at(-1)!.result.line) return v
+    if (Date.now() >= deadline) return v
+    if (Date.now() - said >= pace.sayEveryMs) {
+      said = Date.now()
+      const why = v.lastCycle ? v.lastCycle.problems.map((p) => p.what).join('; ') : v.idle.length ? v.idle[0].what : 'no update cycle yet'
+      progress(`waiting for a healthy Image Updater cycle (${Math.ceil((deadline - Date.now()) / 1000)}s left): ${why}`)
+    }
+    await new Promise((r) => setTimeout(r, Math.min(pace.pollMs, Math.max(0, deadline - Date.now()))))
+  }
 }
 
 async function oldFileInHistory(ctx: Ctx, app: string): Promise<boolean> {
