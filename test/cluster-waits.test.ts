@@ -6,16 +6,25 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { planDeploy } from '../src/cluster/deploy.ts'
 import { applyAll, measureTerminal, stageDeploy, TERMINAL_CASES } from '../scripts/terminal-latency.ts'
+import type { Sandbox } from '../sandbox/index.ts'
 import { fixture, runSetup, withCluster } from './helpers.ts'
 
 const CLOUDFLARE_KEY = 'secret/homelab/cloudflare'
 const caseNamed = (re: RegExp) => TERMINAL_CASES.find((c) => re.test(c.name))!
 
+/** Another app's ExternalSecret loses its Vault key; force-sync makes ESO look now (refreshInterval is 1h). */
+function breakCloudflare(sb: Sandbox): void {
+  sb.actors.vault.remove(CLOUDFLARE_KEY)
+  const ref = { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: 'external-secrets', name: 'cloudflare-api-token' }
+  const es = sb.store.get(ref)!
+  sb.store.update({ ...es, metadata: { ...es.metadata, resourceVersion: undefined, annotations: { ...(es.metadata.annotations ?? {}), 'force-sync': String(Date.now()) } } } as never, 'test')
+}
+
 test('an ExternalSecret of another app Degraded before the run: the whole run succeeds and a warning names it with its message', { timeout: 150_000 }, async () => {
   const fx = fixture()
   const cluster = await withCluster(fx)
   try {
-    cluster.sandbox.actors.vault.remove(CLOUDFLARE_KEY)
+    breakCloudflare(cluster.sandbox)
     const run = await runSetup([], { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' })
     assert.equal(run.code, 0, run.stdout + run.stderr)
     assert.match(run.stdout, /Done: /)
@@ -31,7 +40,7 @@ test('a resource that was Healthy before the setup and degrades during it fails 
   const s = await stageDeploy()
   try {
     const changes = await planDeploy(s.ctx) // the snapshot: cloudflare-api-token Healthy
-    s.sandbox.actors.vault.remove(CLOUDFLARE_KEY)
+    breakCloudflare(s.sandbox)
     await assert.rejects(applyAll(s.ctx, changes), (err: Error & { fix: string }) => {
       assert.match(err.message, /ExternalSecret external-secrets\/cloudflare-api-token in Application argocd\/vault-eso was Healthy before the setup and is Degraded now: ".*Secret does not exist"/)
       assert.match(err.fix, /kubectl -n argocd describe application vault-eso/)
@@ -45,7 +54,7 @@ test('a resource that was Healthy before the setup and degrades during it fails 
 test('one of our ExternalSecrets degrading (Vault key missing) fails within seconds with the cause and the fix', { timeout: 90_000 }, async () => {
   const r = await measureTerminal(caseNamed(/Vault key missing/))
   assert.ok(r.afterAppearMs < 10_000, `failed ${r.afterAppearMs} ms after the state appeared`)
-  assert.match(r.message, /ExternalSecret argocd\/argocd-image-updater-secret is Ready=False \(SecretSyncedError\): ".*Secret does not exist"/)
+  assert.match(r.message, /ExternalSecret argocd\/\S+ is Ready=False \(SecretSyncedError\): ".*Secret does not exist"/)
   assert.match(r.fix, /npx tsx scripts\/run\.ts --only 1/)
 })
 
