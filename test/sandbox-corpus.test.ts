@@ -2,7 +2,7 @@
 // Application Synced and Healthy, the namespaces, CRDs and Vault keys it relies on in place, and a
 // start report that names what the sandbox could not model (strict refuses to start then). Tests can
 // seed an app Degraded or OutOfSync on purpose.
-import { after, describe, it } from 'node:test'
+import { after, afterEach, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { CORPUS, buildCorpusRepo, type CorpusRepo } from '../sandbox/corpus/index.ts'
@@ -16,10 +16,15 @@ const cleanups: (() => void | Promise<void>)[] = []
 after(async () => {
   for (const c of cleanups.reverse()) await c()
 })
+// Sandboxes a test started: stopped when it ends, so their controllers do not slow the next ones.
+const running: Sandbox[] = []
+afterEach(async () => {
+  for (const sb of running.splice(0)) await sb.stop()
+})
 
 async function started(dir: string, opts: Partial<Parameters<typeof startSandbox>[0]> = {}): Promise<Sandbox> {
   const sb = await startSandbox({ repoDir: dir, controllerDelayMs: 10, ...opts })
-  cleanups.push(() => sb.stop())
+  running.push(sb)
   await sb.actors.settle()
   return sb
 }
@@ -32,9 +37,21 @@ function corpusRepo(name: string): CorpusRepo {
 
 const unhealthy = (sb: Sandbox) => sb.store.list(APPS.apiVersion, APPS.kind).filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy').map((a) => `${a.metadata.name}: ${a.status?.sync?.status}/${a.status?.health?.status} ${a.status?.conditions?.[0]?.message ?? a.status?.operationState?.message ?? ''}`)
 
+/** CRDs for the custom kinds apps render: the real schema where a package ships one, else permissive. */
+function installedCrds(sb: Sandbox): void {
+  const crd = (name: string) => sb.store.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name })
+  assert.equal(crd('ingressroutes.traefik.io')?.metadata.annotations?.[MODEL_ANNOTATION], '@kubernetes-models/traefik')
+  assert.equal(crd('helmchartconfigs.helm.cattle.io')?.metadata.annotations?.[MODEL_ANNOTATION], undefined)
+  assert.equal(crd('servicemonitors.monitoring.coreos.com')?.spec.scope, 'Namespaced')
+  assert.deepEqual(sb.actors.report.crds.find((c) => c.name === 'middlewares.traefik.io'), { name: 'middlewares.traefik.io', schemaFrom: '@kubernetes-models/traefik' })
+  assert.ok(sb.actors.report.unmodelled.includes('CRD servicemonitors.monitoring.coreos.com: installed with a permissive schema (no package ships its real one)'))
+  // The real Traefik schema refuses what Traefik's CRD refuses.
+  assert.throws(() => sb.store.create({ apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRoute', metadata: { name: 'bad', namespace: 'personal-services' }, spec: { entryPoints: ['web'] } }, 'kubectl'), /IngressRoute\.traefik\.io "bad" is invalid: spec\.routes: Required value/)
+}
+
 describe('the sandbox seeds every corpus repo as the homelab it describes', () => {
   for (const shape of CORPUS) {
-    it(`${shape.name}: every Application Synced and Healthy, namespaces, CRDs and Vault keys in place`, { timeout: 60_000 }, async () => {
+    it(`${shape.name}: every Application Synced and Healthy, namespaces, CRDs and Vault keys in place`, { timeout: 120_000 }, async () => {
       const repo = corpusRepo(shape.name)
       const sb = await started(repo.dir)
       const apps = sb.store.list(APPS.apiVersion, APPS.kind)
@@ -63,34 +80,21 @@ describe('the sandbox seeds every corpus repo as the homelab it describes', () =
       for (const a of apps) assert.ok(lines.some((l) => l.trim().startsWith(`${a.metadata.name} `) && /Synced\s+Healthy/.test(l)), `report line for ${a.metadata.name}`)
       assert.ok(sb.actors.report.opaque.length >= 1, 'the public Helm chart is an opaque app')
       assert.ok(sb.actors.report.unmodelled.some((u) => u.includes(sb.actors.report.opaque[0]!.name)))
+      if (shape.name === 'recursive-root') installedCrds(sb)
     })
   }
 
-  it('installs CRDs for the custom kinds apps render: the real schema where a package ships one, else permissive', { timeout: 60_000 }, async () => {
-    const sb = await started(corpusRepo('recursive-root').dir)
-    const crd = (name: string) => sb.store.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name })
-    assert.equal(crd('ingressroutes.traefik.io')?.metadata.annotations?.[MODEL_ANNOTATION], '@kubernetes-models/traefik')
-    assert.equal(crd('helmchartconfigs.helm.cattle.io')?.metadata.annotations?.[MODEL_ANNOTATION], undefined)
-    assert.equal(crd('servicemonitors.monitoring.coreos.com')?.spec.scope, 'Namespaced')
-    assert.deepEqual(sb.actors.report.crds.find((c) => c.name === 'middlewares.traefik.io'), { name: 'middlewares.traefik.io', schemaFrom: '@kubernetes-models/traefik' })
-    assert.ok(sb.actors.report.unmodelled.includes('CRD servicemonitors.monitoring.coreos.com: installed with a permissive schema (no package ships its real one)'))
-    // The real Traefik schema refuses what Traefik's CRD refuses.
-    assert.throws(() => sb.store.create({ apiVersion: 'traefik.io/v1alpha1', kind: 'IngressRoute', metadata: { name: 'bad', namespace: 'personal-services' }, spec: { entryPoints: ['web'] } }, 'kubectl'), /IngressRoute\.traefik\.io "bad" is invalid: spec\.routes: Required value/)
-  })
-
-  it('strict refuses to start on a repo it cannot model whole, and starts on the sample repo', { timeout: 60_000 }, async () => {
+  it('strict refuses to start on a repo it cannot model whole', { timeout: 120_000 }, async () => {
     const repo = corpusRepo('flat-wildcard')
     await assert.rejects(startSandbox({ repoDir: repo.dir, strict: true }), /could not model 1 part\(s\) .*grafana: rendered as an opaque app without resources \(Helm chart grafana 9\.3\.0/)
-    const sample = createSampleRepo()
-    cleanups.push(() => rmSync(sample.root, { recursive: true, force: true }))
-    const sb = await started(sample.dir, { strict: true })
-    assert.deepEqual(sb.actors.report.unmodelled, [])
   })
 
-  it('seeds a chosen app Degraded (its Vault keys left empty) or OutOfSync (a resource gone), as problems from before', { timeout: 60_000 }, async () => {
+  it('seeds a chosen app Degraded (its Vault keys left empty) or OutOfSync (a resource gone), as problems from before', { timeout: 120_000 }, async () => {
     const degraded = createSampleRepo()
     cleanups.push(() => rmSync(degraded.root, { recursive: true, force: true }))
-    const sb = await started(degraded.dir, { problems: { 'vault-eso': 'Degraded' } })
+    // (strict too: the sample repo is modelled whole)
+    const sb = await started(degraded.dir, { problems: { 'vault-eso': 'Degraded' }, strict: true })
+    assert.deepEqual(sb.actors.report.unmodelled, [])
     const app = (s: Sandbox, name: string) => s.store.get({ ...APPS, namespace: 'argocd', name })!
     assert.equal(app(sb, 'vault-eso').status.health.status, 'Degraded')
     assert.equal(app(sb, 'vault-eso').status.sync.status, 'Synced')
