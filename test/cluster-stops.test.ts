@@ -14,7 +14,8 @@ test('an ExternalSecret that never gets Ready stops the run with the reason, wit
     const started = Date.now()
     const run = await runSetup([], { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '5' })
     assert.equal(run.code, 1, run.stdout + run.stderr)
-    assert.ok(Date.now() - started < 30_000, 'stopped near the timeout, not hung')
+    // Far below the 300 s default it would wait when hung; the run's own work takes up to a minute on a busy machine.
+    assert.ok(Date.now() - started < 120_000, 'stopped near the timeout, not hung')
     assert.match(run.stderr, /vault-eso/)
     assert.match(run.stderr, /Degraded|not Ready|SecretSyncedError/)
     assert.match(run.stderr, /fix: /)

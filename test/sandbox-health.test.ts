@@ -99,18 +99,19 @@ describe('controllers behind a healthy homelab', () => {
     assert.equal(resourceHealth(store.get({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: 'default', name: 'web' }))!.status, 'Healthy')
   })
 
-  it('StatefulSets get ordinal pods and their claims, roll on a template change; DaemonSets, Jobs and CronJobs report done', () => {
+  it('StatefulSets get ordinal pods and their claims, roll on a template change; DaemonSets, Jobs, CronJobs and HPAs report done', () => {
     const store = new Store()
     const template = (image: string) => ({ metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'db', image }] } })
     store.create({ apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 2, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: template('postgres:16.3'), volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }] } }, 'test')
     store.create({ apiVersion: 'apps/v1', kind: 'DaemonSet', metadata: { name: 'exporter', namespace: 'default' }, spec: { selector: { matchLabels: { app: 'e' } }, template: { metadata: { labels: { app: 'e' } }, spec: { containers: [{ name: 'e', image: 'node-exporter' }] } } } }, 'test')
     store.create({ apiVersion: 'batch/v1', kind: 'Job', metadata: { name: 'once', namespace: 'default' }, spec: { template: { spec: { restartPolicy: 'Never', containers: [{ name: 'c', image: 'busybox' }] } } } }, 'test')
     store.create({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'nightly', namespace: 'default' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } }, 'test')
+    store.create({ apiVersion: 'autoscaling/v2', kind: 'HorizontalPodAutoscaler', metadata: { name: 'web', namespace: 'default' }, spec: { minReplicas: 1, maxReplicas: 3, scaleTargetRef: { apiVersion: 'apps/v1', kind: 'Deployment', name: 'web' } } }, 'test')
     const get = (apiVersion: string, kind: string, name: string) => store.get({ apiVersion, kind, namespace: 'default', name })!
-    for (const [av, kind, name] of [['apps/v1', 'StatefulSet', 'db'], ['apps/v1', 'DaemonSet', 'exporter'], ['batch/v1', 'Job', 'once'], ['batch/v1', 'CronJob', 'nightly']]) assert.notEqual(resourceHealth(get(av!, kind!, name!))!.status, 'Healthy', `${kind} not Healthy before its controller ran`)
+    for (const [av, kind, name] of [['apps/v1', 'StatefulSet', 'db'], ['apps/v1', 'DaemonSet', 'exporter'], ['batch/v1', 'Job', 'once'], ['batch/v1', 'CronJob', 'nightly'], ['autoscaling/v2', 'HorizontalPodAutoscaler', 'web']]) assert.notEqual(resourceHealth(get(av!, kind!, name!))!.status, 'Healthy', `${kind} not Healthy before its controller ran`)
     reconcileStatefulWorkloads(store)
     assert.equal(reconcileStatefulWorkloads(store), false, 'a second pass changes nothing')
-    for (const [av, kind, name] of [['apps/v1', 'StatefulSet', 'db'], ['apps/v1', 'DaemonSet', 'exporter'], ['batch/v1', 'Job', 'once'], ['batch/v1', 'CronJob', 'nightly']]) assert.equal(resourceHealth(get(av!, kind!, name!))!.status, 'Healthy', kind)
+    for (const [av, kind, name] of [['apps/v1', 'StatefulSet', 'db'], ['apps/v1', 'DaemonSet', 'exporter'], ['batch/v1', 'Job', 'once'], ['batch/v1', 'CronJob', 'nightly'], ['autoscaling/v2', 'HorizontalPodAutoscaler', 'web']]) assert.equal(resourceHealth(get(av!, kind!, name!))!.status, 'Healthy', kind)
     const pods = () => store.list('v1', 'Pod', 'default').map((p) => p.metadata.name).filter((n) => n.startsWith('db-')).sort()
     assert.deepEqual(pods(), ['db-0', 'db-1'])
     assert.deepEqual(store.list('v1', 'PersistentVolumeClaim', 'default').map((p) => p.metadata.name).sort(), ['data-db-0', 'data-db-1'])

@@ -1,7 +1,8 @@
 // What kube-controller-manager and the kubelet do for the workload kinds beside Deployments
 // (sandbox/actors/workloads.ts): StatefulSets get their ordinal pods and the claims of their
 // volumeClaimTemplates, DaemonSets one pod on the sandbox's one node, standalone ReplicaSets and
-// Jobs report done (a Job completes at once), CronJobs report the empty status a new CronJob has.
+// Jobs report done (a Job completes at once), CronJobs report the empty status a new CronJob has,
+// HorizontalPodAutoscalers a settled scale within their range.
 // Statuses carry what Argo CD's health checks read (observedGeneration, ready/updated counts,
 // revisions, Complete condition), so a finished rollout is Healthy and a changed template rolls.
 import { randomBytes } from 'node:crypto'
@@ -100,11 +101,27 @@ function reconcileJob(store: Store, job: KObject): boolean {
   return setStatus(store, job, { conditions: done, startTime: t, completionTime: t, succeeded: job.spec?.completions ?? 1, ready: 0, terminating: 0, uncountedTerminatedPods: {} })
 }
 
+/** An HPA that found its metrics and sits within its range (what a settled homelab shows). */
+function reconcileHpa(store: Store, hpa: KObject): boolean {
+  if (hpa.status?.conditions?.length) return false
+  const t = now()
+  const replicas = hpa.spec?.minReplicas ?? 1
+  return setStatus(store, hpa, {
+    currentReplicas: replicas,
+    desiredReplicas: replicas,
+    conditions: [
+      { type: 'AbleToScale', status: 'True', reason: 'ReadyForNewScale', message: 'recommended size matches current size', lastTransitionTime: t },
+      { type: 'ScalingActive', status: 'True', reason: 'ValidMetricFound', message: 'the HPA was able to successfully calculate a replica count from cpu resource utilization (percentage of request)', lastTransitionTime: t },
+      { type: 'ScalingLimited', status: 'False', reason: 'DesiredWithinRange', message: 'the desired count is within the acceptable range', lastTransitionTime: t },
+    ],
+  })
+}
+
 function reconcileCronJob(store: Store, cj: KObject): boolean {
   return cj.status ? false : setStatus(store, cj, {})
 }
 
-/** One pass over StatefulSets, DaemonSets, ReplicaSets, Jobs and CronJobs. Returns whether anything was written. */
+/** One pass over StatefulSets, DaemonSets, ReplicaSets, Jobs, CronJobs and HPAs. Returns whether anything was written. */
 export function reconcileStatefulWorkloads(store: Store): boolean {
   let wrote = false
   const pods = store.list('v1', 'Pod')
@@ -113,6 +130,7 @@ export function reconcileStatefulWorkloads(store: Store): boolean {
   for (const rs of store.list('apps/v1', 'ReplicaSet')) wrote = reconcileReplicaSet(store, rs) || wrote
   for (const job of store.list('batch/v1', 'Job')) wrote = reconcileJob(store, job) || wrote
   for (const cj of store.list('batch/v1', 'CronJob')) wrote = reconcileCronJob(store, cj) || wrote
+  for (const hpa of store.list('autoscaling/v2', 'HorizontalPodAutoscaler')) wrote = reconcileHpa(store, hpa) || wrote
   // Pods of a workload that is gone are collected (garbage collector).
   const owners = new Set([...store.list('apps/v1', 'StatefulSet'), ...store.list('apps/v1', 'DaemonSet')].map((o) => o.metadata.uid))
   for (const p of pods) {

@@ -3,8 +3,10 @@
 //   app-of-apps, recursive-root: a root app with selfHeal re-applies the child Applications from git,
 //     undoing the pause of auto-prune, so personal-services prunes it-tools during the move
 //     (issue 10, "waits": app-of-apps parents with self-heal);
-//   flat-wildcard: the it-tools app syncs `include: '*.yaml'` with `exclude:`, which src/include.ts
-//     refuses today (issue 13, "apps": wildcard include + exclude).
+//   flat-wildcard: the first run is green since wildcard includes are read (issue 13, "apps"), but
+//     the rerun pauses auto-prune of personal-services again: src/cluster/deploy.ts planPrePush
+//     takes any wildcard include as "personal-services still runs the app", so a rerun is never a
+//     no-op (issue 10, "waits", or 13).
 // Move a shape's test into test/ once it passes; do not weaken its checks to make it pass.
 import { after, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
