@@ -11,6 +11,7 @@ import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
 import { Store } from './store.ts'
 import type { ActorEnv, Actors } from './actors/index.ts'
+import type { SeededProblem } from './actors/seed.ts'
 
 export type { SandboxStats } from './apiserver/stats.ts'
 export type { FaultSwitches } from './apiserver/stats.ts'
@@ -45,6 +46,10 @@ export interface SandboxOptions {
   log?: (line: string) => void
   /** false: only the API server, no simulated controllers (the API server's own tests). */
   actors?: boolean
+  /** true: refuse to start when the sandbox could not model part of the repo (opaque apps, unknown kinds, permissive CRDs). */
+  strict?: boolean
+  /** Applications to seed Degraded or OutOfSync on purpose (tests of earlier problems). */
+  problems?: Record<string, SeededProblem>
 }
 
 export const CONTEXT_NAME = 'sandbox'
@@ -99,6 +104,7 @@ function noActors(): Actors {
     imageUpdaterWebhook: off,
     vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
     faults: { failSync: off, podWaiting: off },
+    report: { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [] },
     settle: async () => {},
     stop: async () => {},
   }
@@ -125,7 +131,11 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   let actors: Actors
   try {
     writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, pki, token), { mode: 0o600 })
-    actors = opts.actors === false ? noActors() : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs })
+    actors = opts.actors === false ? noActors() : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs, problems: opts.problems })
+    if (opts.strict && actors.report.unmodelled.length) {
+      await actors.stop()
+      throw new Error(`the sandbox could not model ${actors.report.unmodelled.length} part(s) of ${opts.repoDir} (strict): ${actors.report.unmodelled.join('; ')}`)
+    }
   } catch (e) {
     await server.close()
     if (ownDir) rmSync(dir, { recursive: true, force: true })

@@ -4,6 +4,7 @@
 import { randomUUID } from 'node:crypto'
 import { BUILTIN_TYPES, CRD_API_VERSION, crdProblems, joinApiVersion, splitApiVersion, typesOfCrd, type ResourceType } from './apiserver/kinds.ts'
 import { validateCustomObject } from './apiserver/schema.ts'
+import { modelCauses } from './apiserver/model-schema.ts'
 import { recordUpdate, serverSideApply, sameContent, showPath } from './apiserver/fields.ts'
 
 export type { ResourceType } from './apiserver/kinds.ts'
@@ -65,6 +66,8 @@ interface Stored {
 }
 
 const HISTORY_LIMIT = 5000
+/** Field managers of the sandbox's own controllers (their writes skip the upstream schema check). */
+export const CONTROLLER_MANAGERS = new Set(['kube-controller-manager', 'k3s', 'external-secrets'])
 const clone = <T>(v: T): T => structuredClone(v)
 
 export class Store {
@@ -152,7 +155,7 @@ export class Store {
 
   create(obj: KObject, fieldManager?: string): KObject {
     const type = this.requireType(obj.apiVersion, obj.kind)
-    const next = this.prepare(clone(obj), type)
+    const next = this.prepare(clone(obj), type, fieldManager)
     const key = this.key(type, next.metadata.namespace, next.metadata.name)
     if (this.objects.has(key)) throw this.alreadyExists(type, next.metadata.name)
     next.metadata.uid = randomUUID()
@@ -211,13 +214,13 @@ export class Store {
       })
     }
     if (!current) {
-      const next = this.prepare(obj as KObject, type)
+      const next = this.prepare(obj as KObject, type, fieldManager)
       next.metadata.uid = randomUUID()
       next.metadata.generation = 1
       next.metadata.creationTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
       return this.commit(key, next, type, 'ADDED')
     }
-    const next = this.prepare(obj as KObject, type)
+    const next = this.prepare(obj as KObject, type, fieldManager)
     this.bumpGeneration(current.obj, next)
     if (sameContent(next, currentView!)) return currentView!
     return this.commitReplace(key, current, next, type)
@@ -297,8 +300,13 @@ export class Store {
     return `${type.group}/${type.kind}/${type.namespaced ? (namespace ?? '') : ''}/${name ?? ''}`
   }
 
-  /** Checks and normalises an object about to be stored (shared by create, update and apply). */
-  private prepare(obj: KObject, type: ResourceType): KObject {
+  /**
+   * Checks and normalises an object about to be stored (shared by create, update and apply). The
+   * upstream schemas check every write through the API and every Argo CD sync; the sandbox's own
+   * controllers (no field manager, or one of CONTROLLER_MANAGERS) build valid objects and skip that
+   * check, which keeps big schemas such as Pod's from loading at every start.
+   */
+  private prepare(obj: KObject, type: ResourceType, fieldManager?: string): KObject {
     if (!obj.metadata || typeof obj.metadata.name !== 'string' || obj.metadata.name === '') {
       throw new ApiError(422, 'Invalid', `${type.kind} "" is invalid: metadata.name: Required value: name or generateName is required`, [
         { reason: 'FieldValueRequired', field: 'metadata.name', message: 'Required value: name or generateName is required' },
@@ -324,9 +332,12 @@ export class Store {
     }
     if (type.custom) {
       const { obj: pruned, causes } = validateCustomObject(obj, type.schema)
+      if (fieldManager !== undefined && !CONTROLLER_MANAGERS.has(fieldManager)) causes.push(...modelCauses(pruned, type))
       if (causes.length) throw this.invalid(type, name, causes)
       return pruned
     }
+    const causes = fieldManager !== undefined && !CONTROLLER_MANAGERS.has(fieldManager) ? modelCauses(obj, type) : []
+    if (causes.length) throw this.invalid(type, name, causes)
     return obj
   }
 
@@ -334,7 +345,7 @@ export class Store {
     const key = this.key(type, next.metadata.namespace ?? current.obj.metadata.namespace, next.metadata.name)
     if (type.namespaced && !next.metadata.namespace) next.metadata.namespace = current.obj.metadata.namespace
     if (!('status' in next) && 'status' in current.obj) next.status = clone(current.obj.status)
-    const prepared = this.prepare(next, type)
+    const prepared = this.prepare(next, type, fieldManager)
     for (const k of ['uid', 'creationTimestamp', 'generation'] as const) prepared.metadata[k] = current.obj.metadata[k] as never
     if (current.obj.metadata.deletionTimestamp) prepared.metadata.deletionTimestamp = current.obj.metadata.deletionTimestamp
     this.bumpGeneration(current.obj, prepared)

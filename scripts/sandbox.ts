@@ -4,14 +4,17 @@
 import { existsSync, mkdirSync, statSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { startSandbox, TOKEN_CONTEXT_NAME } from '../sandbox/index.ts'
+import { reportLines } from '../sandbox/actors/seed.ts'
 
-const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--verbose]'
+const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--strict] [--verbose]'
 
 interface Args {
   repo: string
   port: number
   dir?: string
   verbose: boolean
+  /** refuse to start when part of the repo cannot be modelled (opaque apps, unknown kinds) */
+  strict: boolean
 }
 
 function parseArgs(argv: string[]): Args {
@@ -19,6 +22,7 @@ function parseArgs(argv: string[]): Args {
   let port = 0
   let dir: string | undefined
   let verbose = false
+  let strict = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
     const [flag, inline] = arg.includes('=') ? [arg.slice(0, arg.indexOf('=')), arg.slice(arg.indexOf('=') + 1)] : [arg, undefined]
@@ -34,6 +38,7 @@ function parseArgs(argv: string[]): Args {
       if (!/^\d+$/.test(v) || port > 65535) throw new Error(`--port must be a number from 0 to 65535, not "${v}"`)
     } else if (flag === '--dir') dir = resolve(value())
     else if (flag === '--verbose' || flag === '-v') verbose = true
+    else if (flag === '--strict') strict = true
     else if (flag === '--help' || flag === '-h') {
       console.log(USAGE)
       process.exit(0)
@@ -43,7 +48,7 @@ function parseArgs(argv: string[]): Args {
   repo = resolve(repo)
   if (!existsSync(repo) || !statSync(repo).isDirectory()) throw new Error(`--repo ${repo} is not a directory`)
   if (!existsSync(resolve(repo, '.git'))) throw new Error(`--repo ${repo} is not a git checkout (no .git)`)
-  return { repo, port, dir, verbose }
+  return { repo, port, dir, verbose, strict }
 }
 
 async function main(): Promise<void> {
@@ -60,8 +65,12 @@ async function main(): Promise<void> {
     port: args.port,
     dir: args.dir,
     log: args.verbose ? (line) => console.log(`  ${line}`) : undefined,
+    strict: args.strict,
   })
   const kubectl = `kubectl --kubeconfig ${sandbox.kubeconfigPath}`
+  // One line per Application (sync, health) and what the sandbox could not model.
+  console.log('Applications at start:')
+  for (const line of reportLines(sandbox.actors.report)) console.log(line)
   console.log(`kubeconfig: ${sandbox.kubeconfigPath}`)
   console.log(`try: ${kubectl} get applications -A`)
   console.log(`export KUBECONFIG=${sandbox.kubeconfigPath}`)

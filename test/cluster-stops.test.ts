@@ -33,6 +33,8 @@ test('an Application whose sync fails stops the run with Argo CD\'s message', as
   const fx = fixture({ 'k8s/helm/manifests/it-tools.yaml': broken })
   const cluster = await withCluster(fx)
   try {
+    // The sandbox seeds every namespace the repo's resources live in; this homelab has lost this one.
+    cluster.sandbox.store.delete({ apiVersion: 'v1', kind: 'Namespace', name: 'nowhere' })
     const run = await runSetup([], { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '10' })
     assert.equal(run.code, 1, run.stdout + run.stderr)
     assert.match(run.stderr, /it-tools/)

@@ -6,6 +6,7 @@ import { ApiError, type KObject, type Store } from '../store.ts'
 import { globMatch } from './glob.ts'
 import { normaliseRepoUrl, type GitRemote } from './git-source.ts'
 import { renderSource, type AppSource, type SourceType } from './render.ts'
+import { resourceHealth, worstHealth } from './health.ts'
 
 export const TRACKING_LABEL = 'app.kubernetes.io/instance'
 export const REFRESH_ANNOTATION = 'argocd.argoproj.io/refresh'
@@ -16,13 +17,13 @@ const PROJECT = { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject' }
 /** Kinds never tracked or pruned (they are made by controllers, not by Argo CD). */
 const UNTRACKED_KINDS = new Set(['Pod', 'Event'])
 
-type Health = 'Healthy' | 'Progressing' | 'Degraded' | 'Missing' | 'Suspended' | 'Unknown'
-const HEALTH_ORDER: Health[] = ['Healthy', 'Suspended', 'Progressing', 'Missing', 'Degraded', 'Unknown']
 
 export interface ArgoEnv {
   store: Store
   log: (line: string) => void
   remoteFor(repoURL: string): GitRemote | undefined
+  /** Apps the sandbox cannot render (a public Helm chart): reported Synced and Healthy with no resources. */
+  opaque?(app: KObject): boolean
 }
 
 interface Comparison {
@@ -57,40 +58,10 @@ function kindWeight(o: KObject): number {
   return wave * 100 + (i < 0 ? order.length : i)
 }
 
-/** Argo CD's health message for the kinds the sandbox judges (what the UI shows beside the status). */
-export function resourceHealthMessage(live: KObject | undefined): string | undefined {
-  if (!live) return undefined
-  if (live.kind === 'ExternalSecret') {
-    const ready = (live.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
-    return ready?.status === 'False' ? ready.message : undefined
-  }
-  if (live.kind === 'Deployment' && resourceHealth(live) === 'Progressing') {
-    const want = live.spec?.replicas ?? 1
-    return `Waiting for rollout to finish: ${live.status?.availableReplicas ?? 0} of ${want} updated replicas are available...`
-  }
-  return undefined
-}
-
 /** Switches tests flip to make Argo CD misbehave the way a real one does. */
 export interface ArgoFaults {
   /** app name -> the message its next sync operations fail with */
   failSync: Map<string, string>
-}
-
-export function resourceHealth(live: KObject | undefined): Health {
-  if (!live) return 'Missing'
-  if (live.kind === 'Deployment') {
-    const want = live.spec?.replicas ?? 1
-    const st = live.status ?? {}
-    if ((st.observedGeneration ?? 0) < (live.metadata.generation ?? 1)) return 'Progressing'
-    return (st.availableReplicas ?? 0) >= want && (st.updatedReplicas ?? 0) >= want ? 'Healthy' : 'Progressing'
-  }
-  if (live.kind === 'Pod') return live.status?.phase === 'Running' ? 'Healthy' : live.status?.phase === 'Failed' ? 'Degraded' : 'Progressing'
-  if (live.kind === 'ExternalSecret') {
-    const ready = (live.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
-    return !ready ? 'Progressing' : ready.status === 'True' ? 'Healthy' : 'Degraded'
-  }
-  return 'Healthy'
 }
 
 export class ArgoCdController {
@@ -128,6 +99,7 @@ export class ArgoCdController {
     if (!project) return fail('InvalidSpecError', `Application referencing project ${projectName} which does not exist`)
     const sources = this.sources(app)
     if (!sources.length) return fail('InvalidSpecError', 'spec.source or spec.sources must be specified')
+    if (this.env.opaque?.(app)) return { desired: [], revision: String(sources[0]?.targetRevision ?? ''), revisions: [], sourceType: 'Helm' }
     const allowed: string[] = project.spec?.sourceRepos ?? []
     for (const s of sources) {
       const ok = allowed.some((r) => r === '*' || normaliseRepoUrl(r) === normaliseRepoUrl(s.repoURL) || (r.includes('*') && globMatch(r, s.repoURL)))
@@ -175,6 +147,12 @@ export class ArgoCdController {
     return comparison
   }
 
+  /** What the app renders now (its comparison error instead, when it cannot be rendered). */
+  async desired(app: KObject): Promise<{ objects: KObject[]; error?: string }> {
+    const cmp = await this.compare(app)
+    return { objects: cmp.desired, ...(cmp.error ? { error: cmp.error.message } : {}) }
+  }
+
   /** Live objects carrying this app's tracking label (what it would prune). */
   private tracked(appName: string): KObject[] {
     const out: KObject[] = []
@@ -207,7 +185,8 @@ export class ArgoCdController {
       doSync = true
       initiatedBy = operation.initiatedBy ?? { username: 'admin' }
     } else if (auto && !cmp.error && status.sync.status === 'OutOfSync') {
-      const attempted = this.attempted.get(name)
+      // Like Argo CD, a sync to this revision already done (by hand or automated) counts as attempted.
+      const attempted = this.attempted.get(name) ?? opState?.syncResult?.revision
       const pending = (this.skipped.get(name)?.size ?? 0) > 0
       if (attempted !== cmp.revision) doSync = true
       else if (opState?.phase === 'Failed') doSync = false // "Skipping auto-sync: failed previous sync attempt"
@@ -255,18 +234,17 @@ export class ArgoCdController {
     const wanted = new Set(cmp.desired.map(keyOf))
     const resources: any[] = []
     let synced = true
-    let health: Health = 'Healthy'
+    const healths = []
     const images = new Set<string>()
     for (const o of cmp.desired) {
       const live = this.live(o)
       const inSync = !!live && isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
       if (!inSync) synced = false
       const h = resourceHealth(live)
-      const message = resourceHealthMessage(live)
-      if (HEALTH_ORDER.indexOf(h) > HEALTH_ORDER.indexOf(health)) health = h
+      healths.push(h)
       for (const c of o.spec?.template?.spec?.containers ?? []) images.add(c.image)
       const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
-      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', health: { status: h, ...(message ? { message } : {}) } })
+      resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', ...(h ? { health: h } : {}) })
     }
     for (const o of this.tracked(app.metadata.name)) {
       if (wanted.has(keyOf(o))) continue
@@ -276,7 +254,7 @@ export class ArgoCdController {
     }
     return {
       sync: { status: synced ? 'Synced' : 'OutOfSync', revision: cmp.revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}), comparedTo },
-      health: { status: health },
+      health: { status: worstHealth(healths).status },
       resources,
       sourceType: cmp.sourceType,
       summary: images.size ? { images: [...images].sort() } : {},

@@ -1,6 +1,7 @@
 // CustomResourceDefinitions the sandbox installs or renders. These are reduced, hand-written
 // structural schemas: enough for the API server to validate required fields and prune unknown
 // ones the way a real server would (which is what makes version drift visible).
+import { MODEL_ANNOTATION } from '../apiserver/kinds.ts'
 import type { KObject } from '../store.ts'
 
 type Schema = Record<string, unknown>
@@ -121,4 +122,50 @@ export function imageUpdaterCrd(appVersion: string): KObject {
     ...(hasCounters ? { applicationsMatched: int, imagesManaged: int, lastCheckedAt: str, lastUpdatedAt: str, recentUpdates: arr(open) } : {}),
   })
   return crd('argocd-image-updater.argoproj.io', 'ImageUpdater', 'imageupdaters', 'Namespaced', 'v1alpha1', obj({ apiVersion: str, kind: str, metadata: { type: 'object' }, spec, status }, ['spec']))
+}
+
+/** The packages whose models carry the real CRD schemas of these API groups. */
+const MODEL_PACKAGES: Record<string, string> = {
+  'gateway.networking.k8s.io': '@kubernetes-models/gateway-api',
+  'traefik.io': '@kubernetes-models/traefik',
+  'traefik.containo.us': '@kubernetes-models/traefik',
+  'cert-manager.io': '@kubernetes-models/cert-manager',
+  'acme.cert-manager.io': '@kubernetes-models/cert-manager',
+  'external-secrets.io': '@kubernetes-models/external-secrets',
+  'argoproj.io': '@kubernetes-models/argo-cd',
+}
+
+/** Custom kinds that are cluster-scoped (a rendered object does not say; these projects' CRDs do). */
+const CLUSTER_SCOPED = new Set(['GatewayClass', 'ClusterIssuer', 'ClusterSecretStore', 'ClusterExternalSecret', 'ClusterGenerator', 'ClusterPushSecret', 'ClusterPolicy', 'ClusterTriggerAuthentication', 'IPAddressPool'])
+
+/** `IngressRoute` → `ingressroutes`, `NetworkPolicy` → `networkpolicies`, `Gateway` → `gateways` */
+export function pluralOf(kind: string): string {
+  const k = kind.toLowerCase()
+  if (/[^aeiou]y$/.test(k)) return `${k.slice(0, -1)}ies`
+  if (/(s|x|z|ch|sh)$/.test(k)) return `${k}es`
+  return `${k}s`
+}
+
+/**
+ * A CRD for a custom kind a running homelab has installed by other means (k3s, a Helm chart, a
+ * `kubectl apply` of a project's CRD bundle). Its schema is permissive; where a model package
+ * ships the kind, the CRD names it (MODEL_ANNOTATION) and the API server validates objects against
+ * that real schema too. `schemaFrom` tells which.
+ */
+export function installedCrd(group: string, kind: string, versions: string[], hasModel: (pkg: string, version: string) => boolean): { crd: KObject; schemaFrom?: string } {
+  const pkg = MODEL_PACKAGES[group]
+  const schemaFrom = pkg && versions.every((v) => hasModel(pkg, v)) ? pkg : undefined
+  const plural = pluralOf(kind)
+  const crd: KObject = {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${plural}.${group}`, ...(schemaFrom ? { annotations: { [MODEL_ANNOTATION]: schemaFrom } } : {}) },
+    spec: {
+      group,
+      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      scope: CLUSTER_SCOPED.has(kind) ? 'Cluster' : 'Namespaced',
+      versions: versions.map((name, i) => ({ name, served: true, storage: i === 0, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
+    },
+  }
+  return { crd, schemaFrom }
 }

@@ -8,13 +8,14 @@ import { GitRemote, git, normaliseRepoUrl } from './git-source.ts'
 import { GitPushPolicy, ImageUpdaterController } from './image-updater.ts'
 import { ControllerLoop } from './loop.ts'
 import { InMemoryRegistry } from './registry.ts'
-import { parseManifests } from './render.ts'
-import { seedCluster } from './seed.ts'
+import { OpaqueApps, scanRepo, seedCluster, type RepoScan, type SeededProblem, type StartReport } from './seed.ts'
+import { reconcileK3s } from './k3s.ts'
+import { reconcileStatefulWorkloads } from './stateful-workloads.ts'
 import { reconcileExternalSecrets } from './eso.ts'
 import { runVaultCli, VaultState } from './vault.ts'
 import { reconcileDeployments, type PodFaults } from './workloads.ts'
 
-export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number }
+export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number; problems?: Record<string, SeededProblem> }
 export interface Actors {
   registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
   /** the Git host's rules for Image Updater's write-back push (test switches) */
@@ -24,6 +25,8 @@ export interface Actors {
   vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined; remove(path: string): void }
   /** switches for failure tests: a sync that fails, pods stuck in a waiting reason (undefined: off) */
   faults: { failSync(app: string, message: string | undefined): void; podWaiting(namespace: string, deployment: string, reason: string | undefined): void }
+  /** What the seeder made of the repo: each app's sync and health, and what it could not model. */
+  report: StartReport
   settle(): Promise<void>
   stop(): Promise<void>
 }
@@ -31,46 +34,38 @@ export interface Actors {
 const SETTLE_TIMEOUT_MS = 30_000
 
 /** The bare remote `origin` of the checkout, and every URL that names this repository. */
-async function repoIdentity(repoDir: string): Promise<{ remote: GitRemote; urls: Set<string> }> {
+async function repoIdentity(repoDir: string): Promise<{ remote: GitRemote; urls: Set<string>; scan: RepoScan }> {
   const originUrl = (await git(['-C', repoDir, 'remote', 'get-url', 'origin'])).trim()
   const bare = originUrl.startsWith('file://') ? originUrl.slice('file://'.length) : isAbsolute(originUrl) ? originUrl : resolve(repoDir, originUrl)
   const remote = new GitRemote(bare)
   const urls = new Set([normaliseRepoUrl(originUrl), normaliseRepoUrl(bare), normaliseRepoUrl(`file://${bare}`)])
-  const head = await remote.resolve('HEAD')
-  if (head) {
-    for (const f of await remote.listFiles(head, 'argocd')) {
-      if (!/\.ya?ml$/.test(f)) continue
-      try {
-        for (const o of parseManifests(await remote.show(head, f), f)) {
-          if (o.kind !== 'Application') continue
-          for (const s of [o.spec?.source, ...(o.spec?.sources ?? [])]) if (s?.repoURL && !s.chart) urls.add(normaliseRepoUrl(s.repoURL))
-        }
-      } catch {
-        // a broken file is Argo CD's problem later, not the identity's
-      }
-    }
-  }
-  return { remote, urls }
+  const scan = await scanRepo(remote)
+  // The repoURLs the repo's own Applications use for it (chart sources are other repositories).
+  for (const o of scan.applications) for (const s of [o.spec?.source, ...(o.spec?.sources ?? [])]) if (s?.repoURL && !s.chart) urls.add(normaliseRepoUrl(s.repoURL))
+  return { remote, urls, scan }
 }
 
 export async function startActors(env: ActorEnv): Promise<Actors> {
   const delay = env.controllerDelayMs ?? 50
-  const { remote, urls } = await repoIdentity(env.repoDir)
+  const { remote, urls, scan } = await repoIdentity(env.repoDir)
   const remoteFor = (repoURL: string) => (urls.has(normaliseRepoUrl(repoURL)) ? remote : undefined)
+  const opaque = new OpaqueApps()
   const vault = new VaultState()
   const registry = new InMemoryRegistry()
-  const argo = new ArgoCdController({ store: env.store, log: env.log, remoteFor })
+  const argo = new ArgoCdController({ store: env.store, log: env.log, remoteFor, opaque: (app) => opaque.has(app) })
   const gitPolicy = new GitPushPolicy()
   const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log, gitPolicy })
 
   env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
-  await seedCluster({ store: env.store, remote, argo, vault, registry, log: env.log })
+  const report = await seedCluster({ store: env.store, remote, scan, argo, opaque, remoteFor, vault, registry, log: env.log, problems: env.problems })
 
   const podFaults: PodFaults = new Map()
   const onError = (name: string, err: unknown) => env.log(`sandbox ${name}: ${(err as Error)?.stack ?? String(err)}`)
   const loops = [
     new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError),
     new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError),
+    new ControllerLoop('workloads', delay, async () => void reconcileStatefulWorkloads(env.store), onError),
+    new ControllerLoop('k3s', delay, async () => void reconcileK3s(env.store), onError),
     new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError),
     // The real interval is 2m; a few cycles keeps its log readable while tests stay fast.
     new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
@@ -80,6 +75,7 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
   for (const l of loops) l.start()
 
   return {
+    report,
     registry: { pushTag: (i, t, b) => registry.pushTag(i, t, b), setAuth: (u, t) => registry.setAuth(u, t) },
     gitHost: {
       readOnlyToken: (token) => void gitPolicy.readOnlyTokens.add(token),

@@ -35,6 +35,36 @@ export class VaultState {
     return { data: { ...v.data }, version: entry.versions.length, created_time: v.created_time }
   }
 
+  /** `vault kv delete`: the latest version (or the given ones) marked deleted; undefined when there is no such key. */
+  softDelete(apiPath: string, versions?: number[], now = new Date()): void {
+    const entry = this.kv.get(apiPath)
+    if (!entry) return
+    const which = versions ?? [entry.versions.length]
+    for (const n of which) {
+      const v = entry.versions[n - 1]
+      if (v && !v.deletion_time && !v.destroyed) v.deletion_time = now.toISOString()
+    }
+    entry.updated_time = now.toISOString()
+  }
+
+  /** `vault kv metadata delete`: the key with all its versions gone. */
+  destroyAll(apiPath: string): void {
+    this.kv.delete(apiPath)
+  }
+
+  /** `vault kv list`: the keys right under an API folder (`secret/data/homelab`), folders with a trailing `/`. */
+  list(apiFolder: string): string[] {
+    const prefix = `${apiFolder.replace(/\/+$/, '')}/`
+    const out = new Set<string>()
+    for (const key of this.kv.keys()) {
+      if (!key.startsWith(prefix)) continue
+      const rest = key.slice(prefix.length)
+      const slash = rest.indexOf('/')
+      out.add(slash < 0 ? rest : rest.slice(0, slash + 1))
+    }
+    return [...out].sort()
+  }
+
   write(apiPath: string, data: Record<string, string>, now = new Date()): number {
     const ts = now.toISOString()
     const entry = this.kv.get(apiPath) ?? { versions: [], created_time: ts, updated_time: ts }
@@ -183,6 +213,33 @@ export function runVaultCli(v: VaultState, argv: string[], stdin: Buffer): CliRe
     const latest = v.readLatest(api)!
     const meta = { created_time: latest.created_time, custom_metadata: null, deletion_time: '', destroyed: false, version }
     return ok(json ? JSON.stringify({ request_id: randomUUID(), lease_id: '', lease_duration: 0, renewable: false, data: meta, warnings: null }, null, 2) + '\n' : `${banner('Secret Path', 24)}\n${api}\n\n${banner('Metadata', 24)}\n${table([['created_time', meta.created_time], ['custom_metadata', '<nil>'], ['deletion_time', 'n/a'], ['destroyed', 'false'], ['version', String(version)]])}\n`)
+  }
+  if (sub === 'delete' || sub === 'list' || (sub === 'metadata' && positional[0] === 'delete')) {
+    const isMetaDelete = sub === 'metadata'
+    const { flags: f2, positional: p2 } = isMetaDelete ? parseCliArgs(positional.slice(1)) : { flags, positional }
+    if (p2.length !== 1) return fail(`${p2.length > 1 ? 'Too many' : 'Not enough'} arguments (expected 1, got ${p2.length})`, 1)
+    // The CLI lists a folder: `secret` and `secret/` are the mount's root.
+    const { api, mountOk } = kvPath(f2, sub === 'list' ? p2[0].replace(/\/*$/, '/') : p2[0])
+    const method = sub === 'list' ? 'LIST' : 'DELETE'
+    if (!authed) return fail(`Error making API request.\n\nURL: GET http://127.0.0.1:8200/v1/sys/internal/ui/mounts/${p2[0]}\nCode: 403. Errors:\n\n* permission denied`)
+    if (!mountOk) return fail(`Error ${sub === 'list' ? 'listing' : 'deleting'} ${p2[0]}: ${apiError(method, p2[0], 403, 'preflight capability check returned 403, please ensure client\'s policies grant access to path "' + p2[0] + '/"')}`)
+    const metaPath = api.replace(`${KV_MOUNT}/data/`, `${KV_MOUNT}/metadata/`)
+    if (sub === 'list') {
+      const keys = v.list(api)
+      if (!keys.length) return fail(`No value found at ${metaPath.replace(/\/+$/, '')}/`)
+      return ok(f2.format === 'json' ? JSON.stringify(keys, null, 2) + '\n' : `${['Keys', '----', ...keys].join('\n')}\n`)
+    }
+    if (isMetaDelete) {
+      v.destroyAll(api)
+      return ok(`Success! Data deleted (if it existed) at: ${metaPath}\n`)
+    }
+    let versions: number[] | undefined
+    if (typeof f2.versions === 'string') {
+      versions = f2.versions.split(',').map((n) => Number(n.trim()))
+      if (versions.some((n) => !Number.isInteger(n) || n < 1)) return fail(`Error deleting ${p2[0]}: ${apiError('PUT', api.replace('/data/', '/delete/'), 400, 'invalid version numbers')}`)
+    }
+    v.softDelete(api, versions)
+    return ok(`Success! Data deleted (if it existed) at: ${versions ? api.replace(`${KV_MOUNT}/data/`, `${KV_MOUNT}/delete/`) : api}\n`)
   }
   return fail(`Unknown kv subcommand in the sandbox's vault: ${sub}`, 127)
 }

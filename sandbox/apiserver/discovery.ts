@@ -3,8 +3,6 @@
 import type { ResourceType } from './kinds.ts'
 import { joinApiVersion } from './kinds.ts'
 
-const VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
-
 export const VERSION_INFO = {
   major: '1',
   minor: '33',
@@ -48,9 +46,9 @@ export function apiResourceList(types: ResourceType[], group: string, version: s
       singularName: t.singular,
       namespaced: t.namespaced,
       kind: t.kind,
-      verbs: VERBS,
+      verbs: t.verbs,
       ...(t.shortNames.length ? { shortNames: t.shortNames } : {}),
-      ...(t.custom ? { categories: ['all'] } : {}),
+      ...(t.categories.length ? { categories: t.categories } : {}),
       storageVersionHash: '',
     })
     if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] })

@@ -12,10 +12,24 @@ export interface ResourceType {
   namespaced: boolean
   /** Whether `/status` is a separate subresource (then writes to the main resource keep the old status). */
   statusSubresource: boolean
+  /** The verbs discovery lists (what kubectl checks before `get`, `delete`, `apply`, `-w`). */
+  verbs: string[]
+  /** Discovery categories (`all` makes `kubectl get all` list the kind). */
+  categories: string[]
   /** Only for custom kinds: the openAPIV3Schema of this version, used to validate and prune. */
   schema?: Schema
+  /**
+   * Only for custom kinds: the `@kubernetes-models/*` package whose model of this kind holds the
+   * upstream CRD schema (named by the CRD's MODEL_ANNOTATION); objects are validated against it too.
+   */
+  modelPackage?: string
   custom: boolean
 }
+
+/** On a CRD the sandbox installed: the package whose models carry this CRD's real schema. */
+export const MODEL_ANNOTATION = 'sandbox.k8s.local/schema-from'
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 
 const builtin = (
   group: string,
@@ -25,20 +39,43 @@ const builtin = (
   namespaced: boolean,
   statusSubresource: boolean,
   shortNames: string[] = [],
-): ResourceType => ({ group, version, kind, plural, singular: kind.toLowerCase(), shortNames, namespaced, statusSubresource, custom: false })
+  opts: { verbs?: string[]; categories?: string[] } = {},
+): ResourceType => ({ group, version, kind, plural, singular: kind.toLowerCase(), shortNames, namespaced, statusSubresource, verbs: opts.verbs ?? ALL_VERBS, categories: opts.categories ?? [], custom: false })
 
+const ALL = { categories: ['all'] }
+const RBAC = 'rbac.authorization.k8s.io'
+
+/**
+ * The built-in kinds of a Kubernetes 1.33 API server that homelab repos use, with the group,
+ * version, scope, short names, verbs, categories and status subresource `kubectl api-resources`
+ * shows on k3s v1.33.
+ */
 export const BUILTIN_TYPES: readonly ResourceType[] = [
-  builtin('', 'v1', 'Namespace', 'namespaces', false, true, ['ns']),
-  builtin('', 'v1', 'Pod', 'pods', true, true, ['po']),
+  builtin('', 'v1', 'Namespace', 'namespaces', false, true, ['ns'], { verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
+  builtin('', 'v1', 'Pod', 'pods', true, true, ['po'], ALL),
   builtin('', 'v1', 'Secret', 'secrets', true, false),
   builtin('', 'v1', 'ConfigMap', 'configmaps', true, false, ['cm']),
-  builtin('', 'v1', 'Service', 'services', true, true, ['svc']),
+  builtin('', 'v1', 'Service', 'services', true, true, ['svc'], ALL),
   builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', true, false, ['sa']),
-  builtin('apps', 'v1', 'Deployment', 'deployments', true, true, ['deploy']),
-  builtin('rbac.authorization.k8s.io', 'v1', 'Role', 'roles', true, false),
-  builtin('rbac.authorization.k8s.io', 'v1', 'RoleBinding', 'rolebindings', true, false),
-  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRole', 'clusterroles', false, false),
-  builtin('rbac.authorization.k8s.io', 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false, false),
+  builtin('', 'v1', 'PersistentVolume', 'persistentvolumes', false, true, ['pv']),
+  builtin('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, true, ['pvc']),
+  builtin('', 'v1', 'Endpoints', 'endpoints', true, false, ['ep']),
+  builtin('', 'v1', 'Event', 'events', true, false, ['ev']),
+  builtin('apps', 'v1', 'Deployment', 'deployments', true, true, ['deploy'], ALL),
+  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', true, true, ['sts'], ALL),
+  builtin('apps', 'v1', 'DaemonSet', 'daemonsets', true, true, ['ds'], ALL),
+  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, true, ['rs'], ALL),
+  builtin('batch', 'v1', 'Job', 'jobs', true, true, [], ALL),
+  builtin('batch', 'v1', 'CronJob', 'cronjobs', true, true, ['cj'], ALL),
+  builtin(RBAC, 'v1', 'Role', 'roles', true, false),
+  builtin(RBAC, 'v1', 'RoleBinding', 'rolebindings', true, false),
+  builtin(RBAC, 'v1', 'ClusterRole', 'clusterroles', false, false),
+  builtin(RBAC, 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false, false),
+  builtin('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, true, ['ing']),
+  builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, false, ['netpol']),
+  builtin('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, false, ['sc']),
+  builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, true, ['pdb']),
+  builtin('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, true, ['hpa'], ALL),
   builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, true, ['crd', 'crds']),
 ]
 
@@ -69,7 +106,10 @@ export function typesOfCrd(crd: any): ResourceType[] {
       shortNames: Array.isArray(names.shortNames) ? names.shortNames.map(String) : [],
       namespaced: spec.scope !== 'Cluster',
       statusSubresource: Boolean(v.subresources?.status),
+      verbs: ALL_VERBS,
+      categories: Array.isArray(names.categories) ? names.categories.map(String) : [],
       schema: v.schema?.openAPIV3Schema,
+      ...(typeof crd?.metadata?.annotations?.[MODEL_ANNOTATION] === 'string' ? { modelPackage: crd.metadata.annotations[MODEL_ANNOTATION] } : {}),
       custom: true,
     }))
 }

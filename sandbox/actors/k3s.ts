@@ -1,0 +1,100 @@
+// The parts of k3s a homelab's manifests lean on: the `local-path` StorageClass (the default) and its
+// provisioner, which binds each claim of a known class to a new PersistentVolume; servicelb
+// (klipper-lb), which gives LoadBalancer Services the node's address; and the bundled Traefik, which
+// publishes that address on Ingresses. Without these, Argo CD would see claims Pending and
+// Services/Ingresses without a load balancer address: Progressing forever.
+import type { KObject, Store } from '../store.ts'
+
+export const NODE_IP = '192.168.1.50'
+export const LOCAL_PATH = 'local-path'
+const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class'
+const MANAGER = 'k3s'
+
+/** The StorageClass k3s installs (its local-path-provisioner). */
+export function localPathStorageClass(): KObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: LOCAL_PATH, annotations: { [DEFAULT_CLASS_ANNOTATION]: 'true' } },
+    provisioner: 'rancher.io/local-path',
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'WaitForFirstConsumer',
+  }
+}
+
+function defaultClass(classes: KObject[]): KObject | undefined {
+  return classes.find((c) => c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
+}
+
+/**
+ * Binds claims: a claim without a class gets the default one (as the DefaultStorageClass admission
+ * plugin does), a claim of an existing class gets a new volume; a claim of an unknown class stays
+ * Pending, as it would on k3s.
+ */
+function bindClaims(store: Store): boolean {
+  let wrote = false
+  const classes = store.list('storage.k8s.io/v1', 'StorageClass')
+  for (const pvc of store.list('v1', 'PersistentVolumeClaim')) {
+    if (pvc.status?.phase === 'Bound') continue
+    const ref = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name }
+    const className = pvc.spec?.storageClassName ?? defaultClass(classes)?.metadata.name
+    const sc = classes.find((c) => c.metadata.name === className)
+    if (!sc) {
+      if (pvc.status?.phase !== 'Pending') { store.updateStatus(ref, { phase: 'Pending' }); wrote = true }
+      continue
+    }
+    const size = pvc.spec?.resources?.requests?.storage ?? '1Gi'
+    const accessModes = pvc.spec?.accessModes ?? ['ReadWriteOnce']
+    const volumeName = pvc.spec?.volumeName || `pvc-${pvc.metadata.uid}`
+    if (!store.get({ apiVersion: 'v1', kind: 'PersistentVolume', name: volumeName })) {
+      store.create({
+        apiVersion: 'v1',
+        kind: 'PersistentVolume',
+        metadata: { name: volumeName, annotations: { 'pv.kubernetes.io/provisioned-by': String(sc.provisioner), 'local.path.provisioner/selected-node': 'sandbox-node' } },
+        spec: {
+          capacity: { storage: size },
+          accessModes,
+          persistentVolumeReclaimPolicy: sc.reclaimPolicy ?? 'Delete',
+          storageClassName: sc.metadata.name,
+          volumeMode: pvc.spec?.volumeMode ?? 'Filesystem',
+          claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name, uid: pvc.metadata.uid },
+          hostPath: { path: `/var/lib/rancher/k3s/storage/${volumeName}_${pvc.metadata.namespace}_${pvc.metadata.name}`, type: 'DirectoryOrCreate' },
+          nodeAffinity: { required: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'In', values: ['sandbox-node'] }] }] } },
+        },
+      }, MANAGER)
+      store.updateStatus({ apiVersion: 'v1', kind: 'PersistentVolume', name: volumeName }, { phase: 'Bound' })
+    }
+    if (pvc.spec?.volumeName !== volumeName || pvc.spec?.storageClassName !== sc.metadata.name) {
+      const next = structuredClone(pvc)
+      next.spec = { ...next.spec, volumeName, storageClassName: sc.metadata.name, volumeMode: next.spec?.volumeMode ?? 'Filesystem' }
+      delete next.metadata.resourceVersion
+      store.update(next, MANAGER)
+    }
+    store.updateStatus(ref, { phase: 'Bound', accessModes, capacity: { storage: size } })
+    wrote = true
+  }
+  return wrote
+}
+
+/** servicelb and Traefik: the node's address on LoadBalancer Services and on Ingresses. */
+function publishAddresses(store: Store): boolean {
+  let wrote = false
+  const published = (o: KObject) => Array.isArray(o.status?.loadBalancer?.ingress) && o.status.loadBalancer.ingress.length > 0
+  for (const svc of store.list('v1', 'Service')) {
+    if (svc.spec?.type !== 'LoadBalancer' || published(svc)) continue
+    store.updateStatus({ apiVersion: 'v1', kind: 'Service', namespace: svc.metadata.namespace, name: svc.metadata.name }, { loadBalancer: { ingress: [{ ip: NODE_IP, ipMode: 'VIP' }] } })
+    wrote = true
+  }
+  for (const ing of store.list('networking.k8s.io/v1', 'Ingress')) {
+    if (published(ing)) continue
+    store.updateStatus({ apiVersion: 'networking.k8s.io/v1', kind: 'Ingress', namespace: ing.metadata.namespace, name: ing.metadata.name }, { loadBalancer: { ingress: [{ ip: NODE_IP }] } })
+    wrote = true
+  }
+  return wrote
+}
+
+/** One pass of k3s' own controllers. Returns whether anything was written. */
+export function reconcileK3s(store: Store): boolean {
+  const bound = bindClaims(store)
+  return publishAddresses(store) || bound
+}

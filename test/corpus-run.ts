@@ -1,0 +1,55 @@
+// The whole setup against one corpus repo on a fresh sandbox: seeded Synced and Healthy, a green
+// run that keeps it-tools running, every app Synced and Healthy after it, then a rerun that changes
+// nothing (no commit, no file, no cluster write) and no token in any output.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { buildCorpusRepo, type CorpusShape } from '../sandbox/corpus/index.ts'
+import { startSandbox } from '../sandbox/index.ts'
+import { git, runSetup, snapshot } from './helpers.ts'
+
+const APPS = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
+
+/** The corpus shapes the product passes today (test/corpus-e2e.test.ts); the rest are pending. */
+export const READY = ['flat-wildcard']
+
+export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
+  const cleanups: (() => void | Promise<void>)[] = []
+  try {
+    const repo = buildCorpusRepo(shape)
+    const stateDir = mkdtempSync(join(tmpdir(), 'corpus-state-'))
+    cleanups.push(() => rmSync(repo.root, { recursive: true, force: true }), () => rmSync(stateDir, { recursive: true, force: true }))
+    const logs: string[] = []
+    const sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 10, log: (l) => logs.push(l) })
+    cleanups.push(() => sb.stop())
+    await sb.actors.settle()
+    const unhealthy = () => sb.store.list(APPS.apiVersion, APPS.kind).filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy').map((a) => `${a.metadata.name} ${a.status?.sync?.status}/${a.status?.health?.status}`)
+    assert.deepEqual(unhealthy(), [], 'seeded Synced and Healthy')
+    const itTools = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+    const token = ['ghp', `TESTONLY${randomBytes(12).toString('hex')}`].join('_')
+    sb.actors.registry.setAuth('meirongdev', token)
+    sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', shape.imageTag, new Date(Date.now() - 3_600_000))
+    const env = { ...repo.env, STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
+
+    const run = await runSetup([], env)
+    assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n--- sandbox ---\n${logs.slice(-20).join('\n')}`)
+    await sb.actors.settle()
+    assert.deepEqual(unhealthy(), [], 'every app Synced and Healthy after the setup')
+    assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid, itTools.metadata.uid, 'it-tools kept running through the move')
+
+    const head = git(repo.origin, 'rev-parse', 'main')
+    const before = snapshot(repo.dir)
+    sb.resetStats()
+    const rerun = await runSetup([], env)
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 10, rerun.stdout)
+    assert.equal(git(repo.origin, 'rev-parse', 'main'), head, 'no commit on a rerun')
+    assert.deepEqual(snapshot(repo.dir), before)
+    assert.equal(sb.stats().mutatingTotal, 0, 'a converged rerun writes nothing to the cluster')
+    assert.doesNotMatch(run.stdout + run.stderr + rerun.stdout + rerun.stderr, new RegExp(token))
+  } finally {
+    for (const c of cleanups.reverse()) await c()
+  }
+}

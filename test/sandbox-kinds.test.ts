@@ -1,0 +1,145 @@
+// The kinds the sandbox's API server serves, seen through client-node: discovery of every built-in
+// kind a homelab repo uses (group, version, scope, short names, verbs), and objects of built-in kinds
+// and of model-backed custom kinds refused the way a real API server refuses them.
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import {
+  AppsV1Api,
+  AutoscalingV2Api,
+  BatchV1Api,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  NetworkingV1Api,
+  PolicyV1Api,
+  RbacAuthorizationV1Api,
+  StorageV1Api,
+  ApiextensionsV1Api,
+  CustomObjectsApi,
+  type V1APIResourceList,
+} from '@kubernetes/client-node'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { installedCrd } from '../sandbox/actors/crds.ts'
+import { hasModel } from '../sandbox/apiserver/model-schema.ts'
+
+async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: any }> {
+  try {
+    await call
+  } catch (e: any) {
+    return typeof e.body === 'string' ? JSON.parse(e.body) : e.body
+  }
+  assert.fail('the call was expected to fail')
+}
+
+describe('sandbox kinds', () => {
+  let sb: Sandbox
+  let kc: KubeConfig
+  let objects: KubernetesObjectApi
+  before(async () => {
+    sb = await startSandbox({ repoDir: '/nonexistent', actors: false })
+    kc = new KubeConfig()
+    kc.loadFromFile(sb.kubeconfigPath)
+    objects = KubernetesObjectApi.makeApiClient(kc)
+  })
+  after(async () => sb?.stop())
+
+  it('discovery lists every built-in kind a homelab uses, as k3s v1.33 does', async () => {
+    const lists: Record<string, V1APIResourceList> = {
+      v1: await kc.makeApiClient(CoreV1Api).getAPIResources(),
+      'apps/v1': await kc.makeApiClient(AppsV1Api).getAPIResources(),
+      'batch/v1': await kc.makeApiClient(BatchV1Api).getAPIResources(),
+      'rbac.authorization.k8s.io/v1': await kc.makeApiClient(RbacAuthorizationV1Api).getAPIResources(),
+      'networking.k8s.io/v1': await kc.makeApiClient(NetworkingV1Api).getAPIResources(),
+      'storage.k8s.io/v1': await kc.makeApiClient(StorageV1Api).getAPIResources(),
+      'policy/v1': await kc.makeApiClient(PolicyV1Api).getAPIResources(),
+      'autoscaling/v2': await kc.makeApiClient(AutoscalingV2Api).getAPIResources(),
+      'apiextensions.k8s.io/v1': await kc.makeApiClient(ApiextensionsV1Api).getAPIResources(),
+    }
+    // [groupVersion, plural, kind, namespaced, shortNames]
+    const expected: [string, string, string, boolean, string[]][] = [
+      ['v1', 'namespaces', 'Namespace', false, ['ns']],
+      ['v1', 'pods', 'Pod', true, ['po']],
+      ['v1', 'services', 'Service', true, ['svc']],
+      ['v1', 'configmaps', 'ConfigMap', true, ['cm']],
+      ['v1', 'secrets', 'Secret', true, []],
+      ['v1', 'serviceaccounts', 'ServiceAccount', true, ['sa']],
+      ['v1', 'persistentvolumes', 'PersistentVolume', false, ['pv']],
+      ['v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc']],
+      ['v1', 'endpoints', 'Endpoints', true, ['ep']],
+      ['v1', 'events', 'Event', true, ['ev']],
+      ['apps/v1', 'deployments', 'Deployment', true, ['deploy']],
+      ['apps/v1', 'statefulsets', 'StatefulSet', true, ['sts']],
+      ['apps/v1', 'daemonsets', 'DaemonSet', true, ['ds']],
+      ['apps/v1', 'replicasets', 'ReplicaSet', true, ['rs']],
+      ['batch/v1', 'jobs', 'Job', true, []],
+      ['batch/v1', 'cronjobs', 'CronJob', true, ['cj']],
+      ['rbac.authorization.k8s.io/v1', 'roles', 'Role', true, []],
+      ['rbac.authorization.k8s.io/v1', 'rolebindings', 'RoleBinding', true, []],
+      ['rbac.authorization.k8s.io/v1', 'clusterroles', 'ClusterRole', false, []],
+      ['rbac.authorization.k8s.io/v1', 'clusterrolebindings', 'ClusterRoleBinding', false, []],
+      ['networking.k8s.io/v1', 'ingresses', 'Ingress', true, ['ing']],
+      ['networking.k8s.io/v1', 'networkpolicies', 'NetworkPolicy', true, ['netpol']],
+      ['storage.k8s.io/v1', 'storageclasses', 'StorageClass', false, ['sc']],
+      ['policy/v1', 'poddisruptionbudgets', 'PodDisruptionBudget', true, ['pdb']],
+      ['autoscaling/v2', 'horizontalpodautoscalers', 'HorizontalPodAutoscaler', true, ['hpa']],
+      ['apiextensions.k8s.io/v1', 'customresourcedefinitions', 'CustomResourceDefinition', false, ['crd', 'crds']],
+    ]
+    for (const [gv, plural, kind, namespaced, shortNames] of expected) {
+      const r = lists[gv]!.resources.find((x) => x.name === plural)
+      assert.ok(r, `${gv} ${plural} is served`)
+      assert.equal(r.kind, kind)
+      assert.equal(r.namespaced, namespaced, `${plural} scope`)
+      assert.deepEqual(r.shortNames ?? [], shortNames, `${plural} short names`)
+      for (const verb of ['get', 'list', 'watch', 'create', 'patch', 'delete']) assert.ok(r.verbs.includes(verb), `${plural} allows ${verb}`)
+    }
+    assert.ok(!lists.v1.resources.find((x) => x.name === 'namespaces')!.verbs.includes('deletecollection'), 'namespaces cannot be deleted as a collection')
+    assert.ok(lists.v1.resources.some((x) => x.name === 'persistentvolumeclaims/status'), 'pvc status subresource')
+    assert.deepEqual(lists['apps/v1'].resources.find((x) => x.name === 'statefulsets')!.categories, ['all'])
+  })
+
+  it('stores a StatefulSet, PVC, CronJob and PodDisruptionBudget an app renders', async () => {
+    await objects.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } as any)
+    await objects.create({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'db', namespace: 'default' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'db' } } } } as any)
+    await objects.create({ apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'backup', namespace: 'default' }, spec: { schedule: '0 3 * * *', jobTemplate: { spec: { template: { spec: { restartPolicy: 'OnFailure', containers: [{ name: 'c', image: 'busybox' }] } } } } } } as any)
+    const list = await kc.makeApiClient(CoreV1Api).listNamespacedPersistentVolumeClaim({ namespace: 'default' })
+    assert.deepEqual(list.items.map((p) => p.metadata?.name), ['data'])
+  })
+
+  it('refuses a Deployment its OpenAPI schema refuses: 422 Invalid with one cause per field', async () => {
+    const st = await statusOf(objects.create({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'bad', namespace: 'default' }, spec: { selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ image: 'nginx' }] } } } } as any))
+    assert.equal(st.code, 422)
+    assert.equal(st.reason, 'Invalid')
+    assert.equal(st.message, 'Deployment.apps "bad" is invalid: spec.template.spec.containers[0].name: Required value')
+    assert.deepEqual(st.details.causes, [{ reason: 'FieldValueRequired', field: 'spec.template.spec.containers[0].name', message: 'Required value' }])
+    const missingSpec = await statusOf(objects.create({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: 'rb', namespace: 'default' }, subjects: [] } as any))
+    assert.equal(missingSpec.code, 422)
+    assert.match(missingSpec.message, /RoleBinding\.rbac\.authorization\.k8s\.io "rb" is invalid: roleRef: Required value/)
+  })
+
+  it('refuses a value of the wrong JSON type with 400, as the decoder does', async () => {
+    const st = await statusOf(objects.create({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'typed', namespace: 'default' }, spec: { replicas: 'two', selector: { matchLabels: { a: 'b' } }, template: { metadata: { labels: { a: 'b' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } } as any))
+    assert.equal(st.code, 400)
+    assert.equal(st.reason, 'BadRequest')
+    assert.match(st.message, /cannot unmarshal string into Go struct field spec\.replicas of type int64/)
+  })
+
+  it('validates custom kinds of an installed CRD against the real schema its package ships', async () => {
+    const { crd, schemaFrom } = installedCrd('gateway.networking.k8s.io', 'ReferenceGrant', ['v1beta1'], (pkg, v) => hasModel(pkg, 'gateway.networking.k8s.io', v, 'ReferenceGrant'))
+    assert.equal(schemaFrom, '@kubernetes-models/gateway-api')
+    // Installed the way the seeder does (client-node would drop the x-kubernetes-* keys of a raw CRD body).
+    sb.store.create(crd, 'kubectl-client-side-apply')
+    // (client-node's KubernetesObjectApi only sends apiVersion/kind/metadata of kinds it has no model for)
+    const custom = kc.makeApiClient(CustomObjectsApi)
+    const grant = (spec: unknown) => custom.createNamespacedCustomObject({ group: 'gateway.networking.k8s.io', version: 'v1beta1', namespace: 'default', plural: 'referencegrants', body: { apiVersion: 'gateway.networking.k8s.io/v1beta1', kind: 'ReferenceGrant', metadata: { name: 'g', namespace: 'default' }, spec } })
+    const st = await statusOf(grant({ from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'gateway' }] }))
+    assert.equal(st.code, 422)
+    assert.equal(st.message, 'ReferenceGrant.gateway.networking.k8s.io "g" is invalid: spec.to: Required value')
+    const created: any = await grant({ from: [{ group: 'gateway.networking.k8s.io', kind: 'HTTPRoute', namespace: 'gateway' }], to: [{ group: '', kind: 'Service' }] })
+    assert.deepEqual(created.spec.to, [{ group: '', kind: 'Service' }])
+    const { crd: open, schemaFrom: none } = installedCrd('helm.cattle.io', 'HelmChartConfig', ['v1'], () => false)
+    assert.equal(none, undefined, 'no package ships the k3s HelmChartConfig schema')
+    sb.store.create(open, 'kubectl-client-side-apply')
+    const config: any = await custom.createNamespacedCustomObject({ group: 'helm.cattle.io', version: 'v1', namespace: 'kube-system', plural: 'helmchartconfigs', body: { apiVersion: 'helm.cattle.io/v1', kind: 'HelmChartConfig', metadata: { name: 'traefik', namespace: 'kube-system' }, spec: { valuesContent: 'a: 1', anything: { goes: true } } } })
+    assert.deepEqual(config.spec.anything, { goes: true }, 'a permissive schema keeps every field')
+  })
+})
