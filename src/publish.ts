@@ -1,7 +1,7 @@
 // Commit exactly the files the setup manages and push: the git half of task 7 (and of task 9).
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
-import { readRepoFile } from './files.ts'
+import { readRepoFile, realRepoPath } from './files.ts'
 import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
 import type { Change } from './task.ts'
 
@@ -40,9 +40,19 @@ export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]
   return foreign
 }
 
+/**
+ * The paths git knows for managed `paths`: a path through a symlinked folder is where the file
+ * really is, a symlinked file counts as its target (edited in place) and as the link (deleted).
+ * Refuses a path that leads outside the repo.
+ */
+export function realManagedPaths(ctx: Ctx, paths: string[]): string[] {
+  return [...new Set(paths.flatMap((p) => [realRepoPath(ctx.repoDir, p), realRepoPath(ctx.repoDir, p, { leaf: false })]))].sort()
+}
+
 /** Stops before anything is written when the repo is not fit for the setup commit. */
-export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
+export async function verifyCommittable(ctx: Ctx, logicalPaths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
   verifyGitCheckout(ctx.repoDir)
+  const paths = realManagedPaths(ctx, logicalPaths)
   const status = await repoStatus(ctx.repoDir)
   verifyBranch(ctx, status)
   if (opts.needsUpstream) verifyUpstream(ctx, status)
@@ -83,13 +93,14 @@ async function gitWrite<T>(ctx: Ctx, what: string, write: () => Promise<T>): Pro
 }
 
 /** The commit and push still needed for `paths`, as changes. */
-export async function planPublish(ctx: Ctx, paths: string[], message: string): Promise<Change[]> {
-  const status = await verifyCommittable(ctx, paths, { needsUpstream: true })
+export async function planPublish(ctx: Ctx, logicalPaths: string[], message: string): Promise<Change[]> {
+  const status = await verifyCommittable(ctx, logicalPaths, { needsUpstream: true })
   const { branch } = ctx.settings
-  const managed = new Set(paths)
+  const managed = new Set(realManagedPaths(ctx, logicalPaths))
   const dirty = status.changed.filter((f) => managed.has(f.path)).map((f) => f.path)
   // In dry-run the earlier tasks wrote nothing; what they would have written is pending too.
-  const pending = [...new Set([...dirty, ...(ctx.dryRun ? paths.filter((p) => ctx.touchedPaths.has(p)) : [])])].sort()
+  const wouldWrite = ctx.dryRun ? logicalPaths.filter((p) => ctx.touchedPaths.has(p)).map((p) => realRepoPath(ctx.repoDir, p)) : []
+  const pending = [...new Set([...dirty, ...wouldWrite])].sort()
   const changes: Change[] = []
   if (pending.length) {
     if (status.behind > 0)
@@ -113,7 +124,7 @@ export async function planPublish(ctx: Ctx, paths: string[], message: string): P
     changes.push({
       summary: `git push origin ${branch}`,
       async apply() {
-        await gitWrite(ctx, 'git push', () => pushBranch(ctx.repoDir, branch))
+        await gitWrite(ctx, 'git push', () => pushBranch(ctx.repoDir, branch, Number(ctx.settings.requestTimeoutSeconds)))
         ctx.pushedRevision = await headCommit(ctx.repoDir)
       },
     })
