@@ -12,6 +12,8 @@ export interface RunOptions {
   envFile?: string
   fresh: boolean
   yes: boolean
+  /** the cluster differs from the one recorded for this GitOps repo, and that is meant */
+  switchCluster: boolean
   help: boolean
   /** --app NAME (repeatable): the apps to onboard, as APPS does */
   apps?: string[]
@@ -34,7 +36,9 @@ Options:
   --fresh           forget saved progress and check every task again
   --app <name>      onboard this app of the Directory Application (repeatable; like
                     APPS=a,b; without it APPS, else APP_NAME)
-  --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
+  --yes             do not ask questions (never widens what the setup may touch)
+  --switch-cluster  run against a different cluster than the one this GitOps repo's
+                    setup ran against before (a rebuilt or moved cluster)
   -h, --help        show this help
 `
 
@@ -71,6 +75,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
         'env-file': { type: 'string' },
         fresh: { type: 'boolean', default: false },
         yes: { type: 'boolean', short: 'y', default: false },
+        'switch-cluster': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         app: { type: 'string', multiple: true },
       },
@@ -85,6 +90,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     envFile: values['env-file'],
     fresh: values.fresh,
     yes: values.yes,
+    switchCluster: values['switch-cluster'],
     help: values.help,
   }
   if (values.app?.length) opts.apps = values.app.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean)

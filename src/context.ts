@@ -11,8 +11,10 @@ export interface Ctx {
   projectDir: string
   /** check mode: plan only, change nothing */
   dryRun: boolean
-  /** answer yes to confirmations (e.g. running against another kube context) */
+  /** answer yes to questions; never widens what the setup may touch (see switchCluster) */
   yes: boolean
+  /** --switch-cluster: the cluster differs from the one recorded for this repo, and that is meant */
+  switchCluster?: boolean
   /** progress lines for the current task (goes through the renderer, never straight to stdout) */
   log(line: string): void
   /**
