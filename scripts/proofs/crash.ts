@@ -10,6 +10,7 @@
 // commit, between commit and push, mid apply, mid wait), and random moments of the whole run.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { lockFileOf, stateFileOf } from '../../src/state.ts'
 import {
   argValue,
   createWorld,
@@ -111,9 +112,9 @@ function choosePoints(baseline: RunOutcome, count: number, random: () => number)
 }
 
 /** The git write (`git commit`, `git push`) a killed run was in the middle of, from its saved state. */
-function interruptedGitWrite(stateDir: string): string | undefined {
+function interruptedGitWrite(stateDir: string, repoDir: string): string | undefined {
   try {
-    return JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).gitWrite?.what
+    return JSON.parse(readFileSync(stateFileOf(stateDir, repoDir), 'utf8')).gitWrite?.what
   } catch {
     return undefined
   }
@@ -140,12 +141,12 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const killed = first.killed && first.signal === 'SIGKILL'
     if (!killed && first.code !== 0) problems.push(`the run failed on its own before the kill (exit ${first.code}): ${first.stderr.trim().split('\n').slice(-3).join(' / ')}`)
     const lastLine = first.lines.at(-1)?.text.slice(0, 50) ?? '(no output yet)'
-    const lockLeft = existsSync(join(world.stateDir, 'run.lock'))
+    const lockLeft = existsSync(lockFileOf(world.repo.dir))
     const tmpLeft = [...tempLeftovers(world.repo.dir), ...tempLeftovers(world.stateDir)]
     // A kill inside a git write leaves git's lock only when it lands in git's own few milliseconds;
     // when the saved state shows the kill interrupted a git write but no lock was left, put the lock
     // git holds there (as a kill a moment later would have left it), so the recovery is proven too.
-    const interrupted = interruptedGitWrite(world.stateDir)
+    const interrupted = interruptedGitWrite(world.stateDir, world.repo.dir)
     let simulated = ''
     if (interrupted && gitLockLeftovers(world.repo.dir).length === 0) {
       simulated = interrupted === 'git commit' ? '.git/index.lock' : '.git/refs/remotes/origin/main.lock'

@@ -10,6 +10,8 @@ import { join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
+import { SETUP_LOCK_NAME } from '../../src/git.ts'
+import { lockFileOf, stateFileOf } from '../../src/state.ts'
 
 export const PROJECT = resolve(import.meta.dirname, '..', '..')
 /** tsx resolved from the project, so the runner child can start in a folder of its own (no stray .env) */
@@ -381,7 +383,7 @@ export function gitLockLeftovers(repoDir: string): string[] {
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const abs = join(d, e.name)
       if (e.isDirectory() && e.name !== 'objects') walk(abs)
-      else if (e.name.endsWith('.lock')) out.push(relative(repoDir, abs))
+      else if (e.name.endsWith('.lock') && e.name !== SETUP_LOCK_NAME) out.push(relative(repoDir, abs))
     }
   }
   walk(join(repoDir, '.git'))
@@ -422,11 +424,11 @@ export function snapshotWorld(world: World): Snapshot {
   snap['local: *.tmp-* files'] = tempLeftovers(dir).join(' ')
   snap['local: git lock files'] = gitLockLeftovers(dir).join(' ')
   snap['origin: git lock files'] = gitLockLeftovers(origin).join(' ')
-  snap['state: run lock'] = String(existsSync(join(world.stateDir, 'run.lock')))
+  snap['state: run lock'] = String(existsSync(lockFileOf(dir)))
   snap['state: *.tmp-* files'] = tempLeftovers(world.stateDir).join(' ')
   let run = 'absent'
   try {
-    run = JSON.parse(readFileSync(join(world.stateDir, 'state.json'), 'utf8')).run ? 'a run in progress' : 'no run in progress'
+    run = JSON.parse(readFileSync(stateFileOf(world.stateDir, dir), 'utf8')).run ? 'a run in progress' : 'no run in progress'
   } catch {
     run = 'unreadable or absent'
   }
