@@ -128,6 +128,15 @@ export async function pushBranch(repoDir: string, branch: string, timeoutSeconds
         )
       if (/\[rejected\]|non-fast-forward|fetch first/.test(out))
         throw new SetupError(`git push to origin/${branch} was rejected: the remote has commits this checkout does not`, `run git -C ${repoDir} pull --rebase origin ${branch}, then rerun (the setup resumes at the push)`)
+      if (/\[remote rejected\]/.test(out)) {
+        // a server-side hook or branch protection: its reason is in the remote: lines
+        const reason = /\[remote rejected\][^(]*\(([^)]*)\)/.exec(out)?.[1] ?? 'refused'
+        const remote = out.split('\n').filter((l) => l.startsWith('remote:')).map((l) => l.slice(7).trim()).filter(Boolean).slice(-3).join(' ')
+        throw new SetupError(
+          `origin refused the push to ${branch} (${reason})${remote ? `: ${remote}` : ''}; the commit stays in the checkout`,
+          `do what origin's message asks, or have its owner allow the push (branch protection, server hook), then rerun: the setup resumes at the push`,
+        )
+      }
       if (/Authentication failed|could not read Username|Permission denied|403/.test(out))
         throw new SetupError(`git push to origin/${branch} was refused: no permission`, 'check the credentials git uses for origin (git push by hand once), then rerun')
       throw new SetupError(`git push to origin/${branch} failed: ${out.trim().split('\n').slice(-3).join(' ')}`, 'check that origin is reachable (git fetch origin), then rerun')

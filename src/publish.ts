@@ -2,16 +2,46 @@
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile, realRepoPath } from './files.ts'
-import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
 import type { Change } from './task.ts'
 
 /** Refuses a checkout the setup cannot commit to safely. */
 export function verifyBranch(ctx: Ctx, status: RepoStatus): void {
+  verifyNoGitOperation(ctx.repoDir)
   const { branch } = ctx.settings
   if (status.branch === null)
     throw new SetupError(`the GitOps repo ${ctx.repoDir} has a detached HEAD`, `check out the branch Argo CD tracks: git -C ${ctx.repoDir} switch ${branch}`)
   if (status.branch !== branch)
     throw new SetupError(`the GitOps repo is on branch ${status.branch}, not ${branch} (GIT_BRANCH)`, `git -C ${ctx.repoDir} switch ${branch}, or set GIT_BRANCH=${status.branch} if Argo CD tracks that branch`)
+}
+
+/**
+ * A rebase, merge, cherry-pick, revert or am the user left half done: the checkout's HEAD and index
+ * belong to it, so nothing is written until it is finished or aborted (both commands work).
+ */
+export function verifyNoGitOperation(repoDir: string): void {
+  const dirs = gitDirs(repoDir)
+  if (!dirs) return
+  const has = (name: string) => existsSync(join(dirs.gitDir, name))
+  const g = `git -C ${repoDir}`
+  const op = has('rebase-merge') || (has('rebase-apply') && !has('rebase-apply/applying'))
+    ? { what: 'a rebase', done: `${g} rebase --continue`, abort: `${g} rebase --abort` }
+    : has('rebase-apply')
+      ? { what: 'a git am', done: `${g} am --continue`, abort: `${g} am --abort` }
+      : has('MERGE_HEAD')
+        ? { what: 'a merge', done: `${g} commit --no-edit (after resolving any conflicts and git add)`, abort: `${g} merge --abort` }
+        : has('CHERRY_PICK_HEAD')
+          ? { what: 'a cherry-pick', done: `${g} cherry-pick --continue`, abort: `${g} cherry-pick --abort` }
+          : has('REVERT_HEAD')
+            ? { what: 'a revert', done: `${g} revert --continue`, abort: `${g} revert --abort` }
+            : undefined
+  if (op)
+    throw new SetupError(
+      `the GitOps repo ${repoDir} is in the middle of ${op.what}, so the setup does not touch it (nothing was changed)`,
+      `finish it (${op.done}) or abort it (${op.abort}), then rerun`,
+    )
 }
 
 export function verifyUpstream(ctx: Ctx, status: RepoStatus): void {
@@ -67,7 +97,7 @@ export async function verifyCommittable(ctx: Ctx, logicalPaths: string[], opts: 
   if (foreign.length)
     throw new SetupError(
       `uncommitted edits that this setup did not make in ${foreign.join(', ')}`,
-      `commit or stash them first (git -C ${ctx.repoDir} stash), so the setup commit holds only its own changes, then rerun`,
+      `commit them, or put them aside with git -C ${ctx.repoDir} stash push --include-untracked -- ${foreign.join(' ')} (git stash pop brings them back), so the setup commit holds only its own changes, then rerun`,
     )
   return status
 }

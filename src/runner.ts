@@ -58,7 +58,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
   const config = loadConfig({ envFile: opts.envFile, cwd, env: opts.apps ? { ...env, APPS: opts.apps.join(',') } : env })
   const repoDir = config.settings.gitopsRepoDir
   verifyGitCheckout(repoDir)
-  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir)
+  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir, opts.fresh && !opts.dryRun)
   const ctx: Ctx = {
     settings: config.settings,
     secrets: config.secrets,

@@ -82,16 +82,22 @@ export class StateStore {
   constructor(
     readonly dir: string,
     repoDir: string,
+    /** --fresh: a saved-progress file that does not parse is started over instead of refused */
+    private readonly fresh = false,
   ) {
     this.file = stateFileOf(dir, repoDir)
     this.state = this.read(repoDir)
   }
 
-  private parse(file: string): SavedState {
+  private parse(file: string): SavedState | undefined {
     try {
       return JSON.parse(readFileSync(file, 'utf8'))
     } catch {
-      throw new SetupError(`saved progress ${file} is not valid JSON`, `delete it (rm ${file}): it holds only saved progress, and the next run checks every task again`)
+      if (this.fresh) return undefined
+      throw new SetupError(
+        `saved progress ${file} is not valid JSON`,
+        `rerun with --fresh (it starts the saved progress over), or delete the file (rm ${file}); either way the next run checks every task again`,
+      )
     }
   }
 
@@ -102,7 +108,7 @@ export class StateStore {
       const legacy = join(this.dir, LEGACY_FILE)
       if (existsSync(legacy)) {
         const old = this.parse(legacy)
-        if (old.repoDir === repoDir) [parsed, this.legacy] = [old, legacy]
+        if (old?.repoDir === repoDir) [parsed, this.legacy] = [old, legacy]
       }
     }
     if (!parsed || parsed.repoDir !== repoDir) return { version: 1, repoDir, written: {} }

@@ -64,7 +64,7 @@ const cases: Case[] = [
     name: "the user's own uncommitted edit in a managed file",
     prepare: (fx) => writeFileSync(join(fx.dir, 'argocd/projects/homelab.yaml'), homelab.replace('Homelab apps', 'My apps')),
     cause: /uncommitted edits that this setup did not make in argocd\/projects\/homelab\.yaml/,
-    fix: /fix: commit or stash them first/,
+    fix: /fix: commit them, or put them aside with git -C .* stash push --include-untracked -- argocd\/projects\/homelab\.yaml/,
   },
 ]
 
