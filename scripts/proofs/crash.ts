@@ -9,7 +9,8 @@
 // seeded random moment after the lines that start a change (mid file write, mid Vault write, mid
 // commit, between commit and push, mid apply, mid wait), and random moments of the whole run.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
+import { gitDirs } from '../../src/git.ts'
 import { lockFileOf, stateFileOf } from '../../src/state.ts'
 import {
   argValue,
@@ -25,6 +26,7 @@ import {
   startRun,
   tempLeftovers,
   gitLockLeftovers,
+  toLinkedWorktree,
   type RunOutcome,
   type Snapshot,
 } from './lib.ts'
@@ -48,6 +50,8 @@ interface Point {
   delayMs: number
   /** where in the run the point falls (for spreading a short selection over the run) */
   order: number
+  /** the checkout is a linked worktree (`.git` a file, its git dir elsewhere) */
+  worktree?: boolean
 }
 
 /** Lines that start a change, in run order, each named for what a kill right after it interrupts. */
@@ -134,6 +138,7 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
   const problems: string[] = []
   let line = ''
   try {
+    if (point.worktree) toLinkedWorktree(world)
     const handle = startRun(world, { timeoutMs: RUN_TIMEOUT_MS, killOn: { line: point.line, delayMs: point.delayMs, atMs: point.atMs } })
     const first = await handle.done
     if (await reapGroup(handle)) problems.push('a process of the killed run was still alive after it')
@@ -149,8 +154,10 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const interrupted = interruptedGitWrite(world.stateDir, world.repo.dir)
     let simulated = ''
     if (interrupted && gitLockLeftovers(world.repo.dir).length === 0) {
-      simulated = interrupted === 'git commit' ? '.git/index.lock' : '.git/refs/remotes/origin/main.lock'
-      writeFileSync(join(world.repo.dir, simulated), '')
+      const dirs = gitDirs(world.repo.dir)!
+      const abs = interrupted === 'git commit' ? join(dirs.gitDir, 'index.lock') : join(dirs.commonDir, 'refs', 'remotes', 'origin', 'main.lock')
+      simulated = relative(world.repo.dir, abs)
+      writeFileSync(abs, '')
     }
     const gitLocks = gitLockLeftovers(world.repo.dir)
 
@@ -203,6 +210,10 @@ async function main(): Promise<number> {
 
   const random = rng(SEED)
   const points = MATCH ? allPoints(baseline, random).filter((p) => p.label.includes(MATCH)) : choosePoints(baseline, POINTS, random)
+  // always one more: a kill mid commit in a linked worktree (the git-lock sweep must find its git dir)
+  const commit = baseline.lines.find((l) => /^› git commit \d+ file/.test(l.text))
+  if (commit && (!MATCH || 'linked worktree'.includes(MATCH)))
+    points.push({ label: 'right after "git commit …" mid commit (task 7), the checkout a linked worktree', line: /^› git commit \d+ file/, delayMs: 0, order: commit.ms, worktree: true })
   const results: PointResult[] = new Array(points.length)
   // a few worlds at a time (each its own sandbox and repo); lines print in point order
   let next = 0

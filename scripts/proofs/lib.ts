@@ -6,11 +6,11 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, relative, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
-import { SETUP_LOCK_NAME } from '../../src/git.ts'
+import { gitDirs, SETUP_LOCK_NAME } from '../../src/git.ts'
 import { lockFileOf, stateFileOf } from '../../src/state.ts'
 
 export const PROJECT = resolve(import.meta.dirname, '..', '..')
@@ -98,7 +98,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       deployment: sb.store.get(APP_REFS.deployment)?.metadata?.uid as string | undefined,
       service: sb.store.get(APP_REFS.service)?.metadata?.uid as string | undefined,
     }
-    return {
+    const world: World = {
       root,
       repo,
       sandbox: sb,
@@ -108,13 +108,15 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       uidsBefore,
       async cleanup() {
         try {
-          await sb.stop()
+          // the world's sandbox now (rebuildCluster may have replaced the first one)
+          await world.sandbox.stop()
         } finally {
           rmSync(root, { recursive: true, force: true })
           liveRoots.delete(root)
         }
       },
     }
+    return world
   } catch (err) {
     await sandbox?.stop()
     rmSync(root, { recursive: true, force: true })
@@ -377,17 +379,35 @@ export function tempLeftovers(dir: string): string[] {
 
 /** Lock files git left in a checkout's .git (index.lock, ref locks, ...), repo-relative. */
 export function gitLockLeftovers(repoDir: string): string[] {
-  const out: string[] = []
+  const out = new Set<string>()
   const walk = (d: string) => {
     if (!existsSync(d)) return
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const abs = join(d, e.name)
-      if (e.isDirectory() && e.name !== 'objects') walk(abs)
-      else if (e.name.endsWith('.lock') && e.name !== SETUP_LOCK_NAME) out.push(relative(repoDir, abs))
+      if (e.isDirectory() && e.name !== 'objects' && e.name !== 'worktrees') walk(abs)
+      else if (e.name.endsWith('.lock') && e.name !== SETUP_LOCK_NAME) out.add(relative(repoDir, abs))
     }
   }
-  walk(join(repoDir, '.git'))
-  return out.sort()
+  // a bare repo is its own git dir; a checkout's may be elsewhere (a linked worktree's .git is a file)
+  const dirs = gitDirs(repoDir) ?? { gitDir: repoDir, commonDir: repoDir }
+  walk(dirs.gitDir)
+  walk(dirs.commonDir)
+  return [...out].sort()
+}
+
+/**
+ * Turns the world's checkout into a linked worktree of another clone (which has another branch
+ * checked out), at the same path: `.git` becomes a file, the index and HEAD live in
+ * `<clone>/.git/worktrees/<name>`, refs in the clone's git dir.
+ */
+export function toLinkedWorktree(world: World): void {
+  const primary = join(world.root, 'primary')
+  git(world.root, 'clone', '-q', world.repo.origin, primary)
+  git(primary, 'config', 'user.name', 'homelab')
+  git(primary, 'config', 'user.email', 'homelab@example.com')
+  git(primary, 'switch', '-q', '-c', 'parking')
+  rmSync(world.repo.dir, { recursive: true, force: true })
+  git(primary, 'worktree', 'add', '-q', world.repo.dir, 'main')
 }
 
 function treeFiles(gitDir: string, rev: string, prefix: string, snap: Snapshot): void {
@@ -510,6 +530,23 @@ export function clearFaults(sandbox: Sandbox): void {
   const pending = sandbox.faults as unknown as { failures?: unknown[]; conflicts?: number }
   if (Array.isArray(pending.failures)) pending.failures = []
   if (typeof pending.conflicts === 'number') pending.conflicts = 0
+}
+
+/**
+ * The cluster rebuilt under the same kubeconfig path and context name: a new sandbox (new API
+ * server, new kube-system uid, an empty Vault) replaces the world's.
+ */
+export async function rebuildCluster(world: World): Promise<void> {
+  const dir = dirname(world.sandbox.kubeconfigPath)
+  await world.sandbox.stop()
+  const sandbox = await startSandbox({ repoDir: world.repo.dir, dir, controllerDelayMs: 10 })
+  sandbox.actors.registry.setAuth(USER, world.token)
+  sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
+  world.sandbox = sandbox
+  world.uidsBefore = {
+    deployment: sandbox.store.get(APP_REFS.deployment)?.metadata?.uid as string | undefined,
+    service: sandbox.store.get(APP_REFS.service)?.metadata?.uid as string | undefined,
+  }
 }
 
 /** A commit on origin's branch made from another clone: the remote moved under the checkout. */
