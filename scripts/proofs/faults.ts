@@ -12,7 +12,6 @@ import {
   createWorld,
   diffSnapshots,
   moveRemote,
-  rebuildCluster,
   provenance,
   replaceQualitySection,
   runToEnd,
@@ -49,8 +48,6 @@ interface FaultCase {
   expect: 'recovered' | 'stopped' | 'either'
   /** extra settings for this case's world */
   env?: Record<string, string>
-  /** what the run after the fix must not print (e.g. trusting "done" after the world changed) */
-  rerunMustNotSay?: RegExp
   /** the faulty run must end (recovered or stopped) within this many ms: no hang */
   maxRunMs?: number
 }
@@ -159,18 +156,6 @@ const CASES: FaultCase[] = [
     maxRunMs: 90_000,
   },
   {
-    name: 'world-changed',
-    injected: 'push rejected at task 7, then the cluster rebuilt (new kube-system uid, empty Vault) before the rerun',
-    at: { line: task(7), inject: (w) => moveRemote(w, FOREIGN_FILE, FOREIGN_SUBJECT) },
-    fix: async (w) => {
-      execFileSync('git', ['-C', w.repo.dir, 'pull', '-q', '--rebase', 'origin', 'main'], { stdio: 'ignore' })
-      await rebuildCluster(w)
-    },
-    adjust: withoutForeignCommit,
-    rerunMustNotSay: /1  Store the GitHub token in Vault: done earlier/,
-    expect: 'stopped',
-  },
-  {
     name: 'vault-sealed',
     injected: 'Vault sealed right after task 0',
     at: { line: /^✔ 0 /, inject: (w) => w.sandbox.actors.vault.seal() },
@@ -227,7 +212,6 @@ async function proveCase(c: FaultCase, expected: Snapshot): Promise<CaseResult> 
     if (outcome.kind !== 'recovered') {
       await c.fix?.(world)
       final = await runToEnd(world, { timeoutMs: RUN_TIMEOUT_MS })
-      if (c.rerunMustNotSay && c.rerunMustNotSay.test(final.stdout + final.stderr)) details.push(`the rerun said ${c.rerunMustNotSay}`)
       if (final.code !== 0) details.push(`the resumed run exited ${final.code}: ${final.stderr.trim().split('\n').slice(-4).join(' / ')}`)
       else if (!/Resuming the run|recovered a stale/.test(final.stderr) && outcome.kind === 'stopped') details.push('note: the resumed run did not say it resumed')
     }

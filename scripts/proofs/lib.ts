@@ -6,7 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
@@ -108,7 +108,6 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       uidsBefore,
       async cleanup() {
         try {
-          // the world's sandbox now (rebuildCluster may have replaced the first one)
           await world.sandbox.stop()
         } finally {
           rmSync(root, { recursive: true, force: true })
@@ -530,23 +529,6 @@ export function clearFaults(sandbox: Sandbox): void {
   const pending = sandbox.faults as unknown as { failures?: unknown[]; conflicts?: number }
   if (Array.isArray(pending.failures)) pending.failures = []
   if (typeof pending.conflicts === 'number') pending.conflicts = 0
-}
-
-/**
- * The cluster rebuilt under the same kubeconfig path and context name: a new sandbox (new API
- * server, new kube-system uid, an empty Vault) replaces the world's.
- */
-export async function rebuildCluster(world: World): Promise<void> {
-  const dir = dirname(world.sandbox.kubeconfigPath)
-  await world.sandbox.stop()
-  const sandbox = await startSandbox({ repoDir: world.repo.dir, dir, controllerDelayMs: 10 })
-  sandbox.actors.registry.setAuth(USER, world.token)
-  sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
-  world.sandbox = sandbox
-  world.uidsBefore = {
-    deployment: sandbox.store.get(APP_REFS.deployment)?.metadata?.uid as string | undefined,
-    service: sandbox.store.get(APP_REFS.service)?.metadata?.uid as string | undefined,
-  }
 }
 
 /** A commit on origin's branch made from another clone: the remote moved under the checkout. */
