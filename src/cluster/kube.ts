@@ -250,8 +250,12 @@ function boundRequests(kc: InstanceType<ClientNode['KubeConfig']>, ms: number): 
     applySecurityAuthentication(context: { setSignal(signal: AbortSignal): void }): Promise<void>
   }
   const createAgent = target.createAgent.bind(kc)
+  // the agent may be shared by every request (shareOneAgent): bound each one once
+  const bounded = new WeakSet<object>()
   target.createAgent = (cluster, opts) => {
     const agent = createAgent(cluster, opts)
+    if (bounded.has(agent)) return agent
+    bounded.add(agent)
     const connect = agent.createConnection?.bind(agent)
     if (connect)
       agent.createConnection = (o, cb) => {
