@@ -13,6 +13,8 @@ export interface RunOptions {
   fresh: boolean
   yes: boolean
   offline: boolean
+  /** the cluster differs from the one recorded for this GitOps repo, and that is meant */
+  switchCluster: boolean
   help: boolean
   /** --app NAME (repeatable): the apps to onboard, as APPS does */
   apps?: string[]
@@ -35,8 +37,10 @@ Options:
   --fresh           forget saved progress and check every task again
   --app <name>      onboard this app of the Directory Application (repeatable; like
                     APPS=a,b; without it APPS, else APP_NAME)
-  --yes             do not ask (e.g. to run against a kube context other than KUBE_CONTEXT)
+  --yes             do not ask questions (never widens what the setup may touch)
   --offline         do not call the GitHub API (token scope and write-back checks skipped)
+  --switch-cluster  run against a different cluster than the one this GitOps repo's
+                    setup ran against before (a rebuilt or moved cluster)
   -h, --help        show this help
 `
 
@@ -74,6 +78,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
         fresh: { type: 'boolean', default: false },
         yes: { type: 'boolean', short: 'y', default: false },
         offline: { type: 'boolean', default: false },
+        'switch-cluster': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         app: { type: 'string', multiple: true },
       },
@@ -89,6 +94,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     fresh: values.fresh,
     yes: values.yes,
     offline: values.offline,
+    switchCluster: values['switch-cluster'],
     help: values.help,
   }
   if (values.app?.length) opts.apps = values.app.flatMap((a) => a.split(',')).map((a) => a.trim()).filter(Boolean)

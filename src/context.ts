@@ -13,8 +13,10 @@ export interface Ctx {
   dryRun: boolean
   /** --offline: no calls to the GitHub API (the token and write-back checks say they were skipped) */
   offline?: boolean
-  /** answer yes to confirmations (e.g. running against another kube context) */
+  /** answer yes to questions; never widens what the setup may touch (see switchCluster) */
   yes: boolean
+  /** --switch-cluster: the cluster differs from the one recorded for this repo, and that is meant */
+  switchCluster?: boolean
   /** progress lines for the current task (goes through the renderer, never straight to stdout) */
   log(line: string): void
   /** things the user must see after the run (printed once the renderer is done), e.g. resources broken before the setup */

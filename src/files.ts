@@ -1,10 +1,103 @@
 // Files the tasks write in the GitOps repo: compare, show a unified diff, write atomically.
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
 import type { Ctx } from './context.ts'
+import { SetupError } from './errors.ts'
 import type { Change } from './task.ts'
+
+/** `abs` with every symlink on the way resolved, also when the file (or a folder) does not exist yet. */
+function realPath(abs: string): string {
+  const missing: string[] = []
+  let cur = abs
+  for (let hops = 0; hops < 64; hops++) {
+    try {
+      return join(realpathSync(cur), ...missing)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'ENOENT' && code !== 'ENOTDIR') throw err
+      let link: string | undefined
+      try {
+        link = lstatSync(cur).isSymbolicLink() ? readlinkSync(cur) : undefined
+      } catch {
+        link = undefined
+      }
+      // a symlink to a file not created yet: the file will be created where it points
+      if (link !== undefined) cur = resolve(dirname(cur), link)
+      else {
+        missing.unshift(basename(cur))
+        cur = dirname(cur)
+      }
+    }
+  }
+  throw new SetupError(`${abs} goes through too many symbolic links`, 'replace the symbolic link loop with a regular file or folder')
+}
+
+/**
+ * Where `rel` really is in the GitOps repo, as a repo-relative path: symlinked folders and files on
+ * the way are followed (`leaf: false` keeps a symlink at the end itself, for deleting the link),
+ * so edits land in the file git tracks and the commit holds them. A path that leads out of the repo
+ * is refused: the commit could never hold that change.
+ */
+export function realRepoPath(repoDir: string, rel: string, opts: { leaf?: boolean } = {}): string {
+  const root = realpathSync(repoDir)
+  const abs = join(repoDir, rel)
+  const real = opts.leaf === false ? join(realPath(dirname(abs)), basename(abs)) : realPath(abs)
+  const inside = relative(root, real)
+  if (inside === '' || inside === '..' || inside.startsWith(`..${sep}`) || isAbsolute(inside))
+    throw new SetupError(
+      `${rel} leads outside the GitOps repo ${repoDir} (to ${real}, through a symbolic link), so the setup commit could not hold the change`,
+      `replace the symbolic link on that path with the file or folder it points to, inside the repo (git -C ${repoDir} ls-files -s -- ${rel.split('/')[0]} shows links as mode 120000), then rerun`,
+    )
+  return inside.split(sep).join('/')
+}
+
+/**
+ * Refuses, before anything is written, a file the setup must change that it cannot write: a
+ * read-only file (the owner's write bit is off: somebody meant it, even for root), an immutable
+ * one (chattr +i) or a folder that takes no new files.
+ */
+export function verifyWritable(repoDir: string, rels: string[]): void {
+  const problems: string[] = []
+  const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err)
+  for (const rel of rels) {
+    const real = realRepoPath(repoDir, rel)
+    const abs = join(repoDir, real)
+    if (safeExists(abs)) {
+      const mode = statSync(abs).mode
+      if ((mode & 0o200) === 0) problems.push(`${real} is read-only (mode ${(mode & 0o777).toString(8)})`)
+      else
+        try {
+          accessSync(abs, constants.W_OK)
+        } catch (err) {
+          problems.push(`${real} cannot be written (${code(err)}${code(err) === 'EPERM' ? ': immutable?' : ''})`)
+        }
+    }
+    let dir = dirname(abs)
+    while (!safeExists(dir)) dir = dirname(dir)
+    try {
+      accessSync(dir, constants.W_OK)
+    } catch (err) {
+      problems.push(`${relative(repoDir, dir) || '.'}/ takes no new files (${code(err)})`)
+    }
+  }
+  if (problems.length)
+    throw new SetupError(
+      `the setup must change files it cannot write: ${[...new Set(problems)].join('; ')}`,
+      'make them writable (chmod u+w <file>; an immutable one: chattr -i <file>), then rerun; nothing was changed',
+    )
+}
+
+function safeExists(abs: string): boolean {
+  try {
+    statSync(abs)
+    return true
+  } catch {
+    return false
+  }
+}
 
 /** Current content of a repo-relative file, or null when it does not exist. */
 export async function readRepoFile(ctx: Pick<Ctx, 'repoDir' | 'overlay'>, rel: string): Promise<string | null> {
@@ -26,8 +119,14 @@ export async function writeFileAtomic(abs: string, content: string): Promise<voi
   await mkdir(dirname(abs), { recursive: true })
   await removeStaleTemps(abs)
   const tmp = `${abs}.tmp-${randomBytes(4).toString('hex')}`
+  // the new file keeps the old one's mode (an executable script stays one, a 0600 file stays private)
+  const mode = await stat(abs).then(
+    (st) => st.mode & 0o7777,
+    () => undefined,
+  )
   try {
     await writeFile(tmp, content, { flag: 'wx' })
+    if (mode !== undefined) await chmod(tmp, mode)
     await rename(tmp, abs)
   } catch (err) {
     await rm(tmp, { force: true })
@@ -73,9 +172,11 @@ export async function planFile(ctx: Ctx, rel: string, desired: string | null, cu
     paths: [rel],
     preview: { path: rel, content: desired },
     async apply() {
-      const abs = join(ctx.repoDir, rel)
+      // a symlinked file is edited where it points (the link stays); a deletion removes the link
+      const real = realRepoPath(ctx.repoDir, rel, { leaf: desired !== null })
+      const abs = join(ctx.repoDir, real)
       // recorded before the write, so a crash in between still knows this content is ours
-      await ctx.state.recordWrite(rel, desired)
+      await ctx.state.recordWrite(real, desired)
       if (desired === null) await rm(abs, { force: true })
       else await writeFileAtomic(abs, desired)
     },

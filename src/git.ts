@@ -1,6 +1,6 @@
 // Git, through zx shell calls, quiet (child output reaches the user only through task messages).
-import { existsSync, readdirSync, rmSync, statSync } from 'node:fs'
-import { join, relative } from 'node:path'
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { $, type ProcessOutput } from 'zx'
 import { SetupError } from './errors.ts'
 
@@ -22,7 +22,20 @@ export interface RepoStatus {
   changed: FileStatus[]
 }
 
-function git(repoDir: string) {
+/**
+ * For git's network calls (push): a transfer slower than 1 byte/s for `seconds` is aborted by git
+ * itself over http(s) (GIT_HTTP_LOW_SPEED_*), and the whole command (with its helpers: zx kills the
+ * process tree) by a process timeout, which also covers ssh and a server that never answers.
+ */
+export function networkLimits(seconds: number): { env: Record<string, string>; totalMs: number } {
+  return { env: { GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: String(seconds) }, totalMs: seconds * 2000 }
+}
+
+function git(repoDir: string, network?: { seconds: number }) {
+  if (network) {
+    const limits = networkLimits(network.seconds)
+    return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], timeout: limits.totalMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...limits.env } })
+  }
   // GIT_TERMINAL_PROMPT=0: a push that needs credentials fails fast instead of waiting on a prompt
   // nobody sees behind the renderer.
   // stdin 'ignore': zx runs each command through bash, and bash started with a socket on stdin and
@@ -93,17 +106,41 @@ export async function commitPaths(repoDir: string, changed: FileStatus[], messag
   return (await g`git rev-parse HEAD`).stdout.trim()
 }
 
-/** Pushes HEAD to `branch` on origin. A rejection becomes a SetupError that says what to do. */
-export async function pushBranch(repoDir: string, branch: string): Promise<void> {
-  try {
-    await git(repoDir)`git push --porcelain origin ${`HEAD:refs/heads/${branch}`}`
-  } catch (err) {
-    const out = `${(err as ProcessOutput).stdout ?? ''}\n${(err as ProcessOutput).stderr ?? String(err)}`
-    if (/\[rejected\]|non-fast-forward|fetch first/.test(out))
-      throw new SetupError(`git push to origin/${branch} was rejected: the remote has commits this checkout does not`, `run git -C ${repoDir} pull --rebase origin ${branch}, then rerun (the setup resumes at the push)`)
-    if (/Authentication failed|could not read Username|Permission denied|403/.test(out))
-      throw new SetupError(`git push to origin/${branch} was refused: no permission`, 'check the credentials git uses for origin (git push by hand once), then rerun')
-    throw new SetupError(`git push to origin/${branch} failed: ${out.trim().split('\n').slice(-3).join(' ')}`, 'check that origin is reachable (git fetch origin), then rerun')
+/**
+ * Pushes HEAD to `branch` on origin. A rejection becomes a SetupError that says what to do. A push
+ * that times out or cannot connect is tried again (pushing the same commit twice is harmless), up
+ * to `attempts` times; each attempt is bounded (see networkLimits).
+ */
+export async function pushBranch(repoDir: string, branch: string, timeoutSeconds = 30, attempts = 2): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await git(repoDir, { seconds: timeoutSeconds })`git push --porcelain origin ${`HEAD:refs/heads/${branch}`}`
+      return
+    } catch (err) {
+      const po = err as ProcessOutput
+      const out = `${po.stdout ?? ''}\n${po.stderr ?? String(err)}`
+      const timedOut = po.signal === 'SIGTERM' || /too slow|timed out|Connection timed out|Operation timed out/i.test(out)
+      if (timedOut && attempt < attempts) continue
+      if (timedOut)
+        throw new SetupError(
+          `git push to origin/${branch} got no answer: ${attempts} attempts, each stopped after ${timeoutSeconds}s without progress (or ${networkLimits(timeoutSeconds).totalMs / 1000}s in all)`,
+          `check that origin answers (git -C ${repoDir} push --dry-run origin ${branch} by hand), or raise REQUEST_TIMEOUT_SECONDS for a slow link, then rerun (the setup resumes at the push)`,
+        )
+      if (/\[rejected\]|non-fast-forward|fetch first/.test(out))
+        throw new SetupError(`git push to origin/${branch} was rejected: the remote has commits this checkout does not`, `run git -C ${repoDir} pull --rebase origin ${branch}, then rerun (the setup resumes at the push)`)
+      if (/\[remote rejected\]/.test(out)) {
+        // a server-side hook or branch protection: its reason is in the remote: lines
+        const reason = /\[remote rejected\][^(]*\(([^)]*)\)/.exec(out)?.[1] ?? 'refused'
+        const remote = out.split('\n').filter((l) => l.startsWith('remote:')).map((l) => l.slice(7).trim()).filter(Boolean).slice(-3).join(' ')
+        throw new SetupError(
+          `origin refused the push to ${branch} (${reason})${remote ? `: ${remote}` : ''}; the commit stays in the checkout`,
+          `do what origin's message asks, or have its owner allow the push (branch protection, server hook), then rerun: the setup resumes at the push`,
+        )
+      }
+      if (/Authentication failed|could not read Username|Permission denied|403/.test(out))
+        throw new SetupError(`git push to origin/${branch} was refused: no permission`, 'check the credentials git uses for origin (git push by hand once), then rerun')
+      throw new SetupError(`git push to origin/${branch} failed: ${out.trim().split('\n').slice(-3).join(' ')}`, 'check that origin is reachable (git fetch origin), then rerun')
+    }
   }
 }
 
@@ -120,24 +157,57 @@ export async function headCommit(repoDir: string): Promise<string> {
   return (await git(repoDir)`git rev-parse HEAD`).stdout.trim()
 }
 
+export interface GitDirs {
+  /** this checkout's own git dir: `.git`, or `<main>/.git/worktrees/<name>` for a linked worktree */
+  gitDir: string
+  /** the dir shared by all worktrees (refs, packed-refs, config): `git rev-parse --git-common-dir` */
+  commonDir: string
+}
+
 /**
- * Lock files git leaves in a checkout when it is killed mid-write (`index.lock`, `HEAD.lock`,
- * `packed-refs.lock`, ref locks, `--only` commits' temporary `next-index-*.lock`), created at or
- * after `since`. Any git command that writes stops on them until they are removed.
+ * What `git rev-parse --absolute-git-dir` and `--git-common-dir` print, read from the files git
+ * itself reads (`.git` is a folder, or a file `gitdir: <path>` in a linked worktree or submodule;
+ * a worktree's git dir names the shared one in `commondir`), so no git process is started.
+ */
+export function gitDirs(repoDir: string): GitDirs | undefined {
+  const dotGit = join(repoDir, '.git')
+  let gitDir = dotGit
+  try {
+    if (statSync(dotGit).isFile()) {
+      const m = /^gitdir:\s*(.+?)\s*$/m.exec(readFileSync(dotGit, 'utf8'))
+      if (!m) return undefined
+      gitDir = resolve(repoDir, m[1])
+    }
+  } catch {
+    return undefined
+  }
+  let commonDir = gitDir
+  try {
+    commonDir = resolve(gitDir, readFileSync(join(gitDir, 'commondir'), 'utf8').trim())
+  } catch {
+    // no commondir file: the git dir is the common one
+  }
+  return { gitDir, commonDir }
+}
+
+/**
+ * Lock files git leaves when it is killed mid-write (`index.lock`, `HEAD.lock`, `packed-refs.lock`,
+ * ref locks, `--only` commits' temporary `next-index-*.lock`), created at or after `since`, as
+ * absolute paths. A linked worktree keeps its index and HEAD in its own git dir and shares refs with
+ * the main checkout, so both are searched. Any git command that writes stops on them until removed.
  */
 export function staleGitLocks(repoDir: string, since: Date): string[] {
-  const gitDir = join(repoDir, '.git')
-  const found: string[] = []
+  const dirs = gitDirs(repoDir)
+  const found = new Set<string>()
   const consider = (abs: string) => {
     try {
       // a second of slack: file times and the saved start time come from different clocks' rounding
-      if (statSync(abs).mtimeMs >= since.getTime() - 1000) found.push(abs)
+      if (statSync(abs).mtimeMs >= since.getTime() - 1000) found.add(abs)
     } catch {
       // gone meanwhile
     }
   }
-  if (!existsSync(gitDir)) return found
-  for (const name of readdirSync(gitDir)) if (name.endsWith('.lock')) consider(join(gitDir, name))
+  if (!dirs) return []
   const walk = (dir: string) => {
     if (!existsSync(dir)) return
     for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -146,13 +216,19 @@ export function staleGitLocks(repoDir: string, since: Date): string[] {
       else if (e.name.endsWith('.lock')) consider(abs)
     }
   }
-  walk(join(gitDir, 'refs'))
-  return found.map((abs) => relative(repoDir, abs))
+  for (const dir of new Set([dirs.gitDir, dirs.commonDir])) {
+    for (const name of readdirSync(dir)) if (name.endsWith('.lock') && name !== SETUP_LOCK_NAME) consider(join(dir, name))
+    walk(join(dir, 'refs'))
+  }
+  return [...found]
 }
 
-/** Removes the lock files `staleGitLocks` found; returns their repo-relative paths. */
+/** The run lock's file name, in the repo's common git dir (never one of git's own locks). */
+export const SETUP_LOCK_NAME = 'image-updater-setup.lock'
+
+/** Removes the lock files `staleGitLocks` found; returns their absolute paths. */
 export function removeStaleGitLocks(repoDir: string, since: Date): string[] {
   const stale = staleGitLocks(repoDir, since)
-  for (const rel of stale) rmSync(join(repoDir, rel), { force: true })
+  for (const abs of stale) rmSync(abs, { force: true })
   return stale
 }

@@ -1,18 +1,48 @@
 // Commit exactly the files the setup manages and push: the git half of task 7 (and of task 9).
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
-import { readRepoFile } from './files.ts'
-import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { readRepoFile, realRepoPath } from './files.ts'
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
 import type { Change } from './task.ts'
 import { incoming, rebaseOntoWriteBack, refuseForeign } from './write-back-rebase.ts'
 
 /** Refuses a checkout the setup cannot commit to safely. */
 export function verifyBranch(ctx: Ctx, status: RepoStatus): void {
+  verifyNoGitOperation(ctx.repoDir)
   const { branch } = ctx.settings
   if (status.branch === null)
     throw new SetupError(`the GitOps repo ${ctx.repoDir} has a detached HEAD`, `check out the branch Argo CD tracks: git -C ${ctx.repoDir} switch ${branch}`)
   if (status.branch !== branch)
     throw new SetupError(`the GitOps repo is on branch ${status.branch}, not ${branch} (GIT_BRANCH)`, `git -C ${ctx.repoDir} switch ${branch}, or set GIT_BRANCH=${status.branch} if Argo CD tracks that branch`)
+}
+
+/**
+ * A rebase, merge, cherry-pick, revert or am the user left half done: the checkout's HEAD and index
+ * belong to it, so nothing is written until it is finished or aborted (both commands work).
+ */
+export function verifyNoGitOperation(repoDir: string): void {
+  const dirs = gitDirs(repoDir)
+  if (!dirs) return
+  const has = (name: string) => existsSync(join(dirs.gitDir, name))
+  const g = `git -C ${repoDir}`
+  const op = has('rebase-merge') || (has('rebase-apply') && !has('rebase-apply/applying'))
+    ? { what: 'a rebase', done: `${g} rebase --continue`, abort: `${g} rebase --abort` }
+    : has('rebase-apply')
+      ? { what: 'a git am', done: `${g} am --continue`, abort: `${g} am --abort` }
+      : has('MERGE_HEAD')
+        ? { what: 'a merge', done: `${g} commit --no-edit (after resolving any conflicts and git add)`, abort: `${g} merge --abort` }
+        : has('CHERRY_PICK_HEAD')
+          ? { what: 'a cherry-pick', done: `${g} cherry-pick --continue`, abort: `${g} cherry-pick --abort` }
+          : has('REVERT_HEAD')
+            ? { what: 'a revert', done: `${g} revert --continue`, abort: `${g} revert --abort` }
+            : undefined
+  if (op)
+    throw new SetupError(
+      `the GitOps repo ${repoDir} is in the middle of ${op.what}, so the setup does not touch it (nothing was changed)`,
+      `finish it (${op.done}) or abort it (${op.abort}), then rerun`,
+    )
 }
 
 export function verifyUpstream(ctx: Ctx, status: RepoStatus): void {
@@ -41,9 +71,19 @@ export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]
   return foreign
 }
 
+/**
+ * The paths git knows for managed `paths`: a path through a symlinked folder is where the file
+ * really is, a symlinked file counts as its target (edited in place) and as the link (deleted).
+ * Refuses a path that leads outside the repo.
+ */
+export function realManagedPaths(ctx: Ctx, paths: string[]): string[] {
+  return [...new Set(paths.flatMap((p) => [realRepoPath(ctx.repoDir, p), realRepoPath(ctx.repoDir, p, { leaf: false })]))].sort()
+}
+
 /** Stops before anything is written when the repo is not fit for the setup commit. */
-export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
+export async function verifyCommittable(ctx: Ctx, logicalPaths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
   verifyGitCheckout(ctx.repoDir)
+  const paths = realManagedPaths(ctx, logicalPaths)
   const status = await repoStatus(ctx.repoDir)
   verifyBranch(ctx, status)
   if (opts.needsUpstream) verifyUpstream(ctx, status)
@@ -58,7 +98,7 @@ export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needs
   if (foreign.length)
     throw new SetupError(
       `uncommitted edits that this setup did not make in ${foreign.join(', ')}`,
-      `commit or stash them first (git -C ${ctx.repoDir} stash), so the setup commit holds only its own changes, then rerun`,
+      `commit them, or put them aside with git -C ${ctx.repoDir} stash push --include-untracked -- ${foreign.join(' ')} (git stash pop brings them back), so the setup commit holds only its own changes, then rerun`,
     )
   return status
 }
@@ -70,7 +110,7 @@ export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needs
 async function pushOverWriteBack(ctx: Ctx): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await pushBranch(ctx.repoDir, ctx.settings.branch)
+      return await pushBranch(ctx.repoDir, ctx.settings.branch, Number(ctx.settings.requestTimeoutSeconds))
     } catch (err) {
       if (attempt >= 3 || !(err instanceof SetupError) || !/was rejected: the remote has commits/.test(err.message)) throw err
       if ((await rebaseOntoWriteBack(ctx)) === 0) throw err
@@ -99,13 +139,14 @@ async function gitWrite<T>(ctx: Ctx, what: string, write: () => Promise<T>): Pro
 }
 
 /** The commit and push still needed for `paths`, as changes. */
-export async function planPublish(ctx: Ctx, paths: string[], message: string): Promise<Change[]> {
-  const status = await verifyCommittable(ctx, paths, { needsUpstream: true })
+export async function planPublish(ctx: Ctx, logicalPaths: string[], message: string): Promise<Change[]> {
+  const status = await verifyCommittable(ctx, logicalPaths, { needsUpstream: true })
   const { branch } = ctx.settings
-  const managed = new Set(paths)
+  const managed = new Set(realManagedPaths(ctx, logicalPaths))
   const dirty = status.changed.filter((f) => managed.has(f.path)).map((f) => f.path)
   // In dry-run the earlier tasks wrote nothing; what they would have written is pending too.
-  const pending = [...new Set([...dirty, ...(ctx.dryRun ? paths.filter((p) => ctx.touchedPaths.has(p)) : [])])].sort()
+  const wouldWrite = ctx.dryRun ? logicalPaths.filter((p) => ctx.touchedPaths.has(p)).map((p) => realRepoPath(ctx.repoDir, p)) : []
+  const pending = [...new Set([...dirty, ...wouldWrite])].sort()
   const changes: Change[] = []
   if (pending.length) {
     // Image Updater's write-back commits (only .argocd-source-* files) are rebased onto at the push;

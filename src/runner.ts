@@ -4,10 +4,12 @@ import { resolve } from 'node:path'
 import type { Ctx } from './context.ts'
 import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
 import { describeError, SetupError } from './errors.ts'
+import { verifyWritable } from './files.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
 import { loadConfig, type Secrets } from './settings.ts'
-import { acquireLock, StateStore } from './state.ts'
+import { acquireLock, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
+import { createHash } from 'node:crypto'
 import type { Change, Task } from './task.ts'
 
 export const PROJECT_DIR = resolve(import.meta.dirname, '..')
@@ -56,7 +58,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
   const config = loadConfig({ envFile: opts.envFile, cwd, env: opts.apps ? { ...env, APPS: opts.apps.join(',') } : env })
   const repoDir = config.settings.gitopsRepoDir
   verifyGitCheckout(repoDir)
-  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir)
+  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir, opts.fresh && !opts.dryRun)
   const ctx: Ctx = {
     settings: config.settings,
     secrets: config.secrets,
@@ -66,6 +68,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     overlay: opts.dryRun ? new Map() : undefined,
     yes: opts.yes,
     offline: opts.offline,
+    switchCluster: opts.switchCluster,
     log: () => {},
     touchedPaths: new Set(),
     state,
@@ -120,7 +123,7 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
   let release = () => {}
   try {
     if (!opts.dryRun) {
-      const lock = acquireLock(ctx.state.dir, ['run', ...argv].join(' '))
+      const lock = acquireLock(ctx.repoDir, ['run', ...argv].join(' '))
       release = lock.release
       if (lock.note) process.stderr.write(`! ${lock.note}\n`)
     }
@@ -144,10 +147,10 @@ function notePlanned(ctx: Ctx, changes: Change[]): void {
  * Before anything is written: every selected repo task plans in check mode (so a bad file in task 5
  * stops the run before task 0 writes), and the checkout must be fit for the setup commit.
  */
-async function repoPreflight(ctx: Ctx, selected: Task[], resumed: Set<number>, managedPaths: string[]): Promise<void> {
-  const repoTasks = selected.filter((t) => t.scope === 'repo' && !resumed.has(t.id))
+async function repoPreflight(ctx: Ctx, selected: Task[], managedPaths: string[]): Promise<void> {
+  const repoTasks = selected.filter((t) => t.scope === 'repo')
   if (repoTasks.length === 0) return
-  await verifyCommittable(ctx, managedPaths, { needsUpstream: selected.some((t) => t.publishes && !resumed.has(t.id)) })
+  await verifyCommittable(ctx, managedPaths, { needsUpstream: selected.some((t) => t.publishes) })
   const check: Ctx = { ...ctx, dryRun: true, touchedPaths: new Set(), overlay: new Map() }
   for (const task of repoTasks) {
     try {
@@ -157,25 +160,60 @@ async function repoPreflight(ctx: Ctx, selected: Task[], resumed: Set<number>, m
       throw err
     }
   }
+  // a read-only or immutable file would stop the run after earlier tasks wrote
+  verifyWritable(ctx.repoDir, [...check.touchedPaths])
+}
+
+/** Settings that do not shape any task's result (where state lives, how long to wait, how to reach the cluster). */
+const NOT_SHAPING = new Set(['stateDir', 'kubeconfig', 'kubeContext', 'syncTimeoutSeconds', 'requestTimeoutSeconds'])
+
+/** What finished tasks' results depend on: the shaping settings and the cluster (the last one known). */
+function runBasis(ctx: Ctx, cluster: ClusterIdentity | undefined): RunBasis {
+  const shaping = Object.entries(ctx.settings).filter(([k]) => !NOT_SHAPING.has(k))
+  return { settings: createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16), cluster: cluster?.kubeSystemUid ?? ctx.state.run?.basis?.cluster }
+}
+
+/**
+ * The unfinished run's progress, judged: repo tasks are re-planned always (cheap, and a plan that
+ * finds nothing to do is "up to date"); finished cluster tasks hold only while the settings and
+ * the cluster they ran with are the same, and a change drops them all (`stale`), selected or not.
+ */
+function trustedProgress(ctx: Ctx, allTasks: Task[], selected: Task[], basis: RunBasis, fresh: boolean): { resumed: Set<number>; stale: boolean } {
+  const previous = fresh ? undefined : ctx.state.run
+  const done = allTasks.filter((t) => previous?.completed.includes(t.id) && t.scope === 'cluster')
+  if (!previous || done.length === 0) return { resumed: new Set(), stale: false }
+  const changed = previous.basis?.settings !== basis.settings ? 'the settings changed' : basis.cluster !== previous.basis?.cluster ? 'the cluster changed' : ''
+  if (changed) {
+    process.stderr.write(`Saved progress of the run started ${previous.startedAt} is not reused: ${changed} since tasks ${done.map((t) => t.id).join(', ')} finished; they are checked again\n`)
+    return { resumed: new Set(), stale: true }
+  }
+  const resumed = done.filter((t) => selected.includes(t)).map((t) => t.id)
+  if (resumed.length) process.stderr.write(`Resuming the run started ${previous.startedAt} (tasks done: ${resumed.join(', ')}; --fresh starts over)\n`)
+  return { resumed: new Set(resumed), stale: false }
 }
 
 async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions): Promise<number> {
   // Settings and the repo files every task builds on, checked once up front so an error names the
   // setting or file rather than whichever task happened to read it first.
   await repoFacts(ctx)
-  const resumed = new Set<number>()
-  if (!opts.dryRun) {
-    const previous = opts.fresh ? undefined : ctx.state.run
-    if (previous && previous.completed.length)
-      process.stderr.write(`Resuming the run started ${previous.startedAt} (tasks done: ${previous.completed.join(', ')}; --fresh starts over)\n`)
-    for (const id of previous?.completed ?? []) resumed.add(id)
-    await repoPreflight(ctx, selected, resumed, allManagedPaths(ctx, allTasks))
-    await ctx.state.startRun(opts.fresh)
-  }
+  // Repo tasks are never skipped as done (see trustedProgress): all of them plan before the cluster
+  // is even reached, so a bad file stops the run before anything is written.
+  if (!opts.dryRun) await repoPreflight(ctx, selected, allManagedPaths(ctx, allTasks))
   // The Kubernetes client costs about a second to load: only runs with a cluster task pay for it.
-  if (selected.some((t) => t.scope === 'cluster' && !resumed.has(t.id))) {
+  // Every such run checks which cluster it reached, and says so before anything is written.
+  let cluster: ClusterIdentity | undefined
+  if (selected.some((t) => t.scope === 'cluster')) {
     const { clusterPreflight } = await import('./cluster/preflight.ts')
-    await clusterPreflight(ctx)
+    cluster = await clusterPreflight(ctx)
+    process.stderr.write(`Cluster: ${cluster.server} (kube context ${cluster.context}, kube-system uid ${cluster.kubeSystemUid})\n`)
+  }
+  let resumed = new Set<number>()
+  if (!opts.dryRun) {
+    const basis = runBasis(ctx, cluster)
+    const progress = trustedProgress(ctx, allTasks, selected, basis, opts.fresh)
+    resumed = progress.resumed
+    await ctx.state.startRun(opts.fresh || progress.stale, basis)
+    if (cluster && ctx.state.cluster?.kubeSystemUid !== cluster.kubeSystemUid) await ctx.state.recordCluster(cluster)
   }
   // Prompts cannot share the terminal with the renderer, and late checks would leave half-done work:
   // every task prepares before the first one changes anything.

@@ -1,7 +1,7 @@
 // Settings: every knob of the setup, read from `.env` (dotenv) and the environment.
 // Each entry documents itself; `.env.example` is checked against this table by a test.
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { isAbsolute, resolve } from 'node:path'
+import { isAbsolute, posix, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { SetupError } from './errors.ts'
 
@@ -41,13 +41,13 @@ export const SETTING_SPECS = {
   logLevel: { env: 'SETUP_LOG_LEVEL', default: 'debug', help: 'Image Updater log level while setting up (task 9 lowers it).' },
   finalLogLevel: { env: 'FINAL_LOG_LEVEL', default: 'info', help: 'Image Updater log level after verification (task 9).' },
   kubeconfig: { env: 'KUBECONFIG', default: '', help: 'Kubeconfig file; empty = ~/.kube/config.' },
-  kubeContext: { env: 'KUBE_CONTEXT', default: '', help: 'Kube context the setup must run against; empty = the current context.' },
-  allowOtherContext: { env: 'ALLOW_OTHER_CONTEXT', default: 'false', help: 'true to run against a context other than KUBE_CONTEXT.' },
+  kubeContext: { env: 'KUBE_CONTEXT', default: '', help: 'Kube context to run against (as kubectl --context); empty = the current context, and later runs refuse a different cluster than the first one (--switch-cluster).' },
   vaultNamespace: { env: 'VAULT_NAMESPACE', default: 'vault', help: 'Namespace of the Vault pod.' },
   vaultPod: { env: 'VAULT_POD', default: 'vault-0', help: 'Vault pod that runs `vault kv` commands.' },
   vaultToken: { env: 'VAULT_TOKEN', secret: true, default: '', help: 'Vault token, only when the pod is not logged in; passed on stdin, never argv.' },
   syncTimeoutSeconds: { env: 'SYNC_TIMEOUT_SECONDS', default: '300', help: 'How long to wait for an Application to be Synced and Healthy.' },
-  stateDir: { env: 'STATE_DIR', default: '.setup-state', help: 'Folder (relative to this project) for saved progress and the run lock.' },
+  requestTimeoutSeconds: { env: 'REQUEST_TIMEOUT_SECONDS', default: '30', help: 'How long one Kubernetes API request or git network call (push, fetch) may go without an answer before it is retried (a few times) or fails.' },
+  stateDir: { env: 'STATE_DIR', default: '.setup-state', help: 'Folder (relative to this project) for saved progress, one file per GitOps repo (the run lock lives in the repo\'s git dir).' },
 } satisfies Record<string, SettingSpec>
 
 export type SettingKey = keyof typeof SETTING_SPECS
@@ -118,12 +118,87 @@ export function loadConfig(opts: { envFile?: string; cwd?: string; env?: NodeJS.
   ;(values as Record<string, unknown>).perApp = Object.freeze(perApp)
   if (values.gitopsRepoDir && !isAbsolute(values.gitopsRepoDir))
     values.gitopsRepoDir = resolve(usedFile ? resolve(usedFile, '..') : cwd, values.gitopsRepoDir)
+  if (raw({ env: 'ALLOW_OTHER_CONTEXT', help: '' }) !== undefined)
+    warnings.push('ALLOW_OTHER_CONTEXT is no longer read: KUBE_CONTEXT selects the context the setup runs against (delete the line)')
   const pat = raw(SETTING_SPECS.githubPat)
   const vaultToken = raw(SETTING_SPECS.vaultToken)
+  const problems = settingProblems(values as unknown as Settings)
+  const patProblem = pat === undefined ? undefined : patCharacterProblem(pat)
+  if (patProblem) problems.push(patProblem)
+  if (problems.length)
+    throw new SetupError(
+      problems.length === 1 ? problems[0].cause : `${problems.length} settings are wrong:\n${problems.map((p) => `  - ${p.cause}\n    fix: ${p.fix}`).join('\n')}`,
+      problems.length === 1 ? `${problems[0].fix} in ${usedFile ?? '.env'} or the environment` : `fix each item above in ${usedFile ?? '.env'} or the environment`,
+    )
   return {
     settings: Object.freeze(values) as unknown as Settings,
     secrets: { githubPat: () => pat, vaultToken: () => vaultToken },
     envFile: usedFile,
     warnings,
+  }
+}
+
+interface Problem {
+  cause: string
+  fix: string
+}
+
+/** Settings that name a file or folder in the GitOps repo: each must stay inside it. */
+const REPO_PATHS = ['projectFile', 'applicationsDir', 'personalServicesFile', 'vaultEsoFile', 'manifestsDir', 'valuesDir', 'planDir'] as const
+/** Kubernetes object names: Service names (APP_NAME names one) are DNS-1035 labels, namespaces DNS-1123 labels. */
+const DNS1035_LABEL = /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/
+const DNS1123_SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
+const NAMES: { key: 'appName' | 'appNamespace' | 'argocdNamespace' | 'vaultNamespace' | 'secretStore' | 'vaultPod'; pattern: RegExp; kind: string }[] = [
+  { key: 'appName', pattern: DNS1035_LABEL, kind: 'a Kubernetes Service name (lower-case letters, digits and -, starting with a letter, at most 63)' },
+  { key: 'appNamespace', pattern: DNS1123_LABEL, kind: 'a namespace name (lower-case letters, digits and -, at most 63)' },
+  { key: 'argocdNamespace', pattern: DNS1123_LABEL, kind: 'a namespace name (lower-case letters, digits and -, at most 63)' },
+  { key: 'vaultNamespace', pattern: DNS1123_LABEL, kind: 'a namespace name (lower-case letters, digits and -, at most 63)' },
+  { key: 'secretStore', pattern: DNS1123_SUBDOMAIN, kind: 'a Kubernetes object name (lower-case letters, digits, - and .)' },
+  { key: 'vaultPod', pattern: DNS1123_SUBDOMAIN, kind: 'a pod name (lower-case letters, digits, - and .)' },
+]
+/** Node's timers hold at most 2^31-1 ms; a longer one fires at once (and every wait would fail). */
+export const MAX_TIMER_SECONDS = Math.floor((2 ** 31 - 1) / 1000)
+
+/** Every setting that would write outside the repo, name an invalid object or break a timer. */
+export function settingProblems(s: Settings): Problem[] {
+  const problems: Problem[] = []
+  for (const key of REPO_PATHS) {
+    const { env } = SETTING_SPECS[key]
+    const value = s[key]
+    const fix = `set ${env} to a path inside the GitOps repo, relative to GITOPS_REPO_DIR (default ${SETTING_SPECS[key].default})`
+    if (isAbsolute(value) || /^[a-zA-Z]:[\\/]/.test(value)) problems.push({ cause: `${env} "${value}" is an absolute path; it must be relative to the GitOps repo`, fix })
+    else {
+      const norm = posix.normalize(value.replace(/\\/g, '/'))
+      if (norm === '..' || norm.startsWith('../')) problems.push({ cause: `${env} "${value}" leads outside the GitOps repo`, fix })
+      else if (norm === '.' || norm === '') problems.push({ cause: `${env} "${value}" names the repo itself, not a path in it`, fix })
+      else if (norm === '.git' || norm.startsWith('.git/')) problems.push({ cause: `${env} "${value}" points into the repo's .git folder`, fix })
+    }
+  }
+  for (const { key, pattern, kind } of NAMES) {
+    const { env } = SETTING_SPECS[key]
+    if (!pattern.test(s[key])) problems.push({ cause: `${env} "${s[key]}" is not ${kind}`, fix: `set ${env} to a valid name, e.g. ${SETTING_SPECS[key].default}` })
+  }
+  for (const name of (s.apps ?? '').split(',').map((a) => a.trim()).filter(Boolean))
+    if (!DNS1035_LABEL.test(name)) problems.push({ cause: `APPS names "${name}", which is not a Kubernetes Service name (lower-case letters, digits and -, starting with a letter)`, fix: 'set APPS to the app names, comma-separated, e.g. it-tools,squoosh' })
+  for (const key of ['syncTimeoutSeconds', 'requestTimeoutSeconds'] as const) {
+    const { env, default: def } = SETTING_SPECS[key]
+    const n = Number(s[key])
+    if (!/^\d+$/.test(s[key]) || !(n > 0)) problems.push({ cause: `${env} "${s[key]}" is not a whole number of seconds above 0`, fix: `set ${env}=${def}` })
+    else if (n > MAX_TIMER_SECONDS) problems.push({ cause: `${env} ${s[key]} is above ${MAX_TIMER_SECONDS} s, the longest timer Node can set (a longer one fires at once)`, fix: `set ${env} to at most ${MAX_TIMER_SECONDS} (e.g. ${def})` })
+  }
+  return problems
+}
+
+/**
+ * A GitHub token is letters, digits and _: a quote, a space or a line break in it is a paste gone
+ * wrong, and would break the registry credentials (the dockerconfigjson built from it) later.
+ */
+export function patCharacterProblem(pat: string): Problem | undefined {
+  const bad = /["\\]/.test(pat) ? 'a quote or backslash' : /[\r\n]/.test(pat) ? 'a line break' : /[\s\x00-\x1f\x7f]/.test(pat) ? 'a space or control character' : undefined
+  if (!bad) return undefined
+  return {
+    cause: `GITHUB_PAT contains ${bad}, which no GitHub token has (it would break the registry credentials built from it); nothing was stored`,
+    fix: 'set GITHUB_PAT to the token exactly as GitHub shows it (ghp_… or github_pat_…, one line, no quotes inside the value)',
   }
 }

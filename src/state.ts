@@ -1,16 +1,40 @@
-// Saved progress and the run lock, under STATE_DIR. Nothing secret is ever stored here.
+// Saved progress (one file per GitOps repo under STATE_DIR) and the run lock (in the repo's git dir).
+// Nothing secret is ever stored here.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeSync, chmodSync } from 'node:fs'
 import { createHash } from 'node:crypto'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { SetupError } from './errors.ts'
 import { writeFileAtomic } from './files.ts'
+import { gitDirs, SETUP_LOCK_NAME } from './git.ts'
 
 export interface RunProgress {
   startedAt: string
   /** ids of tasks that finished in this (unfinished) run */
   completed: number[]
   failed?: { id: number; message: string }
+  /**
+   * What the finished tasks' results depend on: a hash of the settings that shape them and the
+   * cluster they ran against. A resume trusts "done" only while both still hold.
+   */
+  basis?: RunBasis
+}
+
+export interface RunBasis {
+  settings: string
+  /** kube-system namespace uid of the cluster the cluster tasks ran against */
+  cluster?: string
+}
+
+/** The cluster a repo's setup runs against, as recorded by the first run that reached it. */
+export interface ClusterIdentity {
+  /** API server URL */
+  server: string
+  /** the kube-system namespace's uid: a rebuilt cluster at the same URL gets a new one */
+  kubeSystemUid: string
+  /** the context it was reached through */
+  context: string
+  recordedAt: string
 }
 
 export interface SavedState {
@@ -24,6 +48,8 @@ export interface SavedState {
    * setup commit must not sweep them in.
    */
   written: Record<string, string[]>
+  /** the cluster this repo's setup ran against (see ClusterIdentity) */
+  cluster?: ClusterIdentity
   /**
    * Set while this tool runs a git command that writes to the checkout (commit, push), cleared after
    * it. Still set at the next run = that command was killed, and the lock files git left behind
@@ -45,28 +71,56 @@ export function contentHash(content: string | null): string {
   return content === null ? 'deleted' : createHash('sha256').update(content).digest('hex')
 }
 
+/**
+ * The saved-state file of one GitOps checkout: one file per repo, so two repos sharing a STATE_DIR
+ * never mix (or overwrite) each other's progress and write records.
+ */
+export function stateFileOf(dir: string, repoDir: string): string {
+  return join(dir, `state-${createHash('sha256').update(repoDir).digest('hex').slice(0, 16)}.json`)
+}
+
+/** Before one file per repo, every repo shared this one; it is still read for its own repo. */
+const LEGACY_FILE = 'state.json'
+
 export class StateStore {
   readonly file: string
   private state: SavedState
+  /** the shared file of older versions, adopted for this repo and removed at the first save */
+  private legacy?: string
 
   constructor(
     readonly dir: string,
     repoDir: string,
+    /** --fresh: a saved-progress file that does not parse is started over instead of refused */
+    private readonly fresh = false,
   ) {
-    this.file = join(dir, 'state.json')
+    this.file = stateFileOf(dir, repoDir)
     this.state = this.read(repoDir)
   }
 
-  private read(repoDir: string): SavedState {
-    if (!existsSync(this.file)) return { version: 1, repoDir, written: {} }
-    let parsed: SavedState
+  private parse(file: string): SavedState | undefined {
     try {
-      parsed = JSON.parse(readFileSync(this.file, 'utf8'))
+      return JSON.parse(readFileSync(file, 'utf8'))
     } catch {
-      throw new SetupError(`saved progress ${this.file} is not valid JSON`, `delete it or rerun with --fresh`)
+      if (this.fresh) return undefined
+      throw new SetupError(
+        `saved progress ${file} is not valid JSON`,
+        `rerun with --fresh (it starts the saved progress over), or delete the file (rm ${file}); either way the next run checks every task again`,
+      )
     }
-    // Progress of another GitOps checkout does not apply here.
-    if (parsed.repoDir !== repoDir) return { version: 1, repoDir, written: {} }
+  }
+
+  private read(repoDir: string): SavedState {
+    let parsed: SavedState | undefined
+    if (existsSync(this.file)) parsed = this.parse(this.file)
+    else {
+      const legacy = join(this.dir, LEGACY_FILE)
+      if (existsSync(legacy)) {
+        const old = this.parse(legacy)
+        if (old?.repoDir === repoDir) [parsed, this.legacy] = [old, legacy]
+      }
+    }
+    if (!parsed || parsed.repoDir !== repoDir) return { version: 1, repoDir, written: {} }
     return { ...parsed, written: parsed.written ?? {} }
   }
 
@@ -78,11 +132,24 @@ export class StateStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 })
     await writeFileAtomic(this.file, `${JSON.stringify(this.state, null, 2)}\n`)
     chmodSync(this.file, 0o600)
+    if (this.legacy) rmSync(this.legacy, { force: true })
+    this.legacy = undefined
   }
 
-  async startRun(fresh: boolean): Promise<RunProgress> {
+  /** The cluster recorded by an earlier run, if any. */
+  get cluster(): ClusterIdentity | undefined {
+    return this.state.cluster
+  }
+
+  async recordCluster(identity: ClusterIdentity): Promise<void> {
+    this.state.cluster = identity
+    await this.save()
+  }
+
+  async startRun(fresh: boolean, basis: RunBasis): Promise<RunProgress> {
     if (fresh || !this.state.run) this.state.run = { startedAt: new Date().toISOString(), completed: [] }
     delete this.state.run.failed
+    this.state.run.basis = basis
     await this.save()
     return this.state.run
   }
@@ -151,25 +218,55 @@ export interface LockHolder {
   host: string
   startedAt: string
   command: string
+  /** the holder's start time in clock ticks since boot (Linux), so a reused pid is not taken for it */
+  procStart?: string
 }
 
-function isAlive(pid: number): boolean {
+/** Start time of a process (field 22 of /proc/<pid>/stat), or undefined where /proc has no such file. */
+export function processStart(pid: number): string | undefined {
   try {
-    process.kill(pid, 0)
-    return true
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the command name (field 2) is in parentheses and may hold spaces: count from after it
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]
+  } catch {
+    return undefined
+  }
+}
+
+/** Whether the lock's pid is still the process that took the lock, not another one that reuses it. */
+function holderRunning(holder: LockHolder): boolean {
+  try {
+    process.kill(holder.pid, 0)
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false
+  }
+  const now = processStart(holder.pid)
+  if (holder.procStart !== undefined && now !== undefined) return now === holder.procStart
+  // a lock without a start time (or no /proc): the holder was node running this setup
+  try {
+    return /node|tsx/.test(readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8'))
+  } catch {
+    return true
   }
 }
 
 /**
- * Takes the run lock (O_EXCL create). A lock whose holder is gone is recovered with a message;
- * a live holder stops this run. Returns the release function and any recovery note.
+ * Where the run lock of a GitOps checkout lives: in its common git dir, shared by every worktree
+ * of the repo, so two runs on the same repo exclude each other whatever their STATE_DIR.
  */
-export function acquireLock(dir: string, command: string): { release: () => void; note?: string } {
-  mkdirSync(dir, { recursive: true, mode: 0o700 })
-  const file = join(dir, 'run.lock')
-  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command }
+export function lockFileOf(repoDir: string): string {
+  const dirs = gitDirs(repoDir)
+  if (!dirs) throw new SetupError(`GITOPS_REPO_DIR ${repoDir} is not a git checkout`, 'point GITOPS_REPO_DIR at the root of your GitOps repository clone')
+  return join(dirs.commonDir, SETUP_LOCK_NAME)
+}
+
+/**
+ * Takes the run lock of the GitOps repo (O_EXCL create). A lock whose holder is gone is recovered
+ * with a message; a live holder stops this run. Returns the release function and any recovery note.
+ */
+export function acquireLock(repoDir: string, command: string): { release: () => void; note?: string } {
+  const file = lockFileOf(repoDir)
+  const me: LockHolder = { pid: process.pid, host: hostname(), startedAt: new Date().toISOString(), command, procStart: processStart(process.pid) }
   let note: string | undefined
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
@@ -185,9 +282,9 @@ export function acquireLock(dir: string, command: string): { release: () => void
       } catch {
         holder = undefined // a lock cut short by a crash mid-write
       }
-      if (holder && holder.host === me.host && isAlive(holder.pid))
+      if (holder && holder.host === me.host && holderRunning(holder))
         throw new SetupError(
-          `another setup run holds the lock: pid ${holder.pid} (${holder.command}), started ${holder.startedAt}`,
+          `another setup run holds the lock of this GitOps repo: pid ${holder.pid} (${holder.command}), started ${holder.startedAt}`,
           `wait for it to finish, or stop it (kill ${holder.pid}) and rerun`,
         )
       if (holder && holder.host !== me.host)

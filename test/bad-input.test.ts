@@ -64,7 +64,7 @@ const cases: Case[] = [
     name: "the user's own uncommitted edit in a managed file",
     prepare: (fx) => writeFileSync(join(fx.dir, 'argocd/projects/homelab.yaml'), homelab.replace('Homelab apps', 'My apps')),
     cause: /uncommitted edits that this setup did not make in argocd\/projects\/homelab\.yaml/,
-    fix: /fix: commit or stash them first/,
+    fix: /fix: commit them, or put them aside with git -C .* stash push --include-untracked -- argocd\/projects\/homelab\.yaml/,
   },
 ]
 
@@ -136,13 +136,15 @@ test('a branch without upstream stops before anything is written', async () => {
 test('a second run while one holds the lock stops naming the holder; a stale lock is recovered', async () => {
   const fx = fixture()
   try {
-    writeFileSync(join(fx.stateDir, 'run.lock'), JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run' }))
+    const { lockFileOf, processStart } = await import('../src/state.ts')
+    const lock = lockFileOf(fx.dir)
+    writeFileSync(lock, JSON.stringify({ pid: process.pid, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run', procStart: processStart(process.pid) }))
     const blocked = await runSetup([], fx.env)
     assert.equal(blocked.code, 1)
-    assert.match(blocked.stderr, new RegExp(`another setup run holds the lock: pid ${process.pid} \\(run\\), started 2026-01-01`))
+    assert.match(blocked.stderr, new RegExp(`another setup run holds the lock of this GitOps repo: pid ${process.pid} \\(run\\), started 2026-01-01`))
     assert.match(blocked.stderr, /fix: wait for it to finish/)
 
-    writeFileSync(join(fx.stateDir, 'run.lock'), JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run' }))
+    writeFileSync(lock, JSON.stringify({ pid: 2 ** 22 + 12345, host: (await import('node:os')).hostname(), startedAt: '2026-01-01T00:00:00Z', command: 'run' }))
     const recovered = await runSetup(['--only', '6'], fx.env)
     assert.equal(recovered.code, 0, recovered.stderr)
     assert.match(recovered.stderr, /recovered a stale run lock from pid \d+/)
@@ -164,8 +166,10 @@ test('.env readable by others gives a warning; the state file is owner-only; sec
     assert.equal(run.code, 0, run.stderr)
     assert.match(run.stderr, /\.env is readable by other users and may hold secrets: run chmod 600/)
     const { statSync, readFileSync } = await import('node:fs')
-    assert.equal(statSync(join(fx.stateDir, 'state.json')).mode & 0o077, 0)
-    assert.doesNotMatch(run.stdout + run.stderr + readFileSync(join(fx.stateDir, 'state.json'), 'utf8'), new RegExp(canary))
+    const { stateFileOf } = await import('../src/state.ts')
+    const stateFile = stateFileOf(fx.stateDir, fx.dir)
+    assert.equal(statSync(stateFile).mode & 0o077, 0)
+    assert.doesNotMatch(run.stdout + run.stderr + readFileSync(stateFile, 'utf8'), new RegExp(canary))
     assert.equal(cluster.sandbox.actors.vault.read('secret/homelab/github')?.pat, canary, 'the token from .env reached Vault')
   } finally {
     await cluster.stop()

@@ -7,7 +7,7 @@ import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { contains, syncTrigger, trackedBy } from '../src/cluster/argo.ts'
 import { dockerConfigProblems, gitCredsProblems } from '../src/cluster/secret-checks.ts'
-import { configFailures, contextFailure, formatFailures } from '../src/cluster/preflight.ts'
+import { configFailures, formatFailures, identityFailure } from '../src/cluster/preflight.ts'
 import { deploySteps } from '../src/cluster/deploy.ts'
 import { parseObject } from '../src/cluster/repo-objects.ts'
 import { patShapeWarning } from '../src/cluster/vault.ts'
@@ -103,15 +103,18 @@ test('preflight config checks: bad image, regex, strategy and chart version each
   assert.equal((err.message.match(/fix: /g) ?? []).length, 4, 'one fix line per failure')
 })
 
-test('preflight context check: refuses another context unless allowed', () => {
-  const k = { contextName: 'prod', contextNames: ['prod', 'homelab'] }
-  assert.equal(contextFailure(ctxWith(), k), undefined, 'no KUBE_CONTEXT: the current one is used')
-  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'prod' }), k), undefined)
-  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }), k)!.cause, /current kube context is prod, not homelab/)
-  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }), k)!.fix, /kubectl config use-context homelab/)
-  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab', ALLOW_OTHER_CONTEXT: 'true' }), k), undefined)
-  assert.equal(contextFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }, { yes: true }), k), undefined)
-  assert.match(contextFailure(ctxWith({ KUBE_CONTEXT: 'nowhere' }), k)!.cause, /not in the kubeconfig/)
+test('cluster identity: a different cluster than recorded is refused with KUBE_CONTEXT empty, unless --switch-cluster; --yes does not widen it', () => {
+  const before = { server: 'https://a:6443', kubeSystemUid: 'uid-a', context: 'homelab', recordedAt: '2026-01-01T00:00:00Z' }
+  const now = { server: 'https://b:6443', kubeSystemUid: 'uid-b', context: 'prod', recordedAt: '2026-01-02T00:00:00Z' }
+  const state = { cluster: before } as unknown as Ctx['state']
+  assert.equal(identityFailure(ctxWith({}, { state: { cluster: undefined } as unknown as Ctx['state'] }), now), undefined, 'the first run records, refuses nothing')
+  assert.equal(identityFailure(ctxWith({}, { state }), { ...now, kubeSystemUid: 'uid-a' }), undefined, 'same cluster at another URL')
+  const refused = identityFailure(ctxWith({}, { state, yes: true }), now)
+  assert.match(refused!.cause, /current kube context prod reaches https:\/\/b:6443.*not the cluster.*https:\/\/a:6443.*context homelab/)
+  assert.match(refused!.fix, /KUBE_CONTEXT=homelab.*--switch-cluster/)
+  assert.doesNotMatch(refused!.fix, /--yes|ALLOW_OTHER_CONTEXT/)
+  assert.equal(identityFailure(ctxWith({}, { state, switchCluster: true }), now), undefined)
+  assert.equal(identityFailure(ctxWith({ KUBE_CONTEXT: 'prod' }, { state }), now), undefined, 'an explicit KUBE_CONTEXT is the user\'s choice')
 })
 
 test('apply order: AppProject, vault-eso, chart, each app (adopting every object of it), then personal-services', () => {

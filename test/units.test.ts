@@ -140,7 +140,7 @@ test('git locks created since an interrupted git write are found and removed; ol
     writeFileSync(join(fx.dir, '.git', 'index.lock'), '')
     mkdirSync(join(fx.dir, '.git', 'refs', 'heads'), { recursive: true })
     writeFileSync(join(fx.dir, '.git', 'refs', 'heads', 'main.lock'), '')
-    assert.deepEqual(staleGitLocks(fx.dir, since).sort(), ['.git/index.lock', '.git/refs/heads/main.lock'])
+    assert.deepEqual(staleGitLocks(fx.dir, since).sort(), [join(fx.dir, '.git', 'index.lock'), join(fx.dir, '.git', 'refs', 'heads', 'main.lock')])
     removeStaleGitLocks(fx.dir, since)
     assert.equal(existsSync(join(fx.dir, '.git', 'index.lock')), false)
     assert.equal(existsSync(join(fx.dir, '.git', 'refs', 'heads', 'main.lock')), false)

@@ -9,7 +9,9 @@
 // seeded random moment after the lines that start a change (mid file write, mid Vault write, mid
 // commit, between commit and push, mid apply, mid wait), and random moments of the whole run.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, relative } from 'node:path'
+import { gitDirs } from '../../src/git.ts'
+import { lockFileOf, stateFileOf } from '../../src/state.ts'
 import {
   argValue,
   createWorld,
@@ -24,6 +26,7 @@ import {
   startRun,
   tempLeftovers,
   gitLockLeftovers,
+  toLinkedWorktree,
   type RunOutcome,
   type Snapshot,
 } from './lib.ts'
@@ -47,6 +50,8 @@ interface Point {
   delayMs: number
   /** where in the run the point falls (for spreading a short selection over the run) */
   order: number
+  /** the checkout is a linked worktree (`.git` a file, its git dir elsewhere) */
+  worktree?: boolean
 }
 
 /** Lines that start a change, in run order, each named for what a kill right after it interrupts. */
@@ -111,9 +116,9 @@ function choosePoints(baseline: RunOutcome, count: number, random: () => number)
 }
 
 /** The git write (`git commit`, `git push`) a killed run was in the middle of, from its saved state. */
-function interruptedGitWrite(stateDir: string): string | undefined {
+function interruptedGitWrite(stateDir: string, repoDir: string): string | undefined {
   try {
-    return JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')).gitWrite?.what
+    return JSON.parse(readFileSync(stateFileOf(stateDir, repoDir), 'utf8')).gitWrite?.what
   } catch {
     return undefined
   }
@@ -133,6 +138,7 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
   const problems: string[] = []
   let line = ''
   try {
+    if (point.worktree) toLinkedWorktree(world)
     const handle = startRun(world, { timeoutMs: RUN_TIMEOUT_MS, killOn: { line: point.line, delayMs: point.delayMs, atMs: point.atMs } })
     const first = await handle.done
     if (await reapGroup(handle)) problems.push('a process of the killed run was still alive after it')
@@ -140,16 +146,18 @@ async function provePoint(index: number, point: Point, expected: Snapshot): Prom
     const killed = first.killed && first.signal === 'SIGKILL'
     if (!killed && first.code !== 0) problems.push(`the run failed on its own before the kill (exit ${first.code}): ${first.stderr.trim().split('\n').slice(-3).join(' / ')}`)
     const lastLine = first.lines.at(-1)?.text.slice(0, 50) ?? '(no output yet)'
-    const lockLeft = existsSync(join(world.stateDir, 'run.lock'))
+    const lockLeft = existsSync(lockFileOf(world.repo.dir))
     const tmpLeft = [...tempLeftovers(world.repo.dir), ...tempLeftovers(world.stateDir)]
     // A kill inside a git write leaves git's lock only when it lands in git's own few milliseconds;
     // when the saved state shows the kill interrupted a git write but no lock was left, put the lock
     // git holds there (as a kill a moment later would have left it), so the recovery is proven too.
-    const interrupted = interruptedGitWrite(world.stateDir)
+    const interrupted = interruptedGitWrite(world.stateDir, world.repo.dir)
     let simulated = ''
     if (interrupted && gitLockLeftovers(world.repo.dir).length === 0) {
-      simulated = interrupted === 'git commit' ? '.git/index.lock' : '.git/refs/remotes/origin/main.lock'
-      writeFileSync(join(world.repo.dir, simulated), '')
+      const dirs = gitDirs(world.repo.dir)!
+      const abs = interrupted === 'git commit' ? join(dirs.gitDir, 'index.lock') : join(dirs.commonDir, 'refs', 'remotes', 'origin', 'main.lock')
+      simulated = relative(world.repo.dir, abs)
+      writeFileSync(abs, '')
     }
     const gitLocks = gitLockLeftovers(world.repo.dir)
 
@@ -202,6 +210,10 @@ async function main(): Promise<number> {
 
   const random = rng(SEED)
   const points = MATCH ? allPoints(baseline, random).filter((p) => p.label.includes(MATCH)) : choosePoints(baseline, POINTS, random)
+  // always one more: a kill mid commit in a linked worktree (the git-lock sweep must find its git dir)
+  const commit = baseline.lines.find((l) => /^› git commit \d+ file/.test(l.text))
+  if (commit && (!MATCH || 'linked worktree'.includes(MATCH)))
+    points.push({ label: 'right after "git commit …" mid commit (task 7), the checkout a linked worktree', line: /^› git commit \d+ file/, delayMs: 0, order: commit.ms, worktree: true })
   const results: PointResult[] = new Array(points.length)
   // a few worlds at a time (each its own sandbox and repo); lines print in point order
   let next = 0

@@ -23,6 +23,7 @@ import {
   type World,
 } from './lib.ts'
 import { execFileSync } from 'node:child_process'
+import { createServer, type Socket } from 'node:net'
 
 const argv = process.argv.slice(2)
 const ONLY = argValue(argv, '--only', '')
@@ -40,12 +41,33 @@ interface FaultCase {
   /** armed when a stdout line of the run matches */
   at?: { line: RegExp; inject(world: World): void }
   /** what the user does after a stop, as the message's fix says (for faults that need an action) */
-  fix?(world: World): void
+  fix?(world: World): void | Promise<void>
   /** the final state differs from an uninterrupted run's only by this fault's own doing */
   adjust?(snap: Snapshot): Snapshot
   /** the outcome the case must have; 'either' when recovering and stopping cleanly are both right */
   expect: 'recovered' | 'stopped' | 'either'
+  /** extra settings for this case's world */
+  env?: Record<string, string>
+  /** the faulty run must end (recovered or stopped) within this many ms: no hang */
+  maxRunMs?: number
 }
+
+/** A TCP server that accepts connections and never answers: a stalled git server. */
+const stalled = { port: 0, sockets: new Set<Socket>(), server: createServer() }
+async function startStalledServer(): Promise<void> {
+  stalled.server.on('connection', (s) => {
+    stalled.sockets.add(s)
+    s.on('error', () => {})
+    s.on('close', () => stalled.sockets.delete(s))
+  })
+  await new Promise<void>((r) => stalled.server.listen(0, '127.0.0.1', r))
+  stalled.port = (stalled.server.address() as { port: number }).port
+}
+function stopStalledServer(): Promise<void> {
+  for (const s of stalled.sockets) s.destroy()
+  return new Promise((r) => stalled.server.close(() => r()))
+}
+const setOrigin = (w: World, url: string) => void execFileSync('git', ['-C', w.repo.dir, 'remote', 'set-url', 'origin', url], { stdio: 'ignore' })
 
 const task = (id: number) => new RegExp(`^❯ ${id} `)
 
@@ -117,6 +139,23 @@ const CASES: FaultCase[] = [
     expect: 'stopped',
   },
   {
+    name: 'stalled-api',
+    injected: 'the API server accepts and never answers (10 min per request), at task 7; REQUEST_TIMEOUT_SECONDS=3',
+    env: { REQUEST_TIMEOUT_SECONDS: '3' },
+    at: { line: task(7), inject: (w) => void (w.sandbox.faults.latencyMs = 600_000) },
+    expect: 'stopped',
+    maxRunMs: 90_000,
+  },
+  {
+    name: 'stalled-push',
+    injected: 'origin accepts and never answers, at task 7; REQUEST_TIMEOUT_SECONDS=3',
+    env: { REQUEST_TIMEOUT_SECONDS: '3' },
+    at: { line: task(7), inject: (w) => setOrigin(w, `http://127.0.0.1:${stalled.port}/homelab.git`) },
+    fix: (w) => setOrigin(w, w.repo.origin),
+    expect: 'stopped',
+    maxRunMs: 90_000,
+  },
+  {
     name: 'vault-sealed',
     injected: 'Vault sealed right after task 0',
     at: { line: /^✔ 0 /, inject: (w) => w.sandbox.actors.vault.seal() },
@@ -141,7 +180,7 @@ function outcomeOf(run: RunOutcome): { kind: 'recovered' | 'stopped' | 'unclean'
 }
 
 async function proveCase(c: FaultCase, expected: Snapshot): Promise<CaseResult> {
-  const world = await createWorld({ controllerDelayMs: CONTROLLER_DELAY_MS, prefix: 'proof-faults-' })
+  const world = await createWorld({ controllerDelayMs: CONTROLLER_DELAY_MS, prefix: 'proof-faults-', env: c.env })
   const details: string[] = []
   let outcomeText = ''
   let resumed = 'no'
@@ -158,6 +197,8 @@ async function proveCase(c: FaultCase, expected: Snapshot): Promise<CaseResult> 
       },
     })
     if (c.at && !injected) details.push(`the fault was never injected: no line matched ${c.at.line}`)
+    if (c.maxRunMs && run.ms > c.maxRunMs) details.push(`the faulty run took ${seconds(run.ms)}, above the bound of ${seconds(c.maxRunMs)}`)
+    else if (c.maxRunMs) details.push(`message: ended in ${seconds(run.ms)} (bound ${seconds(c.maxRunMs)})`)
     const outcome = outcomeOf(run)
     outcomeText = outcome.text
     if (outcome.kind === 'stopped') {
@@ -169,7 +210,7 @@ async function proveCase(c: FaultCase, expected: Snapshot): Promise<CaseResult> 
     clearFaults(world.sandbox)
     let final = run
     if (outcome.kind !== 'recovered') {
-      c.fix?.(world)
+      await c.fix?.(world)
       final = await runToEnd(world, { timeoutMs: RUN_TIMEOUT_MS })
       if (final.code !== 0) details.push(`the resumed run exited ${final.code}: ${final.stderr.trim().split('\n').slice(-4).join(' / ')}`)
       else if (!/Resuming the run|recovered a stale/.test(final.stderr) && outcome.kind === 'stopped') details.push('note: the resumed run did not say it resumed')
@@ -213,11 +254,13 @@ async function main(): Promise<number> {
     await base.cleanup()
   }
   const results: CaseResult[] = []
+  await startStalledServer()
   for (const c of cases) {
     const r = await proveCase(c, expected)
     results.push(r)
     process.stdout.write(`${r.line}\n${r.details.map((d) => `    ${r.ok ? '' : '✖ '}${d}`).join('\n')}${r.details.length ? '\n' : ''}`)
   }
+  await stopStalledServer()
   const ok = results.filter((r) => r.ok).length
   const total = Date.now() - t0
   process.stdout.write(`\n${ok}/${results.length} faults recovered or stopped cleanly, and converged (${seconds(total)} in all)\n`)

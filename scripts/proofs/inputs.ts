@@ -7,7 +7,7 @@
 //   npm run proof:inputs
 import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +30,8 @@ function snapshot(dir: string): Map<string, string> {
       if (rel === '' && e.name === '.git') continue
       const p = join(d, e.name)
       const r = rel ? `${rel}/${e.name}` : e.name
-      if (e.isDirectory()) walk(p, r)
+      if (e.isSymbolicLink()) out.set(r, `-> ${readlinkSync(p)}`)
+      else if (e.isDirectory()) walk(p, r)
       else out.set(r, createHash('sha256').update(readFileSync(p)).digest('hex'))
     }
   }
@@ -133,19 +134,48 @@ const CASES: Case[] = [
     cause: /staged changes the setup does not manage: notes\.txt/,
   },
   { name: "the user's uncommitted edit in a file the setup edits", prepare: (e) => writeFileSync(join(e.repo.dir, 'argocd/projects/homelab.yaml'), homelab.replace('Homelab apps', 'My apps')), cause: /uncommitted edits that this setup did not make in argocd\/projects\/homelab\.yaml/ },
+  { name: 'path setting leading outside the repo (MANIFESTS_DIR=../../x)', env: { MANIFESTS_DIR: '../../x' }, cause: /MANIFESTS_DIR "\.\.\/\.\.\/x" leads outside the GitOps repo/ },
+  { name: 'path setting that is absolute (PLAN_DIR=/abs)', env: { PLAN_DIR: '/abs/plans' }, cause: /PLAN_DIR "\/abs\/plans" is an absolute path/ },
+  { name: 'name setting that is no Kubernetes name (APP_NAME=It_Tools)', env: { APP_NAME: 'It_Tools' }, cause: /APP_NAME "It_Tools" is not a Kubernetes Service name/ },
+  { name: 'APP_NAME that is a path (../../../../x)', env: { APP_NAME: '../../../../x' }, cause: /APP_NAME "\.\.\/\.\.\/\.\.\/\.\.\/x" is not a Kubernetes Service name/ },
+  { name: 'SYNC_TIMEOUT_SECONDS above the timer limit (2147484)', env: { SYNC_TIMEOUT_SECONDS: '2147484' }, cause: /SYNC_TIMEOUT_SECONDS 2147484 is above 2147483 s/ },
+  { name: 'GITHUB_PAT with a double quote', env: { GITHUB_PAT: 'ghp_abc"def' }, cause: /GITHUB_PAT contains a quote or backslash/ },
+  {
+    name: 'a managed folder that is a symlink to outside the repo',
+    prepare: (e) => {
+      renameSync(join(e.repo.dir, 'argocd/projects'), join(e.scratch, 'projects'))
+      symlinkSync(join(e.scratch, 'projects'), join(e.repo.dir, 'argocd/projects'))
+      git(e.repo.dir, 'add', '-A')
+      git(e.repo.dir, 'commit', '-q', '-m', 'projects live elsewhere')
+    },
+    cause: /argocd\/projects\/homelab\.yaml leads outside the GitOps repo/,
+  },
+  { name: 'a read-only file the setup must edit', prepare: (e) => chmodSync(join(e.repo.dir, 'argocd/projects/homelab.yaml'), 0o444), cause: /argocd\/projects\/homelab\.yaml is read-only \(mode 444\)/ },
+  {
+    name: 'saved progress that is not valid JSON',
+    prepare: async (e) => {
+      const { stateFileOf } = await import('../../src/state.ts')
+      mkdirSync(e.stateDir, { recursive: true })
+      writeFileSync(stateFileOf(e.stateDir, e.repo.dir), '{"version": 1, "repoDir": ')
+    },
+    cause: /saved progress .* is not valid JSON/,
+  },
   { name: 'branch without an upstream', prepare: (e) => void git(e.repo.dir, 'branch', '--unset-upstream'), cause: /branch main has no upstream/ },
   {
-    name: 'wrong kube context (kubeconfig with a second context, current one not KUBE_CONTEXT)',
+    name: 'KUBE_CONTEXT names a context the kubeconfig does not have',
     cluster: true,
-    prepare: (e) => {
-      const kc = readFileSync(e.sandbox!.kubeconfigPath, 'utf8')
-        .replace('contexts:\n', 'contexts:\n- name: homelab-prod\n  context:\n    cluster: sandbox\n    user: sandbox\n')
-        .replace('current-context: sandbox', 'current-context: homelab-prod')
-      const file = join(e.scratch, 'two-contexts.kubeconfig')
-      writeFileSync(file, kc, { mode: 0o600 })
-      e.env.KUBECONFIG = file
+    env: { KUBE_CONTEXT: 'homelab-prod' },
+    cause: /KUBE_CONTEXT homelab-prod is not in the kubeconfig .* \(contexts: sandbox\)/,
+  },
+  {
+    name: 'wrong cluster: KUBE_CONTEXT empty and the current context reaches another cluster than this repo ran against',
+    cluster: true,
+    env: { KUBE_CONTEXT: '' },
+    prepare: async (e) => {
+      const { StateStore } = await import('../../src/state.ts')
+      await new StateStore(e.stateDir, e.repo.dir).recordCluster({ server: 'https://10.0.0.1:6443', kubeSystemUid: '0b3c0c1e-0000-4000-8000-000000000001', context: 'homelab', recordedAt: '2026-01-01T00:00:00.000Z' })
     },
-    cause: /the current kube context is homelab-prod, not sandbox \(KUBE_CONTEXT\)/,
+    cause: /the current kube context sandbox reaches http\S+ \(kube-system uid \S+\), not the cluster this GitOps repo's setup ran against \(https:\/\/10\.0\.0\.1:6443/,
   },
   {
     name: 'unreachable API (kubeconfig pointing at a closed local port)',

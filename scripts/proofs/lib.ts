@@ -10,6 +10,8 @@ import { join, relative, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { startSandbox, type Sandbox } from '../../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
+import { gitDirs, SETUP_LOCK_NAME } from '../../src/git.ts'
+import { lockFileOf, stateFileOf } from '../../src/state.ts'
 
 export const PROJECT = resolve(import.meta.dirname, '..', '..')
 /** tsx resolved from the project, so the runner child can start in a folder of its own (no stray .env) */
@@ -97,7 +99,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       deployment: sb.store.get(APP_REFS.deployment)?.metadata?.uid as string | undefined,
       service: sb.store.get(APP_REFS.service)?.metadata?.uid as string | undefined,
     }
-    return {
+    const world: World = {
       root,
       repo,
       sandbox: sb,
@@ -107,13 +109,14 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
       uidsBefore,
       async cleanup() {
         try {
-          await sb.stop()
+          await world.sandbox.stop()
         } finally {
           rmSync(root, { recursive: true, force: true })
           liveRoots.delete(root)
         }
       },
     }
+    return world
   } catch (err) {
     await sandbox?.stop()
     rmSync(root, { recursive: true, force: true })
@@ -376,17 +379,35 @@ export function tempLeftovers(dir: string): string[] {
 
 /** Lock files git left in a checkout's .git (index.lock, ref locks, ...), repo-relative. */
 export function gitLockLeftovers(repoDir: string): string[] {
-  const out: string[] = []
+  const out = new Set<string>()
   const walk = (d: string) => {
     if (!existsSync(d)) return
     for (const e of readdirSync(d, { withFileTypes: true })) {
       const abs = join(d, e.name)
-      if (e.isDirectory() && e.name !== 'objects') walk(abs)
-      else if (e.name.endsWith('.lock')) out.push(relative(repoDir, abs))
+      if (e.isDirectory() && e.name !== 'objects' && e.name !== 'worktrees') walk(abs)
+      else if (e.name.endsWith('.lock') && e.name !== SETUP_LOCK_NAME) out.add(relative(repoDir, abs))
     }
   }
-  walk(join(repoDir, '.git'))
-  return out.sort()
+  // a bare repo is its own git dir; a checkout's may be elsewhere (a linked worktree's .git is a file)
+  const dirs = gitDirs(repoDir) ?? { gitDir: repoDir, commonDir: repoDir }
+  walk(dirs.gitDir)
+  walk(dirs.commonDir)
+  return [...out].sort()
+}
+
+/**
+ * Turns the world's checkout into a linked worktree of another clone (which has another branch
+ * checked out), at the same path: `.git` becomes a file, the index and HEAD live in
+ * `<clone>/.git/worktrees/<name>`, refs in the clone's git dir.
+ */
+export function toLinkedWorktree(world: World): void {
+  const primary = join(world.root, 'primary')
+  git(world.root, 'clone', '-q', world.repo.origin, primary)
+  git(primary, 'config', 'user.name', 'homelab')
+  git(primary, 'config', 'user.email', 'homelab@example.com')
+  git(primary, 'switch', '-q', '-c', 'parking')
+  rmSync(world.repo.dir, { recursive: true, force: true })
+  git(primary, 'worktree', 'add', '-q', world.repo.dir, 'main')
 }
 
 function treeFiles(gitDir: string, rev: string, prefix: string, snap: Snapshot): void {
@@ -423,11 +444,11 @@ export function snapshotWorld(world: World): Snapshot {
   snap['local: *.tmp-* files'] = tempLeftovers(dir).join(' ')
   snap['local: git lock files'] = gitLockLeftovers(dir).join(' ')
   snap['origin: git lock files'] = gitLockLeftovers(origin).join(' ')
-  snap['state: run lock'] = String(existsSync(join(world.stateDir, 'run.lock')))
+  snap['state: run lock'] = String(existsSync(lockFileOf(dir)))
   snap['state: *.tmp-* files'] = tempLeftovers(world.stateDir).join(' ')
   let run = 'absent'
   try {
-    run = JSON.parse(readFileSync(join(world.stateDir, 'state.json'), 'utf8')).run ? 'a run in progress' : 'no run in progress'
+    run = JSON.parse(readFileSync(stateFileOf(world.stateDir, dir), 'utf8')).run ? 'a run in progress' : 'no run in progress'
   } catch {
     run = 'unreadable or absent'
   }

@@ -16,6 +16,7 @@ import type { Faults } from '../../sandbox/apiserver/stats.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../../sandbox/sample-repo.ts'
 import { runSetup, type RunResult } from '../../test/helpers.ts'
 import { replaceQualitySection } from './lib.ts'
+import { stateFileOf } from '../../src/state.ts'
 
 const PROJECT = resolve(import.meta.dirname, '..', '..')
 
@@ -252,7 +253,7 @@ async function main(): Promise<number> {
     runs.push(await run(full, '--list', 'ok', ['--list']))
     const vaultHolds = full.sandbox.actors.vault.read('secret/homelab/github')?.pat === PAT
     checks.push({ name: 'the token reached Vault', ok: vaultHolds, detail: vaultHolds ? 'secret/homelab/github holds the canary' : 'Vault does not hold the canary' })
-    const stateFile = join(full.stateDir, 'state.json')
+    const stateFile = stateFileOf(full.stateDir, full.repo.dir)
     const mode = existsSync(stateFile) ? statSync(stateFile).mode & 0o777 : -1
     checks.push({ name: 'state file owner-only', ok: mode === 0o600, detail: `${relative(full.root, stateFile)} mode ${mode.toString(8)}` })
     const dirMode = existsSync(full.stateDir) ? statSync(full.stateDir).mode & 0o777 : -1

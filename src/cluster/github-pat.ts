@@ -4,6 +4,7 @@ import { createInterface } from 'node:readline'
 import { Writable } from 'node:stream'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import { patCharacterProblem } from '../settings.ts'
 
 const asked = new WeakMap<Ctx, string>()
 
@@ -36,6 +37,8 @@ export async function githubPat(ctx: Ctx): Promise<string> {
     throw new SetupError('GITHUB_PAT is not set and there is no terminal to ask for it', 'set GITHUB_PAT in .env (chmod 600 .env), or run on a terminal to be asked')
   const pat = await promptHidden(`GitHub token for ${ctx.settings.githubUsername} (classic, read:packages and repo; input hidden): `)
   if (!pat) throw new SetupError('no GitHub token given', 'set GITHUB_PAT in .env or type the token when asked')
+  const bad = patCharacterProblem(pat)
+  if (bad) throw new SetupError(bad.cause.replace('GITHUB_PAT', 'the token typed'), 'type the token exactly as GitHub shows it (ghp_… or github_pat_…), or set GITHUB_PAT in .env')
   asked.set(ctx, pat)
   return pat
 }

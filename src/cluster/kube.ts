@@ -56,7 +56,7 @@ export interface WaitOptions {
 }
 
 export interface Kube {
-  /** the kube context actually used */
+  /** the kube context actually used: KUBE_CONTEXT, or the current-context when that is empty */
   contextName: string
   /** the kubeconfig's current-context (what kubectl would use) */
   currentContext: string
@@ -114,7 +114,20 @@ export function apiMessage(err: unknown): string {
   // websocket failures (exec) reject with an event object, not an Error
   const message = (err as { message?: unknown })?.message
   const msg = err instanceof Error ? err.message : typeof message === 'string' ? message : String(err)
-  return msg.split('\n')[0]
+  return transportMessage(msg) ?? msg.split('\n')[0]
+}
+
+/**
+ * A transport failure said once: an aborted request is the request timeout, and a refused or
+ * unreachable connection is named by its code (the client repeats the same error per address tried).
+ */
+function transportMessage(msg: string): string | undefined {
+  if (/aborted a request|operation was aborted|no answer from the API server/i.test(msg))
+    return /no answer from the API server within \S+/.exec(msg)?.[0] ?? 'no answer from the API server within the request timeout (REQUEST_TIMEOUT_SECONDS)'
+  const code = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\b/.exec(msg)?.[1]
+  if (!code) return undefined
+  const address = /\b(?:connect|getaddrinfo) [A-Z]+ (\S+)/.exec(msg)?.[1]
+  return `connection failed (${code}${address ? ` ${address}` : ''})`
 }
 
 /**
@@ -203,15 +216,62 @@ async function connect(ctx: Ctx): Promise<Kube> {
   }
   const currentContext = kc.getCurrentContext()
   const contextNames = kc.getContexts().map((c) => c.name)
-  // The setup runs against the current context; preflight refuses it when it is not KUBE_CONTEXT.
-  const contextName = currentContext
+  // KUBE_CONTEXT selects the context, as `kubectl --context` does: the kubeconfig's current-context
+  // (which another terminal may have switched) never decides where this setup writes.
+  const want = ctx.settings.kubeContext
+  if (want) {
+    if (!contextNames.includes(want))
+      throw new SetupError(
+        `KUBE_CONTEXT ${want} is not in the kubeconfig ${file ?? '~/.kube/config'} (contexts: ${contextNames.join(', ') || 'none'})`,
+        'set KUBE_CONTEXT to one of those, or KUBECONFIG to the kubeconfig that has it',
+      )
+    kc.setCurrentContext(want)
+  }
+  const contextName = want || currentContext
   const cluster = kc.getCurrentCluster()
   if (!contextName || !cluster)
     throw new SetupError(
       `kubeconfig ${file ?? '~/.kube/config'} has no current context`,
-      `select one: kubectl config use-context ${ctx.settings.kubeContext || '<context>'}`,
+      `set KUBE_CONTEXT in .env to the context of your cluster (one of: ${contextNames.join(', ') || 'none'})`,
     )
+  boundRequests(kc, Number(ctx.settings.requestTimeoutSeconds) * 1000)
   return makeKube(k8s, kc, { contextName, currentContext, contextNames, server: cluster.server })
+}
+
+type Agentish = { createConnection?: (opts: unknown, cb?: unknown) => import('node:net').Socket }
+
+/**
+ * No request waits forever on an API server that accepts and never answers: every connection the
+ * client opens (requests, watches, exec websockets) is destroyed after `ms` without a byte, and
+ * every plain request is aborted after `ms` in all. The read and apply retries then try again a
+ * bounded number of times; a watch that idles that long reconnects (the waits re-read and re-watch).
+ */
+function boundRequests(kc: InstanceType<ClientNode['KubeConfig']>, ms: number): void {
+  const target = kc as unknown as {
+    createAgent(cluster: unknown, opts: unknown): Agentish
+    applySecurityAuthentication(context: { setSignal(signal: AbortSignal): void }): Promise<void>
+  }
+  const createAgent = target.createAgent.bind(kc)
+  // the agent may be shared by every request (shareOneAgent): bound each one once
+  const bounded = new WeakSet<object>()
+  target.createAgent = (cluster, opts) => {
+    const agent = createAgent(cluster, opts)
+    if (bounded.has(agent)) return agent
+    bounded.add(agent)
+    const connect = agent.createConnection?.bind(agent)
+    if (connect)
+      agent.createConnection = (o, cb) => {
+        const socket = connect(o, cb)
+        socket.setTimeout(ms, () => socket.destroy(Object.assign(new Error(`no answer from the API server within ${ms / 1000}s`), { code: 'ETIMEDOUT' })))
+        return socket
+      }
+    return agent
+  }
+  const authenticate = target.applySecurityAuthentication.bind(kc)
+  target.applySecurityAuthentication = async (context) => {
+    await authenticate(context)
+    context.setSignal(AbortSignal.timeout(ms))
+  }
 }
 
 function makeKube(
@@ -278,14 +338,13 @@ function makeKube(
   }
 
   async function waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj> {
-    let path: string
-    try {
-      path = await withReadRetry(() => objects.collectionPath(ref.apiVersion, ref.kind, ref.namespace))
-    } catch (err) {
-      throw failure(err, `find the API of ${ref.kind}`)
-    }
+    // the timer starts first and covers everything, discovery included: a stalled API server cannot
+    // stretch a wait beyond SYNC_TIMEOUT_SECONDS
+    let path: string | undefined
     return new Promise<KObj>((resolve, reject) => {
       let last = 'not seen yet'
+      // the latest API failure since the object was last seen, said once (not once per retry)
+      let apiError: string | undefined
       let finished = false
       let abort: AbortController | undefined
       let failures = 0
@@ -310,6 +369,7 @@ function makeKube(
             if ('ready' in state) finish(undefined, obj)
             else if ('failed' in state) finish(new SetupError(`${opts.what}: ${state.failed}`, opts.fix ?? 'fix the cause above, then run the task again'))
             else last = state.waiting
+            apiError = undefined
           } catch (err) {
             // an error is never counted as ready
             last = `error while checking: ${err instanceof Error ? err.message : String(err)}`
@@ -323,6 +383,13 @@ function makeKube(
         if (finished) return
         const startedAt = Date.now()
         try {
+          if (path === undefined)
+            try {
+              path = await objects.collectionPath(ref.apiVersion, ref.kind, ref.namespace)
+            } catch (err) {
+              if (!transient(err)) return finish(failure(err, `find the API of ${ref.kind}`))
+              throw err
+            }
           const obj = await get(ref)
           evaluate(obj)
           await chain
@@ -344,7 +411,7 @@ function makeKube(
               if (finished) return
               if (err && (err as { name?: string }).name !== 'AbortError') {
                 failures++
-                last = `${last} (watch error: ${apiMessage(err)})`
+                apiError = apiMessage(err)
               }
               // a watch that stayed up a while reconnects at once; one that keeps dropping backs off
               const lived = Date.now() - startedAt
@@ -353,20 +420,24 @@ function makeKube(
           )
         } catch (err) {
           failures++
-          last = `${last} (API error: ${apiMessage(err)})`
+          apiError = apiMessage(err)
           restart(Math.min(2000, 100 * 2 ** Math.min(failures, 4)))
         }
       }
-      const timer = setTimeout(
-        () =>
-          finish(
-            new SetupError(
-              `timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}; last seen: ${last}`,
-              opts.fix ?? 'check the object with kubectl describe, fix the cause, then run the task again',
+      const timer = setTimeout(() => {
+        const seconds = Math.round(opts.timeoutMs / 1000)
+        // an API that stopped answering is the cause, and its fix is not the one of the object waited for
+        if (apiError)
+          return finish(
+            new KubeApiError(
+              `the Kubernetes API at ${info.server} stopped answering while waiting ${seconds}s for ${opts.what}: ${apiError}`,
+              "check the API server's health (kubectl get --raw /readyz), then rerun: finished tasks are not redone",
+              undefined,
+              apiError,
             ),
-          ),
-        opts.timeoutMs,
-      )
+          )
+        finish(new SetupError(`timed out after ${seconds}s waiting for ${opts.what}; last seen: ${last}`, opts.fix ?? 'check the object with kubectl describe, fix the cause, then run the task again'))
+      }, opts.timeoutMs)
       // a recheck is skipped while an evaluation is still running, so they never pile up
       let busy = false
       const recheck = opts.recheckMs

@@ -9,6 +9,7 @@ import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, type Kube } from './kube.ts'
 import { originHeadOfRun } from './origin.ts'
 import { vaultStatus, unsealFix } from './vault.ts'
+import type { ClusterIdentity } from '../state.ts'
 
 export interface Failure {
   cause: string
@@ -41,22 +42,25 @@ export function configFailures(ctx: Ctx): Failure[] {
     }
   }
   if (!s.githubUsername) failures.push({ cause: 'GITHUB_USERNAME is empty', fix: 'set GITHUB_USERNAME in .env' })
-  if (!(Number(s.syncTimeoutSeconds) > 0)) failures.push({ cause: `SYNC_TIMEOUT_SECONDS "${s.syncTimeoutSeconds}" is not a positive number`, fix: 'set SYNC_TIMEOUT_SECONDS=300' })
   return failures
 }
 
-/** The kube context is the configured one, unless the user allowed another. */
-export function contextFailure(ctx: Ctx, k: Pick<Kube, 'contextName' | 'contextNames'>): Failure | undefined {
-  const want = ctx.settings.kubeContext
-  if (!want || want === k.contextName) return undefined
-  const allowed = ctx.settings.allowOtherContext === 'true' || ctx.yes
-  if (allowed) {
-    ctx.log(`running against kube context ${k.contextName}, not KUBE_CONTEXT=${want} (allowed)`)
-    return undefined
+/**
+ * The cluster this run reached, against the one this repo's setup ran against before. An explicit
+ * KUBE_CONTEXT is the user's choice; with KUBE_CONTEXT empty the kubeconfig's current-context
+ * decides, which another terminal may have switched, so a different cluster is refused unless the
+ * user says it is meant (--switch-cluster). A rebuilt cluster at the same URL has a new kube-system
+ * uid and counts as different.
+ */
+export function identityFailure(ctx: Ctx, now: ClusterIdentity): Failure | undefined {
+  const before = ctx.state?.cluster
+  if (!before || before.kubeSystemUid === now.kubeSystemUid || ctx.settings.kubeContext || ctx.switchCluster) return undefined
+  return {
+    cause:
+      `the current kube context ${now.context} reaches ${now.server} (kube-system uid ${now.kubeSystemUid}), not the cluster this GitOps repo's setup ran against ` +
+      `(${before.server}, kube-system uid ${before.kubeSystemUid}, context ${before.context}, since ${before.recordedAt}); KUBE_CONTEXT is empty, so nothing was changed`,
+    fix: `to keep to that cluster, set KUBE_CONTEXT=${before.context} in .env; only if ${now.server} is now the cluster this repo deploys to (rebuilt or moved), rerun with --switch-cluster`,
   }
-  if (!k.contextNames.includes(want))
-    return { cause: `KUBE_CONTEXT ${want} is not in the kubeconfig (contexts: ${k.contextNames.join(', ') || 'none'})`, fix: 'set KUBE_CONTEXT to one of those, or KUBECONFIG to the kubeconfig that has it' }
-  return { cause: `the current kube context is ${k.contextName}, not ${want} (KUBE_CONTEXT)`, fix: `switch: kubectl config use-context ${want}; or, to run against ${k.contextName}, set ALLOW_OTHER_CONTEXT=true or pass --yes` }
 }
 
 async function crdServes(k: Kube, name: string, version?: string): Promise<Failure | undefined> {
@@ -73,11 +77,6 @@ async function crdServes(k: Kube, name: string, version?: string): Promise<Failu
 async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
   const s = ctx.settings
   const failures: Failure[] = []
-  try {
-    await k.list('v1', 'Namespace')
-  } catch (err) {
-    return [{ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)' }]
-  }
   for (const ns of [s.argocdNamespace, s.vaultNamespace])
     if (!(await k.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })))
       failures.push({ cause: `namespace ${ns} does not exist`, fix: ns === s.argocdNamespace ? 'install Argo CD, or set ARGOCD_NAMESPACE' : 'install Vault, or set VAULT_NAMESPACE' })
@@ -116,8 +115,8 @@ export function formatFailures(failures: Failure[]): SetupError {
   return new SetupError(cause, fix)
 }
 
-/** Runs every check; throws one SetupError listing all failures. */
-export async function clusterPreflight(ctx: Ctx): Promise<void> {
+/** Runs every check; throws one SetupError listing all failures. Returns the cluster reached. */
+export async function clusterPreflight(ctx: Ctx): Promise<ClusterIdentity> {
   const failures = [...configFailures(ctx), ...(await repoFailures(ctx))]
   let k: Kube | undefined
   try {
@@ -125,11 +124,27 @@ export async function clusterPreflight(ctx: Ctx): Promise<void> {
   } catch (err) {
     failures.push(asFailure(err))
   }
+  let identity: ClusterIdentity | undefined
   if (k) {
-    const f = contextFailure(ctx, k)
-    if (f) failures.push(f)
-    else failures.push(...(await clusterFailures(ctx, k)))
+    // which cluster this is comes first: nothing else, not even a read, runs on a cluster refused
+    try {
+      identity = await clusterIdentity(k)
+    } catch (err) {
+      failures.push({ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)' })
+    }
+    const f = identity && identityFailure(ctx, identity)
+    if (f) failures.unshift(f)
+    else if (identity) failures.push(...(await clusterFailures(ctx, k)))
   }
   if (failures.length) throw formatFailures(failures)
   ctx.log(`preflight passed (context ${k!.contextName}, ${k!.server})`)
+  return identity!
+}
+
+/** Which cluster this is: API server URL and the kube-system namespace's uid. */
+async function clusterIdentity(k: Kube): Promise<ClusterIdentity> {
+  const ns = await k.get({ apiVersion: 'v1', kind: 'Namespace', name: 'kube-system' })
+  const uid = ns?.metadata.uid
+  if (!uid) throw new Error('it has no kube-system namespace (with a uid), which every Kubernetes cluster has')
+  return { server: k.server, kubeSystemUid: uid, context: k.contextName, recordedAt: new Date().toISOString() }
 }
