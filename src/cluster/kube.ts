@@ -74,7 +74,7 @@ export interface Kube {
   logs(namespace: string, pod: string, container: string | undefined, tailLines: number): Promise<string>
 }
 
-type ClientNode = typeof import('@kubernetes/client-node')
+type ClientNode = typeof import('./client-node.ts')
 
 const clients = new WeakMap<Ctx, Promise<Kube>>()
 
@@ -188,7 +188,7 @@ function kubeconfigFile(setting: string): string | undefined {
 }
 
 async function connect(ctx: Ctx): Promise<Kube> {
-  const k8s: ClientNode = await import('@kubernetes/client-node')
+  const k8s: ClientNode = await import('./client-node.ts')
   const kc = new k8s.KubeConfig()
   shareOneAgent(kc)
   const file = kubeconfigFile(ctx.settings.kubeconfig)
