@@ -3,6 +3,7 @@ import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
 import { commitPaths, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { checkoutStatus } from './run-reads.ts'
 import type { Change } from './task.ts'
 import { incoming, rebaseOntoWriteBack, refuseForeign } from './write-back-rebase.ts'
 
@@ -44,7 +45,7 @@ export async function foreignEdits(ctx: Ctx, status: RepoStatus, paths: string[]
 /** Stops before anything is written when the repo is not fit for the setup commit. */
 export async function verifyCommittable(ctx: Ctx, paths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
   verifyGitCheckout(ctx.repoDir)
-  const status = await repoStatus(ctx.repoDir)
+  const status = await checkoutStatus(ctx)
   verifyBranch(ctx, status)
   if (opts.needsUpstream) verifyUpstream(ctx, status)
   const managed = new Set(paths)

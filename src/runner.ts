@@ -6,6 +6,7 @@ import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts
 import { describeError, SetupError } from './errors.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
+import { forgetRunReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore } from './state.ts'
 import type { Change, Task } from './task.ts'
@@ -215,7 +216,13 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           } else {
             for (const c of changes) {
               listrTask.output = redact(c.summary, ctx.secrets)
-              await c.apply()
+              // reads kept from planning (git status, cluster objects) are stale once anything is written
+              forgetRunReads(ctx)
+              try {
+                await c.apply()
+              } finally {
+                forgetRunReads(ctx)
+              }
             }
             report.status = 'changed'
             listrTask.title = `${listrTask.title}: ${changes.map((c) => c.summary).join('; ')}`

@@ -21,7 +21,7 @@ import type { Change } from '../task.ts'
 import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
-import { containsCommit, lastChange, setupRevision } from './origin.ts'
+import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
@@ -282,6 +282,8 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const k = await kube(ctx)
   const planned = await readDesired(ctx, k)
   const head = await targetRevision(ctx)
+  // every Application's floor from one git log (lastChange below then answers from memory)
+  await lastChanges(ctx.repoDir, head, planned.filter((p) => p.step.kind === 'Application').map((p) => sourcePaths(p.desired)))
   const pushPending = opts.pushPending ?? inferPushPending(ctx)
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
   const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx, { pushPending }))]

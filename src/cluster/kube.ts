@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { shareOneAgent } from './agent.ts'
+import { runReads } from '../run-reads.ts'
+import { withReadCache } from './read-cache.ts'
 
 /** The manager name Kubernetes records for every field this setup writes. */
 export const FIELD_MANAGER = 'image-updater-setup'
@@ -82,7 +84,7 @@ const clients = new WeakMap<Ctx, Promise<Kube>>()
 export function kube(ctx: Ctx): Promise<Kube> {
   let k = clients.get(ctx)
   if (!k) {
-    k = connect(ctx)
+    k = connect(ctx).then((client) => withReadCache(client, runReads(ctx)))
     clients.set(ctx, k)
     // a failed connection attempt must not be cached: the next call retries
     k.catch(() => clients.delete(ctx))
