@@ -3,11 +3,12 @@
 // src/fast-start.ts), else the sources through tsx: the same code either way.
 // SETUP_SHOW_START=1 says which one ran and why.
 import { resolve } from 'node:path'
-import { bundleStaleness, freshBundle } from '../src/fast-start.ts'
+import { bundleStaleness, freshBundle, importBundle } from '../src/fast-start.ts'
 
 const projectDir = resolve(import.meta.dirname, '..')
 const bundle = freshBundle(projectDir)
 if (process.env.SETUP_SHOW_START) process.stderr.write(bundle ? `start: bundle ${bundle}\n` : `start: sources (${bundleStaleness(projectDir)})\n`)
-const { runCli, TASKS }: typeof import('../src/cli.ts') = bundle ? await import(bundle) : await import('../src/cli.ts')
+type Cli = typeof import('../src/cli.ts')
+const { runCli, TASKS }: Cli = bundle ? await importBundle<Cli>(bundle) : await import('../src/cli.ts')
 
 process.exitCode = await runCli(process.argv.slice(2), TASKS)

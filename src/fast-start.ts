@@ -4,8 +4,9 @@
 // "Fresh" means every file the bundle was built from (sources, manifests of the build, node_modules
 // files) still has the size and modification time recorded at build time, and the project has not
 // moved. Anything else (a touched source, a missing or half-written bundle) falls back to the
-// sources, silently: a stale bundle never runs. Only node:fs here: it runs before anything else.
+// sources, silently: a stale bundle never runs. Only Node's own modules here: this runs first.
 import { readFileSync, statSync } from 'node:fs'
+import { register } from 'node:module'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -71,4 +72,32 @@ export function bundleStaleness(projectDir: string, env: NodeJS.ProcessEnv = pro
 export function freshBundle(projectDir: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (bundleStaleness(projectDir, env)) return undefined
   return pathToFileURL(join(projectDir, BUNDLE_DIR, BUNDLE_ENTRY)).href
+}
+
+/**
+ * Module hooks that load the bundle's own files straight from disk, ahead of tsx's: tsx scans every
+ * JavaScript file that contains `import(` for dynamic imports (and builds a source map for it),
+ * which costs about as much as loading the bundle itself; the bundle is plain JavaScript already.
+ * Everything else (Node's modules, the bundle's externals) goes on to the next hooks unchanged.
+ */
+const BUNDLE_HOOKS = `
+import { readFile } from 'node:fs/promises'
+let dir
+export function initialize(data) { dir = data.dir }
+export async function resolve(specifier, context, next) {
+  if (specifier.startsWith(dir)) return { url: specifier, format: 'module', shortCircuit: true }
+  if (context.parentURL && context.parentURL.startsWith(dir) && specifier.startsWith('./'))
+    return { url: new URL(specifier, context.parentURL).href, format: 'module', shortCircuit: true }
+  return next(specifier, context)
+}
+export async function load(url, context, next) {
+  if (url.startsWith(dir)) return { format: 'module', source: await readFile(new URL(url)), shortCircuit: true }
+  return next(url, context)
+}
+`
+
+/** Imports the bundle's entry (a URL from freshBundle), its files past tsx's hooks. */
+export async function importBundle<T>(entryUrl: string): Promise<T> {
+  register(`data:text/javascript,${encodeURIComponent(BUNDLE_HOOKS)}`, { data: { dir: new URL('.', entryUrl).href } })
+  return (await import(entryUrl)) as T
 }
