@@ -183,13 +183,20 @@ async function childProcesses(w: World, args: string[]): Promise<Children | unde
   const byPid = new Map<string, string>()
   // who created whom (threads of the runner included), to tell the runner's children from theirs
   const parent = new Map<string, string>()
+  const pending = new Map<string, string>()
   for (const l of lines) {
     const c = /^(\d+)\s+(?:clone3?|v?fork|<\.\.\. (?:clone3?|v?fork) resumed>).* = (\d+)$/.exec(l)
     if (c) parent.set(c[2]!, c[1]!)
+    // an execve interrupted by another process's line comes as "<unfinished ...>" and "<... execve resumed>"
+    const started = /^(\d+)\s+execve\("([^"]+)", \[(.*?)\].*<unfinished \.\.\.>$/.exec(l)
+    if (started) pending.set(started[1]!, started[3]!)
+    const resumed = /^(\d+)\s+<\.\.\. execve resumed>.* = 0$/.exec(l)
     const m = /^(\d+)\s+execve\("([^"]+)", \[(.*?)\].* = 0$/.exec(l)
-    if (!m || m[1] === root) continue
-    const args = [...m[3]!.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!)
-    byPid.set(m[1]!, args.slice(0, 3).join(' ').replace(/\s+--.*$/, '').replace(/'?\/tmp\/bench-[^/\s]*(\/\S*)?/g, '<tmp>$1'))
+    const pid = m?.[1] ?? resumed?.[1]
+    const argv = m?.[3] ?? (resumed ? pending.get(resumed[1]!) : undefined)
+    if (!pid || argv === undefined || pid === root) continue
+    const args = [...argv.matchAll(/"((?:[^"\\]|\\.)*)"/g)].map((x) => x[1]!)
+    byPid.set(pid, args.slice(0, 3).join(' ').replace(/\s+--.*$/, '').replace(/'?\/tmp\/bench-[^/\s]*(\/\S*)?/g, '<tmp>$1'))
   }
   // a process is the runner's own when no exec'd process is among its ancestors
   const ownedByRunner = (pid: string) => {
