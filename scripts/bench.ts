@@ -331,8 +331,10 @@ async function main(): Promise<number> {
   const load = () => loadavg()[0]!.toFixed(2)
   const loadBefore = load()
   // what `npm install` builds; the runs below use it (src/fast-start.ts) unless it is stale
-  log('bench: building the CLI bundle (npm run build)')
-  await buildBundle()
+  if (bundleStaleness(PROJECT)) {
+    log('bench: building the CLI bundle (npm run build)')
+    await buildBundle()
+  }
   const startPath = bundleStaleness(PROJECT) ?? 'bundle'
   if (startPath !== 'bundle') log(`bench: the bundle is not used (${startPath}): measuring the sources`)
 
