@@ -1,6 +1,6 @@
 // Reads of one run, each done once: the checkout's `git status` and every cluster object read (see
 // src/cluster/read-cache.ts) are kept until this run writes something, then read again. The runner
-// drops them around each change it applies (a file write, a commit, a push, a cluster write: any of
+// turns this on for its context (keepRunReads) and drops them around each change it applies (a file write, a commit, a push, a cluster write: any of
 // them can change what a later read would see); the cluster client drops them on its own writes.
 // A wait reads fresh (it watches, and sees what controllers do meanwhile) unless the kept object
 // already is what it waits for.
@@ -39,15 +39,29 @@ export class RunReads {
   }
 }
 
+/** What a context without kept reads gets: every read is done again. */
+class FreshReads extends RunReads {
+  override once<T>(_key: string, read: () => Promise<T>): Promise<T> {
+    return read()
+  }
+
+  override seen(): void {}
+}
+
+const FRESH = new FreshReads()
 const reads = new WeakMap<Ctx, RunReads>()
 
+/**
+ * Keeps reads for this context from now on. Only the runner calls it, since it is what drops them
+ * around every change it applies; code that plans and applies by itself (a test harness, a task run
+ * by other means) reads fresh every time.
+ */
+export function keepRunReads(ctx: Ctx): void {
+  if (!reads.has(ctx)) reads.set(ctx, new RunReads())
+}
+
 export function runReads(ctx: Ctx): RunReads {
-  let r = reads.get(ctx)
-  if (!r) {
-    r = new RunReads()
-    reads.set(ctx, r)
-  }
-  return r
+  return reads.get(ctx) ?? FRESH
 }
 
 /** Something was written: every kept read is stale. */

@@ -6,7 +6,7 @@ import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts
 import { describeError, SetupError } from './errors.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
-import { forgetRunReads } from './run-reads.ts'
+import { forgetRunReads, keepRunReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore } from './state.ts'
 import type { Change, Task } from './task.ts'
@@ -71,6 +71,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     touchedPaths: new Set(),
     state,
   }
+  keepRunReads(ctx)
   return { ctx, warnings: config.warnings }
 }
 

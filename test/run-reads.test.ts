@@ -10,7 +10,7 @@ import type { Ctx } from '../src/context.ts'
 import { withReadCache } from '../src/cluster/read-cache.ts'
 import type { KObj, KRef, Kube } from '../src/cluster/kube.ts'
 import { containsCommit, lastChange, lastChanges } from '../src/cluster/origin.ts'
-import { checkoutStatus, forgetRunReads, RunReads } from '../src/run-reads.ts'
+import { checkoutStatus, forgetRunReads, keepRunReads, RunReads } from '../src/run-reads.ts'
 
 const ref: KRef = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'cm' }
 
@@ -151,6 +151,12 @@ test("the run's git status is read once and read again after forgetRunReads (the
   const dir = gitRepo()
   try {
     const ctx = { repoDir: dir } as Ctx
+    // a context the runner did not set up reads fresh every time
+    writeFileSync(join(dir, 'early.yaml'), 'x')
+    assert.deepEqual((await checkoutStatus(ctx)).changed, [{ xy: '??', path: 'early.yaml' }])
+    rmSync(join(dir, 'early.yaml'))
+    assert.deepEqual((await checkoutStatus(ctx)).changed, [])
+    keepRunReads(ctx)
     assert.deepEqual((await checkoutStatus(ctx)).changed, [])
     writeFileSync(join(dir, 'new.yaml'), 'x')
     assert.deepEqual((await checkoutStatus(ctx)).changed, [], 'kept until the run says it wrote')
