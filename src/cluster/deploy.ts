@@ -22,6 +22,7 @@ import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, 
 import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
+import { forgetRunReads } from '../run-reads.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
@@ -132,6 +133,8 @@ async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomated
         const until = Date.now() + PAUSE_GUARD_MS
         while (Date.now() < until) {
           await new Promise((r) => setTimeout(r, 200))
+          // a poll wants what the cluster has now, not the read kept for the run (src/run-reads.ts)
+          forgetRunReads(ctx)
           if ((await k.get(ref))?.spec?.syncPolicy?.automated?.prune !== false) {
             await pause()
             ctx.log(`paused auto-prune of ${label(desired)} again (its parent reverted it before its own pause took effect)`)
