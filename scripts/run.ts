@@ -1,5 +1,14 @@
 // Entry point: npx tsx scripts/run.ts [--only 5] [--dry-run] ... (see --help)
-import { runCli } from '../src/runner.ts'
-import { TASKS } from '../tasks/index.ts'
+// Runs the prebuilt bundle of src/cli.ts when it is fresh (built by `npm install`; see
+// src/fast-start.ts), else the sources through tsx: the same code either way.
+// SETUP_SHOW_START=1 says which one ran and why.
+import { resolve } from 'node:path'
+import { bundleStaleness, freshBundle, importBundle } from '../src/fast-start.ts'
+
+const projectDir = resolve(import.meta.dirname, '..')
+const bundle = freshBundle(projectDir)
+if (process.env.SETUP_SHOW_START) process.stderr.write(bundle ? `start: bundle ${bundle}\n` : `start: sources (${bundleStaleness(projectDir)})\n`)
+type Cli = typeof import('../src/cli.ts')
+const { runCli, TASKS }: Cli = bundle ? await importBundle<Cli>(bundle) : await import('../src/cli.ts')
 
 process.exitCode = await runCli(process.argv.slice(2), TASKS)

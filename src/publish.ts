@@ -5,6 +5,7 @@ import { readRepoFile, realRepoPath } from './files.ts'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { checkoutStatus } from './run-reads.ts'
 import type { Change } from './task.ts'
 import { incoming, rebaseOntoWriteBack, refuseForeign } from './write-back-rebase.ts'
 
@@ -84,7 +85,7 @@ export function realManagedPaths(ctx: Ctx, paths: string[]): string[] {
 export async function verifyCommittable(ctx: Ctx, logicalPaths: string[], opts: { needsUpstream?: boolean } = {}): Promise<RepoStatus> {
   verifyGitCheckout(ctx.repoDir)
   const paths = realManagedPaths(ctx, logicalPaths)
-  const status = await repoStatus(ctx.repoDir)
+  const status = await checkoutStatus(ctx)
   verifyBranch(ctx, status)
   if (opts.needsUpstream) verifyUpstream(ctx, status)
   const managed = new Set(paths)

@@ -7,6 +7,7 @@ import { describeError, SetupError } from './errors.ts'
 import { verifyWritable } from './files.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
+import { forgetRunReads, keepRunReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
 import { createHash } from 'node:crypto'
@@ -73,6 +74,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     touchedPaths: new Set(),
     state,
   }
+  keepRunReads(ctx)
   return { ctx, warnings: config.warnings }
 }
 
@@ -253,7 +255,13 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           } else {
             for (const c of changes) {
               listrTask.output = redact(c.summary, ctx.secrets)
-              await c.apply()
+              // reads kept from planning (git status, cluster objects) are stale once anything is written
+              forgetRunReads(ctx)
+              try {
+                await c.apply()
+              } finally {
+                forgetRunReads(ctx)
+              }
             }
             report.status = 'changed'
             listrTask.title = `${listrTask.title}: ${changes.map((c) => c.summary).join('; ')}`

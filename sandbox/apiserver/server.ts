@@ -82,6 +82,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const path = url.pathname
     if (!authenticated(req)) throw new ApiError(401, 'Unauthorized', 'Unauthorized')
     if (path === '/sandbox/stats') return sendJson(res, 200, stats.snapshot())
+    if (req.method === 'GET' && !['1', 'true'].includes(url.searchParams.get('watch') ?? '')) stats.read(path)
     const segments = path.split('/').filter(Boolean)
     const target = parseResourcePath(segments)
     if (!target) return serveNonResource(path, segments, res)

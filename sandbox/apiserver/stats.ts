@@ -9,13 +9,15 @@ export interface SandboxStats {
   requestBodies: string[]
   /** TLS connections clients opened (each one a full handshake): a client that reuses its connection opens few. */
   tlsConnections: number
+  /** GETs (objects, lists, discovery; no watches, no exec) by path: what "no object read twice" is checked on */
+  reads: Record<string, number>
 }
 
 export class Stats {
   private data: SandboxStats = Stats.empty()
 
   private static empty(): SandboxStats {
-    return { requests: {}, mutating: {}, mutatingTotal: 0, execCommands: [], requestBodies: [], tlsConnections: 0 }
+    return { requests: {}, mutating: {}, mutatingTotal: 0, execCommands: [], requestBodies: [], tlsConnections: 0, reads: {} }
   }
 
   /** `key` looks like `PATCH deployments` or `POST pods/exec`. */
@@ -29,6 +31,10 @@ export class Stats {
 
   tlsConnection(): void {
     this.data.tlsConnections++
+  }
+
+  read(path: string): void {
+    this.data.reads[path] = (this.data.reads[path] ?? 0) + 1
   }
 
   exec(command: string[]): void {

@@ -21,7 +21,8 @@ import type { Change } from '../task.ts'
 import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
-import { containsCommit, lastChange, setupRevision } from './origin.ts'
+import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
+import { forgetRunReads } from '../run-reads.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
@@ -132,6 +133,8 @@ async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomated
         const until = Date.now() + PAUSE_GUARD_MS
         while (Date.now() < until) {
           await new Promise((r) => setTimeout(r, 200))
+          // a poll wants what the cluster has now, not the read kept for the run (src/run-reads.ts)
+          forgetRunReads(ctx)
           if ((await k.get(ref))?.spec?.syncPolicy?.automated?.prune !== false) {
             await pause()
             ctx.log(`paused auto-prune of ${label(desired)} again (its parent reverted it before its own pause took effect)`)
@@ -282,6 +285,8 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const k = await kube(ctx)
   const planned = await readDesired(ctx, k)
   const head = await targetRevision(ctx)
+  // every Application's floor from one git log (lastChange below then answers from memory)
+  await lastChanges(ctx.repoDir, head, planned.filter((p) => p.step.kind === 'Application').map((p) => sourcePaths(p.desired)))
   const pushPending = opts.pushPending ?? inferPushPending(ctx)
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
   const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx, { pushPending }))]

@@ -7,6 +7,8 @@ import { existsSync } from 'node:fs'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { shareOneAgent } from './agent.ts'
+import { runReads } from '../run-reads.ts'
+import { withReadCache } from './read-cache.ts'
 
 /** The manager name Kubernetes records for every field this setup writes. */
 export const FIELD_MANAGER = 'image-updater-setup'
@@ -74,7 +76,7 @@ export interface Kube {
   logs(namespace: string, pod: string, container: string | undefined, tailLines: number): Promise<string>
 }
 
-type ClientNode = typeof import('@kubernetes/client-node')
+type ClientNode = typeof import('./client-node.ts')
 
 const clients = new WeakMap<Ctx, Promise<Kube>>()
 
@@ -82,7 +84,7 @@ const clients = new WeakMap<Ctx, Promise<Kube>>()
 export function kube(ctx: Ctx): Promise<Kube> {
   let k = clients.get(ctx)
   if (!k) {
-    k = connect(ctx)
+    k = connect(ctx).then((client) => withReadCache(client, runReads(ctx)))
     clients.set(ctx, k)
     // a failed connection attempt must not be cached: the next call retries
     k.catch(() => clients.delete(ctx))
@@ -201,7 +203,7 @@ function kubeconfigFile(setting: string): string | undefined {
 }
 
 async function connect(ctx: Ctx): Promise<Kube> {
-  const k8s: ClientNode = await import('@kubernetes/client-node')
+  const k8s: ClientNode = await import('./client-node.ts')
   const kc = new k8s.KubeConfig()
   shareOneAgent(kc)
   const file = kubeconfigFile(ctx.settings.kubeconfig)

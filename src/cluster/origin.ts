@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import { checkoutStatus } from '../run-reads.ts'
 
 const run = promisify(execFile)
 
@@ -11,7 +12,7 @@ const run = promisify(execFile)
 // a given commit that touched some paths), asked again and again by tasks 7, 8 and 9: each answer
 // is one git process, so it is kept. Keys hold full commit ids only, never branch names.
 const ancestry = new Map<string, boolean>()
-const lastChanges = new Map<string, string>()
+const lastChangeAnswers = new Map<string, string>()
 const FULL_SHA = /^[0-9a-f]{40}$/
 
 function git(repoDir: string, args: string[], timeoutMs = 20_000) {
@@ -95,14 +96,53 @@ export async function setupRevision(ctx: Ctx): Promise<string> {
   const { branch } = ctx.settings
   if (ctx.pushedRevision) return ctx.pushedRevision
   const head = await originHeadOfRun(ctx)
-  let local: string
+  // HEAD as the run's one `git status` reports it (branch.oid)
+  let local: string | undefined
   try {
-    local = (await git(repoDir, ['rev-parse', 'HEAD'])).stdout.trim()
+    local = (await checkoutStatus(ctx)).head
   } catch {
     return head
   }
-  if (local === head) return head
+  if (!local || local === head) return head
   return (await containsCommit(repoDir, branch, local, head)) ? local : head
+}
+
+const lastChangeKey = (repoDir: string, rev: string, paths: string[]) => `${repoDir}\0${rev}\0${paths.join('\0')}`
+
+/** Does `file` (repo-relative) fall under the pathspec `spec` (a file or a folder, no globs)? */
+const under = (file: string, spec: string) => {
+  const s = spec.replace(/^\.\/|\/+$/g, '')
+  return s === '' || s === '.' || file === s || file.startsWith(`${s}/`)
+}
+
+/**
+ * lastChange for several path sets at once, from one `git log` over all of them (the Applications of
+ * a deploy or a verify): each set's answer is the newest listed commit that touched one of its paths.
+ * Every commit listed is an ancestor of `rev`, so containsCommit(answer, rev) is known too. Sets with
+ * glob characters are left to lastChange.
+ */
+export async function lastChanges(repoDir: string, rev: string, pathSets: string[][]): Promise<void> {
+  if (!FULL_SHA.test(rev)) return
+  const sets = pathSets.filter((p) => p.length && !p.some((x) => /[*?[\]:]/.test(x)) && !lastChangeAnswers.has(lastChangeKey(repoDir, rev, p)))
+  if (sets.length === 0) return
+  let out: string
+  try {
+    out = (await git(repoDir, ['log', '--format=%x00%H', '--name-only', '--no-renames', rev, '--', ...new Set(sets.flat())], 20_000)).stdout
+  } catch {
+    return
+  }
+  const commits = out.split('\0').filter(Boolean).map((rec) => {
+    const [sha, ...files] = rec.split('\n').filter(Boolean)
+    return { sha: sha!, files }
+  })
+  // a merge lists no files here, so which set it changed is unknown: leave such histories to lastChange
+  if (commits.some((c) => c.files.length === 0)) return
+  for (const paths of sets) {
+    const hit = commits.find((c) => c.files.some((f) => paths.some((p) => under(f, p))))
+    // no commit touched these paths: the answer is rev itself, as lastChange gives it
+    lastChangeAnswers.set(lastChangeKey(repoDir, rev, paths), hit?.sha ?? rev)
+    if (hit) ancestry.set(`${repoDir}\0${hit.sha}\0${rev}`, true)
+  }
 }
 
 /**
@@ -111,12 +151,12 @@ export async function setupRevision(ctx: Ctx): Promise<string> {
  */
 export async function lastChange(repoDir: string, rev: string, paths: string[]): Promise<string> {
   if (paths.length === 0) return rev
-  const key = `${repoDir}\0${rev}\0${paths.join('\0')}`
-  const known = lastChanges.get(key)
+  const key = lastChangeKey(repoDir, rev, paths)
+  const known = lastChangeAnswers.get(key)
   if (known) return known
   try {
     const out = (await git(repoDir, ['log', '-1', '--format=%H', rev, '--', ...paths])).stdout.trim()
-    if (out && FULL_SHA.test(rev)) lastChanges.set(key, out)
+    if (out && FULL_SHA.test(rev)) lastChangeAnswers.set(key, out)
     return out || rev
   } catch {
     return rev

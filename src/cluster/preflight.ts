@@ -2,8 +2,8 @@
 // check is one line of cause and one line of fix; all failures are reported together.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
-import { repoStatus } from '../git.ts'
 import { verifyBranch, verifyGitCheckout } from '../publish.ts'
+import { checkoutStatus } from '../run-reads.ts'
 import { chartShape } from '../render/chart.ts'
 import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, type Kube } from './kube.ts'
@@ -104,7 +104,7 @@ async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
 async function repoFailures(ctx: Ctx): Promise<Failure[]> {
   const failures: Failure[] = []
   if (!(await check(failures, () => verifyGitCheckout(ctx.repoDir)))) return failures
-  await check(failures, async () => verifyBranch(ctx, await repoStatus(ctx.repoDir)))
+  await check(failures, async () => verifyBranch(ctx, await checkoutStatus(ctx)))
   await check(failures, () => originHeadOfRun(ctx))
   return failures
 }
