@@ -274,8 +274,14 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
  */
 export async function forceRefresh(k: Kube, ref: KRef, waitMs: number): Promise<{ error?: string }> {
   const at = Math.floor(Date.now() / 1000)
-  await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
-  const r = await awaitState(k, ref, (o) => (o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, older than the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
+  const patched = await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
+  // refreshTime has whole seconds: a sync earlier in the same second as the annotation looks new.
+  // ESO's status.syncedResourceVersion (generation plus a hash of labels and annotations) changes
+  // only once it has synced the annotated object, so both must say so.
+  const syncedBefore = (patched as KObj | undefined)?.status?.syncedResourceVersion
+  const refreshed = (o: KObj | undefined) =>
+    !!o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 && (syncedBefore === undefined || o.status.syncedResourceVersion !== syncedBefore)
+  const r = await awaitState(k, ref, (o) => (refreshed(o) ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, not yet synced after the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
   return r.error ? { error: `the forced refresh did not finish: ${r.error}` } : {}
 }
 
