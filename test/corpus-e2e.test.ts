@@ -1,11 +1,11 @@
-// The whole setup against the corpus repos the product passes today (see test/corpus-run.ts);
-// the others are in test/pending/corpus-e2e.test.ts with what they wait on.
+// The whole setup against every corpus repo (sandbox/corpus/): seeded Synced and Healthy, a green
+// run, every app Synced and Healthy after it, and a rerun that changes nothing (test/corpus-run.ts).
 import { describe, it } from 'node:test'
 import { CORPUS } from '../sandbox/corpus/index.ts'
-import { READY, setupOnCorpusRepo } from './corpus-run.ts'
+import { setupOnCorpusRepo } from './corpus-run.ts'
 
 describe('the setup on corpus repos', () => {
-  for (const shape of CORPUS.filter((s) => READY.includes(s.name))) {
+  for (const shape of CORPUS) {
     it(`${shape.name}: runs green, every app Synced and Healthy, a rerun changes nothing`, { timeout: 240_000 }, () => setupOnCorpusRepo(shape))
   }
 })
