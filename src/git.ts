@@ -31,19 +31,30 @@ export function networkLimits(seconds: number): { env: Record<string, string>; t
   return { env: { GIT_HTTP_LOW_SPEED_LIMIT: '1', GIT_HTTP_LOW_SPEED_TIME: String(seconds) }, totalMs: seconds * 2000 }
 }
 
+/**
+ * The environment of every git command this tool runs.
+ * GIT_TERMINAL_PROMPT=0: a push that needs credentials fails fast instead of waiting on a prompt
+ * nobody sees behind the renderer.
+ * GIT_OPTIONAL_LOCKS=0: a read such as `git status` otherwise takes `.git/index.lock` to refresh the
+ * index on the side; a run killed during that read left the lock behind with no write of ours in
+ * progress, and the next run's commit stopped on it. Only our marked writes (see publish.ts
+ * gitWrite) may take git's locks.
+ */
+export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', ...extra }
+}
+
 function git(repoDir: string, network?: { seconds: number }) {
   if (network) {
     const limits = networkLimits(network.seconds)
-    return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], timeout: limits.totalMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C', ...limits.env } })
+    return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], timeout: limits.totalMs, env: gitEnv(limits.env) })
   }
-  // GIT_TERMINAL_PROMPT=0: a push that needs credentials fails fast instead of waiting on a prompt
-  // nobody sees behind the renderer.
   // stdin 'ignore': zx runs each command through bash, and bash started with a socket on stdin and
   // no SHLVL (the runner launched from cron, CI or another program) takes itself for an rsh session
   // and sources ~/.bashrc: the user's rc (pyenv init, say) then runs for every git call, and a run
   // killed mid-way can leave that rc's locks behind, hanging every later git call. No git command
   // here reads stdin.
-  return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
+  return $({ cwd: repoDir, quiet: true, stdio: ['ignore', 'pipe', 'pipe'], env: gitEnv() })
 }
 
 export function isGitCheckout(dir: string): boolean {

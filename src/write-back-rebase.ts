@@ -7,12 +7,13 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
+import { gitEnv } from './git.ts'
 
 const run = promisify(execFile)
 const WRITE_BACK_FILE = /(^|\/)\.argocd-source-[^/]+\.ya?ml$/
 
 function git(repoDir: string, args: string[]) {
-  return run('git', args, { cwd: repoDir, timeout: 60_000, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
+  return run('git', args, { cwd: repoDir, timeout: 60_000, env: gitEnv() })
 }
 
 export const isWriteBackFile = (path: string) => WRITE_BACK_FILE.test(path)

@@ -47,9 +47,19 @@ async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_0
   }
 }
 
-/** The operator applied the root by hand once; it then adopts the repo's Applications. */
+/**
+ * The operator applied the root by hand once (the sandbox's seeder may have applied it from the repo
+ * already, as it does every Application it finds: then this is the operator's own apply over it).
+ */
+function putRoot(sb: Sandbox, obj: any): void {
+  const live = app(sb, 'root')
+  if (!live) sb.store.create(obj, 'kubectl-client-side-apply')
+  else sb.store.update({ ...live, ...obj, metadata: { ...live.metadata, ...obj.metadata, resourceVersion: undefined } }, 'kubectl-client-side-apply')
+}
+
+/** The root applied by hand; it then adopts the repo's Applications. */
 async function applyRoot(sb: Sandbox, yaml: string): Promise<void> {
-  sb.store.create(parse(yaml), 'kubectl-client-side-apply')
+  putRoot(sb, parse(yaml))
   await until('root adopts personal-services', () => app(sb, 'personal-services')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
   await until('root Synced', () => app(sb, 'root')?.status?.sync?.status === 'Synced')
 }
@@ -124,7 +134,7 @@ test('a parent without automated sync is not paused: the children are deployed i
     files: { [ROOT_FILE]: rootYaml('') },
     // applied by hand once and synced by hand (no automated sync)
     before: async (sb) => {
-      sb.store.create({ ...parse(rootYaml('')), operation: { sync: {}, initiatedBy: { username: 'admin' } } }, 'kubectl-client-side-apply')
+      putRoot(sb, { ...parse(rootYaml('')), operation: { sync: {}, initiatedBy: { username: 'admin' } } })
       await until('root adopts personal-services', () => app(sb, 'personal-services')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
     },
   })

@@ -47,6 +47,8 @@ before(async () => {
   repo = createSampleRepo(byHandInstall((t, vars) => renderManifest(t, vars)))
   stateDir = mkdtempSync(join(tmpdir(), 'cluster-repair-state-'))
   sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20, log: (l) => output.push(`[sandbox] ${l}`) })
+  // ghcr.io knows the real token; the seeder's Vault placeholder (what a hand-made setup may hold) is refused
+  sb.actors.registry.setAuth('meirongdev', PAT)
   sb.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
 })
 after(async () => {

@@ -12,8 +12,9 @@ import { git, runSetup, snapshot } from './helpers.ts'
 
 const APPS = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
 
-/** The corpus shapes the product passes today (test/corpus-e2e.test.ts); the rest are pending. */
-export const READY = ['flat-wildcard']
+/** The corpus shapes the product passes every time (test/corpus-e2e.test.ts); the rest are pending. */
+export const READY = ['flat-wildcard', 'app-of-apps']
+
 
 export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
   const cleanups: (() => void | Promise<void>)[] = []

@@ -4,7 +4,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs'
 import { hostname, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fixture, git, runSetup } from './helpers.ts'
@@ -102,6 +102,29 @@ test('a linked worktree killed during a commit: the git-lock sweep finds its git
     removeStaleGitLocks(wt, since)
     // git can commit in the worktree again
     git(wt, 'commit', '-q', '--allow-empty', '-m', 'after the sweep')
+  } finally {
+    fx.cleanup()
+  }
+})
+
+test('reading the checkout never takes git\'s index lock, so a run killed mid-read leaves none behind', async () => {
+  const { repoStatus } = await import('../src/git.ts')
+  const fx = fixture()
+  try {
+    const { gitDir } = gitDirs(fx.dir)!
+    const indexFile = join(gitDir, 'index')
+    // a tracked file whose stat no longer matches the index (same content): a plain `git status`
+    // takes index.lock and writes the refreshed index
+    const tracked = join(fx.dir, 'argocd', 'projects', 'homelab.yaml')
+    const past = new Date(Date.now() - 60_000)
+    utimesSync(tracked, past, past)
+    const before = readFileSync(indexFile)
+    const status = await repoStatus(fx.dir)
+    assert.deepEqual(status.changed, [])
+    assert.ok(readFileSync(indexFile).equals(before), 'repoStatus rewrote .git/index (it took index.lock)')
+    // the control: git on its own does refresh it, so the check above can fail
+    git(fx.dir, 'status', '--porcelain')
+    assert.ok(!readFileSync(indexFile).equals(before), 'plain git status did not refresh the index: the test shows nothing')
   } finally {
     fx.cleanup()
   }

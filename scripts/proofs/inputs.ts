@@ -165,7 +165,7 @@ const CASES: Case[] = [
     name: 'KUBE_CONTEXT names a context the kubeconfig does not have',
     cluster: true,
     env: { KUBE_CONTEXT: 'homelab-prod' },
-    cause: /KUBE_CONTEXT homelab-prod is not in the kubeconfig .* \(contexts: sandbox\)/,
+    cause: /KUBE_CONTEXT homelab-prod is not in the kubeconfig .* \(contexts: sandbox, sandbox-token\)/,
   },
   {
     name: 'wrong cluster: KUBE_CONTEXT empty and the current context reaches another cluster than this repo ran against',

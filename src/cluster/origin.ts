@@ -4,6 +4,7 @@ import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import { gitEnv } from '../git.ts'
 import { checkoutStatus } from '../run-reads.ts'
 
 const run = promisify(execFile)
@@ -16,7 +17,7 @@ const lastChangeAnswers = new Map<string, string>()
 const FULL_SHA = /^[0-9a-f]{40}$/
 
 function git(repoDir: string, args: string[], timeoutMs = 20_000) {
-  return run('git', args, { cwd: repoDir, timeout: timeoutMs, env: { ...process.env, GIT_TERMINAL_PROMPT: '0', LC_ALL: 'C' } })
+  return run('git', args, { cwd: repoDir, timeout: timeoutMs, env: gitEnv() })
 }
 
 /** The commit origin's `branch` points at; a SetupError when origin cannot be reached. */
@@ -78,7 +79,9 @@ export async function containsCommit(repoDir: string, branch: string, ours: stri
   const first = await ancestor()
   if (first !== undefined) return remember(first)
   try {
-    await git(repoDir, ['fetch', '--quiet', 'origin', branch])
+    // objects only: no remote-tracking ref, no FETCH_HEAD, so a run killed mid-fetch leaves no ref
+    // lock for the next run's fetch or push to stop on
+    await git(repoDir, ['fetch', '--quiet', '--no-write-fetch-head', '--refmap=', 'origin', `refs/heads/${branch}`])
   } catch {
     return false
   }

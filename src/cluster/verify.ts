@@ -4,6 +4,7 @@ import { parseAllDocuments } from 'yaml'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
+import { gitEnv } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
@@ -274,8 +275,14 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
  */
 export async function forceRefresh(k: Kube, ref: KRef, waitMs: number): Promise<{ error?: string }> {
   const at = Math.floor(Date.now() / 1000)
-  await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
-  const r = await awaitState(k, ref, (o) => (o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, older than the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
+  const patched = await k.mergePatch(ref, { metadata: { annotations: { 'force-sync': String(at) } } })
+  // refreshTime has whole seconds: a sync earlier in the same second as the annotation looks new.
+  // ESO's status.syncedResourceVersion (generation plus a hash of labels and annotations) changes
+  // only once it has synced the annotated object, so both must say so.
+  const syncedBefore = (patched as KObj | undefined)?.status?.syncedResourceVersion
+  const refreshed = (o: KObj | undefined) =>
+    !!o?.status?.refreshTime && Date.parse(o.status.refreshTime) >= at * 1000 && (syncedBefore === undefined || o.status.syncedResourceVersion !== syncedBefore)
+  const r = await awaitState(k, ref, (o) => (refreshed(o) ? { ready: true } : { waiting: `status.refreshTime=${o?.status?.refreshTime ?? 'unset'}, not yet synced after the force-sync` }), waitMs, `ExternalSecret ${ref.namespace}/${ref.name} refreshed after force-sync`)
   return r.error ? { error: `the forced refresh did not finish: ${r.error}` } : {}
 }
 
@@ -352,7 +359,7 @@ async function oldFileInHistory(ctx: Ctx, app: string): Promise<boolean> {
   const { execFile } = await import('node:child_process')
   const rel = `${ctx.settings.manifestsDir}/${app}.yaml`
   return new Promise((resolve) =>
-    execFile('git', ['log', '-1', '--format=%H', '--', rel], { cwd: ctx.repoDir }, (err, stdout) => resolve(!err && stdout.trim().length > 0)),
+    execFile('git', ['log', '-1', '--format=%H', '--', rel], { cwd: ctx.repoDir, env: gitEnv() }, (err, stdout) => resolve(!err && stdout.trim().length > 0)),
   )
 }
 
