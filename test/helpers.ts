@@ -113,7 +113,7 @@ export async function withCluster(fx: Fixture): Promise<Cluster> {
   const { randomBytes } = await import('node:crypto')
   const sandbox = await startSandbox({ repoDir: fx.dir, controllerDelayMs: 10 })
   // assembled at run time so no token-shaped literal sits in the repository
-  const token = ['ghp', `TESTONLY${randomBytes(12).toString('hex')}`].join('_')
+  const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
   sandbox.actors.registry.setAuth('meirongdev', token)
   sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
   return {
