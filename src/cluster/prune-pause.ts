@@ -1,0 +1,55 @@
+// Task 7 pauses personal-services' auto-prune for the handover of the app's Deployment and Service
+// (src/cluster/deploy.ts). When the run stops before the handover is over (Ctrl-C, SIGTERM, an error)
+// this puts auto-prune back where that is safe, or says it is still paused and how to restore it.
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
+import type { Ctx } from '../context.ts'
+import type { PutBack } from '../stop.ts'
+import { trackedBy } from './argo.ts'
+import type { KRef, Kube } from './kube.ts'
+
+const run = promisify(execFile)
+
+const PRUNE_ON = { spec: { syncPolicy: { automated: { prune: true } } } }
+
+/** The command that turns auto-prune back on, as the person can paste it. */
+export function restorePruneCommand(ref: KRef): string {
+  return `kubectl -n ${ref.namespace} patch application ${ref.name} --type merge -p '${JSON.stringify(PRUNE_ON)}'`
+}
+
+/** True when the branch at origin (as last fetched or pushed) still holds the app's old manifest. */
+async function originStillListsApp(ctx: Ctx): Promise<boolean> {
+  const file = `${ctx.settings.manifestsDir}/${ctx.settings.appName}.yaml`
+  try {
+    await run('git', ['cat-file', '-e', `refs/remotes/origin/${ctx.settings.branch}:${file}`], { cwd: ctx.repoDir, timeout: 10_000 })
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Turning prune back on is safe when personal-services cannot delete the app with it: it no longer
+ * tracks the app's Deployment (the app's own Application adopted it), or git still gives the app to
+ * it (the setup commit was not pushed). Otherwise prune on would delete the running app.
+ */
+export function prunePutBack(ctx: Ctx, k: Kube, ref: KRef): PutBack {
+  const label = `auto-prune of Application ${ref.namespace}/${ref.name}`
+  return {
+    async putBack() {
+      const live = await k.get(ref)
+      if (!live) return `${label}: the Application is gone, nothing to restore`
+      if (live.spec?.syncPolicy?.automated?.prune === true) return `${label} is on (restored by the run)`
+      const deployment = await k.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.settings.appNamespace, name: ctx.settings.appName })
+      const ownedByIt = trackedBy(deployment) === ref.name
+      if (!ownedByIt || (await originStillListsApp(ctx))) {
+        await k.mergePatch(ref, PRUNE_ON)
+        return `put back: ${label} is on again (it was paused for the handover, which had not started or is complete)`
+      }
+      return [
+        `${label} is still PAUSED: ${ref.name} still tracks ${ctx.settings.appName}'s Deployment while git no longer lists it there, so prune on now would delete the running app.`,
+        `  Resuming finishes the handover and turns it back on; to do it by hand once ${ctx.settings.appName} has adopted the Deployment: ${restorePruneCommand(ref)}`,
+      ].join('\n')
+    },
+  }
+}
