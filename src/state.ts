@@ -11,6 +11,16 @@ export interface RunProgress {
   /** ids of tasks that finished in this (unfinished) run */
   completed: number[]
   failed?: { id: number; message: string }
+  /** ids of completed tasks that changed something (the others were already up to date) */
+  changed?: number[]
+}
+
+/** What --list shows once a run has finished. */
+export interface FinishedRun {
+  startedAt: string
+  finishedAt: string
+  /** the tasks that changed something, with what they did */
+  changed: { id: number; what: string }[]
 }
 
 export interface SavedState {
@@ -18,6 +28,8 @@ export interface SavedState {
   repoDir: string
   /** the run in progress; absent once a run finished */
   run?: RunProgress
+  /** the last run that finished */
+  lastRun?: FinishedRun
   /**
    * sha256 of every content this tool wrote (or 'deleted') per repo path, recorded before the write.
    * A managed file whose uncommitted content is not one of these holds the user's own edits, and the
@@ -87,9 +99,14 @@ export class StateStore {
     return this.state.run
   }
 
-  async taskDone(id: number): Promise<void> {
+  get lastRun(): FinishedRun | undefined {
+    return this.state.lastRun
+  }
+
+  async taskDone(id: number, changed = false): Promise<void> {
     const run = this.state.run
     if (run && !run.completed.includes(id)) run.completed.push(id)
+    if (run && changed && !(run.changed ??= []).includes(id)) run.changed.push(id)
     await this.save()
   }
 
@@ -98,7 +115,8 @@ export class StateStore {
     await this.save()
   }
 
-  async finishRun(): Promise<void> {
+  async finishRun(changed: FinishedRun['changed'] = []): Promise<void> {
+    if (this.state.run) this.state.lastRun = { startedAt: this.state.run.startedAt, finishedAt: new Date().toISOString(), changed }
     delete this.state.run
     await this.save()
   }
