@@ -125,7 +125,8 @@ function allManagedPaths(ctx: Ctx, tasks: Task[]): string[] {
 
 /** How this process was started, to print the command that resumes it. */
 function commandLine(argv: string[], cwd: string): string {
-  const script = process.argv[1] ? relative(cwd, process.argv[1]) || process.argv[1] : 'scripts/run.ts'
+  const rel = process.argv[1] ? relative(cwd, process.argv[1]) : 'scripts/run.ts'
+  const script = rel && !rel.startsWith('..') ? rel : process.argv[1]
   return ['npx tsx', script.includes(' ') ? `'${script}'` : script, ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(' ')
 }
 
