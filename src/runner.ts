@@ -78,9 +78,9 @@ export function formatPlan(reports: TaskReport[], summaryOnly = false): string {
 }
 
 /** The .env to read: --env-file, else .env in the working directory, else beside this project. */
-function findEnvFile(opts: RunOptions, cwd: string): { envFile?: string; looked: string[] } {
+export function findEnvFile(opts: Pick<RunOptions, 'envFile'>, cwd: string, projectDir = PROJECT_DIR): { envFile?: string; looked: string[] } {
   if (opts.envFile) return { envFile: opts.envFile, looked: [resolve(cwd, opts.envFile)] }
-  const looked = [...new Set([resolve(cwd, '.env'), resolve(PROJECT_DIR, '.env')])]
+  const looked = [...new Set([resolve(cwd, '.env'), resolve(projectDir, '.env')])]
   return { envFile: looked.find((f) => existsSync(f)), looked }
 }
 

@@ -108,3 +108,22 @@ test('stop control: puts back what was remembered, bounded, and a second stop ex
   await first
   assert.deepEqual(exits, [143, 130])
 })
+
+test('an idle sandbox controller backs off, and a change wakes it at once', async () => {
+  const { ControllerLoop } = await import('../sandbox/actors/loop.ts')
+  let cycles = 0
+  const loop = new ControllerLoop('test', 5, async () => void cycles++, () => {}, 5000)
+  loop.start()
+  try {
+    await new Promise((r) => setTimeout(r, 400))
+    // without the back-off: about 80 cycles (one per 5 ms); with it: 5, 10, 20, 40, 80, 160 ... ms
+    assert.ok(cycles > 2 && cycles < 12, `idle cycles in 400 ms: ${cycles}`)
+    const before = cycles
+    const woken = Date.now()
+    loop.wake()
+    await loop.nextCycle()
+    assert.ok(cycles > before && Date.now() - woken < 300, `a wake ran the next cycle after ${Date.now() - woken} ms`)
+  } finally {
+    await loop.stop()
+  }
+})

@@ -76,11 +76,24 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
     new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
   ]
   let writes = 0
-  const unwatch = env.store.watch(() => void writes++)
+  // every write wakes the controllers from their idle back-off (src: sandbox/actors/loop.ts)
+  const wakeAll = () => {
+    for (const l of loops) l.wake()
+  }
+  const unwatch = env.store.watch(() => {
+    writes++
+    wakeAll()
+  })
   for (const l of loops) l.start()
 
   return {
-    registry: { pushTag: (i, t, b) => registry.pushTag(i, t, b), setAuth: (u, t) => registry.setAuth(u, t) },
+    registry: {
+      pushTag: (i, t, b) => {
+        registry.pushTag(i, t, b)
+        wakeAll()
+      },
+      setAuth: (u, t) => registry.setAuth(u, t),
+    },
     gitHost: {
       readOnlyToken: (token) => void gitPolicy.readOnlyTokens.add(token),
       protectBranch: (branch) => void gitPolicy.protectedBranches.add(branch),
