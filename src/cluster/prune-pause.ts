@@ -4,6 +4,7 @@
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import type { Ctx } from '../context.ts'
+import { repoFacts } from '../repo-facts.ts'
 import type { PutBack } from '../stop.ts'
 import { trackedBy } from './argo.ts'
 import type { KRef, Kube } from './kube.ts'
@@ -17,9 +18,8 @@ export function restorePruneCommand(ref: KRef): string {
   return `kubectl -n ${ref.namespace} patch application ${ref.name} --type merge -p '${JSON.stringify(PRUNE_ON)}'`
 }
 
-/** True when the branch at origin (as last fetched or pushed) still holds the app's old manifest. */
-async function originStillListsApp(ctx: Ctx): Promise<boolean> {
-  const file = `${ctx.settings.manifestsDir}/${ctx.settings.appName}.yaml`
+/** True when the branch at origin (as last fetched or pushed) still holds the file that gives the app to it. */
+async function originStillLists(ctx: Ctx, file: string): Promise<boolean> {
   try {
     await run('git', ['cat-file', '-e', `refs/remotes/origin/${ctx.settings.branch}:${file}`], { cwd: ctx.repoDir, timeout: 10_000 })
     return true
@@ -29,9 +29,10 @@ async function originStillListsApp(ctx: Ctx): Promise<boolean> {
 }
 
 /**
- * Turning prune back on is safe when personal-services cannot delete the app with it: it no longer
- * tracks the app's Deployment (the app's own Application adopted it), or git still gives the app to
- * it (the setup commit was not pushed). Otherwise prune on would delete the running app.
+ * Turning prune back on is safe when personal-services cannot delete an app with it: for every app,
+ * personal-services no longer tracks its workload (the app's own Application adopted it), or git at
+ * origin still gives the app to it (the setup commit was not pushed). Otherwise prune on would delete
+ * a running app.
  */
 export function prunePutBack(ctx: Ctx, k: Kube, ref: KRef): PutBack {
   const label = `auto-prune of Application ${ref.namespace}/${ref.name}`
@@ -40,15 +41,20 @@ export function prunePutBack(ctx: Ctx, k: Kube, ref: KRef): PutBack {
       const live = await k.get(ref)
       if (!live) return `${label}: the Application is gone, nothing to restore`
       if (live.spec?.syncPolicy?.automated?.prune === true) return `${label} is on (restored by the run)`
-      const deployment = await k.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ctx.settings.appNamespace, name: ctx.settings.appName })
-      const ownedByIt = trackedBy(deployment) === ref.name
-      if (!ownedByIt || (await originStillListsApp(ctx))) {
+      const { apps } = await repoFacts(ctx)
+      const atRisk: string[] = []
+      for (const app of apps) {
+        if (trackedBy(await k.get(app.workload)) !== ref.name) continue
+        if (await originStillLists(ctx, app.sourceFile ?? `${ctx.settings.manifestsDir}/${app.name}.yaml`)) continue
+        atRisk.push(app.name)
+      }
+      if (atRisk.length === 0) {
         await k.mergePatch(ref, PRUNE_ON)
         return `put back: ${label} is on again (it was paused for the handover, which had not started or is complete)`
       }
       return [
-        `${label} is still PAUSED: ${ref.name} still tracks ${ctx.settings.appName}'s Deployment while git no longer lists it there, so prune on now would delete the running app.`,
-        `  Resuming finishes the handover and turns it back on; to do it by hand once ${ctx.settings.appName} has adopted the Deployment: ${restorePruneCommand(ref)}`,
+        `${label} is still PAUSED: ${ref.name} still tracks ${atRisk.join(', ')} while git no longer lists ${atRisk.length > 1 ? 'them' : 'it'} there, so prune on now would delete the running app.`,
+        `  Resuming finishes the handover and turns it back on; to do it by hand once ${atRisk.join(', ')} ${atRisk.length > 1 ? 'have' : 'has'} been adopted by ${atRisk.length > 1 ? 'their' : 'its'} own Application: ${restorePruneCommand(ref)}`,
       ].join('\n')
     },
   }
