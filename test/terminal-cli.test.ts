@@ -2,13 +2,14 @@
 // missing kubeconfig is named, partial runs say what is left, the justfile's plan, the env files.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sampleFiles } from '../sandbox/sample-repo.ts'
 import { findEnvFile } from '../src/runner.ts'
-import { fixture, PROJECT, runSetup, snapshot } from './helpers.ts'
+import { pathToFileURL } from 'node:url'
+import { fixture, PROJECT, runSetup, snapshot, withCluster } from './helpers.ts'
 
 test('--dry-run refuses, like the run, the user\'s own uncommitted edit in a managed file (exit 1, not a plan)', async () => {
   const fx = fixture()
@@ -88,5 +89,42 @@ test('.env is looked for in the working directory, then beside the project, and 
   } finally {
     rmSync(cwd, { recursive: true, force: true })
     rmSync(project, { recursive: true, force: true })
+  }
+})
+
+test('SIGTERM mid-wait (no terminal): the same clean stop, exit 143, lock released, progress saved', async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  // no controllers: task 7's first wait never ends by itself
+  await cluster.sandbox.actors.stop()
+  const cwd = mkdtempSync(join(tmpdir(), 'setup-cwd-'))
+  writeFileSync(join(cwd, '.env'), '', { mode: 0o600 })
+  try {
+    const tsx = pathToFileURL(join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
+    const child = spawn(process.execPath, ['--import', tsx, join(PROJECT, 'scripts', 'run.ts')], {
+      cwd,
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8', ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '300' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stderr.on('data', (d) => (stderr += d))
+    const code = await new Promise<number | null>((resolve) => {
+      child.stdout.on('data', (d) => {
+        stdout += d
+        if (/waiting for Application argocd\/vault-eso/.test(stdout)) child.kill('SIGTERM')
+      })
+      child.on('close', (c) => resolve(c))
+    })
+    assert.equal(code, 143, stdout + stderr)
+    assert.match(stderr, /✖ Stopped by SIGTERM during task 7 \(Commit, push and deploy\)\./)
+    assert.match(stderr, /auto-prune of Application argocd\/personal-services is still PAUSED/)
+    assert.match(stderr, /Resume with: npx tsx /)
+    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
+    assert.deepEqual(JSON.parse(readFileSync(join(fx.stateDir, 'state.json'), 'utf8')).run.failed, { id: 7, message: 'stopped by SIGTERM' })
+  } finally {
+    rmSync(cwd, { recursive: true, force: true })
+    await cluster.stop()
+    fx.cleanup()
   }
 })
