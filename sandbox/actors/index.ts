@@ -63,23 +63,33 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
   const gitPolicy = new GitPushPolicy()
   const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log, gitPolicy })
 
-  env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
+  // a vault write changes what ESO reads without a store write: it wakes the controllers too
+  let wakeControllers = () => {}
+  env.pods.registerExec('vault', 'vault-0', async (command, stdin) => {
+    const result = await runVaultCli(vault, command, stdin)
+    wakeControllers()
+    return result
+  })
   await seedCluster({ store: env.store, remote, argo, vault, registry, log: env.log })
 
   const podFaults: PodFaults = new Map()
   const onError = (name: string, err: unknown) => env.log(`sandbox ${name}: ${(err as Error)?.stack ?? String(err)}`)
+  // The standalone sandbox (no delay given) backs off while idle, so it does not burn a core for
+  // hours; tests and the demo choose their delay and keep a fixed pace (their timings rely on it).
+  const backOff = env.controllerDelayMs === undefined ? 20 : 1
   const loops = [
-    new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError),
-    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError),
-    new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError),
+    new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError, delay * backOff),
+    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError, delay * backOff),
+    new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError, delay * backOff),
     // The real interval is 2m; a few cycles keeps its log readable while tests stay fast.
-    new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
+    new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError, delay * 4 * backOff),
   ]
   let writes = 0
   // every write wakes the controllers from their idle back-off (src: sandbox/actors/loop.ts)
   const wakeAll = () => {
     for (const l of loops) l.wake()
   }
+  wakeControllers = wakeAll
   const unwatch = env.store.watch(() => {
     writes++
     wakeAll()
