@@ -103,7 +103,7 @@ test('writes username and pat once, verifies by reading back, and a rerun writes
 })
 
 test('a different token is written again', async () => {
-  const other = `ghp_${'otherClassicToken0abcdefghijklmnopq'}`
+  const other = `ghp_${'otherClassicToken0abcdefghijklmnopqr'}`
   assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
   assert.equal((await run(ctx())).length, 1, 'back to the first token')

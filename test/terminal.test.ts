@@ -17,7 +17,7 @@ test('token prompt: asked before the cluster is touched, hidden, and a typo is r
   const term = Terminal.start({ ...fx.env, KUBECONFIG: join(fx.root, 'no-such-kubeconfig') })
   try {
     term.run(cliCommand('--only 1'))
-    await term.waitFor(/GitHub token for meirongdev \(read:packages, contents:write; input hidden\): $/m)
+    await term.waitFor(/GitHub token for meirongdev \(classic, read:packages and repo; input hidden\): $/m)
     term.type('hello123')
     term.press('Enter')
     assert.equal(await term.exitCode(), 1)
