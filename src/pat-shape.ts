@@ -25,7 +25,8 @@ export function checkPatShape(pat: string, source: string, anyShape: boolean): v
       `the GitHub token from ${source} contains a quote, backslash, newline or control character, which no GitHub token has and which would break the pull secret built from it; nothing was stored`,
       source === 'the prompt' ? 'run again and paste the token alone (copy it again from GitHub if unsure)' : 'set GITHUB_PAT in .env to the token alone, on one line, without quotes inside it',
     )
-  if (anyShape || looksLikeGithubToken(pat)) return
+  // a fine-grained token of any length is refused by task 1 with its own cause (ghcr.io takes classic tokens only)
+  if (anyShape || looksLikeGithubToken(pat) || pat.startsWith('github_pat_')) return
   const prefix = /^(gh[a-z]_|github_pat_)/.exec(pat)?.[1]
   throw new SetupError(
     `the GitHub token from ${source} does not look like a GitHub token (${pat.length} characters${prefix ? `, starts with ${prefix}` : ', no ghp_/github_pat_ prefix'}; expected ghp_ + 36 letters and digits, or github_pat_ + 82); nothing was stored`,
