@@ -1,14 +1,20 @@
-# `just` comes from the rust-just npm package (npx just ...).
+# `just` comes from the rust-just npm package: run these as `npx just <recipe>` (or put
+# node_modules/.bin on PATH).
 
 # run the whole setup (all tasks, resumes an interrupted run)
 setup *args:
     npx tsx scripts/run.ts {{args}}
 
-# show what the setup would change, change nothing
-plan:
-    npx tsx scripts/run.ts --dry-run
+# show what the setup would change, change nothing (pending changes are not a failure here)
+plan *args:
+    #!/usr/bin/env bash
+    # --dry-run exits 2 when changes are pending: a plan, not an error
+    npx tsx scripts/run.ts --dry-run {{args}}
+    code=$?
+    if [ "$code" -eq 2 ]; then echo "(changes are pending: run 'npx just setup' to apply them)"; exit 0; fi
+    exit "$code"
 
-# run one task of the plan, e.g. `just only 5`
+# run one task of the plan, e.g. `npx just only 5`
 only id:
     npx tsx scripts/run.ts --only {{id}}
 
@@ -20,10 +26,14 @@ test:
 typecheck:
     npx tsc -p tsconfig.json
 
-# the one-command demo against the sandbox
-demo:
-    npm run demo
+# the one-command demo against the sandbox (`npx just demo --keep` leaves it running to look around)
+demo *args:
+    npx tsx scripts/demo.ts {{args}}
 
-# start the sandbox cluster for a GitOps repo
-sandbox repo:
-    npx tsx scripts/sandbox.ts --repo {{repo}}
+# a sample GitOps repo (the "before" state) with a bare origin, in dir (new or empty)
+sample-repo dir:
+    npx tsx scripts/sample-repo.ts {{dir}}
+
+# start the sandbox cluster for a GitOps repo; its kubeconfig goes to dir/kubeconfig (fixed path)
+sandbox repo dir:
+    npx tsx scripts/sandbox.ts --repo {{repo}} --dir {{dir}}

@@ -1,7 +1,8 @@
 // The one-command demo: a sample GitOps repo with a bare origin, the sandbox cluster, the whole
 // setup run through the same runner users run, then a new image tag pushed to the sandbox's
 // registry and Image Updater rolling it out through git, for two apps: it-tools (GHCR, sha- build
-// tags, newest build) and squoosh (Docker Hub, version tags, semver within its major). Cleans up after itself.
+// tags, newest build) and squoosh (Docker Hub, version tags, semver within its major). Cleans up after itself,
+// unless --keep: then the sandbox and the repo stay up (until Ctrl-C) with the commands to look around.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -49,7 +50,37 @@ function waitForImage(sandbox: Sandbox, image: string, timeoutMs: number, name =
   })
 }
 
+/** What to try next; with --keep the sandbox is still there to try it on. */
+function nextSteps(keep: { envFile: string; repoDir: string; kubeconfig: string } | undefined): void {
+  if (!keep) {
+    say('\nWhat to try next:')
+    say('  npx tsx scripts/demo.ts --keep     the same, then keeps the sandbox and the repo running to look around')
+    say('  README.md, "Try it by hand"        a sample repo and the sandbox of your own, step by step')
+    return
+  }
+  say('\n▶ The sandbox and the repo stay up until you press Ctrl-C. Try, in another terminal:')
+  say(`  export KUBECONFIG=${keep.kubeconfig}`)
+  say('  kubectl get applications -n argocd          Argo CD Applications and their sync state')
+  say('  kubectl -n personal-services get deploy it-tools -o wide')
+  say(`  git -C ${keep.repoDir} log --oneline        the setup commit and Image Updater's write-back`)
+  say(`  npx tsx scripts/run.ts --env-file ${keep.envFile} --list`)
+  say(`  npx tsx scripts/run.ts --env-file ${keep.envFile} --dry-run   everything is up to date`)
+}
+
+function untilStopped(): Promise<void> {
+  return new Promise((done) => {
+    process.once('SIGINT', () => done())
+    process.once('SIGTERM', () => done())
+  })
+}
+
 async function main(): Promise<number> {
+  const keep = process.argv.includes('--keep')
+  const unknown = process.argv.slice(2).filter((a) => a !== '--keep')
+  if (unknown.length) {
+    process.stderr.write(`✖ unknown argument ${unknown.join(' ')}\n  fix: npx tsx scripts/demo.ts [--keep]\n`)
+    return 1
+  }
   const root = mkdtempSync(join(tmpdir(), 'image-updater-demo-'))
   let sandbox: Sandbox | undefined
   try {
@@ -108,6 +139,11 @@ async function main(): Promise<number> {
     execFileSync('git', ['-C', repo.dir, 'pull', '-q', '--ff-only'])
     const again = await runSetup(envFile)
     say(again === 0 ? '\n✔ Demo finished.' : `\n✖ the rerun exited ${again}`)
+    nextSteps(keep ? { envFile, repoDir: repo.dir, kubeconfig: sandbox.kubeconfigPath } : undefined)
+    if (keep) {
+      await untilStopped()
+      say('\nStopping the sandbox and removing the demo folder.')
+    }
     return again
   } finally {
     await sandbox?.stop()

@@ -9,6 +9,10 @@ export interface RunOptions {
   from?: number
   list: boolean
   dryRun: boolean
+  /** --dry-run=summary: the per-task summary without the diffs */
+  summaryOnly: boolean
+  /** accept a GitHub token whose shape is not a known GitHub token's */
+  anyTokenShape: boolean
   envFile?: string
   fresh: boolean
   yes: boolean
@@ -30,17 +34,22 @@ Options:
   --skip <ids>      run all but these tasks
   --from <id>       start at this task
   --list            show the tasks and saved progress, then exit
-  --dry-run         check everything, print what would change (diffs), change nothing;
+  --dry-run         check everything the run checks, print what would change (a summary,
+                    then the diffs), change nothing; never asks for the token;
                     exit 0 when nothing is pending, 2 when something is, 1 on error
+                    (also when the run would refuse)
+  --dry-run=summary the same with the summary only (no diffs)
   --env-file <f>    read settings from this file instead of .env (a missing file
                     is reported by Node itself: "node: <f>: not found", exit 9)
   --fresh           forget saved progress and check every task again
   --app <name>      onboard this app of the Directory Application (repeatable; like
                     APPS=a,b; without it APPS, else APP_NAME)
-  --yes             do not ask questions (never widens what the setup may touch)
+  --yes             do not ask questions (e.g. before replacing a different token stored
+                    in Vault); never widens what the setup may touch
   --offline         do not call the GitHub API (token scope and write-back checks skipped)
   --switch-cluster  run against a different cluster than the one this GitOps repo's
                     setup ran against before (a rebuilt or moved cluster)
+  --any-token-shape store a GitHub token that does not look like one (ghp_..., github_pat_...)
   -h, --help        show this help
 `
 
@@ -64,6 +73,14 @@ export function parseIds(text: string, known: number[], flag: string): number[] 
 
 export function parseRunArgs(argv: string[], known: number[]): RunOptions {
   let values
+  // --dry-run=summary is the one --dry-run with a value; parseArgs wants a flag to be one or the other
+  let summaryOnly = false
+  argv = argv.map((a) => {
+    if (!a.startsWith('--dry-run=')) return a
+    if (a !== '--dry-run=summary') throw new SetupError(`${a}: --dry-run takes no value but "summary"`, 'use --dry-run or --dry-run=summary')
+    summaryOnly = true
+    return '--dry-run'
+  })
   try {
     ;({ values } = parseArgs({
       args: argv,
@@ -79,6 +96,7 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
         yes: { type: 'boolean', short: 'y', default: false },
         offline: { type: 'boolean', default: false },
         'switch-cluster': { type: 'boolean', default: false },
+        'any-token-shape': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         app: { type: 'string', multiple: true },
       },
@@ -90,6 +108,8 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     skip: values.skip ? parseIds(values.skip, known, '--skip') : [],
     list: values.list,
     dryRun: values['dry-run'],
+    summaryOnly,
+    anyTokenShape: values['any-token-shape'],
     envFile: values['env-file'],
     fresh: values.fresh,
     yes: values.yes,

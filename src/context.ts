@@ -1,6 +1,7 @@
 // The typed context handed to every task instead of module-level state.
 import type { Settings, Secrets } from './settings.ts'
 import type { StateStore } from './state.ts'
+import type { StopControl } from './stop.ts'
 
 export interface Ctx {
   settings: Settings
@@ -21,6 +22,15 @@ export interface Ctx {
   log(line: string): void
   /** things the user must see after the run (printed once the renderer is done), e.g. resources broken before the setup */
   warn?(line: string): void
+  /**
+   * Lines that must reach the person whatever the renderer (warnings, evidence of a check): shown
+   * with the task and printed again after the list, where listr2's redrawing renderer cannot drop them.
+   */
+  note?(line: string): void
+  /** the explicit override for a GitHub token of an unusual shape (--any-token-shape) */
+  anyTokenShape?: boolean
+  /** early stops (Ctrl-C, SIGTERM): what the run changed only for its duration is put back through it */
+  stop?: StopControl
   /**
    * Repo-relative paths that tasks in this run changed, or in dry-run would have changed.
    * Task 7 uses it in dry-run to report the commit that would follow.

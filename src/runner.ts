@@ -1,17 +1,23 @@
 // The runner: one list of short titled steps (listr2), each a Task that plans, shows and applies
 // its changes. Saved progress lets an interrupted run resume; a lock keeps runs from overlapping.
-import { resolve } from 'node:path'
+// Ctrl-C, SIGTERM and a closed output pipe stop it cleanly (src/stop.ts).
+import { existsSync } from 'node:fs'
+import { relative, resolve } from 'node:path'
 import type { Ctx } from './context.ts'
 import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
 import { describeError, SetupError } from './errors.ts'
 import { verifyWritable } from './files.ts'
+import { askGithubToken, tokenNeedsAsking } from './github-token.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
 import { forgetRunReads, keepRunReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
 import { createHash } from 'node:crypto'
+import { canAsk } from './token-prompt.ts'
+import { STOP_EXIT_CODE, STOP_TEXT, StopControl, StopRequested, type StopCause } from './stop.ts'
 import type { Change, Task } from './task.ts'
+import { guardStreams, redrawingTerminal } from './terminal-io.ts'
 
 export const PROJECT_DIR = resolve(import.meta.dirname, '..')
 
@@ -24,8 +30,16 @@ export function redact(text: string, secrets: Secrets): string {
 
 interface TaskReport {
   task: Task
-  status: 'up to date' | 'changed' | 'pending' | 'resumed' | 'failed' | 'not run'
+  status: 'up to date' | 'changed' | 'verified' | 'pending' | 'resumed' | 'failed' | 'not run'
   changes: Change[]
+  /** the last progress line (what a wait is waiting for), for the message when the task stops */
+  lastLine?: string
+}
+
+/** A note for the person, kept for the summary after the list. */
+interface Note {
+  taskId?: number
+  line: string
 }
 
 function listTasks(tasks: Task[], state: StateStore | undefined): string {
@@ -37,26 +51,56 @@ function listTasks(tasks: Task[], state: StateStore | undefined): string {
   if (run) {
     lines.push('', `Saved progress: run started ${run.startedAt}, ${run.completed.length} task(s) done${run.failed ? `, task ${run.failed.id} failed: ${run.failed.message}` : ''}.`)
     lines.push('A run without --fresh resumes it.')
+  } else if (state?.lastRun) {
+    const last = state.lastRun
+    lines.push('', `No run in progress. The last run finished ${last.finishedAt} (started ${last.startedAt}); ${last.changed.length ? 'it changed:' : 'it changed nothing (everything was up to date).'}`)
+    for (const c of last.changed) lines.push(`  ${String(c.id).padStart(2)}  ${c.what}`)
   } else lines.push('', 'No run in progress.')
   return `${lines.join('\n')}\n`
 }
 
-function formatPlan(reports: TaskReport[]): string {
-  const out: string[] = []
-  for (const r of reports) {
-    if (r.status !== 'pending') continue
+/** The plan as text: a summary of every pending task first, then (unless summaryOnly) the diffs. */
+export function formatPlan(reports: TaskReport[], summaryOnly = false): string {
+  const pending = reports.filter((r) => r.status === 'pending')
+  if (pending.length === 0) return ''
+  const files = new Set(pending.flatMap((r) => r.changes.flatMap((c) => c.paths ?? [])))
+  const out: string[] = [`\nSummary: ${pending.length} task(s) with pending changes, ${files.size} file(s) to write`]
+  for (const r of pending) {
     out.push(`\nTask ${r.task.id}: ${r.task.title}`)
-    for (const c of r.changes) {
-      out.push(`  would ${c.summary}`)
-      if (c.diff) out.push(c.diff.replace(/^/gm, '    '))
-    }
+    for (const c of r.changes) out.push(`  would ${c.summary}`)
   }
+  if (summaryOnly || !pending.some((r) => r.changes.some((c) => c.diff))) return out.join('\n')
+  out.push('\nDiffs:')
+  for (const r of pending)
+    for (const c of r.changes) {
+      if (!c.diff) continue
+      out.push(`\nTask ${r.task.id}: ${c.summary}`)
+      out.push(c.diff.replace(/^/gm, '    '))
+    }
   return out.join('\n')
 }
 
-async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv): Promise<{ ctx: Ctx; warnings: string[] }> {
-  // --app wins over APPS and APP_NAME, as a command-line flag does over the environment
-  const config = loadConfig({ envFile: opts.envFile, cwd, env: opts.apps ? { ...env, APPS: opts.apps.join(',') } : env })
+/** The .env to read: --env-file, else .env in the working directory, else beside this project. */
+export function findEnvFile(opts: Pick<RunOptions, 'envFile'>, cwd: string, projectDir = PROJECT_DIR): { envFile?: string; looked: string[] } {
+  if (opts.envFile) return { envFile: opts.envFile, looked: [resolve(cwd, opts.envFile)] }
+  const looked = [...new Set([resolve(cwd, '.env'), resolve(projectDir, '.env')])]
+  return { envFile: looked.find((f) => existsSync(f)), looked }
+}
+
+async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv, stop: StopControl): Promise<{ ctx: Ctx; warnings: string[] }> {
+  const { envFile, looked } = findEnvFile(opts, cwd)
+  let config
+  try {
+    // --app wins over APPS and APP_NAME, as a command-line flag does over the environment
+    config = loadConfig({ envFile, cwd, env: opts.apps ? { ...env, APPS: opts.apps.join(',') } : env })
+  } catch (err) {
+    if (err instanceof SetupError && !envFile && /^missing setting/.test(err.message))
+      throw new SetupError(`${err.message} (no .env found: looked in ${looked.join(' and ')})`, `${err.fix}; to start a .env: cp ${resolve(PROJECT_DIR, '.env.example')} ${looked[0]}`)
+    throw err
+  }
+  const warnings = [...config.warnings]
+  // said only when it is not the obvious place: the .env beside the project, run from elsewhere
+  if (config.envFile && !opts.envFile && config.envFile !== resolve(cwd, '.env')) warnings.push(`settings from ${config.envFile} (no .env in ${cwd})`)
   const repoDir = config.settings.gitopsRepoDir
   verifyGitCheckout(repoDir)
   const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir, opts.fresh && !opts.dryRun)
@@ -70,24 +114,44 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     yes: opts.yes,
     offline: opts.offline,
     switchCluster: opts.switchCluster,
+    anyTokenShape: opts.anyTokenShape,
     log: () => {},
     touchedPaths: new Set(),
     state,
+    stop,
   }
   keepRunReads(ctx)
-  return { ctx, warnings: config.warnings }
+  return { ctx, warnings }
 }
 
 function allManagedPaths(ctx: Ctx, tasks: Task[]): string[] {
   return [...new Set(tasks.flatMap((t) => t.managedPaths?.(ctx) ?? []))]
 }
 
-/** Runs the CLI; resolves to the exit code (0 ok, 2 dry-run with pending changes, 1 error). */
-export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+/** How this process was started, to print the command that resumes it. */
+function commandLine(argv: string[], cwd: string): string {
+  const rel = process.argv[1] ? relative(cwd, process.argv[1]) : 'scripts/run.ts'
+  const script = rel && !rel.startsWith('..') ? rel : process.argv[1]
+  return ['npx tsx', script.includes(' ') ? `'${script}'` : script, ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(' ')
+}
+
+async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv }, cliDone: Promise<number>): Promise<number> {
   const cwd = io.cwd ?? process.cwd()
   const env = io.env ?? process.env
+  const stop = new StopControl()
+  // Until the run holds anything, stopping has nothing to put back or save.
+  stop.onStop(async (cause) => {
+    process.stderr.write(`\n✖ stopped by ${STOP_TEXT[cause]} before any task ran; nothing was changed\n`)
+    return STOP_EXIT_CODE[cause]
+  })
+  stop.listen()
+  guardStreams(() => void stop.stop('EPIPE'))
   let secrets: Secrets = { githubPat: () => undefined, vaultToken: () => undefined }
   const fail = (err: unknown) => {
+    if (err instanceof StopRequested) {
+      process.stderr.write(`✖ stopped by ${STOP_TEXT[err.cause]} at the question; nothing was changed\n`)
+      return STOP_EXIT_CODE[err.cause]
+    }
     process.stderr.write(`✖ ${redact(describeError(err), secrets)}\n`)
     return 1
   }
@@ -103,7 +167,7 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
   }
   let ctx: Ctx
   try {
-    const made = await makeContext(opts, cwd, env)
+    const made = await makeContext(opts, cwd, env, stop)
     ctx = made.ctx
     secrets = ctx.secrets
     for (const w of made.warnings) process.stderr.write(`! ${w}\n`)
@@ -124,17 +188,38 @@ export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; 
 
   let release = () => {}
   try {
+    // The token is asked first, before anything heavy loads (a token pasted early would be echoed).
+    const resumedIds = opts.dryRun || opts.fresh ? [] : (ctx.state.run?.completed ?? [])
+    // (without a terminal task 1 says so itself, after the checks that name bad settings)
+    if (selected.some((t) => t.id === 1 && !resumedIds.includes(1)) && tokenNeedsAsking(ctx) && canAsk()) {
+      await askGithubToken(ctx)
+      secrets = ctx.secrets
+    }
     if (!opts.dryRun) {
       const lock = acquireLock(ctx.repoDir, ['run', ...argv].join(' '))
       release = lock.release
       if (lock.note) process.stderr.write(`! ${lock.note}\n`)
+      stop.onStop(async (cause) => {
+        release()
+        process.stderr.write(`\n✖ stopped by ${STOP_TEXT[cause]} before any task ran; nothing was changed, the lock is released\n`)
+        return STOP_EXIT_CODE[cause]
+      })
     }
-    return await runSelected(ctx, selected, tasks, opts)
+    return await runSelected(ctx, selected, tasks, opts, commandLine(argv, cwd), cliDone)
   } catch (err) {
     return fail(err)
   } finally {
     release()
   }
+}
+
+/** Runs the CLI; resolves to the exit code (0 ok, 2 dry-run with pending changes, 1 error, 130/143 stopped). */
+export async function runCli(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+  let done: (code: number) => void = () => {}
+  const cliDone = new Promise<number>((r) => (done = r))
+  const code = await runCliUntilDone(argv, tasks, io, cliDone)
+  done(code)
+  return code
 }
 
 /** Records what planned changes touch; in dry-run also their would-be content for later tasks. */
@@ -146,13 +231,15 @@ function notePlanned(ctx: Ctx, changes: Change[]): void {
 }
 
 /**
- * Before anything is written: every selected repo task plans in check mode (so a bad file in task 5
- * stops the run before task 0 writes), and the checkout must be fit for the setup commit.
+ * Before anything is written: the checkout must be fit for the setup commit (dry-run checks this too,
+ * so it refuses what the run would refuse), and every selected repo task plans in check mode (so a
+ * bad file in task 5 stops the run before task 0 writes; dry-run plans them all anyway).
  */
 async function repoPreflight(ctx: Ctx, selected: Task[], managedPaths: string[]): Promise<void> {
   const repoTasks = selected.filter((t) => t.scope === 'repo')
   if (repoTasks.length === 0) return
   await verifyCommittable(ctx, managedPaths, { needsUpstream: selected.some((t) => t.publishes) })
+  if (ctx.dryRun) return
   const check: Ctx = { ...ctx, dryRun: true, touchedPaths: new Set(), overlay: new Map() }
   for (const task of repoTasks) {
     try {
@@ -194,28 +281,44 @@ function trustedProgress(ctx: Ctx, allTasks: Task[], selected: Task[], basis: Ru
   return { resumed: new Set(resumed), stale: false }
 }
 
-async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions): Promise<number> {
+/** `cliDone` resolves once the CLI has finished (lock released): a stop mid-list exits after it. */
+async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions, resumeCommand: string, cliDone: Promise<number>): Promise<number> {
   // Settings and the repo files every task builds on, checked once up front so an error names the
   // setting or file rather than whichever task happened to read it first.
   await repoFacts(ctx)
   // Repo tasks are never skipped as done (see trustedProgress): all of them plan before the cluster
-  // is even reached, so a bad file stops the run before anything is written.
-  if (!opts.dryRun) await repoPreflight(ctx, selected, allManagedPaths(ctx, allTasks))
+  // is even reached, so a bad file stops the run before anything is written. A dry run checks the
+  // checkout too, so it refuses what the run would refuse.
+  await repoPreflight(ctx, selected, allManagedPaths(ctx, allTasks))
   // The Kubernetes client costs about a second to load: only runs with a cluster task pay for it.
   // Every such run checks which cluster it reached, and says so before anything is written.
   let cluster: ClusterIdentity | undefined
   if (selected.some((t) => t.scope === 'cluster')) {
+    const { missingKubeconfig } = await import('./cluster/kubeconfig-file.ts')
+    const noConfig = missingKubeconfig({ setting: ctx.settings.kubeconfig })
+    if (noConfig) throw noConfig
     const { clusterPreflight } = await import('./cluster/preflight.ts')
     cluster = await clusterPreflight(ctx)
     process.stderr.write(`Cluster: ${cluster.server} (kube context ${cluster.context}, kube-system uid ${cluster.kubeSystemUid})\n`)
   }
   let resumed = new Set<number>()
+  // tasks of the unfinished run that changed something (its summary and --list say so)
+  let changedEarlier = new Set<number>()
   if (!opts.dryRun) {
     const basis = runBasis(ctx, cluster)
     const progress = trustedProgress(ctx, allTasks, selected, basis, opts.fresh)
     resumed = progress.resumed
+    if (!opts.fresh && !progress.stale) changedEarlier = new Set(ctx.state.run?.changed ?? [])
     await ctx.state.startRun(opts.fresh || progress.stale, basis)
     if (cluster && ctx.state.cluster?.kubeSystemUid !== cluster.kubeSystemUid) await ctx.state.recordCluster(cluster)
+  }
+  const notes: Note[] = []
+  let inList: { taskId: number; show(line: string): void } | undefined
+  ctx.note = (line) => {
+    const text = redact(line, ctx.secrets)
+    notes.push({ taskId: inList?.taskId, line: text })
+    if (inList) inList.show(text)
+    else process.stderr.write(`! ${text}\n`)
   }
   // Prompts cannot share the terminal with the renderer, and late checks would leave half-done work:
   // every task prepares before the first one changes anything.
@@ -228,33 +331,50 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     if (warnings.size) process.stderr.write(`\n${[...warnings].map((w) => `! ${w}`).join('\n')}\n`)
   }
   const reports: TaskReport[] = selected.map((task) => ({ task, status: 'not run', changes: [] }))
+  let current: TaskReport | undefined
+  // a stop request makes the running task's await fail at once (the wait itself is abandoned)
+  let stopCause: StopCause | undefined
+  let interrupt: (err: Error) => void = () => {}
+  const interrupted = new Promise<never>((_, reject) => (interrupt = reject))
+  interrupted.catch(() => {})
+  ctx.stop?.onStop(async (cause) => {
+    stopCause = cause
+    interrupt(new StopRequested(cause))
+    return cliDone
+  })
+  const fancy = redrawingTerminal()
   const { Listr } = await import('listr2')
-  const list = new Listr<Ctx, 'default', 'simple'>(
+  const list = new Listr<Ctx, 'default' | 'simple', 'simple'>(
     reports.map((report) => ({
       title: `${report.task.id}  ${report.task.title}`,
       task: async (_c, listrTask) => {
         const { task } = report
+        current = report
         if (resumed.has(task.id)) {
           report.status = 'resumed'
-          listrTask.title = `${listrTask.title}: done earlier in this run`
+          listrTask.title = `${listrTask.title}: done earlier in this run${changedEarlier.has(task.id) ? ' (changed something)' : ' (was up to date)'}`
           return
         }
-        ctx.log = (line) => {
-          listrTask.output = redact(line, ctx.secrets)
+        const show = (line: string) => {
+          report.lastLine = line
+          listrTask.output = line
         }
-        try {
+        ctx.log = (line) => show(redact(line, ctx.secrets))
+        inList = { taskId: task.id, show }
+        const work = async () => {
           const changes = await task.plan(ctx)
           report.changes = changes
           notePlanned(ctx, changes)
           if (changes.length === 0) {
-            report.status = 'up to date'
-            listrTask.title = `${listrTask.title}: up to date`
+            report.status = task.verifies ? 'verified' : 'up to date'
+            const evidence = notes.filter((n) => n.taskId === task.id).length
+            listrTask.title = `${listrTask.title}: ${task.verifies ? `verified${evidence ? ` (${evidence} checks passed; evidence below)` : ''}` : 'up to date'}`
           } else if (ctx.dryRun) {
             report.status = 'pending'
             listrTask.title = `${listrTask.title}: ${changes.length} change(s) pending`
           } else {
             for (const c of changes) {
-              listrTask.output = redact(c.summary, ctx.secrets)
+              show(redact(c.summary, ctx.secrets))
               // reads kept from planning (git status, cluster objects) are stale once anything is written
               forgetRunReads(ctx)
               try {
@@ -270,45 +390,108 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
               if (left.length) throw new SetupError(`task ${task.id} did not converge: still pending ${left.map((c) => c.summary).join('; ')}`, 'this is a bug in the setup: report it with the output of --dry-run')
             }
           }
-          if (!ctx.dryRun) await ctx.state.taskDone(task.id)
+          if (!ctx.dryRun) await ctx.state.taskDone(task.id, report.status === 'changed')
+        }
+        try {
+          await Promise.race([work(), interrupted])
         } catch (err) {
           report.status = 'failed'
           if (!ctx.dryRun) await ctx.state.taskFailed(task.id, redact(describeError(err).split('\n')[0], ctx.secrets))
+          if (err instanceof StopRequested) {
+            listrTask.title = `${listrTask.title}: stopped (${STOP_TEXT[err.cause]})`
+            throw err
+          }
           // the renderer shows only the cause; the full message with its fix is printed once, after it
           failure = redact(`task ${task.id} (${task.title}): ${describeError(err)}`, ctx.secrets)
           throw new Error(failure.split('\n')[0])
+        } finally {
+          inList = undefined
         }
       },
     })),
     {
-      renderer: 'default',
+      renderer: fancy ? 'default' : 'simple',
       fallbackRenderer: 'simple',
       exitOnError: true,
+      // src/stop.ts handles SIGINT (listr2's own handler exits 127 and skips the cleanup)
+      registerSignalListeners: false,
       rendererOptions: { collapseSubtasks: false, showErrorMessage: false },
       fallbackRendererOptions: { timestamp: undefined },
     },
   )
+  const printNotes = () => {
+    // the redrawing renderer drops a task's output lines once it finishes: repeat what matters
+    // (notes from before the list went straight to stderr and are still on the screen)
+    const fromTasks = notes.filter((n) => n.taskId !== undefined)
+    if (!fancy || fromTasks.length === 0) return
+    process.stdout.write('\nNotes:\n')
+    for (const n of fromTasks) process.stdout.write(`  [${n.taskId}] ${n.line}\n`)
+  }
   try {
     await list.run(ctx)
     printWarnings()
   } catch (err) {
     printWarnings()
+    printNotes()
+    const putBack = await ctx.stop?.putBackAll() ?? []
+    if (stopCause) {
+      const code = STOP_EXIT_CODE[stopCause]
+      process.stderr.write(stopReport(ctx, reports, current, stopCause, putBack, resumeCommand))
+      return code
+    }
+    const while_ = current?.lastLine ? `\n  (while: ${current.lastLine})` : ''
     const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
-    process.stderr.write(`\n✖ ${failure || (err as Error).message}${hint}\n`)
-    if (ctx.dryRun) process.stdout.write(`${formatPlan(reports)}\n`)
+    process.stderr.write(`\n✖ ${failure || (err as Error).message}${while_}${putBack.map((l) => `\n  ${l}`).join('')}${hint}\n`)
+    if (ctx.dryRun) process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n`)
     return 1
   }
+  // the list is over: a stop now only cuts the final lines short
+  ctx.stop?.onStop(async (cause) => STOP_EXIT_CODE[cause])
+  printNotes()
   if (ctx.dryRun) {
     const pending = reports.filter((r) => r.status === 'pending')
     if (pending.length === 0) {
       process.stdout.write('\nNothing to do: everything is up to date.\n')
       return 0
     }
-    process.stdout.write(`${redact(formatPlan(reports), ctx.secrets)}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
+    process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
     return 2
   }
-  await ctx.state.finishRun()
-  const changed = reports.filter((r) => r.status === 'changed').length
-  process.stdout.write(`\nDone: ${changed} task(s) changed something, ${reports.length - changed} were already up to date.\n`)
+  const changed = reports.filter((r) => r.status === 'changed')
+  const earlier = reports.filter((r) => r.status === 'resumed')
+  await ctx.state.finishRun(
+    [
+      // finished earlier in this run: skipped now (cluster tasks) or re-planned as up to date (repo tasks)
+      ...reports
+        .filter((r) => (r.status === 'resumed' || r.status === 'up to date') && changedEarlier.has(r.task.id))
+        .map((r) => ({ id: r.task.id, what: `${r.task.title} (earlier in this run)` })),
+      ...changed.map((r) => ({ id: r.task.id, what: r.changes.map((c) => c.summary).join('; ') })),
+    ].sort((a, b) => a.id - b.id),
+  )
+  const verified = reports.filter((r) => r.status === 'verified').length
+  const upToDate = reports.length - changed.length - earlier.length - verified
+  const parts = [`${changed.length} task(s) changed something`]
+  if (earlier.length) parts.push(`${earlier.length} finished earlier in this run (${earlier.filter((r) => changedEarlier.has(r.task.id)).length} of them changed something)`)
+  if (verified) parts.push(`${verified} verified`)
+  parts.push(`${upToDate} ${upToDate === 1 ? 'was' : 'were'} already up to date`)
+  process.stdout.write(`\nDone: ${parts.join(', ')}.\n`)
+  const task7 = allTasks.find((t) => t.publishes)
+  const wroteFiles = changed.some((r) => r.task.scope === 'repo' && r.changes.some((c) => c.paths?.length))
+  if (wroteFiles && task7 && !selected.some((t) => t.publishes))
+    process.stdout.write(`The files written are not committed yet: task ${task7.id} (${task7.title}) commits, pushes and deploys them: npx tsx scripts/run.ts --from ${task7.id}\n`)
   return 0
+}
+
+/** What the person needs after a stop: where it stopped, what was put back, what is saved, how to resume. */
+function stopReport(ctx: Ctx, reports: TaskReport[], current: TaskReport | undefined, cause: StopCause, putBack: string[], resumeCommand: string): string {
+  const lines = [``, `✖ Stopped by ${STOP_TEXT[cause]}${current ? ` during task ${current.task.id} (${current.task.title})` : ''}.`]
+  if (current?.lastLine) lines.push(`  It was: ${current.lastLine}`)
+  for (const l of putBack) lines.push(`  ${l}`)
+  if (ctx.dryRun) lines.push('  Dry run: nothing was changed.')
+  else {
+    const done = reports.filter((r) => r.status === 'changed' || r.status === 'up to date' || r.status === 'verified' || r.status === 'resumed').map((r) => r.task.id)
+    lines.push(`  Progress saved: ${done.length ? `task(s) ${done.join(', ')} done` : 'no task finished'}${current ? `; task ${current.task.id} stopped part-way and checks again before it acts` : ''}. The run lock is released.`)
+  }
+  lines.push(`Resume with: ${resumeCommand}`)
+  return `${lines.join('\n')}\n`
 }

@@ -18,6 +18,8 @@ export interface RunProgress {
    * cluster they ran against. A resume trusts "done" only while both still hold.
    */
   basis?: RunBasis
+  /** ids of completed tasks that changed something (the others were already up to date) */
+  changed?: number[]
 }
 
 export interface RunBasis {
@@ -37,11 +39,21 @@ export interface ClusterIdentity {
   recordedAt: string
 }
 
+/** What --list shows once a run has finished. */
+export interface FinishedRun {
+  startedAt: string
+  finishedAt: string
+  /** the tasks that changed something, with what they did */
+  changed: { id: number; what: string }[]
+}
+
 export interface SavedState {
   version: 1
   repoDir: string
   /** the run in progress; absent once a run finished */
   run?: RunProgress
+  /** the last run that finished */
+  lastRun?: FinishedRun
   /**
    * sha256 of every content this tool wrote (or 'deleted') per repo path, recorded before the write.
    * A managed file whose uncommitted content is not one of these holds the user's own edits, and the
@@ -154,9 +166,14 @@ export class StateStore {
     return this.state.run
   }
 
-  async taskDone(id: number): Promise<void> {
+  get lastRun(): FinishedRun | undefined {
+    return this.state.lastRun
+  }
+
+  async taskDone(id: number, changed = false): Promise<void> {
     const run = this.state.run
     if (run && !run.completed.includes(id)) run.completed.push(id)
+    if (run && changed && !(run.changed ??= []).includes(id)) run.changed.push(id)
     await this.save()
   }
 
@@ -165,7 +182,8 @@ export class StateStore {
     await this.save()
   }
 
-  async finishRun(): Promise<void> {
+  async finishRun(changed: FinishedRun['changed'] = []): Promise<void> {
+    if (this.state.run) this.state.lastRun = { startedAt: this.state.run.startedAt, finishedAt: new Date().toISOString(), changed }
     delete this.state.run
     await this.save()
   }

@@ -21,6 +21,8 @@ export interface Task {
   title: string
   /** what the task works on: repo tasks never load the Kubernetes client */
   scope: 'repo' | 'cluster'
+  /** the task checks rather than changes: nothing pending means "verified" (its notes are the evidence) */
+  verifies?: boolean
   /** the task commits and pushes to the branch (so the branch needs an upstream) */
   publishes?: boolean
   /** repo-relative paths this task writes or deletes: task 7 commits exactly the union of these */

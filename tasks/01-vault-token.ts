@@ -1,38 +1,72 @@
 // Task 1: the GitHub token into Vault (KV v2, `username` and `pat`), written through exec in the
 // Vault pod with the token on stdin (`pat=-`), never on a command line. Nothing is written when
-// Vault already holds the same values; the comparison never prints them.
+// Vault already holds the same values; the comparison never prints them. A token of the wrong shape
+// is refused before anything is stored, and replacing a different token says which version it
+// replaces (and asks, on a terminal).
 import { runIfMain } from '../src/run-alone.ts'
+import type { Ctx } from '../src/context.ts'
 import type { Task } from '../src/task.ts'
 import { fineGrainedProblem, githubPat } from '../src/cluster/github-pat.ts'
-import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, patShapeWarning, requireUnsealed } from '../src/cluster/vault.ts'
+import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, requireUnsealed, type KvSecret } from '../src/cluster/vault.ts'
 import { SetupError } from '../src/errors.ts'
 import { checkToken } from '../src/cluster/write-back-proof.ts'
+import { canAsk, confirm } from '../src/token-prompt.ts'
+
+/** "replaces version 3 written 2026-11-24 23:56 UTC", or undefined when Vault holds these values or nothing. */
+export function replacement(current: KvSecret | undefined, username: string, pat: string): string | undefined {
+  if (!current || (current.data.username === username && current.data.pat === pat)) return undefined
+  const when = current.createdTime && !Number.isNaN(Date.parse(current.createdTime)) ? ` written ${new Date(current.createdTime).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''
+  const what = current.data.pat === pat ? 'a different username' : 'a different token'
+  return `replaces version ${current.version ?? '?'}${when} (Vault holds ${what} there)`
+}
+
+async function currentValue(ctx: Ctx): Promise<KvSecret | undefined> {
+  return kvGet(ctx, ctx.settings.vaultPath)
+}
 
 export const task: Task = {
   id: 1,
   title: 'Store the GitHub token in Vault',
   scope: 'cluster',
   async prepare(ctx) {
-    await githubPat(ctx)
+    const pat = await githubPat(ctx)
+    if (!pat) return // dry-run without GITHUB_PAT: never asks, the plan says task 1 will
     // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written
     if (!ctx.secrets.vaultToken() && !(await isLoggedIn(ctx))) await ensureLogin(ctx)
+    if (ctx.dryRun || !(await isLoggedIn(ctx))) return
+    const replaces = replacement(await currentValue(ctx), ctx.settings.githubUsername, pat)
+    if (!replaces) return
+    const line = `${ctx.settings.vaultPath}: task 1 ${replaces}`
+    if (ctx.yes || !canAsk()) {
+      ctx.note?.(line)
+      return
+    }
+    process.stderr.write(`! ${line}\n`)
+    if (!(await confirm('Replace the token stored in Vault?')))
+      throw new SetupError(
+        `kept the token Vault holds at ${ctx.settings.vaultPath}; nothing was stored`,
+        'run again and answer y to replace it, or pass --skip 1 to keep the stored token',
+      )
   },
   async plan(ctx) {
     const path = ctx.settings.vaultPath
     const username = ctx.settings.githubUsername
     const pat = await githubPat(ctx)
-    const warning = patShapeWarning(pat)
-    if (warning) ctx.log(warning)
-    const fineGrained = fineGrainedProblem(pat)
-    if (fineGrained) throw fineGrained
+    if (pat) {
+      const fineGrained = fineGrainedProblem(pat)
+      if (fineGrained) throw fineGrained
+    }
     // A token about to go into Vault is checked first (a fine-grained one, or missing scopes, would
     // only show in Image Updater's log); one Vault already holds costs no API call on a rerun.
-    const checked = async () => ctx.log(await checkToken(ctx, pat))
+    const checked = async () => {
+      if (pat) ctx.log(await checkToken(ctx, pat))
+    }
     await requireUnsealed(ctx)
+    if (!pat) return [{ summary: `vault kv put ${path} (username, pat from stdin): task 1 will ask for the GitHub token (GITHUB_PAT is not set)`, async apply() {} }]
     const loggedIn = await ensureLogin(ctx)
     const summary = `vault kv put ${path} (username, pat from stdin)`
-    const put = {
-      summary,
+    const put = (note?: string) => ({
+      summary: note ? `${summary}; ${note}` : summary,
       async apply() {
         await ensureLogin(ctx)
         await kvPutGithub(ctx, path, username, pat)
@@ -42,19 +76,20 @@ export const task: Task = {
           throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
         ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
       },
-    }
+    })
     // dry-run and not logged in: Vault cannot be read, so the write stays pending
     if (!loggedIn) {
       await checked()
-      return [{ ...put, summary: `${summary} (after vault login with VAULT_TOKEN; current value not readable)` }]
+      return [put('after vault login with VAULT_TOKEN; current value not readable')]
     }
-    const current = await kvGet(ctx, path)
-    if (current && current.data.username === username && current.data.pat === pat) {
+    const current = await currentValue(ctx)
+    const replaces = replacement(current, username, pat)
+    if (current && !replaces) {
       ctx.log(`${path} already holds username and pat (version ${current.version ?? '?'})`)
       return []
     }
     await checked()
-    return [put]
+    return [put(replaces)]
   },
 }
 export default task

@@ -10,11 +10,12 @@ export const task: Task = {
   id: 8,
   title: 'Verify that Image Updater manages the app',
   scope: 'cluster',
+  verifies: true,
   async plan(ctx) {
     // dry-run looks once (nothing was deployed yet); a real run waits for converging conditions
     const waitMs = ctx.dryRun ? 0 : Number(ctx.settings.syncTimeoutSeconds) * 1000
     const results = await runVerify(ctx, { waitMs })
-    for (const r of results) ctx.log(formatResult(r))
+    for (const r of results) (ctx.note ?? ctx.log)(formatResult(r))
     const failed = results.filter((r) => !r.ok)
     if (failed.length === 0) return []
     if (ctx.dryRun)

@@ -109,7 +109,7 @@ test('a push rejected because origin moved stops with what to do, and the run re
     git(fx.dir, 'pull', '-q', '--rebase', 'origin', 'main')
     const resumed = await runSetup([], fx.env)
     assert.equal(resumed.code, 0, resumed.stderr)
-    assert.match(resumed.stdout, /7  Commit, push and deploy: git push origin main/)
+    assert.match(resumed.stdout, /7  Commit, push and deploy: pause auto-prune of Application argocd\/personal-services [^;]*; git push origin main/)
     assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '4', 'base, elsewhere, one setup commit, the log level')
     assert.equal(git(fx.origin, 'log', '-1', '--format=%s', 'main~1'), 'Set up Argo CD Image Updater for it-tools')
   } finally {

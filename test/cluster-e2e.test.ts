@@ -14,7 +14,7 @@ import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
 import { fullRun as runAll } from './full-run.ts'
 
-const PAT = `ghp_${'e2eSandboxToken0123456789abcdefghij'}`
+const PAT = `ghp_${'e2eSandboxToken0123456789abcdefghijk'}`
 const PROJECT = resolve(import.meta.dirname, '..')
 
 let repo: SampleRepo

@@ -18,7 +18,7 @@ import { kube } from '../src/cluster/kube.ts'
 import vaultTask from '../tasks/01-vault-token.ts'
 import { REPO_TASKS, commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
 
-const PAT = `ghp_${'failureSandboxToken0123456789abcdef'}`
+const PAT = `ghp_${'failureSandboxToken0123456789abcdefg'}`
 let repo: SampleRepo
 let sb: Sandbox
 let stateDir: string

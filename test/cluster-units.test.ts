@@ -10,7 +10,6 @@ import { dockerConfigProblems, gitCredsProblems } from '../src/cluster/secret-ch
 import { configFailures, formatFailures, identityFailure } from '../src/cluster/preflight.ts'
 import { deploySteps } from '../src/cluster/deploy.ts'
 import { parseObject } from '../src/cluster/repo-objects.ts'
-import { patShapeWarning } from '../src/cluster/vault.ts'
 import type { KObj } from '../src/cluster/kube.ts'
 import { SetupError } from '../src/errors.ts'
 
@@ -136,9 +135,3 @@ test('parseObject picks the one object of a kind, with comments and leading ---'
   assert.throws(() => parseObject('kind: [\n', 'b.yaml', 'Application'), /b\.yaml:/)
 })
 
-test('token shape: classic and fine-grained accepted, others warned about without echoing', () => {
-  assert.equal(patShapeWarning(TOKEN), undefined)
-  assert.equal(patShapeWarning(`github_pat_${'A1_'.repeat(10)}`), undefined)
-  const w = patShapeWarning('hunter2-not-a-token')
-  assert.ok(w && !w.includes('hunter2'))
-})

@@ -16,7 +16,7 @@ import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import task from '../tasks/01-vault-token.ts'
 
-const PAT = `ghp_${'0123456789abcdefghijklmnopqrstuvwxyzAB'}`
+const PAT = `ghp_${'0123456789abcdefghijklmnopqrstuvwxyz'}`
 // assembled at run time so no token-shaped literal sits in the repository
 const VAULT_TOKEN = ['hvs', 'sandbox-root-token-value'].join('.')
 
@@ -104,7 +104,7 @@ test('writes username and pat once, verifies by reading back, and a rerun writes
 })
 
 test('a different token is written again', async () => {
-  const other = `ghp_${'otherClassicToken0abcdefghijklmnop'}`
+  const other = `ghp_${'otherClassicToken0abcdefghijklmnopqr'}`
   assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
   assert.equal((await run(ctx())).length, 1, 'back to the first token')

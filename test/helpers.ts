@@ -1,6 +1,6 @@
 // Test helpers: a sample GitOps repo with a bare origin, and the runner as a real child process.
 import { spawn, execFileSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -40,6 +40,9 @@ export interface RunResult {
 export function runSetup(args: string[], env: NodeJS.ProcessEnv, script = 'scripts/run.ts', cwd?: string): Promise<RunResult> {
   const base: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LANG: 'C.UTF-8' }
   const dir = cwd ?? mkdtempSync(join(tmpdir(), 'setup-cwd-'))
+  // an empty .env in the working directory, read first: a developer's own .env beside the project
+  // (which the runner also looks for) never leaks into a test
+  if (!cwd) writeFileSync(join(dir, '.env'), '', { mode: 0o600 })
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, ['--import', TSX, join(PROJECT, script), ...args], { cwd: dir, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
     let stdout = ''
@@ -113,7 +116,7 @@ export async function withCluster(fx: Fixture): Promise<Cluster> {
   const { randomBytes } = await import('node:crypto')
   const sandbox = await startSandbox({ repoDir: fx.dir, controllerDelayMs: 10 })
   // assembled at run time so no token-shaped literal sits in the repository
-  const token = ['ghp', `TESTONLY${randomBytes(12).toString('hex')}`].join('_')
+  const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
   sandbox.actors.registry.setAuth('meirongdev', token)
   sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
   return {

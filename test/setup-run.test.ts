@@ -124,7 +124,9 @@ test('a full run brings the repo from before to after: one setup commit, then th
     cluster.sandbox.resetStats()
     const rerun = await runSetup([], { ...fx.env, ...cluster.env })
     assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
-    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 10)
+    assert.equal((rerun.stdout.match(/: up to date/g) ?? []).length, 9)
+    // task 8 checks rather than changes: it reports what it verified, not "up to date"
+    assert.match(rerun.stdout, /8  Verify that Image Updater manages the app: verified \(\d+ checks passed; evidence below\)/)
     assert.equal(git(fx.origin, 'rev-parse', 'main'), head)
     assert.deepEqual(snapshot(fx.dir), before)
     assert.equal(cluster.sandbox.stats().mutatingTotal, 0, 'a converged rerun writes nothing to the cluster')
@@ -150,7 +152,7 @@ test('--dry-run shows diffs and actions, changes nothing, and exits 2 then 0', a
     assert.equal(cluster.sandbox.stats().mutatingTotal, 0, 'dry-run writes nothing to the cluster')
     assert.equal(dry.code, 2, dry.stderr)
     assert.deepEqual(snapshot(fx.dir), before)
-    assert.match(dry.stdout, /would edit argocd\/projects\/homelab\.yaml\n.*\n.*\n.*@@[^\n]*\n(?:.*\n)*?\s+\+    - https:\/\/argoproj\.github\.io\/argo-helm/)
+    assert.match(dry.stdout, /Task 6: edit argocd\/projects\/homelab\.yaml\n.*\n.*\n.*@@[^\n]*\n(?:.*\n)*?\s+\+    - https:\/\/argoproj\.github\.io\/argo-helm/)
     assert.match(dry.stdout, /would delete k8s\/helm\/manifests\/it-tools\.yaml/)
     assert.match(dry.stdout, /would git commit 13 file\(s\)/)
     assert.match(dry.stdout, /would git push origin main/)
@@ -244,13 +246,16 @@ test('a run that fails mid-way saves progress, --list shows it, and the next run
     assert.match(resumed.stderr, /Resuming the run started .* \(tasks done: 1;/)
     assert.equal((resumed.stdout.match(/done earlier in this run/g) ?? []).length, 1)
     assert.equal((resumed.stdout.match(/^\S* ?[0-6]  .*: up to date$/gm) ?? []).length, 6, resumed.stdout)
+    // what the earlier part of the run did is kept apart from "already up to date"
+    const listed = await runSetup(['--list'], fx.env)
+    assert.match(listed.stdout, /No run in progress\. The last run finished \d{4}-\d\d-\d\dT[\d:.]+Z \(started [^)]+\); it changed:\n {3}0 {2}Save the plan to docs\/plans \(earlier in this run\)\n(?:.*\n)* {3}7 {2}.*git commit 13 file/)
     assert.match(resumed.stdout, /7  Commit, push and deploy: .*git commit 13 file\(s\)/)
     assert.equal(git(fx.origin, 'rev-list', '--count', 'main'), '3', 'base, setup commit, log level')
     assert.equal(git(fx.dir, 'status', '--porcelain'), '')
 
     // after success the progress is cleared: the next run checks every task again
     const again = await runSetup([], fx.env)
-    assert.equal((again.stdout.match(/: up to date/g) ?? []).length, 10)
+    assert.equal((again.stdout.match(/: up to date/g) ?? []).length, 9)
   } finally {
     await cluster.stop()
     fx.cleanup()

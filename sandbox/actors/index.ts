@@ -56,27 +56,50 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
   const gitPolicy = new GitPushPolicy()
   const imageUpdater = new ImageUpdaterController({ store: env.store, pods: env.pods, registry, remoteFor, log: env.log, gitPolicy })
 
-  env.pods.registerExec('vault', 'vault-0', async (command, stdin) => runVaultCli(vault, command, stdin))
+  // a vault write changes what ESO reads without a store write: it wakes the controllers too
+  let wakeControllers = () => {}
+  env.pods.registerExec('vault', 'vault-0', async (command, stdin) => {
+    const result = await runVaultCli(vault, command, stdin)
+    wakeControllers()
+    return result
+  })
   const report = await seedCluster({ store: env.store, remote, scan, argo, opaque, remoteFor, vault, registry, log: env.log, problems: env.problems })
 
   const podFaults: PodFaults = new Map()
   const onError = (name: string, err: unknown) => env.log(`sandbox ${name}: ${(err as Error)?.stack ?? String(err)}`)
+  // The standalone sandbox (no delay given) backs off while idle, so it does not burn a core for
+  // hours; tests and the demo choose their delay and keep a fixed pace (their timings rely on it).
+  const backOff = env.controllerDelayMs === undefined ? 20 : 1
   const loops = [
-    new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError),
-    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError),
-    new ControllerLoop('workloads', delay, async () => void reconcileStatefulWorkloads(env.store), onError),
-    new ControllerLoop('k3s', delay, async () => void reconcileK3s(env.store), onError),
-    new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError),
+    new ControllerLoop('argocd', delay, () => argo.reconcileAll(), onError, delay * backOff),
+    new ControllerLoop('deployments', delay, async () => void reconcileDeployments(env.store, podFaults), onError, delay * backOff),
+    new ControllerLoop('workloads', delay, async () => void reconcileStatefulWorkloads(env.store), onError, delay * backOff),
+    new ControllerLoop('k3s', delay, async () => void reconcileK3s(env.store), onError, delay * backOff),
+    new ControllerLoop('external-secrets', delay, async () => void reconcileExternalSecrets(env.store, vault), onError, delay * backOff),
     // The real interval is 2m; a few cycles keeps its log readable while tests stay fast.
-    new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError),
+    new ControllerLoop('image-updater', delay * 4, () => imageUpdater.cycle(), onError, delay * 4 * backOff),
   ]
   let writes = 0
-  const unwatch = env.store.watch(() => void writes++)
+  // every write wakes the controllers from their idle back-off (src: sandbox/actors/loop.ts)
+  const wakeAll = () => {
+    for (const l of loops) l.wake()
+  }
+  wakeControllers = wakeAll
+  const unwatch = env.store.watch(() => {
+    writes++
+    wakeAll()
+  })
   for (const l of loops) l.start()
 
   return {
     report,
-    registry: { pushTag: (i, t, b) => registry.pushTag(i, t, b), setAuth: (u, t) => registry.setAuth(u, t) },
+    registry: {
+      pushTag: (i, t, b) => {
+        registry.pushTag(i, t, b)
+        wakeAll()
+      },
+      setAuth: (u, t) => registry.setAuth(u, t),
+    },
     gitHost: {
       readOnlyToken: (token) => void gitPolicy.readOnlyTokens.add(token),
       protectBranch: (branch) => void gitPolicy.protectedBranches.add(branch),
@@ -95,7 +118,10 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
         vault.podToken = token
       },
       read: (path) => vault.readLatest(VaultState.apiPath(path))?.data,
-      remove: (path) => void vault.kv.delete(VaultState.apiPath(path)),
+      remove: (path) => {
+        vault.kv.delete(VaultState.apiPath(path))
+        wakeAll()
+      },
     },
     faults: {
       failSync: (app, message) => void (message ? argo.faults.failSync.set(app, message) : argo.faults.failSync.delete(app)),

@@ -229,7 +229,7 @@ async function runCase(c: Case): Promise<Outcome> {
     if (c.cluster) {
       e.sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
       // assembled at run time so no token-shaped literal sits in the repository
-      const token = ['ghp', `PROOFONLY${createHash('sha256').update(root).digest('hex').slice(0, 30)}`].join('_')
+      const token = ['ghp', `PROOFONLY${createHash('sha256').update(root).digest('hex').slice(0, 27)}`].join('_')
       e.sandbox.actors.registry.setAuth(USER, token)
       e.sandbox.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
       Object.assign(e.env, { KUBECONFIG: e.sandbox.kubeconfigPath, KUBE_CONTEXT: e.sandbox.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30', GITHUB_API_URL: 'off' })

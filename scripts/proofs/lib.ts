@@ -77,7 +77,7 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     mkdirSync(join(root, 'kube'))
     sandbox = await startSandbox({ repoDir: repo.dir, dir: join(root, 'kube'), controllerDelayMs: opts.controllerDelayMs ?? 10 })
     // assembled at run time so no token-shaped literal sits in the repository
-    const token = ['ghp', `PROOFONLY${randomBytes(14).toString('hex')}`].join('_')
+    const token = ['ghp', `PROOFONLY${randomBytes(14).toString('hex').slice(0, 27)}`].join('_')
     sandbox.actors.registry.setAuth(USER, token)
     sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
     const stateDir = join(root, 'state')

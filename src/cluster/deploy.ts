@@ -23,6 +23,7 @@ import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
 import { forgetRunReads } from '../run-reads.ts'
+import { prunePutBack } from './prune-pause.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
@@ -126,6 +127,8 @@ async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomated
   return {
     summary: `pause auto-prune of ${label(desired)} until ${names} ${apps.length > 1 ? 'have' : 'has'} adopted ${apps.length > 1 ? 'their' : 'its'} objects`,
     async apply() {
+      // remembered first: a stop from here on puts prune back where safe, or says how (src/stop.ts)
+      ctx.stop?.remember(`prune:${desired.metadata.name}`, prunePutBack(ctx, k, ref))
       await pause()
       // A parent's reconcile that started before its own pause can still self-heal this patch away:
       // watch it a moment and pause again, so the push never meets a pruning personal-services.

@@ -17,6 +17,8 @@ export interface VaultStatus {
 export interface KvSecret {
   data: Record<string, string>
   version?: number
+  /** when this version was written (Vault's created_time) */
+  createdTime?: string
 }
 
 function firstLine(r: ExecResult): string {
@@ -85,17 +87,11 @@ export async function kvGet(ctx: Ctx, path: string): Promise<KvSecret | undefine
     throw new SetupError(`vault kv get ${path} failed: ${firstLine(r)}`, 'check VAULT_PATH and that the token may read it (vault policy)')
   }
   const parsed = JSON.parse(r.stdout)
-  return { data: parsed?.data?.data ?? {}, version: parsed?.data?.metadata?.version }
+  return { data: parsed?.data?.data ?? {}, version: parsed?.data?.metadata?.version, createdTime: parsed?.data?.metadata?.created_time }
 }
 
 /** Writes username and pat; the pat goes on stdin (`pat=-`). */
 export async function kvPutGithub(ctx: Ctx, path: string, username: string, pat: string): Promise<void> {
   const r = await vault(ctx, ['vault', 'kv', 'put', '-format=json', path, `username=${username}`, 'pat=-'], pat)
   if (r.exitCode !== 0) throw new SetupError(`vault kv put ${path} failed: ${firstLine(r)}`, 'check that the KV v2 engine is mounted at the path prefix and the token may write it')
-}
-
-/** Shape of a GitHub token: classic `ghp_` or fine-grained `github_pat_`. */
-export function patShapeWarning(pat: string): string | undefined {
-  if (/^ghp_[A-Za-z0-9]{20,}$/.test(pat) || /^github_pat_[A-Za-z0-9_]{20,}$/.test(pat)) return undefined
-  return 'GITHUB_PAT does not look like a GitHub token (classic ghp_… or fine-grained github_pat_…); storing it anyway'
 }

@@ -1,0 +1,129 @@
+// The terminal experience's pieces, in-process: token shape, the Vault replacement line, where the
+// kubeconfig was looked for, the plan layout, the options and the stop control.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { checkPatShape, looksLikeGithubToken } from '../src/pat-shape.ts'
+import { missingKubeconfig } from '../src/cluster/kubeconfig-file.ts'
+import { parseRunArgs } from '../src/cli-args.ts'
+import { StopControl } from '../src/stop.ts'
+import { formatPlan } from '../src/runner.ts'
+import { replacement } from '../tasks/01-vault-token.ts'
+import type { Task } from '../src/task.ts'
+
+const alnum = (n: number) => 'aB3'.repeat(n).slice(0, n)
+
+test('token shape: classic (ghp_, gho_, ghu_, ghs_, ghr_ + 36) and fine-grained (github_pat_ 22_59) pass; a typo is refused without echoing it', () => {
+  for (const p of ['ghp', 'gho', 'ghu', 'ghs', 'ghr']) assert.ok(looksLikeGithubToken(`${p}_${alnum(36)}`), p)
+  assert.ok(looksLikeGithubToken(`github_pat_${alnum(22)}_${alnum(59)}`))
+  for (const bad of ['hello123', `ghp_${alnum(35)}`, `ghp_${alnum(37)}`, `ghx_${alnum(36)}`, `github_pat_${alnum(30)}`]) assert.equal(looksLikeGithubToken(bad), false, bad)
+  assert.throws(
+    () => checkPatShape('hello123', 'the prompt', false),
+    (e: Error & { fix?: string }) => /does not look like a GitHub token \(8 characters/.test(e.message) && /nothing was stored/.test(e.message) && /--any-token-shape/.test(e.fix ?? '') && !e.message.includes('hello123'),
+  )
+  // the explicit override accepts an unusual shape ...
+  assert.doesNotThrow(() => checkPatShape('hello123', 'the prompt', true))
+  // ... but never a quote, backslash or newline, which would break the dockerconfigjson
+  for (const bad of [`ghp_${alnum(35)}"`, `ghp_${alnum(18)}\n${alnum(18)}`, `ghp_${alnum(35)}\\`]) {
+    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', true), /quote, backslash, newline/)
+    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', false), /quote, backslash, newline/)
+  }
+})
+
+test('replacing a different value in Vault names the version and when it was written', () => {
+  const pat = `ghp_${alnum(36)}`
+  assert.equal(replacement(undefined, 'me', pat), undefined)
+  assert.equal(replacement({ data: { username: 'me', pat }, version: 2 }, 'me', pat), undefined)
+  const line = replacement({ data: { username: 'me', pat: 'other' }, version: 3, createdTime: '2026-11-20T08:15:42.1Z' }, 'me', pat)
+  assert.equal(line, 'replaces version 3 written 2026-11-20 08:15 UTC (Vault holds a different token there)')
+  assert.match(replacement({ data: { username: 'you', pat }, version: 1 }, 'me', pat) ?? '', /^replaces version 1 \(Vault holds a different username there\)$/)
+})
+
+test('no kubeconfig: says where it looked, and points at k3s.yaml when it exists', () => {
+  const home = mkdtempSync(join(tmpdir(), 'home-'))
+  try {
+    const k3s = join(home, 'k3s.yaml')
+    const none = missingKubeconfig({ setting: '', env: {}, home, k3sPath: k3s })
+    assert.match(none?.message ?? '', new RegExp(`no kubeconfig found: KUBECONFIG is empty \\(in .env and the environment\\) and ${join(home, '.kube', 'config')} does not exist`))
+    assert.doesNotMatch(none?.fix ?? '', /k3s/)
+    writeFileSync(k3s, 'apiVersion: v1\n')
+    assert.match(missingKubeconfig({ setting: '', env: {}, home, k3sPath: k3s })?.fix ?? '', new RegExp(`set KUBECONFIG=${k3s} in .env`))
+    assert.match(missingKubeconfig({ setting: '/nope/config', env: {}, home, k3sPath: k3s })?.message ?? '', /KUBECONFIG in .env names \/nope\/config, which does not exist/)
+    assert.equal(missingKubeconfig({ setting: k3s, env: {}, home }), undefined)
+    mkdirSync(join(home, '.kube'))
+    writeFileSync(join(home, '.kube', 'config'), 'apiVersion: v1\n')
+    assert.equal(missingKubeconfig({ setting: '', env: {}, home }), undefined)
+  } finally {
+    rmSync(home, { recursive: true, force: true })
+  }
+})
+
+test('--dry-run=summary and --any-token-shape are options; --dry-run=other is refused', () => {
+  const ids = [0, 1, 2]
+  assert.equal(parseRunArgs(['--dry-run=summary'], ids).summaryOnly, true)
+  assert.equal(parseRunArgs(['--dry-run=summary'], ids).dryRun, true)
+  assert.equal(parseRunArgs(['--dry-run'], ids).summaryOnly, false)
+  assert.equal(parseRunArgs(['--any-token-shape'], ids).anyTokenShape, true)
+  assert.throws(() => parseRunArgs(['--dry-run=full'], ids), /--dry-run takes no value but "summary"/)
+})
+
+test('the plan: a summary of every task first, the diffs after; summary only on request', () => {
+  const task = (id: number): Task => ({ id, title: `task ${id}`, scope: 'repo', plan: async () => [] })
+  const change = (path: string) => ({ summary: `write ${path}`, paths: [path], diff: `--- a/${path}\n+++ b/${path}\n+new line of ${path}`, apply: async () => {} })
+  const reports = [
+    { task: task(2), status: 'pending' as const, changes: [change('a.yaml'), change('b.yaml')] },
+    { task: task(3), status: 'up to date' as const, changes: [] },
+    { task: task(5), status: 'pending' as const, changes: [change('c.yaml')] },
+  ]
+  const full = formatPlan(reports)
+  assert.match(full, /Summary: 2 task\(s\) with pending changes, 3 file\(s\) to write/)
+  // every summary line comes before the first diff line
+  assert.ok(full.indexOf('would write c.yaml') < full.indexOf('+new line of a.yaml'), full)
+  assert.ok(full.includes('+new line of c.yaml'))
+  const short = formatPlan(reports, true)
+  assert.ok(short.includes('would write c.yaml') && !short.includes('+new line'), short)
+})
+
+test('stop control: puts back what was remembered, bounded, and a second stop exits at once', async () => {
+  const exits: number[] = []
+  const stop = new StopControl((code) => void exits.push(code))
+  stop.remember('prune', { putBack: async () => 'restored auto-prune' })
+  stop.remember('broken', { putBack: async () => Promise.reject(new Error('API down')) })
+  assert.deepEqual(await stop.putBackAll(), ['restored auto-prune', 'broken: could not be put back: API down'])
+  assert.deepEqual(await stop.putBackAll(), [])
+  let release: () => void = () => {}
+  stop.onStop(() => new Promise<number>((r) => (release = () => r(130))))
+  const first = stop.stop('SIGINT')
+  const origWrite = process.stderr.write
+  process.stderr.write = (() => true) as typeof process.stderr.write
+  try {
+    await stop.stop('SIGTERM')
+  } finally {
+    process.stderr.write = origWrite
+  }
+  assert.deepEqual(exits, [143])
+  release()
+  await first
+  assert.deepEqual(exits, [143, 130])
+})
+
+test('an idle sandbox controller backs off, and a change wakes it at once', async () => {
+  const { ControllerLoop } = await import('../sandbox/actors/loop.ts')
+  let cycles = 0
+  const loop = new ControllerLoop('test', 5, async () => void cycles++, () => {}, 5000)
+  loop.start()
+  try {
+    await new Promise((r) => setTimeout(r, 400))
+    // without the back-off: about 80 cycles (one per 5 ms); with it: 5, 10, 20, 40, 80, 160 ... ms
+    assert.ok(cycles > 2 && cycles < 12, `idle cycles in 400 ms: ${cycles}`)
+    const before = cycles
+    const woken = Date.now()
+    loop.wake()
+    await loop.nextCycle()
+    assert.ok(cycles > before && Date.now() - woken < 300, `a wake ran the next cycle after ${Date.now() - woken} ms`)
+  } finally {
+    await loop.stop()
+  }
+})

@@ -1,0 +1,157 @@
+// The terminal as a person sees it: the real CLI in tmux (a TTY, so listr2's default redrawing
+// renderer and the hidden prompt), typed at, interrupted and piped, asserting on the captured screen.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { fixture, PROJECT, runSetup, withCluster } from './helpers.ts'
+import { cliCommand, HAVE_TMUX, Terminal } from './tmux.ts'
+
+const skip = HAVE_TMUX ? false : 'tmux is not installed (apt-get install -y tmux)'
+const token = () => ['ghp', randomBytes(27).toString('base64').replace(/[^A-Za-z0-9]/g, 'x').slice(0, 36)].join('_')
+
+test('token prompt: asked before the cluster is touched, hidden, and a typo is refused with nothing stored', { skip }, async () => {
+  const fx = fixture()
+  // no cluster at all: the old order (cluster preflight first) never got to the prompt
+  const term = Terminal.start({ ...fx.env, KUBECONFIG: join(fx.root, 'no-such-kubeconfig') })
+  try {
+    term.run(cliCommand('--only 1'))
+    await term.waitFor(/GitHub token for meirongdev \(classic, read:packages and repo; input hidden\): $/m)
+    term.type('hello123')
+    term.press('Enter')
+    assert.equal(await term.exitCode(), 1)
+    const screen = term.screen()
+    assert.match(screen, /✖ the GitHub token from the prompt does not look like a GitHub token \(8 characters, no ghp_\/github_pat_ prefix/)
+    assert.match(screen, /nothing was stored/)
+    assert.match(screen, /fix: run again and paste the whole token .* add --any-token-shape/)
+    assert.doesNotMatch(screen, /hello123/, 'the hidden input is never echoed')
+    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
+  } finally {
+    term.stop()
+    fx.cleanup()
+  }
+})
+
+test('Ctrl-C or Ctrl-D at the token prompt: one line, exit 130, nothing held', { skip }, async () => {
+  const fx = fixture()
+  const term = Terminal.start({ ...fx.env, KUBECONFIG: join(fx.root, 'no-such-kubeconfig') })
+  try {
+    for (const [key, name] of [
+      ['C-c', 'Ctrl-C'],
+      ['C-d', 'Ctrl-D'],
+    ]) {
+      term.run(cliCommand('--only 1'))
+      await term.waitFor(/input hidden\): $/m)
+      term.press(key)
+      assert.equal(await term.exitCode(), 130, term.screen())
+      assert.match(term.output(), new RegExp(`^\\nGitHub token for .*\\n✖ stopped by ${name} at the question; nothing was changed\\n\\[exit-\\d+ 130\\]\\n`))
+    }
+    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
+  } finally {
+    term.stop()
+    fx.cleanup()
+  }
+})
+
+test('a dry-run piped into head ends quietly (no EPIPE, no stack trace)', { skip }, async () => {
+  const fx = fixture()
+  const term = Terminal.start(fx.env)
+  try {
+    term.run(`${cliCommand('--dry-run --only 0,2-6')} 2>&1 | head -3; echo "[cli ${'$'}{PIPESTATUS[0]}]"`)
+    await term.exitCode()
+    const screen = term.screen()
+    assert.doesNotMatch(screen, /EPIPE|^\s+at /m, screen)
+    // the CLI ended by itself, with the code of a stop by a closed pipe, not a crash
+    assert.match(screen, /\[cli 141\]/, screen)
+  } finally {
+    term.stop()
+    fx.cleanup()
+  }
+})
+
+test('a terminal that reports 0 columns is drawn 80 wide, not one character per line', { skip }, async () => {
+  const fx = fixture()
+  const term = Terminal.start(fx.env)
+  try {
+    term.run(`stty cols 0; ${cliCommand('--dry-run --only 0')}`)
+    assert.equal(await term.exitCode(), 2)
+    assert.match(term.screen(), /✔ 0 {2}Save the plan to docs\/plans: 1 change\(s\) pending/)
+  } finally {
+    term.stop()
+    fx.cleanup()
+  }
+})
+
+test('Ctrl-C mid-wait in task 7: the wait stops, auto-prune is reported paused with its restore command, progress saved, lock released, exit 130', { skip }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  // no controllers: task 7's first wait (vault-eso Synced at the pushed commit) never ends by itself
+  await cluster.sandbox.actors.stop()
+  const term = Terminal.start({ ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '300' })
+  try {
+    term.run(cliCommand(''))
+    await term.waitFor(/waiting for Application argocd\/vault-eso to be Synced and Healthy at [0-9a-f]{7}/, 120_000)
+    term.press('C-c')
+    assert.equal(await term.exitCode(30_000), 130, term.screen())
+    const screen = term.screen()
+    assert.match(screen, /✖ 7 {2}Commit, push and deploy: stopped \(Ctrl-C\)/)
+    assert.match(screen, /✖ Stopped by Ctrl-C during task 7 \(Commit, push and deploy\)\./)
+    assert.match(screen, /It was: waiting for Application argocd\/vault-eso/)
+    // pushed but not handed over: prune on would delete the app, so it stays paused and says how to restore it
+    assert.match(screen, /auto-prune of Application argocd\/personal-services is still PAUSED/)
+    assert.match(screen, /kubectl -n argocd patch application personal-services --type merge -p '\{"spec":\{"syncPolicy":\{"automated":\{"prune":true\}\}\}\}'/)
+    assert.match(screen, /Progress saved: task\(s\) 0, 1, 2, 3, 4, 5, 6 done; task 7 stopped part-way/)
+    assert.match(screen, new RegExp(`Resume with: npx tsx ${join(PROJECT, 'scripts', 'run.ts')}\\s*$`, 'm'))
+    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false, 'the lock is released')
+    const saved = JSON.parse(readFileSync(join(fx.stateDir, 'state.json'), 'utf8'))
+    assert.deepEqual(saved.run.completed, [0, 1, 2, 3, 4, 5, 6])
+    assert.deepEqual(saved.run.failed, { id: 7, message: 'stopped by Ctrl-C' })
+    const services = cluster.sandbox.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'personal-services' })
+    assert.equal(services?.spec?.syncPolicy?.automated?.prune, false)
+  } finally {
+    term.stop()
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test('on a terminal: task 8 shows "verified" and its evidence, dry-run never asks, and replacing a different token names the version and asks', { skip }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  const env = { ...fx.env, ...cluster.env }
+  const term = Terminal.start({ ...env, GITHUB_PAT: '' })
+  try {
+    const full = await runSetup([], env)
+    assert.equal(full.code, 0, full.stdout + full.stderr)
+
+    term.run(cliCommand('--only 8'))
+    assert.equal(await term.exitCode(), 0, term.screen())
+    let screen = term.screen()
+    assert.match(screen, /✔ 8 {2}Verify that Image Updater manages the app: verified \(\d+ checks passed; evidence below\)/)
+    assert.match(screen, /Notes:\n {2}\[8\] PASS controller Deployment available/)
+    assert.match(screen, /\[8\] PASS ImageUpdater it-tools manages the image/)
+
+    term.run(cliCommand('--dry-run'))
+    assert.equal(await term.exitCode(), 2, term.screen())
+    screen = term.screen()
+    assert.doesNotMatch(screen, /GitHub token for/, 'dry-run never asks')
+    assert.match(screen, /would vault kv put secret\/homelab\/github \(username, pat from stdin\): task 1 will ask for the GitHub token/)
+
+    term.run(cliCommand('--only 1'))
+    await term.waitFor(/input hidden\): $/m)
+    term.type(token())
+    term.press('Enter')
+    await term.waitFor(/Replace the token stored in Vault\? \[y\/N\] $/m)
+    assert.match(term.screen(), /! secret\/homelab\/github: task 1 replaces version 1 written \d{4}-\d\d-\d\d \d\d:\d\d UTC \(Vault holds a different token there\)/)
+    term.type('n')
+    term.press('Enter')
+    assert.equal(await term.exitCode(), 1)
+    assert.match(term.screen(), /✖ kept the token Vault holds at secret\/homelab\/github; nothing was stored/)
+    assert.equal(cluster.sandbox.actors.vault.read('secret/homelab/github')?.pat, cluster.token)
+  } finally {
+    term.stop()
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
