@@ -3,15 +3,20 @@
 // turns this on for its context (keepRunReads) and drops them around each change it applies (a file write, a commit, a push, a cluster write: any of
 // them can change what a later read would see); the cluster client drops them on its own writes.
 // A wait reads fresh (it watches, and sees what controllers do meanwhile) unless the kept object
-// already is what it waits for.
+// already is what it waits for; while a change is applied or a wait runs, nothing is kept at all:
+// a wait's check reads other objects (the Secret ESO creates, the Deployment a sync replaces) again
+// and again, and a kept read would hold the first answer until the wait timed out.
 import type { Ctx } from './context.ts'
 import { repoStatus, type RepoStatus } from './git.ts'
 
 export class RunReads {
   private entries = new Map<string, Promise<unknown>>()
+  /** how many `fresh` sections are open: reads inside them are neither served from nor kept */
+  private freshSections = 0
 
   /** The value of `read` for `key`, read once until the next `forget` (a failed read is not kept). */
   once<T>(key: string, read: () => Promise<T>): Promise<T> {
+    if (this.freshSections > 0) return read()
     let entry = this.entries.get(key) as Promise<T> | undefined
     if (!entry) {
       entry = read()
@@ -31,7 +36,23 @@ export class RunReads {
 
   /** Records a value seen fresh (a wait's final object), for the next read of `key`. */
   seen<T>(key: string, value: T): void {
+    if (this.freshSections > 0) return
     this.entries.set(key, Promise.resolve(value))
+  }
+
+  /**
+   * Runs `work` with every read done fresh and none kept (applying a change, waiting on the
+   * cluster); what was kept before is dropped before and after, since `work` may write.
+   */
+  async fresh<T>(work: () => Promise<T>): Promise<T> {
+    this.forget()
+    this.freshSections++
+    try {
+      return await work()
+    } finally {
+      this.freshSections--
+      this.forget()
+    }
   }
 
   forget(): void {

@@ -10,7 +10,7 @@ import { verifyWritable } from './files.ts'
 import { askGithubToken, tokenNeedsAsking } from './github-token.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
-import { forgetRunReads, keepRunReads } from './run-reads.ts'
+import { keepRunReads, runReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
 import { createHash } from 'node:crypto'
@@ -375,13 +375,9 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           } else {
             for (const c of changes) {
               show(redact(c.summary, ctx.secrets))
-              // reads kept from planning (git status, cluster objects) are stale once anything is written
-              forgetRunReads(ctx)
-              try {
-                await c.apply()
-              } finally {
-                forgetRunReads(ctx)
-              }
+              // reads kept from planning (git status, cluster objects) are stale once anything is
+              // written, and an apply that waits polls: it reads fresh throughout
+              await runReads(ctx).fresh(() => c.apply())
             }
             report.status = 'changed'
             listrTask.title = `${listrTask.title}: ${changes.map((c) => c.summary).join('; ')}`

@@ -2,8 +2,8 @@
 // run and served from memory after that, until this run writes (see src/run-reads.ts). Any call
 // other than a read, an exec (runs a command, changes no API object) or a log read is taken as a
 // write and drops every kept read, before and after, so a write added to Kube later is covered too.
-// waitFor reads fresh (it watches) unless the object kept from earlier in the run already satisfies
-// it; the object a wait resolves with is kept as the latest view.
+// waitFor reads fresh (it watches, and its check's own reads are fresh) unless the object kept from
+// earlier in the run already satisfies it; the object a wait resolves with is kept as the latest view.
 import type { RunReads } from '../run-reads.ts'
 import type { KObj, KRef, Kube } from './kube.ts'
 
@@ -42,7 +42,8 @@ export function withReadCache(k: Kube, reads: RunReads): Kube {
         if (state && 'ready' in state) return seenBefore
       }
     }
-    const obj: KObj = await k.waitFor(ref, check, opts)
+    // the check reads other objects on every event: those reads must see the cluster as it is now
+    const obj: KObj = await reads.fresh(() => k.waitFor(ref, check, opts))
     reads.seen(refKey(ref), copy(obj))
     return obj
   }
