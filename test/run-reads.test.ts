@@ -105,6 +105,43 @@ test('the cluster read cache: a wait already satisfied by the kept object does n
   await assert.rejects(failing.get(ref), /boom/)
 })
 
+test("the cluster read cache: a wait's check reads other objects fresh on every event, and nothing is kept while a change applies", async () => {
+  const state = { flag: 'a' }
+  const { k, calls } = countingKube(state)
+  const reads = new RunReads()
+  const cached = withReadCache(k, reads)
+  // the check of a wait reads another object (as the Application wait reads the Secret ESO creates):
+  // the object changes between two events, and the check must see the change
+  const seenByCheck: string[] = []
+  const waiting = {
+    ...k,
+    async waitFor(_r: KRef, check: (o: KObj | undefined) => unknown) {
+      calls.push('waitFor')
+      for (const flag of ['a', 'b']) {
+        state.flag = flag
+        const other = await cached.get({ ...ref, name: 'other' })
+        seenByCheck.push(other!.data.flag)
+        await check(other)
+      }
+      return (await k.get(ref))!
+    },
+  }
+  const cachedWaiting = withReadCache(waiting as Kube, reads)
+  await cached.get({ ...ref, name: 'other' })
+  await cachedWaiting.waitFor(ref, () => ({ waiting: 'x' }), { timeoutMs: 1000, what: 'x' })
+  assert.deepEqual(seenByCheck, ['a', 'b'], "the check saw the first read's value again: a kept read inside a wait")
+  // a change applied by the runner: reads inside are fresh, none kept after
+  calls.length = 0
+  await reads.fresh(async () => {
+    await cached.get(ref)
+    await cached.get(ref)
+  })
+  assert.deepEqual(calls, ['get', 'get'])
+  await cached.get(ref)
+  await cached.get(ref)
+  assert.deepEqual(calls, ['get', 'get', 'get'], 'outside the fresh section reads are kept again')
+})
+
 function gitRepo(): string {
   const dir = mkdtempSync(join(tmpdir(), 'run-reads-'))
   const g = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' }).trim()
