@@ -47,7 +47,9 @@ export function staleFile(stamps: Record<string, FileStamp>): string | undefined
     } catch {
       return file
     }
-    if (now.size !== want.size || now.mtimeMs !== want.mtimeMs) return file
+    // whole milliseconds: a file's time put back by a tool (utimes takes a Date, or seconds as a
+    // double) loses its sub-millisecond part, and that is not an edit
+    if (now.size !== want.size || Math.trunc(now.mtimeMs) !== Math.trunc(want.mtimeMs)) return file
   }
   return undefined
 }

@@ -29,7 +29,7 @@ export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
     const unhealthy = () => sb.store.list(APPS.apiVersion, APPS.kind).filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy').map((a) => `${a.metadata.name} ${a.status?.sync?.status}/${a.status?.health?.status}`)
     assert.deepEqual(unhealthy(), [], 'seeded Synced and Healthy')
     const itTools = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
-    const token = ['ghp', `TESTONLY${randomBytes(12).toString('hex')}`].join('_')
+    const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
     sb.actors.registry.setAuth('meirongdev', token)
     sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', shape.imageTag, new Date(Date.now() - 3_600_000))
     const env = { ...repo.env, STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
