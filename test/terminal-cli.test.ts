@@ -10,6 +10,7 @@ import { sampleFiles } from '../sandbox/sample-repo.ts'
 import { findEnvFile } from '../src/runner.ts'
 import { pathToFileURL } from 'node:url'
 import { fixture, PROJECT, runSetup, snapshot, withCluster } from './helpers.ts'
+import { lockFileOf, stateFileOf } from '../src/state.ts'
 
 test('--dry-run refuses, like the run, the user\'s own uncommitted edit in a managed file (exit 1, not a plan)', async () => {
   const fx = fixture()
@@ -120,8 +121,8 @@ test('SIGTERM mid-wait (no terminal): the same clean stop, exit 143, lock releas
     assert.match(stderr, /✖ Stopped by SIGTERM during task 7 \(Commit, push and deploy\)\./)
     assert.match(stderr, /auto-prune of Application argocd\/personal-services is still PAUSED/)
     assert.match(stderr, /Resume with: npx tsx /)
-    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
-    assert.deepEqual(JSON.parse(readFileSync(join(fx.stateDir, 'state.json'), 'utf8')).run.failed, { id: 7, message: 'stopped by SIGTERM' })
+    assert.equal(existsSync(lockFileOf(fx.dir)), false)
+    assert.deepEqual(JSON.parse(readFileSync(stateFileOf(fx.stateDir, fx.dir), 'utf8')).run.failed, { id: 7, message: 'stopped by SIGTERM' })
   } finally {
     rmSync(cwd, { recursive: true, force: true })
     await cluster.stop()

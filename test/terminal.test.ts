@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { fixture, PROJECT, runSetup, withCluster } from './helpers.ts'
+import { lockFileOf, stateFileOf } from '../src/state.ts'
 import { cliCommand, HAVE_TMUX, Terminal } from './tmux.ts'
 
 const skip = HAVE_TMUX ? false : 'tmux is not installed (apt-get install -y tmux)'
@@ -26,7 +27,7 @@ test('token prompt: asked before the cluster is touched, hidden, and a typo is r
     assert.match(screen, /nothing was stored/)
     assert.match(screen, /fix: run again and paste the whole token .* add --any-token-shape/)
     assert.doesNotMatch(screen, /hello123/, 'the hidden input is never echoed')
-    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
+    assert.equal(existsSync(lockFileOf(fx.dir)), false)
   } finally {
     term.stop()
     fx.cleanup()
@@ -47,7 +48,7 @@ test('Ctrl-C or Ctrl-D at the token prompt: one line, exit 130, nothing held', {
       assert.equal(await term.exitCode(), 130, term.screen())
       assert.match(term.output(), new RegExp(`^\\nGitHub token for .*\\n✖ stopped by ${name} at the question; nothing was changed\\n\\[exit-\\d+ 130\\]\\n`))
     }
-    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false)
+    assert.equal(existsSync(lockFileOf(fx.dir)), false)
   } finally {
     term.stop()
     fx.cleanup()
@@ -91,7 +92,7 @@ test('Ctrl-C mid-wait in task 7: the wait stops, auto-prune is reported paused w
   const term = Terminal.start({ ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '300' })
   try {
     term.run(cliCommand(''))
-    await term.waitFor(/waiting for Application argocd\/vault-eso to be Synced and Healthy at [0-9a-f]{7}/, 120_000)
+    await term.waitFor(/waiting for Application argocd\/vault-eso synced and healthy at [0-9a-f]{7}/, 120_000)
     term.press('C-c')
     assert.equal(await term.exitCode(30_000), 130, term.screen())
     const screen = term.screen()
@@ -103,8 +104,8 @@ test('Ctrl-C mid-wait in task 7: the wait stops, auto-prune is reported paused w
     assert.match(screen, /kubectl -n argocd patch application personal-services --type merge -p '\{"spec":\{"syncPolicy":\{"automated":\{"prune":true\}\}\}\}'/)
     assert.match(screen, /Progress saved: task\(s\) 0, 1, 2, 3, 4, 5, 6 done; task 7 stopped part-way/)
     assert.match(screen, new RegExp(`Resume with: npx tsx ${join(PROJECT, 'scripts', 'run.ts')}\\s*$`, 'm'))
-    assert.equal(existsSync(join(fx.stateDir, 'run.lock')), false, 'the lock is released')
-    const saved = JSON.parse(readFileSync(join(fx.stateDir, 'state.json'), 'utf8'))
+    assert.equal(existsSync(lockFileOf(fx.dir)), false, 'the lock is released')
+    const saved = JSON.parse(readFileSync(stateFileOf(fx.stateDir, fx.dir), 'utf8'))
     assert.deepEqual(saved.run.completed, [0, 1, 2, 3, 4, 5, 6])
     assert.deepEqual(saved.run.failed, { id: 7, message: 'stopped by Ctrl-C' })
     const services = cluster.sandbox.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'personal-services' })
