@@ -97,6 +97,21 @@ describe('sandbox kinds', () => {
     assert.deepEqual(lists['apps/v1'].resources.find((x) => x.name === 'statefulsets')!.categories, ['all'])
   })
 
+  it('a CRD installed for a rendered ESO or Argo CD kind carries the upstream short names and categories, and discovery lists them', async () => {
+    const { crd } = installedCrd('external-secrets.io', 'SecretStore', ['v1'], () => false)
+    assert.deepEqual([crd.spec.names.shortNames, crd.spec.names.categories], [['ss'], ['external-secrets']])
+    sb.store.create(crd, 'kubectl-client-side-apply')
+    sb.store.create(installedCrd('argoproj.io', 'ApplicationSet', ['v1alpha1'], () => false).crd, 'kubectl-client-side-apply')
+    const eso = await kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: 'external-secrets.io', version: 'v1' })
+    const ss = eso.resources.find((r) => r.name === 'secretstores')
+    assert.deepEqual([ss?.shortNames, ss?.categories], [['ss'], ['external-secrets']])
+    const argo = await kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: 'argoproj.io', version: 'v1alpha1' })
+    const appsets = argo.resources.find((r) => r.name === 'applicationsets')
+    assert.deepEqual([appsets?.shortNames, appsets?.categories ?? []], [['appset', 'appsets'], []])
+    const { crd: other } = installedCrd('helm.cattle.io', 'HelmChart', ['v1'], () => false)
+    assert.equal(other.spec.names.shortNames, undefined, 'kinds without upstream short names get none')
+  })
+
   it('stores a StatefulSet, PVC, CronJob and PodDisruptionBudget an app renders', async () => {
     await objects.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'data', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } } as any)
     await objects.create({ apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: { name: 'db', namespace: 'default' }, spec: { maxUnavailable: 0, selector: { matchLabels: { app: 'db' } } } } as any)
