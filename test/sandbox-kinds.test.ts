@@ -16,6 +16,8 @@ import {
   StorageV1Api,
   ApiextensionsV1Api,
   CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
   type V1APIResourceList,
 } from '@kubernetes/client-node'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
@@ -67,6 +69,7 @@ describe('sandbox kinds', () => {
       ['v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc']],
       ['v1', 'endpoints', 'Endpoints', true, ['ep']],
       ['v1', 'events', 'Event', true, ['ev']],
+      ['v1', 'replicationcontrollers', 'ReplicationController', true, ['rc']],
       ['apps/v1', 'deployments', 'Deployment', true, ['deploy']],
       ['apps/v1', 'statefulsets', 'StatefulSet', true, ['sts']],
       ['apps/v1', 'daemonsets', 'DaemonSet', true, ['ds']],
@@ -95,6 +98,13 @@ describe('sandbox kinds', () => {
     assert.ok(!lists.v1.resources.find((x) => x.name === 'namespaces')!.verbs.includes('deletecollection'), 'namespaces cannot be deleted as a collection')
     assert.ok(lists.v1.resources.some((x) => x.name === 'persistentvolumeclaims/status'), 'pvc status subresource')
     assert.deepEqual(lists['apps/v1'].resources.find((x) => x.name === 'statefulsets')!.categories, ['all'])
+    // the kinds Kubernetes puts in `all` (what `kubectl get all` lists), and no others
+    const inAll = Object.values(lists).flatMap((l) => l.resources.filter((r) => r.categories?.includes('all')).map((r) => r.name))
+    assert.deepEqual(inAll.sort(), ['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'services', 'statefulsets'])
+    // the scale subresources, whose kind kubectl scale reads from discovery
+    const scales = Object.values(lists).flatMap((l) => l.resources.filter((r) => r.name.endsWith('/scale')))
+    assert.deepEqual(scales.map((r) => r.name).sort(), ['deployments/scale', 'replicasets/scale', 'replicationcontrollers/scale', 'statefulsets/scale'])
+    for (const r of scales) assert.deepEqual([r.group, r.version, r.kind, r.verbs], ['autoscaling', 'v1', 'Scale', ['get', 'patch', 'update']])
   })
 
   it('a CRD installed for a rendered ESO or Argo CD kind carries the upstream short names and categories, and discovery lists them', async () => {
@@ -110,6 +120,30 @@ describe('sandbox kinds', () => {
     assert.deepEqual([appsets?.shortNames, appsets?.categories ?? []], [['appset', 'appsets'], []])
     const { crd: other } = installedCrd('helm.cattle.io', 'HelmChart', ['v1'], () => false)
     assert.equal(other.spec.names.shortNames, undefined, 'kinds without upstream short names get none')
+  })
+
+  it('serves the scale subresource of a CRD that declares one, at its specReplicasPath', async () => {
+    sb.store.create({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'rollouts.argoproj.io' },
+      spec: {
+        group: 'argoproj.io',
+        names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.HPAReplicas', labelSelectorPath: '.status.selector' } } }],
+      },
+    })
+    const custom = kc.makeApiClient(CustomObjectsApi)
+    const where = { group: 'argoproj.io', version: 'v1alpha1', namespace: 'default', plural: 'rollouts', name: 'web' }
+    await custom.createNamespacedCustomObject({ ...where, body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3 } } })
+    const argo = await custom.getAPIResources({ group: 'argoproj.io', version: 'v1alpha1' })
+    assert.deepEqual(argo.resources.find((r) => r.name === 'rollouts/scale')?.kind, 'Scale')
+    const scale: any = await custom.getNamespacedCustomObjectScale(where)
+    assert.deepEqual([scale.kind, scale.spec, scale.status], ['Scale', { replicas: 3 }, { replicas: 0, selector: '' }])
+    await custom.patchNamespacedCustomObjectScale({ ...where, body: { spec: { replicas: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    const web = sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', namespace: 'default', name: 'web' })!
+    assert.equal(web.spec.replicas, 1)
   })
 
   it('stores a StatefulSet, PVC, CronJob and PodDisruptionBudget an app renders', async () => {

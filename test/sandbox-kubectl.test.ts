@@ -133,6 +133,43 @@ describe('kubectl against the sandbox', () => {
     assert.doesNotMatch(all.stdout, /externalsecret|configmap/)
   })
 
+  it('scale deployment/x --replicas=2 goes through the scale subresource: spec.replicas and the pods follow', async () => {
+    // a Deployment no Application manages (Argo CD's selfHeal would scale an app's back, as it does on a real cluster)
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'scaled' }
+    const labels = { app: 'scaled' }
+    sb.store.create({ ...ref, metadata: { name: 'scaled', namespace: 'default' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } })
+    await sb.actors.settle()
+    const scaled = await kubectl(['scale', 'deployment/scaled', '-n', 'default', '--replicas=2'])
+    ok(scaled, 'scale')
+    assert.equal(scaled.stdout.trim(), 'deployment.apps/scaled scaled')
+    const live = sb.store.get(ref)!
+    assert.equal(live.spec.replicas, 2)
+    const scaleEntry = (live.metadata.managedFields as { manager: string; subresource?: string; fieldsV1: unknown }[]).find((m) => m.subresource === 'scale')
+    assert.deepEqual([scaleEntry?.manager, scaleEntry?.fieldsV1], ['kubectl', { 'f:spec': { 'f:replicas': {} } }])
+    await sb.actors.settle()
+    const scale = await kubectl(['get', '--raw', '/apis/apps/v1/namespaces/default/deployments/scaled/scale'])
+    ok(scale, 'get the Scale')
+    const body = JSON.parse(scale.stdout)
+    assert.deepEqual([body.apiVersion, body.kind, body.spec, body.status], ['autoscaling/v1', 'Scale', { replicas: 2 }, { replicas: 2, selector: 'app=scaled' }])
+    assert.equal(body.metadata.resourceVersion, sb.store.get(ref)!.metadata.resourceVersion)
+    const stale = await kubectl(['scale', 'deployment/scaled', '-n', 'default', '--replicas=3', '--current-replicas=1'])
+    assert.equal(stale.code, 1, 'the --current-replicas precondition fails')
+    assert.match(stale.stderr, /Expected replicas to be 1, was 2/)
+    const negative = await kubectl(['patch', 'deployment/scaled', '-n', 'default', '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":-1}}'])
+    assert.equal(negative.code, 1)
+    assert.match(negative.stderr, /The Scale "scaled" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0/)
+    await sb.actors.settle()
+    const pods = await kubectl(['get', 'pods', '-n', 'default', '-l', 'app=scaled', '-o', 'name'])
+    assert.equal(pods.stdout.trim().split('\n').length, 2, pods.stdout)
+    const db = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'default', name: 'db' }
+    sb.store.create({ ...db, metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'postgres' }] } } } })
+    const dry = await kubectl(['scale', 'statefulset/db', '-n', 'default', '--replicas=0', '--dry-run=server'])
+    ok(dry, 'scale a StatefulSet, server dry run')
+    assert.equal(sb.store.get(db)!.spec.replicas, 1, 'a dry run changes nothing')
+    ok(await kubectl(['scale', 'statefulset/db', '-n', 'default', '--replicas=0']), 'scale a StatefulSet')
+    assert.equal(sb.store.get(db)!.spec.replicas, 0)
+  })
+
   it('exec -n vault vault-0 -- vault status: the output and exit code 0', async () => {
     const r = await kubectl(['exec', '-n', 'vault', 'vault-0', '--', 'vault', 'status'])
     ok(r, 'exec vault status')

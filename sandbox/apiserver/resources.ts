@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml'
 import { ApiError, type KObject, type Store } from '../store.ts'
 import { joinApiVersion, type ResourceType } from './kinds.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
+import { scaleOf, withScale } from './scale.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
 import { successStatus } from './status.ts'
 import type { Target } from './routes.ts'
@@ -40,7 +41,15 @@ export function matcher(c: Pick<Call, 'query'>): (o: KObject) => boolean {
 }
 
 export function getOne(c: Call): Reply {
-  return { code: 200, body: current(c) }
+  const obj = current(c)
+  return { code: 200, body: c.target.subresource === 'scale' ? scaleOf(c.type, obj) : obj }
+}
+
+/** A write to `/scale`: the object's desired replicas change (nothing else), the reply is the new Scale. */
+function writeScale(c: Call, scale: unknown): Reply {
+  const next = withScale(c.type, current(c), scale)
+  const stored = write(c, () => c.store.update(next, c.manager, 'scale'))
+  return { code: 200, body: scaleOf(c.type, stored) }
 }
 
 export function list(c: Call): Reply {
@@ -98,6 +107,7 @@ function scopeToEndpoint(c: Call, before: KObject, after: KObject): KObject {
 }
 
 export function update(c: Call, body: unknown): Reply {
+  if (c.target.subresource === 'scale') return writeScale(c, body)
   const obj = conform(c, body, c.target.name)
   const before = current(c)
   const next = scopeToEndpoint(c, before, obj)
@@ -105,19 +115,25 @@ export function update(c: Call, body: unknown): Reply {
   return { code: 200, body: write(c, () => c.store.update(next, c.manager)) }
 }
 
+/** A merge, strategic merge or JSON patch applied to `target`. */
+function patched(target: unknown, contentType: string, patchBody: unknown): unknown {
+  if (contentType === 'application/json-patch+json') return jsonPatch(target, patchBody)
+  if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') return mergePatch(target, patchBody)
+  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`)
+}
+
 export function patch(c: Call, contentType: string, raw: string): Reply {
-  if (contentType === 'application/apply-patch+yaml') return apply(c, raw)
+  if (contentType === 'application/apply-patch+yaml' && c.target.subresource !== 'scale') return apply(c, raw)
   let patchBody: unknown
   try {
-    patchBody = JSON.parse(raw)
+    patchBody = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw)
   } catch (e) {
     throw new ApiError(400, 'BadRequest', `error decoding patch: ${(e as Error).message}`)
   }
   const before = current(c)
-  let after: unknown
-  if (contentType === 'application/json-patch+json') after = jsonPatch(before, patchBody)
-  else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') after = mergePatch(before, patchBody)
-  else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`)
+  // a patch of /scale is a patch of the Scale (an apply of one is merged like a merge patch here)
+  if (c.target.subresource === 'scale') return writeScale(c, patched(scaleOf(c.type, before), contentType === 'application/apply-patch+yaml' ? 'application/merge-patch+json' : contentType, patchBody))
+  const after = patched(before, contentType, patchBody)
   const obj = conform(c, after, c.target.name)
   const next = scopeToEndpoint(c, before, obj)
   // A patch only carries a resourceVersion when the client asks for the optimistic check.
@@ -156,6 +172,7 @@ function apply(c: Call, raw: string): Reply {
 }
 
 export function remove(c: Call): Reply {
+  if (c.target.subresource) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
   if (!c.target.name) return removeCollection(c)
   const before = current(c)
   const gone = write(c, () => c.store.delete(refOf(c, c.target.name!)))
