@@ -23,6 +23,7 @@ import {
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { installedCrd } from '../sandbox/actors/crds.ts'
 import { hasModel } from '../sandbox/apiserver/model-schema.ts'
+import { sandboxRequest } from './helpers.ts'
 
 async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: any }> {
   try {
@@ -170,6 +171,43 @@ describe('sandbox kinds', () => {
     assert.equal(st.code, 400)
     assert.equal(st.reason, 'BadRequest')
     assert.match(st.message, /cannot unmarshal string into Go struct field spec\.replicas of type int64/)
+  })
+
+  it('fieldValidation: Strict refuses an unknown field of a built-in kind, Warn (the default) and Ignore drop it', async () => {
+    const admin = { admin: true } as const
+    const path = '/api/v1/namespaces/default/configmaps'
+    const cm = (name: string, extra: Record<string, unknown>) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labelz: { a: 'b' } }, data: { k: 'v' }, ...extra })
+    const strict = await sandboxRequest(sb, `${path}?fieldValidation=Strict`, admin, { method: 'POST', body: cm('strict', { spec: {} }) })
+    assert.equal(strict.status, 400)
+    assert.equal(JSON.parse(strict.body).message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "metadata.labelz", unknown field "spec"')
+    // no fieldValidation: Warn, as a real server defaults to
+    const warned = await sandboxRequest(sb, path, admin, { method: 'POST', body: cm('warned', { spec: {} }) })
+    assert.equal(warned.status, 201)
+    assert.deepEqual(warned.warnings, ['299 - "unknown field \\"metadata.labelz\\""', '299 - "unknown field \\"spec\\""'])
+    const stored = sb.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'warned' })!
+    assert.deepEqual([stored.spec, stored.metadata.labelz, stored.data], [undefined, undefined, { k: 'v' }])
+    const ignored = await sandboxRequest(sb, `${path}?fieldValidation=Ignore`, admin, { method: 'POST', body: cm('ignored', { spec: {} }) })
+    assert.deepEqual([ignored.status, ignored.warnings], [201, []])
+    // PUT decodes like a create; a merge patch is refused on `patch`, showing the patched object
+    const put = await sandboxRequest(sb, `${path}/warned?fieldValidation=Strict`, admin, { method: 'PUT', body: cm('warned', { extra: 1 }) })
+    assert.equal(put.status, 400)
+    assert.match(JSON.parse(put.body).message, /strict decoding error: unknown field "metadata.labelz", unknown field "extra"$/)
+    const merge = await sandboxRequest(sb, `${path}/warned?fieldValidation=Strict`, admin, { method: 'PATCH', contentType: 'application/merge-patch+json', body: '{"datta":{"x":"y"}}' })
+    const refused = JSON.parse(merge.body)
+    assert.deepEqual([merge.status, refused.reason, refused.details.causes[0].field], [422, 'Invalid', 'patch'])
+    assert.match(refused.message, /^ "" is invalid: patch: Invalid value: "\{\\"apiVersion\\":\\"v1\\",\\"data\\":\{\\"k\\":\\"v\\"\},\\"datta\\":.*": strict decoding error: unknown field "datta"$/)
+    // a server-side apply refuses it whatever the directive: a 500 with no reason
+    const applied = await sandboxRequest(sb, `${path}/warned?fieldManager=test&fieldValidation=Ignore`, admin, { method: 'PATCH', contentType: 'application/apply-patch+yaml', body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: warned\nspec: {}\n' })
+    const failed = JSON.parse(applied.body)
+    assert.deepEqual([applied.status, failed.reason, failed.message], [500, undefined, 'failed to create typed patch object (default/warned; /v1, Kind=ConfigMap): .spec: field not declared in schema'])
+    // a field only the sandbox's own writes could store is not the client's typo
+    sb.store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'odd', namespace: 'default' }, spec: { x: 1 } })
+    const odd = await sandboxRequest(sb, `${path}/odd?fieldValidation=Strict`, admin, { method: 'PATCH', contentType: 'application/merge-patch+json', body: '{"data":{"b":"2"}}' })
+    assert.deepEqual([odd.status, odd.warnings], [200, []])
+    // an unknown directive is refused
+    const bogus = await sandboxRequest(sb, `${path}?fieldValidation=strict`, admin, { method: 'POST', body: cm('bogus', {}) })
+    assert.equal(bogus.status, 422)
+    assert.equal(JSON.parse(bogus.body).message, 'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "strict": supported values: "", "Ignore", "Strict", "Warn"')
   })
 
   it('validates custom kinds of an installed CRD against the real schema its package ships', async () => {

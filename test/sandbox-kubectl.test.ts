@@ -209,6 +209,49 @@ describe('kubectl against the sandbox', () => {
     assert.match(gone.stderr, /NotFound.*configmaps "kubectl-made" not found/)
   })
 
+  it('a manifest with a typo in a field name is refused as a real server refuses it (fieldValidation), or warned about and dropped', async () => {
+    const file = join(scratch, 'typo.yaml')
+    const manifest = (extra: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: default\nspec:\n  replicaz: 2\n  selector:\n    matchLabels: {app: typo}\n  template:\n    metadata:\n      labels: {app: typo}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n${extra}`
+    writeFileSync(file, manifest('        imagePullPolicyy: Always\n'))
+    // kubectl apply sends fieldValidation=Strict: a create fails in the decoder (400)
+    const created = await kubectl(['apply', '-f', file])
+    assert.equal(created.code, 1)
+    assert.equal(
+      created.stderr.trim(),
+      'Error from server (BadRequest): error when creating "' + file + '": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicaz", unknown field "spec.template.spec.containers[0].imagePullPolicyy"',
+    )
+    assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'typo' }), undefined)
+    // a server-side apply fails in the typed apply, whatever the directive
+    const ssa = await kubectl(['apply', '--server-side', '-f', file])
+    assert.equal(ssa.code, 1)
+    assert.match(ssa.stderr, /^Error from server: failed to create typed patch object \(default\/typo; apps\/v1, Kind=Deployment\): errors:\n {2}\.spec\.replicaz: field not declared in schema\n {2}\.spec\.template\.spec\.containers\[name="c"\]\.imagePullPolicyy: field not declared in schema$/m)
+    // --validate=warn: created, a warning per field, the fields dropped
+    const warned = await kubectl(['apply', '--validate=warn', '-f', file])
+    ok(warned, 'apply --validate=warn')
+    assert.equal(warned.stdout.trim(), 'deployment.apps/typo created')
+    assert.equal(warned.stderr, 'Warning: unknown field "spec.replicaz"\nWarning: unknown field "spec.template.spec.containers[0].imagePullPolicyy"\n')
+    const live = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'typo' })!
+    assert.equal(live.spec.replicaz, undefined)
+    assert.equal(live.spec.template.spec.containers[0].imagePullPolicyy, undefined)
+    // an apply to the existing object is a strategic merge patch: refused with 422 on the patch
+    writeFileSync(file, manifest('        imagePullPolicyy: Never\n'))
+    const patched = await kubectl(['apply', '-f', file])
+    assert.equal(patched.code, 1)
+    assert.match(patched.stderr, /^The request is invalid: patch: Invalid value: "map\[.*imagePullPolicyy:Never.*\]": strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolicyy", unknown field "spec\.replicaz"$/m)
+    // --validate=false (Ignore): dropped without a word
+    const ignored = await kubectl(['apply', '--validate=false', '-f', file])
+    ok(ignored, 'apply --validate=false')
+    assert.equal(ignored.stderr, '')
+    ok(await kubectl(['delete', '-f', file]), 'delete')
+    // an unknown directive is refused like the API server refuses it
+    const cm = join(scratch, 'cm.json')
+    writeFileSync(cm, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'directive' }, data: { a: '1' } }))
+    const bogus = await kubectl(['create', '--raw', '/api/v1/namespaces/default/configmaps?fieldValidation=Bogus', '-f', cm])
+    assert.equal(bogus.code, 1)
+    assert.match(bogus.stderr, /The CreateOptions "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"/)
+  })
+
   it('describe a pod and an Application', async () => {
     const pod = await kubectl(['describe', 'pod', '-n', 'vault', 'vault-0'])
     ok(pod, 'describe pod')

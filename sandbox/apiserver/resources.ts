@@ -3,6 +3,7 @@
 import { parse as parseYaml } from 'yaml'
 import { ApiError, type KObject, type Store } from '../store.ts'
 import { joinApiVersion, type ResourceType } from './kinds.ts'
+import { checkApplied, checkBody, checkPatched, directiveOf } from './field-validation.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
 import { scaleOf, withScale } from './scale.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
@@ -22,6 +23,8 @@ export interface Call {
 export interface Reply {
   code: number
   body: unknown
+  /** Warnings for the client (`Warning: 299 - "..."` headers), e.g. the unknown fields a Warn request dropped. */
+  warnings?: string[]
 }
 
 const apiVersionOf = (t: ResourceType) => joinApiVersion(t.group, t.version)
@@ -80,14 +83,16 @@ function conform(c: Call, body: unknown, nameFromUrl?: string): KObject {
 
 export function create(c: Call, body: unknown): Reply {
   if (c.target.subresource) throw new ApiError(405, 'MethodNotAllowed', `POST is not supported on ${c.type.plural}/${c.target.subresource}`)
+  const directive = directiveOf(c.query, 'CreateOptions')
   const obj = conform(c, body)
+  const warnings = checkBody(obj, c.type, directive)
   if (!obj.metadata.name && typeof obj.metadata.generateName === 'string') {
     obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7)
   }
   // With a status subresource, status is the controllers' business: a create cannot set it.
   if (c.type.statusSubresource) delete obj.status
   if (c.type.kind === 'Namespace' && !c.type.group) obj.status = { phase: 'Active' }
-  return { code: 201, body: write(c, () => c.store.create(obj, c.manager)) }
+  return { code: 201, body: write(c, () => c.store.create(obj, c.manager)), warnings }
 }
 
 /** For kinds with a status subresource: main writes keep the status, /status writes change only it. */
@@ -108,11 +113,13 @@ function scopeToEndpoint(c: Call, before: KObject, after: KObject): KObject {
 
 export function update(c: Call, body: unknown): Reply {
   if (c.target.subresource === 'scale') return writeScale(c, body)
+  const directive = directiveOf(c.query, 'UpdateOptions')
   const obj = conform(c, body, c.target.name)
   const before = current(c)
+  const warnings = checkBody(obj, c.type, directive, before)
   const next = scopeToEndpoint(c, before, obj)
   if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion
-  return { code: 200, body: write(c, () => c.store.update(next, c.manager)) }
+  return { code: 200, body: write(c, () => c.store.update(next, c.manager)), warnings }
 }
 
 /** A merge, strategic merge or JSON patch applied to `target`. */
@@ -123,6 +130,7 @@ function patched(target: unknown, contentType: string, patchBody: unknown): unkn
 }
 
 export function patch(c: Call, contentType: string, raw: string): Reply {
+  const directive = directiveOf(c.query, 'PatchOptions')
   if (contentType === 'application/apply-patch+yaml' && c.target.subresource !== 'scale') return apply(c, raw)
   let patchBody: unknown
   try {
@@ -135,12 +143,13 @@ export function patch(c: Call, contentType: string, raw: string): Reply {
   if (c.target.subresource === 'scale') return writeScale(c, patched(scaleOf(c.type, before), contentType === 'application/apply-patch+yaml' ? 'application/merge-patch+json' : contentType, patchBody))
   const after = patched(before, contentType, patchBody)
   const obj = conform(c, after, c.target.name)
+  const warnings = checkPatched(obj, c.type, directive, contentType, patchBody, before)
   const next = scopeToEndpoint(c, before, obj)
   // A patch only carries a resourceVersion when the client asks for the optimistic check.
   const asked = (patchBody as any)?.metadata?.resourceVersion ?? (Array.isArray(patchBody) ? (patchBody as any[]).find((op) => op?.path === '/metadata/resourceVersion')?.value : undefined)
   if (asked) next.metadata.resourceVersion = String(asked)
   else delete next.metadata.resourceVersion
-  return { code: 200, body: write(c, () => c.store.update(next, c.manager)) }
+  return { code: 200, body: write(c, () => c.store.update(next, c.manager)), warnings }
 }
 
 function apply(c: Call, raw: string): Reply {
@@ -160,6 +169,7 @@ function apply(c: Call, raw: string): Reply {
   if (!(body as any).apiVersion || !(body as any).kind) {
     throw new ApiError(400, 'BadRequest', 'invalid object type: apiVersion and kind must be set in an apply patch')
   }
+  checkApplied(obj, c.type)
   if (c.target.subresource === 'status') {
     const scoped: KObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) }, status: obj.status }
     if (!current(c)) throw c.store.notFound(c.type, c.target.name)

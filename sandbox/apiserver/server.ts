@@ -151,6 +151,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`)
     }
+    if (reply.warnings?.length) res.setHeader('Warning', reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`))
     sendJson(res, reply.code, reply.body)
   }
 
