@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPki } from '../sandbox/apiserver/pki.ts'
 import { kubeconfigYaml, startSandbox, TOKEN_CONTEXT_NAME, type Sandbox } from '../sandbox/index.ts'
+import type { KObject } from '../sandbox/store.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
 
 const KUBECTL = 'kubectl'
@@ -261,6 +262,46 @@ describe('kubectl against the sandbox', () => {
     ok(app, 'describe application')
     assert.match(app.stdout, /^Kind:\s+Application$/m)
     assert.match(app.stdout, /^\s+Health:\n\s+Status:\s+Healthy$/m)
+  })
+
+  it('describe a ConfigMap and a Deployment: their Events, found by a field selector on involvedObject; get events prints the Event columns', async () => {
+    const cm = sb.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'homepage', name: 'homepage' })!
+    const deploy = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+    const at = new Date(Date.now() - 120_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const event = (namespace: string, name: string, involved: KObject, reason: string, message: string, type = 'Normal') =>
+      sb.store.create({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { apiVersion: involved.apiVersion, kind: involved.kind, namespace, name: involved.metadata.name, uid: involved.metadata.uid },
+        reason,
+        message,
+        type,
+        source: { component: 'deployment-controller' },
+        firstTimestamp: at,
+        lastTimestamp: at,
+        count: 1,
+      })
+    event('homepage', 'homepage.1', cm, 'Checked', 'looked at by a test')
+    event('homepage', 'homepage.2', { ...cm, metadata: { ...cm.metadata, name: 'another', uid: 'x' } }, 'Other', 'about another ConfigMap', 'Warning')
+    event('personal-services', 'it-tools.1', deploy, 'ScalingReplicaSet', 'Scaled up replica set it-tools-abc to 1')
+    const described = await kubectl(['describe', 'configmap', '-n', 'homepage', 'homepage'])
+    ok(described, 'describe configmap')
+    assert.match(described.stdout, /^Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n\s+----.*\n\s+Normal\s+Checked\s+2m(\d+s)?\s+deployment-controller\s+looked at by a test\n?$/m)
+    assert.doesNotMatch(described.stdout, /another ConfigMap/)
+    const deployment = await kubectl(['describe', 'deployment', '-n', 'personal-services', 'it-tools'])
+    ok(deployment, 'describe deployment')
+    assert.match(deployment.stdout, /^Name:\s+it-tools$/m)
+    assert.match(deployment.stdout, /^\s+Normal\s+ScalingReplicaSet\s+2m(\d+s)?\s+deployment-controller\s+Scaled up replica set it-tools-abc to 1$/m)
+    const events = await kubectl(['get', 'events', '-n', 'homepage'])
+    ok(events, 'get events')
+    const [header, ...lines] = rows(events.stdout)
+    assert.deepEqual(header, ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'])
+    assert.deepEqual(lines.map((l) => l.slice(1)), [
+      ['Normal', 'Checked', 'configmap/homepage', 'looked at by a test'],
+      ['Warning', 'Other', 'configmap/another', 'about another ConfigMap'],
+    ])
+    for (const l of lines) assert.match(l[0]!, /^2m(\d+s)?$/)
   })
 
   it('logs of a pod, with --tail', async () => {
