@@ -166,13 +166,14 @@ export class Store {
     return this.commit(key, next, type, 'ADDED')
   }
 
-  update(obj: KObject, fieldManager?: string): KObject {
+  /** Replaces an object; `subresource` (e.g. `scale`) only marks the managedFields entry of the write. */
+  update(obj: KObject, fieldManager?: string, subresource?: string): KObject {
     const type = this.requireType(obj.apiVersion, obj.kind)
     const key = this.key(type, obj.metadata?.namespace, obj.metadata?.name)
     const current = this.objects.get(key)
     if (!current) throw this.notFound(type, obj.metadata?.name)
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== current.obj.metadata.resourceVersion) throw this.conflict(type, obj.metadata.name)
-    return this.replace(current, clone(obj), type, fieldManager)
+    return this.replace(current, clone(obj), type, fieldManager, subresource)
   }
 
   upsert(obj: KObject, fieldManager?: string): KObject {

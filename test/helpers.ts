@@ -130,6 +130,8 @@ export async function withCluster(fx: Fixture): Promise<Cluster> {
 export interface RawReply {
   status: number
   body: string
+  /** The `Warning` headers of the reply (each `299 - "..."`). */
+  warnings: string[]
 }
 
 /**
@@ -141,7 +143,7 @@ export async function sandboxRequest(
   sb: import('../sandbox/index.ts').Sandbox,
   path: string,
   as: { admin: true } | { token: string } | { anonymous: true },
-  opts: { method?: string; ca?: string } = {},
+  opts: { method?: string; ca?: string; body?: string; contentType?: string } = {},
 ): Promise<RawReply> {
   const { request } = await import('node:https')
   const url = new URL(path, sb.url)
@@ -152,15 +154,23 @@ export async function sandboxRequest(
         method: opts.method ?? 'GET',
         ca: opts.ca ?? sb.pki.caPem,
         ...('admin' in as ? { cert: sb.pki.client.certPem, key: sb.pki.client.keyPem } : {}),
-        headers: { accept: 'application/json', ...('token' in as ? { authorization: `Bearer ${as.token}` } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...('token' in as ? { authorization: `Bearer ${as.token}` } : {}),
+          ...(opts.body !== undefined ? { 'content-type': opts.contentType ?? 'application/json' } : {}),
+        },
       },
       (res) => {
         let body = ''
         res.on('data', (d) => (body += d))
-        res.on('end', () => resolveReply({ status: res.statusCode ?? 0, body }))
+        res.on('end', () => {
+          const warnings: string[] = []
+          for (let i = 0; i < res.rawHeaders.length; i += 2) if (res.rawHeaders[i]!.toLowerCase() === 'warning') warnings.push(res.rawHeaders[i + 1]!)
+          resolveReply({ status: res.statusCode ?? 0, body, warnings })
+        })
       },
     )
     req.on('error', reject)
-    req.end()
+    req.end(opts.body)
   })
 }

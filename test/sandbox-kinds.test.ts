@@ -16,11 +16,14 @@ import {
   StorageV1Api,
   ApiextensionsV1Api,
   CustomObjectsApi,
+  PatchStrategy,
+  setHeaderOptions,
   type V1APIResourceList,
 } from '@kubernetes/client-node'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { installedCrd } from '../sandbox/actors/crds.ts'
 import { hasModel } from '../sandbox/apiserver/model-schema.ts'
+import { sandboxRequest } from './helpers.ts'
 
 async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: any }> {
   try {
@@ -67,6 +70,7 @@ describe('sandbox kinds', () => {
       ['v1', 'persistentvolumeclaims', 'PersistentVolumeClaim', true, ['pvc']],
       ['v1', 'endpoints', 'Endpoints', true, ['ep']],
       ['v1', 'events', 'Event', true, ['ev']],
+      ['v1', 'replicationcontrollers', 'ReplicationController', true, ['rc']],
       ['apps/v1', 'deployments', 'Deployment', true, ['deploy']],
       ['apps/v1', 'statefulsets', 'StatefulSet', true, ['sts']],
       ['apps/v1', 'daemonsets', 'DaemonSet', true, ['ds']],
@@ -95,6 +99,52 @@ describe('sandbox kinds', () => {
     assert.ok(!lists.v1.resources.find((x) => x.name === 'namespaces')!.verbs.includes('deletecollection'), 'namespaces cannot be deleted as a collection')
     assert.ok(lists.v1.resources.some((x) => x.name === 'persistentvolumeclaims/status'), 'pvc status subresource')
     assert.deepEqual(lists['apps/v1'].resources.find((x) => x.name === 'statefulsets')!.categories, ['all'])
+    // the kinds Kubernetes puts in `all` (what `kubectl get all` lists), and no others
+    const inAll = Object.values(lists).flatMap((l) => l.resources.filter((r) => r.categories?.includes('all')).map((r) => r.name))
+    assert.deepEqual(inAll.sort(), ['cronjobs', 'daemonsets', 'deployments', 'horizontalpodautoscalers', 'jobs', 'pods', 'replicasets', 'replicationcontrollers', 'services', 'statefulsets'])
+    // the scale subresources, whose kind kubectl scale reads from discovery
+    const scales = Object.values(lists).flatMap((l) => l.resources.filter((r) => r.name.endsWith('/scale')))
+    assert.deepEqual(scales.map((r) => r.name).sort(), ['deployments/scale', 'replicasets/scale', 'replicationcontrollers/scale', 'statefulsets/scale'])
+    for (const r of scales) assert.deepEqual([r.group, r.version, r.kind, r.verbs], ['autoscaling', 'v1', 'Scale', ['get', 'patch', 'update']])
+  })
+
+  it('a CRD installed for a rendered ESO or Argo CD kind carries the upstream short names and categories, and discovery lists them', async () => {
+    const { crd } = installedCrd('external-secrets.io', 'SecretStore', ['v1'], () => false)
+    assert.deepEqual([crd.spec.names.shortNames, crd.spec.names.categories], [['ss'], ['external-secrets']])
+    sb.store.create(crd, 'kubectl-client-side-apply')
+    sb.store.create(installedCrd('argoproj.io', 'ApplicationSet', ['v1alpha1'], () => false).crd, 'kubectl-client-side-apply')
+    const eso = await kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: 'external-secrets.io', version: 'v1' })
+    const ss = eso.resources.find((r) => r.name === 'secretstores')
+    assert.deepEqual([ss?.shortNames, ss?.categories], [['ss'], ['external-secrets']])
+    const argo = await kc.makeApiClient(CustomObjectsApi).getAPIResources({ group: 'argoproj.io', version: 'v1alpha1' })
+    const appsets = argo.resources.find((r) => r.name === 'applicationsets')
+    assert.deepEqual([appsets?.shortNames, appsets?.categories ?? []], [['appset', 'appsets'], []])
+    const { crd: other } = installedCrd('helm.cattle.io', 'HelmChart', ['v1'], () => false)
+    assert.equal(other.spec.names.shortNames, undefined, 'kinds without upstream short names get none')
+  })
+
+  it('serves the scale subresource of a CRD that declares one, at its specReplicasPath', async () => {
+    sb.store.create({
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'rollouts.argoproj.io' },
+      spec: {
+        group: 'argoproj.io',
+        names: { kind: 'Rollout', plural: 'rollouts', singular: 'rollout', listKind: 'RolloutList' },
+        scope: 'Namespaced',
+        versions: [{ name: 'v1alpha1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } }, subresources: { status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.HPAReplicas', labelSelectorPath: '.status.selector' } } }],
+      },
+    })
+    const custom = kc.makeApiClient(CustomObjectsApi)
+    const where = { group: 'argoproj.io', version: 'v1alpha1', namespace: 'default', plural: 'rollouts', name: 'web' }
+    await custom.createNamespacedCustomObject({ ...where, body: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', metadata: { name: 'web', namespace: 'default' }, spec: { replicas: 3 } } })
+    const argo = await custom.getAPIResources({ group: 'argoproj.io', version: 'v1alpha1' })
+    assert.deepEqual(argo.resources.find((r) => r.name === 'rollouts/scale')?.kind, 'Scale')
+    const scale: any = await custom.getNamespacedCustomObjectScale(where)
+    assert.deepEqual([scale.kind, scale.spec, scale.status], ['Scale', { replicas: 3 }, { replicas: 0, selector: '' }])
+    await custom.patchNamespacedCustomObjectScale({ ...where, body: { spec: { replicas: 1 } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch))
+    const web = sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Rollout', namespace: 'default', name: 'web' })!
+    assert.equal(web.spec.replicas, 1)
   })
 
   it('stores a StatefulSet, PVC, CronJob and PodDisruptionBudget an app renders', async () => {
@@ -121,6 +171,43 @@ describe('sandbox kinds', () => {
     assert.equal(st.code, 400)
     assert.equal(st.reason, 'BadRequest')
     assert.match(st.message, /cannot unmarshal string into Go struct field spec\.replicas of type int64/)
+  })
+
+  it('fieldValidation: Strict refuses an unknown field of a built-in kind, Warn (the default) and Ignore drop it', async () => {
+    const admin = { admin: true } as const
+    const path = '/api/v1/namespaces/default/configmaps'
+    const cm = (name: string, extra: Record<string, unknown>) => JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, labelz: { a: 'b' } }, data: { k: 'v' }, ...extra })
+    const strict = await sandboxRequest(sb, `${path}?fieldValidation=Strict`, admin, { method: 'POST', body: cm('strict', { spec: {} }) })
+    assert.equal(strict.status, 400)
+    assert.equal(JSON.parse(strict.body).message, 'ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "metadata.labelz", unknown field "spec"')
+    // no fieldValidation: Warn, as a real server defaults to
+    const warned = await sandboxRequest(sb, path, admin, { method: 'POST', body: cm('warned', { spec: {} }) })
+    assert.equal(warned.status, 201)
+    assert.deepEqual(warned.warnings, ['299 - "unknown field \\"metadata.labelz\\""', '299 - "unknown field \\"spec\\""'])
+    const stored = sb.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'default', name: 'warned' })!
+    assert.deepEqual([stored.spec, stored.metadata.labelz, stored.data], [undefined, undefined, { k: 'v' }])
+    const ignored = await sandboxRequest(sb, `${path}?fieldValidation=Ignore`, admin, { method: 'POST', body: cm('ignored', { spec: {} }) })
+    assert.deepEqual([ignored.status, ignored.warnings], [201, []])
+    // PUT decodes like a create; a merge patch is refused on `patch`, showing the patched object
+    const put = await sandboxRequest(sb, `${path}/warned?fieldValidation=Strict`, admin, { method: 'PUT', body: cm('warned', { extra: 1 }) })
+    assert.equal(put.status, 400)
+    assert.match(JSON.parse(put.body).message, /strict decoding error: unknown field "metadata.labelz", unknown field "extra"$/)
+    const merge = await sandboxRequest(sb, `${path}/warned?fieldValidation=Strict`, admin, { method: 'PATCH', contentType: 'application/merge-patch+json', body: '{"datta":{"x":"y"}}' })
+    const refused = JSON.parse(merge.body)
+    assert.deepEqual([merge.status, refused.reason, refused.details.causes[0].field], [422, 'Invalid', 'patch'])
+    assert.match(refused.message, /^ "" is invalid: patch: Invalid value: "\{\\"apiVersion\\":\\"v1\\",\\"data\\":\{\\"k\\":\\"v\\"\},\\"datta\\":.*": strict decoding error: unknown field "datta"$/)
+    // a server-side apply refuses it whatever the directive: a 500 with no reason
+    const applied = await sandboxRequest(sb, `${path}/warned?fieldManager=test&fieldValidation=Ignore`, admin, { method: 'PATCH', contentType: 'application/apply-patch+yaml', body: 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: warned\nspec: {}\n' })
+    const failed = JSON.parse(applied.body)
+    assert.deepEqual([applied.status, failed.reason, failed.message], [500, undefined, 'failed to create typed patch object (default/warned; /v1, Kind=ConfigMap): .spec: field not declared in schema'])
+    // a field only the sandbox's own writes could store is not the client's typo
+    sb.store.create({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'odd', namespace: 'default' }, spec: { x: 1 } })
+    const odd = await sandboxRequest(sb, `${path}/odd?fieldValidation=Strict`, admin, { method: 'PATCH', contentType: 'application/merge-patch+json', body: '{"data":{"b":"2"}}' })
+    assert.deepEqual([odd.status, odd.warnings], [200, []])
+    // an unknown directive is refused
+    const bogus = await sandboxRequest(sb, `${path}?fieldValidation=strict`, admin, { method: 'POST', body: cm('bogus', {}) })
+    assert.equal(bogus.status, 422)
+    assert.equal(JSON.parse(bogus.body).message, 'CreateOptions.meta.k8s.io "" is invalid: fieldValidation: Unsupported value: "strict": supported values: "", "Ignore", "Strict", "Warn"')
   })
 
   it('validates custom kinds of an installed CRD against the real schema its package ships', async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPki } from '../sandbox/apiserver/pki.ts'
 import { kubeconfigYaml, startSandbox, TOKEN_CONTEXT_NAME, type Sandbox } from '../sandbox/index.ts'
+import type { KObject } from '../sandbox/store.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
 
 const KUBECTL = 'kubectl'
@@ -103,6 +104,73 @@ describe('kubectl against the sandbox', () => {
     assert.ok(byName.has('externalsecrets') && byName.has('pods') && byName.has('deployments'))
   })
 
+  it('short names and categories as the upstream CRDs declare them: get app, appproj, es, css; get all', async () => {
+    const apps = await kubectl(['get', 'app', '-A', '-o', 'name'])
+    ok(apps, 'get app -A')
+    assert.ok(apps.stdout.split('\n').includes('application.argoproj.io/vault-eso'), apps.stdout)
+    ok(await kubectl(['get', 'apps', '-n', 'argocd', 'vault-eso']), 'get apps (the second short name)')
+    const projects = await kubectl(['get', 'appproj', '-A', '-o', 'name'])
+    ok(projects, 'get appproj -A')
+    assert.match(projects.stdout, /^appproject\.argoproj\.io\//m)
+    const es = await kubectl(['get', 'es', '-A'])
+    ok(es, 'get es -A')
+    assert.ok(rows(es.stdout).length > 1, es.stdout)
+    ok(await kubectl(['get', 'css']), 'get css')
+    const byName = new Map(rows((await kubectl(['api-resources'])).stdout).map((row) => [row[0], row]))
+    assert.deepEqual(byName.get('applications')?.slice(0, 2), ['applications', 'app,apps'])
+    assert.deepEqual(byName.get('appprojects')?.slice(0, 2), ['appprojects', 'appproj,appprojs'])
+    assert.deepEqual(byName.get('externalsecrets')?.slice(0, 2), ['externalsecrets', 'es'])
+    assert.deepEqual(byName.get('clustersecretstores')?.slice(0, 2), ['clustersecretstores', 'css'])
+    // ESO's kinds are in its own category, as its CRDs declare; `all` stays the built-ins'
+    const eso = await kubectl(['get', 'external-secrets', '-A', '-o', 'name'])
+    ok(eso, 'get external-secrets (the category)')
+    assert.match(eso.stdout, /^externalsecret\.external-secrets\.io\//m)
+    assert.match(eso.stdout, /^clustersecretstore\.external-secrets\.io\//m)
+    const all = await kubectl(['get', 'all', '-n', 'personal-services', '-o', 'name'])
+    ok(all, 'get all -n personal-services')
+    assert.match(all.stdout, /^deployment\.apps\/it-tools$/m)
+    assert.match(all.stdout, /^service\/it-tools$/m)
+    assert.match(all.stdout, /^pod\/it-tools-/m)
+    assert.doesNotMatch(all.stdout, /externalsecret|configmap/)
+  })
+
+  it('scale deployment/x --replicas=2 goes through the scale subresource: spec.replicas and the pods follow', async () => {
+    // a Deployment no Application manages (Argo CD's selfHeal would scale an app's back, as it does on a real cluster)
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'scaled' }
+    const labels = { app: 'scaled' }
+    sb.store.create({ ...ref, metadata: { name: 'scaled', namespace: 'default' }, spec: { replicas: 1, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } } })
+    await sb.actors.settle()
+    const scaled = await kubectl(['scale', 'deployment/scaled', '-n', 'default', '--replicas=2'])
+    ok(scaled, 'scale')
+    assert.equal(scaled.stdout.trim(), 'deployment.apps/scaled scaled')
+    const live = sb.store.get(ref)!
+    assert.equal(live.spec.replicas, 2)
+    const scaleEntry = (live.metadata.managedFields as { manager: string; subresource?: string; fieldsV1: unknown }[]).find((m) => m.subresource === 'scale')
+    assert.deepEqual([scaleEntry?.manager, scaleEntry?.fieldsV1], ['kubectl', { 'f:spec': { 'f:replicas': {} } }])
+    await sb.actors.settle()
+    const scale = await kubectl(['get', '--raw', '/apis/apps/v1/namespaces/default/deployments/scaled/scale'])
+    ok(scale, 'get the Scale')
+    const body = JSON.parse(scale.stdout)
+    assert.deepEqual([body.apiVersion, body.kind, body.spec, body.status], ['autoscaling/v1', 'Scale', { replicas: 2 }, { replicas: 2, selector: 'app=scaled' }])
+    assert.equal(body.metadata.resourceVersion, sb.store.get(ref)!.metadata.resourceVersion)
+    const stale = await kubectl(['scale', 'deployment/scaled', '-n', 'default', '--replicas=3', '--current-replicas=1'])
+    assert.equal(stale.code, 1, 'the --current-replicas precondition fails')
+    assert.match(stale.stderr, /Expected replicas to be 1, was 2/)
+    const negative = await kubectl(['patch', 'deployment/scaled', '-n', 'default', '--subresource=scale', '--type=merge', '-p', '{"spec":{"replicas":-1}}'])
+    assert.equal(negative.code, 1)
+    assert.match(negative.stderr, /The Scale "scaled" is invalid: spec.replicas: Invalid value: -1: must be greater than or equal to 0/)
+    await sb.actors.settle()
+    const pods = await kubectl(['get', 'pods', '-n', 'default', '-l', 'app=scaled', '-o', 'name'])
+    assert.equal(pods.stdout.trim().split('\n').length, 2, pods.stdout)
+    const db = { apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'default', name: 'db' }
+    sb.store.create({ ...db, metadata: { name: 'db', namespace: 'default' }, spec: { replicas: 1, serviceName: 'db', selector: { matchLabels: { app: 'db' } }, template: { metadata: { labels: { app: 'db' } }, spec: { containers: [{ name: 'c', image: 'postgres' }] } } } })
+    const dry = await kubectl(['scale', 'statefulset/db', '-n', 'default', '--replicas=0', '--dry-run=server'])
+    ok(dry, 'scale a StatefulSet, server dry run')
+    assert.equal(sb.store.get(db)!.spec.replicas, 1, 'a dry run changes nothing')
+    ok(await kubectl(['scale', 'statefulset/db', '-n', 'default', '--replicas=0']), 'scale a StatefulSet')
+    assert.equal(sb.store.get(db)!.spec.replicas, 0)
+  })
+
   it('exec -n vault vault-0 -- vault status: the output and exit code 0', async () => {
     const r = await kubectl(['exec', '-n', 'vault', 'vault-0', '--', 'vault', 'status'])
     ok(r, 'exec vault status')
@@ -142,6 +210,49 @@ describe('kubectl against the sandbox', () => {
     assert.match(gone.stderr, /NotFound.*configmaps "kubectl-made" not found/)
   })
 
+  it('a manifest with a typo in a field name is refused as a real server refuses it (fieldValidation), or warned about and dropped', async () => {
+    const file = join(scratch, 'typo.yaml')
+    const manifest = (extra: string) =>
+      `apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: typo\n  namespace: default\nspec:\n  replicaz: 2\n  selector:\n    matchLabels: {app: typo}\n  template:\n    metadata:\n      labels: {app: typo}\n    spec:\n      containers:\n      - name: c\n        image: nginx\n${extra}`
+    writeFileSync(file, manifest('        imagePullPolicyy: Always\n'))
+    // kubectl apply sends fieldValidation=Strict: a create fails in the decoder (400)
+    const created = await kubectl(['apply', '-f', file])
+    assert.equal(created.code, 1)
+    assert.equal(
+      created.stderr.trim(),
+      'Error from server (BadRequest): error when creating "' + file + '": Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.replicaz", unknown field "spec.template.spec.containers[0].imagePullPolicyy"',
+    )
+    assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'typo' }), undefined)
+    // a server-side apply fails in the typed apply, whatever the directive
+    const ssa = await kubectl(['apply', '--server-side', '-f', file])
+    assert.equal(ssa.code, 1)
+    assert.match(ssa.stderr, /^Error from server: failed to create typed patch object \(default\/typo; apps\/v1, Kind=Deployment\): errors:\n {2}\.spec\.replicaz: field not declared in schema\n {2}\.spec\.template\.spec\.containers\[name="c"\]\.imagePullPolicyy: field not declared in schema$/m)
+    // --validate=warn: created, a warning per field, the fields dropped
+    const warned = await kubectl(['apply', '--validate=warn', '-f', file])
+    ok(warned, 'apply --validate=warn')
+    assert.equal(warned.stdout.trim(), 'deployment.apps/typo created')
+    assert.equal(warned.stderr, 'Warning: unknown field "spec.replicaz"\nWarning: unknown field "spec.template.spec.containers[0].imagePullPolicyy"\n')
+    const live = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'typo' })!
+    assert.equal(live.spec.replicaz, undefined)
+    assert.equal(live.spec.template.spec.containers[0].imagePullPolicyy, undefined)
+    // an apply to the existing object is a strategic merge patch: refused with 422 on the patch
+    writeFileSync(file, manifest('        imagePullPolicyy: Never\n'))
+    const patched = await kubectl(['apply', '-f', file])
+    assert.equal(patched.code, 1)
+    assert.match(patched.stderr, /^The request is invalid: patch: Invalid value: "map\[.*imagePullPolicyy:Never.*\]": strict decoding error: unknown field "spec\.template\.spec\.containers\[0\]\.imagePullPolicyy", unknown field "spec\.replicaz"$/m)
+    // --validate=false (Ignore): dropped without a word
+    const ignored = await kubectl(['apply', '--validate=false', '-f', file])
+    ok(ignored, 'apply --validate=false')
+    assert.equal(ignored.stderr, '')
+    ok(await kubectl(['delete', '-f', file]), 'delete')
+    // an unknown directive is refused like the API server refuses it
+    const cm = join(scratch, 'cm.json')
+    writeFileSync(cm, JSON.stringify({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'directive' }, data: { a: '1' } }))
+    const bogus = await kubectl(['create', '--raw', '/api/v1/namespaces/default/configmaps?fieldValidation=Bogus', '-f', cm])
+    assert.equal(bogus.code, 1)
+    assert.match(bogus.stderr, /The CreateOptions "" is invalid: fieldValidation: Unsupported value: "Bogus": supported values: "", "Ignore", "Strict", "Warn"/)
+  })
+
   it('describe a pod and an Application', async () => {
     const pod = await kubectl(['describe', 'pod', '-n', 'vault', 'vault-0'])
     ok(pod, 'describe pod')
@@ -151,6 +262,46 @@ describe('kubectl against the sandbox', () => {
     ok(app, 'describe application')
     assert.match(app.stdout, /^Kind:\s+Application$/m)
     assert.match(app.stdout, /^\s+Health:\n\s+Status:\s+Healthy$/m)
+  })
+
+  it('describe a ConfigMap and a Deployment: their Events, found by a field selector on involvedObject; get events prints the Event columns', async () => {
+    const cm = sb.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'homepage', name: 'homepage' })!
+    const deploy = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+    const at = new Date(Date.now() - 120_000).toISOString().replace(/\.\d+Z$/, 'Z')
+    const event = (namespace: string, name: string, involved: KObject, reason: string, message: string, type = 'Normal') =>
+      sb.store.create({
+        apiVersion: 'v1',
+        kind: 'Event',
+        metadata: { name, namespace },
+        involvedObject: { apiVersion: involved.apiVersion, kind: involved.kind, namespace, name: involved.metadata.name, uid: involved.metadata.uid },
+        reason,
+        message,
+        type,
+        source: { component: 'deployment-controller' },
+        firstTimestamp: at,
+        lastTimestamp: at,
+        count: 1,
+      })
+    event('homepage', 'homepage.1', cm, 'Checked', 'looked at by a test')
+    event('homepage', 'homepage.2', { ...cm, metadata: { ...cm.metadata, name: 'another', uid: 'x' } }, 'Other', 'about another ConfigMap', 'Warning')
+    event('personal-services', 'it-tools.1', deploy, 'ScalingReplicaSet', 'Scaled up replica set it-tools-abc to 1')
+    const described = await kubectl(['describe', 'configmap', '-n', 'homepage', 'homepage'])
+    ok(described, 'describe configmap')
+    assert.match(described.stdout, /^Events:\n\s+Type\s+Reason\s+Age\s+From\s+Message\n\s+----.*\n\s+Normal\s+Checked\s+2m(\d+s)?\s+deployment-controller\s+looked at by a test\n?$/m)
+    assert.doesNotMatch(described.stdout, /another ConfigMap/)
+    const deployment = await kubectl(['describe', 'deployment', '-n', 'personal-services', 'it-tools'])
+    ok(deployment, 'describe deployment')
+    assert.match(deployment.stdout, /^Name:\s+it-tools$/m)
+    assert.match(deployment.stdout, /^\s+Normal\s+ScalingReplicaSet\s+2m(\d+s)?\s+deployment-controller\s+Scaled up replica set it-tools-abc to 1$/m)
+    const events = await kubectl(['get', 'events', '-n', 'homepage'])
+    ok(events, 'get events')
+    const [header, ...lines] = rows(events.stdout)
+    assert.deepEqual(header, ['LAST SEEN', 'TYPE', 'REASON', 'OBJECT', 'MESSAGE'])
+    assert.deepEqual(lines.map((l) => l.slice(1)), [
+      ['Normal', 'Checked', 'configmap/homepage', 'looked at by a test'],
+      ['Warning', 'Other', 'configmap/another', 'about another ConfigMap'],
+    ])
+    for (const l of lines) assert.match(l[0]!, /^2m(\d+s)?$/)
   })
 
   it('logs of a pod, with --tail', async () => {

@@ -20,6 +20,33 @@ interface PrinterColumn {
   priority?: number
 }
 
+/**
+ * The short names and categories the upstream CRDs declare (argo-cd's manifests/crds/*-crd.yaml,
+ * external-secrets' config/crds/bases/*.yaml), which `kubectl get app` / `get es` /
+ * `get external-secrets` resolve through discovery. Kinds not listed declare none.
+ */
+const UPSTREAM_NAMES: Record<string, { shortNames: string[]; categories?: string[] }> = {
+  'argoproj.io/Application': { shortNames: ['app', 'apps'] },
+  'argoproj.io/AppProject': { shortNames: ['appproj', 'appprojs'] },
+  'argoproj.io/ApplicationSet': { shortNames: ['appset', 'appsets'] },
+  'external-secrets.io/ExternalSecret': { shortNames: ['es'], categories: ['external-secrets'] },
+  'external-secrets.io/SecretStore': { shortNames: ['ss'], categories: ['external-secrets'] },
+  'external-secrets.io/ClusterSecretStore': { shortNames: ['css'], categories: ['external-secrets'] },
+}
+
+/** `spec.names` of a CRD for a kind, with the upstream short names and categories where known. */
+function namesOf(group: string, kind: string, plural: string): Record<string, unknown> {
+  const upstream = UPSTREAM_NAMES[`${group}/${kind}`]
+  return {
+    ...(upstream?.categories ? { categories: upstream.categories } : {}),
+    kind,
+    listKind: `${kind}List`,
+    plural,
+    ...(upstream ? { shortNames: upstream.shortNames } : {}),
+    singular: kind.toLowerCase(),
+  }
+}
+
 function crd(
   group: string,
   kind: string,
@@ -36,7 +63,7 @@ function crd(
     metadata: { name: `${plural}.${group}`, labels: extraLabels },
     spec: {
       group,
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      names: namesOf(group, kind, plural),
       scope,
       versions: [
         { name: version, served: true, storage: true, subresources: { status: {} }, schema: { openAPIV3Schema: schema }, ...(additionalPrinterColumns.length ? { additionalPrinterColumns } : {}) },
@@ -162,7 +189,7 @@ export function installedCrd(group: string, kind: string, versions: string[], ha
     metadata: { name: `${plural}.${group}`, ...(schemaFrom ? { annotations: { [MODEL_ANNOTATION]: schemaFrom } } : {}) },
     spec: {
       group,
-      names: { kind, listKind: `${kind}List`, plural, singular: kind.toLowerCase() },
+      names: namesOf(group, kind, plural),
       scope: CLUSTER_SCOPED.has(kind) ? 'Cluster' : 'Namespaced',
       versions: versions.map((name, i) => ({ name, served: true, storage: i === 0, subresources: { status: {} }, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } })),
     },

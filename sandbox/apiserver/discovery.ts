@@ -52,6 +52,8 @@ export function apiResourceList(types: ResourceType[], group: string, version: s
       storageVersionHash: '',
     })
     if (t.statusSubresource) resources.push({ name: `${t.plural}/status`, singularName: '', namespaced: t.namespaced, kind: t.kind, verbs: ['get', 'patch', 'update'] })
+    // kubectl scale finds the Scale kind of a subresource here (autoscaling/v1, whatever the parent's group)
+    if (t.scale) resources.push({ name: `${t.plural}/scale`, singularName: '', namespaced: t.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] })
     if (t.kind === 'Pod' && !group) {
       resources.push({ name: 'pods/exec', singularName: '', namespaced: true, kind: 'PodExecOptions', verbs: ['create', 'get'] })
       resources.push({ name: 'pods/log', singularName: '', namespaced: true, kind: 'Pod', verbs: ['get'] })

@@ -16,6 +16,12 @@ export interface ResourceType {
   verbs: string[]
   /** Discovery categories (`all` makes `kubectl get all` list the kind). */
   categories: string[]
+  /**
+   * The `/scale` subresource (an autoscaling/v1 Scale, what `kubectl scale` reads and writes): where
+   * the object keeps its desired and current replicas and, for custom kinds, its selector string.
+   * Built-in kinds read the selector from `spec.selector`.
+   */
+  scale?: ScaleSubresource
   /** Only for custom kinds: the openAPIV3Schema of this version, used to validate and prune. */
   schema?: Schema
   /**
@@ -24,6 +30,12 @@ export interface ResourceType {
    */
   modelPackage?: string
   custom: boolean
+}
+
+export interface ScaleSubresource {
+  specReplicasPath: string
+  statusReplicasPath: string
+  labelSelectorPath?: string
 }
 
 /** On a CRD the sandbox installed: the package whose models carry this CRD's real schema. */
@@ -39,10 +51,25 @@ const builtin = (
   namespaced: boolean,
   statusSubresource: boolean,
   shortNames: string[] = [],
-  opts: { verbs?: string[]; categories?: string[] } = {},
-): ResourceType => ({ group, version, kind, plural, singular: kind.toLowerCase(), shortNames, namespaced, statusSubresource, verbs: opts.verbs ?? ALL_VERBS, categories: opts.categories ?? [], custom: false })
+  opts: { verbs?: string[]; categories?: string[]; scale?: ScaleSubresource } = {},
+): ResourceType => ({
+  group,
+  version,
+  kind,
+  plural,
+  singular: kind.toLowerCase(),
+  shortNames,
+  namespaced,
+  statusSubresource,
+  verbs: opts.verbs ?? ALL_VERBS,
+  categories: opts.categories ?? [],
+  ...(opts.scale ? { scale: opts.scale } : {}),
+  custom: false,
+})
 
 const ALL = { categories: ['all'] }
+/** The workloads with a `/scale` subresource: `kubectl scale` and HPAs change spec.replicas through it. */
+const SCALABLE = { ...ALL, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }
 const RBAC = 'rbac.authorization.k8s.io'
 
 /**
@@ -61,10 +88,11 @@ export const BUILTIN_TYPES: readonly ResourceType[] = [
   builtin('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, true, ['pvc']),
   builtin('', 'v1', 'Endpoints', 'endpoints', true, false, ['ep']),
   builtin('', 'v1', 'Event', 'events', true, false, ['ev']),
-  builtin('apps', 'v1', 'Deployment', 'deployments', true, true, ['deploy'], ALL),
-  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', true, true, ['sts'], ALL),
+  builtin('', 'v1', 'ReplicationController', 'replicationcontrollers', true, true, ['rc'], SCALABLE),
+  builtin('apps', 'v1', 'Deployment', 'deployments', true, true, ['deploy'], SCALABLE),
+  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', true, true, ['sts'], SCALABLE),
   builtin('apps', 'v1', 'DaemonSet', 'daemonsets', true, true, ['ds'], ALL),
-  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, true, ['rs'], ALL),
+  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, true, ['rs'], SCALABLE),
   builtin('batch', 'v1', 'Job', 'jobs', true, true, [], ALL),
   builtin('batch', 'v1', 'CronJob', 'cronjobs', true, true, ['cj'], ALL),
   builtin(RBAC, 'v1', 'Role', 'roles', true, false),
@@ -106,6 +134,15 @@ export function typesOfCrd(crd: any): ResourceType[] {
       shortNames: Array.isArray(names.shortNames) ? names.shortNames.map(String) : [],
       namespaced: spec.scope !== 'Cluster',
       statusSubresource: Boolean(v.subresources?.status),
+      ...(typeof v.subresources?.scale?.specReplicasPath === 'string' && typeof v.subresources.scale.statusReplicasPath === 'string'
+        ? {
+            scale: {
+              specReplicasPath: v.subresources.scale.specReplicasPath,
+              statusReplicasPath: v.subresources.scale.statusReplicasPath,
+              ...(typeof v.subresources.scale.labelSelectorPath === 'string' ? { labelSelectorPath: v.subresources.scale.labelSelectorPath } : {}),
+            },
+          }
+        : {}),
       verbs: ALL_VERBS,
       categories: Array.isArray(names.categories) ? names.categories.map(String) : [],
       schema: v.schema?.openAPIV3Schema,

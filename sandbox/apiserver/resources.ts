@@ -3,7 +3,9 @@
 import { parse as parseYaml } from 'yaml'
 import { ApiError, type KObject, type Store } from '../store.ts'
 import { joinApiVersion, type ResourceType } from './kinds.ts'
+import { checkApplied, checkBody, checkPatched, directiveOf } from './field-validation.ts'
 import { jsonPatch, mergePatch } from './patch.ts'
+import { scaleOf, withScale } from './scale.ts'
 import { fieldSelector, labelSelector } from './selectors.ts'
 import { successStatus } from './status.ts'
 import type { Target } from './routes.ts'
@@ -21,6 +23,8 @@ export interface Call {
 export interface Reply {
   code: number
   body: unknown
+  /** Warnings for the client (`Warning: 299 - "..."` headers), e.g. the unknown fields a Warn request dropped. */
+  warnings?: string[]
 }
 
 const apiVersionOf = (t: ResourceType) => joinApiVersion(t.group, t.version)
@@ -40,7 +44,15 @@ export function matcher(c: Pick<Call, 'query'>): (o: KObject) => boolean {
 }
 
 export function getOne(c: Call): Reply {
-  return { code: 200, body: current(c) }
+  const obj = current(c)
+  return { code: 200, body: c.target.subresource === 'scale' ? scaleOf(c.type, obj) : obj }
+}
+
+/** A write to `/scale`: the object's desired replicas change (nothing else), the reply is the new Scale. */
+function writeScale(c: Call, scale: unknown): Reply {
+  const next = withScale(c.type, current(c), scale)
+  const stored = write(c, () => c.store.update(next, c.manager, 'scale'))
+  return { code: 200, body: scaleOf(c.type, stored) }
 }
 
 export function list(c: Call): Reply {
@@ -71,14 +83,16 @@ function conform(c: Call, body: unknown, nameFromUrl?: string): KObject {
 
 export function create(c: Call, body: unknown): Reply {
   if (c.target.subresource) throw new ApiError(405, 'MethodNotAllowed', `POST is not supported on ${c.type.plural}/${c.target.subresource}`)
+  const directive = directiveOf(c.query, 'CreateOptions')
   const obj = conform(c, body)
+  const warnings = checkBody(obj, c.type, directive)
   if (!obj.metadata.name && typeof obj.metadata.generateName === 'string') {
     obj.metadata.name = obj.metadata.generateName + Math.random().toString(36).slice(2, 7)
   }
   // With a status subresource, status is the controllers' business: a create cannot set it.
   if (c.type.statusSubresource) delete obj.status
   if (c.type.kind === 'Namespace' && !c.type.group) obj.status = { phase: 'Active' }
-  return { code: 201, body: write(c, () => c.store.create(obj, c.manager)) }
+  return { code: 201, body: write(c, () => c.store.create(obj, c.manager)), warnings }
 }
 
 /** For kinds with a status subresource: main writes keep the status, /status writes change only it. */
@@ -98,33 +112,44 @@ function scopeToEndpoint(c: Call, before: KObject, after: KObject): KObject {
 }
 
 export function update(c: Call, body: unknown): Reply {
+  if (c.target.subresource === 'scale') return writeScale(c, body)
+  const directive = directiveOf(c.query, 'UpdateOptions')
   const obj = conform(c, body, c.target.name)
   const before = current(c)
+  const warnings = checkBody(obj, c.type, directive, before)
   const next = scopeToEndpoint(c, before, obj)
   if (!next.metadata.resourceVersion) delete next.metadata.resourceVersion
-  return { code: 200, body: write(c, () => c.store.update(next, c.manager)) }
+  return { code: 200, body: write(c, () => c.store.update(next, c.manager)), warnings }
+}
+
+/** A merge, strategic merge or JSON patch applied to `target`. */
+function patched(target: unknown, contentType: string, patchBody: unknown): unknown {
+  if (contentType === 'application/json-patch+json') return jsonPatch(target, patchBody)
+  if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') return mergePatch(target, patchBody)
+  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`)
 }
 
 export function patch(c: Call, contentType: string, raw: string): Reply {
-  if (contentType === 'application/apply-patch+yaml') return apply(c, raw)
+  const directive = directiveOf(c.query, 'PatchOptions')
+  if (contentType === 'application/apply-patch+yaml' && c.target.subresource !== 'scale') return apply(c, raw)
   let patchBody: unknown
   try {
-    patchBody = JSON.parse(raw)
+    patchBody = contentType === 'application/apply-patch+yaml' ? parseYaml(raw) : JSON.parse(raw)
   } catch (e) {
     throw new ApiError(400, 'BadRequest', `error decoding patch: ${(e as Error).message}`)
   }
   const before = current(c)
-  let after: unknown
-  if (contentType === 'application/json-patch+json') after = jsonPatch(before, patchBody)
-  else if (contentType === 'application/merge-patch+json' || contentType === 'application/strategic-merge-patch+json') after = mergePatch(before, patchBody)
-  else throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`)
+  // a patch of /scale is a patch of the Scale (an apply of one is merged like a merge patch here)
+  if (c.target.subresource === 'scale') return writeScale(c, patched(scaleOf(c.type, before), contentType === 'application/apply-patch+yaml' ? 'application/merge-patch+json' : contentType, patchBody))
+  const after = patched(before, contentType, patchBody)
   const obj = conform(c, after, c.target.name)
+  const warnings = checkPatched(obj, c.type, directive, contentType, patchBody, before)
   const next = scopeToEndpoint(c, before, obj)
   // A patch only carries a resourceVersion when the client asks for the optimistic check.
   const asked = (patchBody as any)?.metadata?.resourceVersion ?? (Array.isArray(patchBody) ? (patchBody as any[]).find((op) => op?.path === '/metadata/resourceVersion')?.value : undefined)
   if (asked) next.metadata.resourceVersion = String(asked)
   else delete next.metadata.resourceVersion
-  return { code: 200, body: write(c, () => c.store.update(next, c.manager)) }
+  return { code: 200, body: write(c, () => c.store.update(next, c.manager)), warnings }
 }
 
 function apply(c: Call, raw: string): Reply {
@@ -144,6 +169,7 @@ function apply(c: Call, raw: string): Reply {
   if (!(body as any).apiVersion || !(body as any).kind) {
     throw new ApiError(400, 'BadRequest', 'invalid object type: apiVersion and kind must be set in an apply patch')
   }
+  checkApplied(obj, c.type)
   if (c.target.subresource === 'status') {
     const scoped: KObject = { apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata.name, ...(obj.metadata.namespace ? { namespace: obj.metadata.namespace } : {}) }, status: obj.status }
     if (!current(c)) throw c.store.notFound(c.type, c.target.name)
@@ -156,6 +182,7 @@ function apply(c: Call, raw: string): Reply {
 }
 
 export function remove(c: Call): Reply {
+  if (c.target.subresource) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource')
   if (!c.target.name) return removeCollection(c)
   const before = current(c)
   const gone = write(c, () => c.store.delete(refOf(c, c.target.name!)))

@@ -101,7 +101,8 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     if (mutating && faults.takeConflict()) {
       throw new ApiError(409, 'Conflict', `Operation cannot be fulfilled on ${resourceKey} "${target.name ?? ''}": the object has been modified; please apply your changes to the latest version and try again (sandbox conflictNextWrite)`, undefined, { name: target.name, kind: type.plural, group: type.group })
     }
-    if (target.subresource && !['status', 'log', 'exec'].includes(target.subresource)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    if (target.subresource && !['status', 'log', 'exec', 'scale'].includes(target.subresource)) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
+    if (target.subresource === 'scale' && !type.scale) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
     if ((target.subresource === 'log' || target.subresource === 'exec') && type.kind !== 'Pod') throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
     if (target.subresource === 'status' && !type.statusSubresource) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource')
 
@@ -151,6 +152,7 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
       default:
         throw new ApiError(405, 'MethodNotAllowed', `method ${method} is not allowed`)
     }
+    if (reply.warnings?.length) res.setHeader('Warning', reply.warnings.map((w) => `299 - ${JSON.stringify(w)}`))
     sendJson(res, reply.code, reply.body)
   }
 

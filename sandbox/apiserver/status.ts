@@ -9,7 +9,8 @@ export function statusOf(err: ApiError) {
     metadata: {},
     status: 'Failure',
     message: err.message,
-    reason: err.reason,
+    // an error the API server did not classify (e.g. a failed typed apply) has no reason
+    ...(err.reason ? { reason: err.reason } : {}),
     ...(err.details || err.causes ? { details: { ...(err.details ?? {}), ...(err.causes ? { causes: err.causes } : {}) } } : {}),
     code: err.code,
   }

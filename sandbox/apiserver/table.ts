@@ -134,6 +134,35 @@ const BUILTIN_PRINTERS: Record<string, Printer> = {
       age(o, now),
     ],
   },
+  // the API server's Event printer: no NAME column by default (it is the last, with -o wide)
+  '/Event': {
+    columns: [col('Last Seen'), col('Type'), col('Reason'), col('Object'), col('Subobject', 'string', 1), col('Source', 'string', 1), col('Message'), col('First Seen', 'string', 1), col('Count', 'string', 1), { ...NAME, priority: 1 }],
+    cells: (o: any, now) => {
+      const since = (t: unknown) => (typeof t === 'string' && t ? humanDuration(now - Date.parse(t)) : '<unknown>')
+      const first = o.firstTimestamp ? since(o.firstTimestamp) : since(o.eventTime)
+      const last = o.series ? since(o.series.lastObservedTime) : o.lastTimestamp ? since(o.lastTimestamp) : first
+      const involved = o.involvedObject ?? {}
+      const kind = String(involved.kind ?? '').toLowerCase()
+      const component = o.source?.component || o.reportingComponent || ''
+      const instance = o.source?.host || o.reportingInstance || ''
+      return [
+        last,
+        o.type ?? '',
+        o.reason ?? '',
+        involved.name ? `${kind}/${involved.name}` : kind,
+        involved.fieldPath ?? '',
+        instance ? `${component}, ${instance}` : component,
+        String(o.message ?? '').trim(),
+        first,
+        o.series?.count ?? (o.count || 1),
+        o.metadata.name,
+      ]
+    },
+  },
+  '/ReplicationController': {
+    columns: [NAME, col('Desired', 'integer'), col('Current', 'integer'), col('Ready', 'integer'), AGE],
+    cells: (o, now) => [o.metadata.name, o.spec?.replicas ?? 1, o.status?.replicas ?? 0, o.status?.readyReplicas ?? 0, age(o, now)],
+  },
   'apps/Deployment': {
     columns: [NAME, col('Ready'), col('Up-to-date', 'integer'), col('Available', 'integer'), AGE],
     cells: (o, now) => [o.metadata.name, `${o.status?.readyReplicas ?? 0}/${o.spec?.replicas ?? 1}`, o.status?.updatedReplicas ?? 0, o.status?.availableReplicas ?? 0, age(o, now)],
