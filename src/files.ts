@@ -4,6 +4,8 @@ import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync 
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
+import { isDeepStrictEqual } from 'node:util'
+import { parseAllDocuments } from 'yaml'
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import type { Change } from './task.ts'
@@ -162,9 +164,27 @@ export function unifiedDiff(rel: string, before: string | null, after: string | 
  * The change that makes `rel` hold `desired` (null: absent), or undefined when it already does.
  * `current` may be passed when the caller has read the file already.
  */
+/**
+ * Two YAML texts that say the same (same documents, same data) and differ only in comments, blank
+ * lines, quoting or layout. The repo's own tooling (a formatter in a pre-commit hook, an editor) may
+ * reshape a file this setup wrote; that is not a change to undo, and undoing it would fight the
+ * hook on every run.
+ */
+export function sameYamlData(a: string, b: string): boolean {
+  const parse = (text: string) => {
+    const docs = parseAllDocuments(text)
+    if (!Array.isArray(docs) || docs.some((d) => d.errors.length)) return undefined
+    return docs.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined)
+  }
+  const left = parse(a)
+  const right = parse(b)
+  return left !== undefined && right !== undefined && isDeepStrictEqual(left, right)
+}
+
 export async function planFile(ctx: Ctx, rel: string, desired: string | null, current?: string | null): Promise<Change | undefined> {
   const before = current === undefined ? await readRepoFile(ctx, rel) : current
   if (before === desired) return undefined
+  if (before !== null && desired !== null && /\.ya?ml$/.test(rel) && sameYamlData(before, desired)) return undefined
   const verb = desired === null ? 'delete' : before === null ? 'create' : 'edit'
   return {
     summary: `${verb} ${rel}`,

@@ -117,6 +117,21 @@ export async function commitPaths(repoDir: string, changed: FileStatus[], messag
   return (await g`git rev-parse HEAD`).stdout.trim()
 }
 
+/** True when the work tree's `paths` are what HEAD has (index aside). */
+export async function sameAsHead(repoDir: string, paths: string[]): Promise<boolean> {
+  try {
+    await git(repoDir)`git diff --quiet HEAD -- ${paths}`
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Puts the index of `paths` back to HEAD's (the work tree is left as it is). */
+export async function unstage(repoDir: string, paths: string[]): Promise<void> {
+  await git(repoDir)`git reset --quiet -- ${paths}`
+}
+
 /**
  * Pushes HEAD to `branch` on origin. A rejection becomes a SetupError that says what to do. A push
  * that times out or cannot connect is tried again (pushing the same commit twice is harmless), up

@@ -2,9 +2,9 @@
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile, realRepoPath } from './files.ts'
-import { existsSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, stagedPaths, type RepoStatus } from './git.ts'
+import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, sameAsHead, stagedPaths, unstage, type FileStatus, type RepoStatus } from './git.ts'
 import { checkoutStatus } from './run-reads.ts'
 import type { Change } from './task.ts'
 import { incoming, rebaseOntoWriteBack, refuseForeign } from './write-back-rebase.ts'
@@ -139,6 +139,46 @@ async function gitWrite<T>(ctx: Ctx, what: string, write: () => Promise<T>): Pro
   }
 }
 
+/** The work-tree content of each path (null: absent), to see what a hook changed. */
+function contents(ctx: Ctx, paths: string[]): Map<string, string | null> {
+  return new Map(paths.map((p) => [p, existsSync(join(ctx.repoDir, p)) ? readFileSync(join(ctx.repoDir, p), 'utf8') : null]))
+}
+
+/**
+ * Commits; when the repo's pre-commit hook refused the commit and rewrote some of the files (a
+ * formatter run by the pre-commit framework does exactly that), takes its version as ours (the
+ * repo's own hook made it from ours, so the next run must not blame the user for it) and commits
+ * once more, as a person would. A hook that refuses again stops the run with its words.
+ */
+async function commitThroughHooks(ctx: Ctx, changed: FileStatus[], message: string): Promise<string> {
+  const paths = changed.map((f) => f.path)
+  const before = contents(ctx, paths)
+  try {
+    return await commitPaths(ctx.repoDir, changed, message)
+  } catch (err) {
+    const after = contents(ctx, paths)
+    const rewritten = paths.filter((p) => after.get(p) !== before.get(p))
+    if (rewritten.length === 0) throw err
+    for (const p of rewritten) await ctx.state.recordWrite(p, after.get(p) ?? null)
+    ctx.log(`the repo's pre-commit hook refused the commit and rewrote ${rewritten.join(', ')}; committing its version`)
+    // the hook made the files what HEAD already has (our staged version is still in the index)
+    if (await sameAsHead(ctx.repoDir, paths)) {
+      await unstage(ctx.repoDir, paths)
+      return headCommit(ctx.repoDir)
+    }
+    const again = await repoStatus(ctx.repoDir, paths)
+    try {
+      return await commitPaths(ctx.repoDir, again.changed, message)
+    } catch (err2) {
+      if (!(err2 instanceof SetupError)) throw err2
+      throw new SetupError(
+        `${err2.message.split('\n')[0]} (again, after the pre-commit hook rewrote ${rewritten.join(', ')})`,
+        `nothing was pushed; fix what the hook reports in those files, then commit them yourself (the run pushes and deploys that commit): git -C ${ctx.repoDir} add -A -- ${paths.join(' ')} && git -C ${ctx.repoDir} commit -m ${JSON.stringify(message.split('\n')[0])}; then rerun: npx tsx scripts/run.ts`,
+      )
+    }
+  }
+}
+
 /** The commit and push still needed for `paths`, as changes. */
 export async function planPublish(ctx: Ctx, logicalPaths: string[], message: string): Promise<Change[]> {
   const status = await verifyCommittable(ctx, logicalPaths, { needsUpstream: true })
@@ -160,7 +200,7 @@ export async function planPublish(ctx: Ctx, logicalPaths: string[], message: str
       async apply() {
         const now = await repoStatus(ctx.repoDir, pending)
         if (now.changed.length === 0) return
-        await gitWrite(ctx, 'git commit', () => commitPaths(ctx.repoDir, now.changed, message))
+        await gitWrite(ctx, 'git commit', () => commitThroughHooks(ctx, now.changed, message))
         await ctx.state.forgetWrites(now.changed.map((f) => f.path))
       },
     })

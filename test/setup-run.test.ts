@@ -219,6 +219,37 @@ test('each task file runs alone', async () => {
   }
 })
 
+test("a pre-commit hook that rewrites the files and refuses (as pre-commit's formatters do): its version is committed, and the rerun blames nobody", async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  fx.env = { ...fx.env, ...cluster.env }
+  try {
+    // appends a marker comment to every staged YAML file without one, and refuses the commit when it changed anything
+    const hook = [
+      '#!/bin/sh',
+      'changed=0',
+      "for f in $(git diff --cached --name-only --diff-filter=AM -- '*.yaml'); do",
+      "  if [ \"$(tail -n 1 \"$f\")\" != '# checked by the hook' ]; then printf '# checked by the hook\\n' >> \"$f\"; changed=1; fi",
+      'done',
+      'if [ $changed = 1 ]; then echo "files were modified by this hook" >&2; exit 1; fi',
+      '',
+    ].join('\n')
+    writeFileSync(join(fx.dir, '.git/hooks/pre-commit'), hook, { mode: 0o755 })
+    const run = await runSetup([], fx.env)
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.match(run.stdout, /pre-commit hook refused the commit and rewrote .*argocd\/applications\/it-tools\.yaml.*; committing its version/)
+    assert.match(gitRaw(fx.origin, 'show', 'main~1:argocd/applications/it-tools.yaml'), /# checked by the hook\n$/, 'the hook\'s version was pushed')
+    assert.equal(git(fx.dir, 'status', '--porcelain'), '')
+    const rerun = await runSetup([], fx.env)
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+    assert.doesNotMatch(rerun.stderr, /uncommitted edits/)
+    assert.match(rerun.stdout, /Done: 0 task\(s\) changed something/, rerun.stdout)
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
 test('a run that fails mid-way saves progress, --list shows it, and the next run resumes', async () => {
   const fx = fixture()
   const cluster = await withCluster(fx)
