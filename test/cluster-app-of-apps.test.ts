@@ -4,13 +4,15 @@
 // pauses the root around the move, restores it, and it-tools' Deployment keeps its uid.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import type { Sandbox } from '../sandbox/index.ts'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { buildCorpusRepo } from '../sandbox/corpus/index.ts'
 import { SAMPLE_REPO_URL } from '../sandbox/sample-repo.ts'
 import { PAUSED_ANNOTATION } from '../src/cluster/app-of-apps.ts'
 import { planDeploy } from '../src/cluster/deploy.ts'
+import { recursiveRoot } from '../sandbox/corpus/recursive-root.ts'
 import { applyAll, stageDeploy } from '../scripts/terminal-latency.ts'
 import { fixture, git, runSetup, withCluster } from './helpers.ts'
 
@@ -85,6 +87,48 @@ test('sandbox: a root with self-heal reverts a live patch to a child within seco
   } finally {
     await cluster.stop()
     fx.cleanup()
+  }
+})
+
+test('sandbox: a self-managing root syncs its own manifest; a sync under way completes with what it started with, after a pause; a later reconcile of a paused root syncs nothing', { timeout: 60_000 }, async () => {
+  const repo = buildCorpusRepo(recursiveRoot)
+  const sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 10 })
+  try {
+    await sb.actors.settle()
+    const release = sb.actors.faults.holdSync('root')
+    const monitoring = app(sb, 'monitoring')!
+    sb.store.update({ ...monitoring, metadata: { ...monitoring.metadata, resourceVersion: undefined, labels: {} } } as never, 'kubectl-edit')
+    // self-heal starts a sync, shown as Argo CD shows one under way
+    await until('the root sync under way', () => app(sb, 'root')?.status?.operationState?.phase === 'Running')
+    assert.deepEqual(app(sb, 'root')!.operation.initiatedBy, { automated: true })
+    // the pause lands while it runs (as the setup's merge patches do)
+    const pause = (name: string, automated: unknown) => {
+      const a = app(sb, name)!
+      sb.store.update({ ...a, metadata: { ...a.metadata, resourceVersion: undefined }, spec: { ...a.spec, syncPolicy: { ...a.spec.syncPolicy, automated } } } as never, 'image-updater-setup')
+    }
+    pause('root', undefined)
+    pause('personal-services', { prune: false, selfHeal: true })
+    // reconciles go on during the operation (a refresh request is handled) but start no other sync
+    const root = app(sb, 'root')!
+    sb.store.update({ ...root, metadata: { ...root.metadata, resourceVersion: undefined, annotations: { 'argocd.argoproj.io/refresh': 'normal' } } } as never, 'test')
+    await until('the refresh handled', () => app(sb, 'root')?.metadata.annotations?.['argocd.argoproj.io/refresh'] === undefined)
+    assert.equal(app(sb, 'root')!.status.operationState.phase, 'Running')
+    assert.ok(app(sb, 'root')!.operation)
+    // released, it completes as it started: root.yaml and personal-services.yaml applied as in git
+    release()
+    await until('the root sync done', () => app(sb, 'root')?.status?.operationState?.phase === 'Succeeded' && !app(sb, 'root')?.operation)
+    assert.deepEqual(app(sb, 'root')!.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'the root re-applied its own manifest')
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, true, "and personal-services' auto-prune")
+    assert.equal(app(sb, 'monitoring')!.metadata.labels?.['app.kubernetes.io/instance'], 'root')
+    // paused again with nothing under way: reconciles that start now leave it and its children alone
+    pause('root', undefined)
+    pause('personal-services', { prune: false, selfHeal: true })
+    await sb.actors.settle()
+    assert.equal(app(sb, 'root')!.spec.syncPolicy.automated, undefined)
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, false)
+  } finally {
+    await sb.stop()
+    rmSync(repo.root, { recursive: true, force: true })
   }
 })
 
