@@ -256,7 +256,9 @@ test('a sync of the paused root that never ends stops task 7 before the push, na
     const head = git(s.repo.origin, 'rev-parse', 'main')
     const started = Date.now()
     await assert.rejects(applyAll(s.ctx, await planPrePush(s.ctx, { pushPending: true })), (err: Error & { fix: string }) => {
-      assert.match(err.message, /^Application argocd\/root still has a sync operation under way after 5s \(Running since \S+: one or more tasks are running\); it started before the pause and would put back the automated sync policies the pause removed, so the setup stops before its push$/)
+      assert.match(err.message, /^Application argocd\/root still has a sync operation under way after 5s \(Running since \S+: one or more tasks are running\): one that started before the pause completes with the sync policy it started with and can undo the pause, so the setup stops before its push$/)
+      // a progress line while it waited
+      assert.ok(s.lines.some((l) => /^waiting for Application argocd\/root with no reconcile or sync left from before the pause \(\d+s of 5s\): a sync operation is under way \(Running since /.test(l)), s.lines.join('\n'))
       assert.match(err.fix, /kubectl -n argocd get application root -o jsonpath='\{\.status\.operationState\.phase\}'.*argocd app terminate-op root\); then rerun: npx tsx scripts\/run\.ts --from 7$/)
       return true
     })

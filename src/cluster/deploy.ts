@@ -28,7 +28,7 @@ import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pauseHolds, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
-import { waitForApp } from './wait-app.ts'
+import { PROGRESS_EVERY_MS, waitForApp, WaitProgress } from './wait-app.ts'
 
 interface Step {
   file: string
@@ -193,6 +193,9 @@ async function waitSettled(ctx: Ctx, k: Kube, ref: KRef, deadline: number, timeo
   const rerun = 'npx tsx scripts/run.ts --from 7'
   let last: { refresh: true } | { operation: string } | undefined
   const remaining = deadline - Date.now()
+  const what = `${appLabel(ref)} with no reconcile or sync left from before the pause`
+  const progress = new WaitProgress(ctx.log, what, Math.max(remaining, 0))
+  const startedAt = Date.now()
   if (remaining <= 0)
     throw new SetupError(
       `the pauses kept being undone for ${seconds}s (${undone.join('; ')}): something other than a sync that started before the pause re-applies the parents' automated sync policies, so the setup stops before its push`,
@@ -203,20 +206,18 @@ async function waitSettled(ctx: Ctx, k: Kube, ref: KRef, deadline: number, timeo
       ref,
       (app) => {
         if (!app) return { failed: 'it was deleted' }
-        if (app.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined) {
-          last = { refresh: true }
-          return { waiting: 'Argo CD has not reconciled it since the pause (the refresh request is still there)' }
-        }
         const op = operationUnderWay(app)
-        if (op) {
-          last = { operation: op }
-          return { waiting: `a sync operation is under way (${op})` }
-        }
-        return { ready: true }
+        last = app.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined ? { refresh: true } : op ? { operation: op } : undefined
+        if (!last) return { ready: true }
+        const reason = 'refresh' in last ? 'Argo CD has not reconciled it since the pause (the refresh request is still there)' : `a sync operation is under way (${last.operation})`
+        // quiet while Argo CD answers at once, as it usually does
+        if (Date.now() - startedAt >= PROGRESS_EVERY_MS) progress.update(reason)
+        return { waiting: reason }
       },
       {
         timeoutMs: remaining,
-        what: `${appLabel(ref)} with no reconcile or sync left from before the pause`,
+        what,
+        recheckMs: 1000,
         fix: `re-create it from your GitOps repo (kubectl apply -f <its file>), then rerun: ${rerun}`,
       },
     )
@@ -224,11 +225,11 @@ async function waitSettled(ctx: Ctx, k: Kube, ref: KRef, deadline: number, timeo
     if (!(err instanceof SetupError) || !/^timed out/.test(err.message)) throw err
     if (last && 'operation' in last)
       throw new SetupError(
-        `${appLabel(ref)} still has a sync operation under way after ${seconds}s (${last.operation}); it started before the pause and would put back the automated sync policies the pause removed, so the setup stops before its push`,
+        `${appLabel(ref)} still has a sync operation under way after ${seconds}s (${last.operation}): one that started before the pause completes with the sync policy it started with and can undo the pause, so the setup stops before its push`,
         `wait until it is done (kubectl -n ${ref.namespace} get application ${ref.name} -o jsonpath='{.status.operationState.phase}' no longer says Running), or stop it (argocd app terminate-op ${ref.name}); then rerun: ${rerun}`,
       )
     throw new SetupError(
-      `Argo CD did not reconcile ${appLabel(ref)} within ${seconds}s of the pause (its refresh request is still there), so a reconcile that started before the pause may still put back what it removed, so the setup stops before its push`,
+      `Argo CD did not reconcile ${appLabel(ref)} within ${seconds}s of the pause (its refresh request is still there): a reconcile that started before the pause may still undo it, so the setup stops before its push`,
       `check that the Argo CD application controller runs: kubectl -n ${ref.namespace} get pods -l app.kubernetes.io/name=argocd-application-controller (then its log); once it does, rerun: ${rerun}`,
     )
   }
