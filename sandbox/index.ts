@@ -103,7 +103,7 @@ function noActors(): Actors {
     gitHost: { readOnlyToken: off, protectBranch: off, reset: off },
     imageUpdaterWebhook: off,
     vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
-    faults: { failSync: off, podWaiting: off },
+    faults: { failSync: off, podWaiting: off, holdSync: off },
     report: { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [] },
     settle: async () => {},
     stop: async () => {},

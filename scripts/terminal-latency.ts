@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import type { KObject } from '../sandbox/store.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
+import { buildCorpusRepo, type CorpusShape } from '../sandbox/corpus/index.ts'
 import type { Ctx } from '../src/context.ts'
 import type { Change } from '../src/task.ts'
 import { loadConfig } from '../src/settings.ts'
@@ -28,16 +29,27 @@ export interface Staged {
   cleanup(): Promise<void>
 }
 
+export interface StageOptions {
+  timeoutSeconds?: number
+  /** sample repo files overridden (null: removed) */
+  files?: Record<string, string | null>
+  /** a corpus repo (sandbox/corpus/) and its settings instead of the sample repo */
+  corpus?: CorpusShape
+  before?: (sandbox: Sandbox) => Promise<void> | void
+  /** 'pre-push': stop once tasks 1-6 ran, before task 7 pauses anything or pushes */
+  stopAt?: 'pre-push'
+}
+
 /** A sandbox and a checkout where tasks 1-6 ran and the setup commit is pushed: the deploy is next. */
-export async function stageDeploy(opts: { timeoutSeconds?: number; files?: Record<string, string | null>; before?: (sandbox: Sandbox) => Promise<void> | void } = {}): Promise<Staged> {
-  const repo = createSampleRepo(opts.files ?? {})
+export async function stageDeploy(opts: StageOptions = {}): Promise<Staged> {
+  const repo = opts.corpus ? buildCorpusRepo(opts.corpus) : createSampleRepo(opts.files ?? {})
   const stateDir = mkdtempSync(join(tmpdir(), 'waits-state-'))
   const sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20 })
   const token = ['ghp', `WAITSONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
   sandbox.actors.registry.setAuth('meirongdev', token)
   const lines: string[] = []
   const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: token, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, SYNC_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 60), STATE_DIR: stateDir },
+    env: { ...(opts.corpus?.settings ?? {}), GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: token, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, SYNC_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 60), STATE_DIR: stateDir },
     cwd: '/nonexistent-dir',
   })
   const ctx = { settings, secrets, repoDir: repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: (l: string) => lines.push(l), touchedPaths: new Set<string>(), state: new StateStore(stateDir, repo.dir) } as Ctx
@@ -50,8 +62,10 @@ export async function stageDeploy(opts: { timeoutSeconds?: number; files?: Recor
     await opts.before?.(sandbox)
     await applyAll(ctx, await vaultTask.plan(ctx))
     for (const t of REPO_TASKS) await applyAll(ctx, await t.plan(ctx))
-    await applyAll(ctx, await planPrePush(ctx))
-    await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))
+    if (opts.stopAt !== 'pre-push') {
+      await applyAll(ctx, await planPrePush(ctx))
+      await applyAll(ctx, await planPublish(ctx, managedPaths(ctx), commitMessage(ctx)))
+    }
   } catch (err) {
     await cleanup()
     throw err

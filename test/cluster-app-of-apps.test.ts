@@ -4,14 +4,18 @@
 // pauses the root around the move, restores it, and it-tools' Deployment keeps its uid.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { writeFileSync } from 'node:fs'
+import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { parse } from 'yaml'
-import type { Sandbox } from '../sandbox/index.ts'
+import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { buildCorpusRepo } from '../sandbox/corpus/index.ts'
 import { SAMPLE_REPO_URL } from '../sandbox/sample-repo.ts'
 import { PAUSED_ANNOTATION } from '../src/cluster/app-of-apps.ts'
-import { planDeploy } from '../src/cluster/deploy.ts'
+import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
+import { planPublish } from '../src/publish.ts'
+import { recursiveRoot } from '../sandbox/corpus/recursive-root.ts'
 import { applyAll, stageDeploy } from '../scripts/terminal-latency.ts'
+import { commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
 import { fixture, git, runSetup, withCluster } from './helpers.ts'
 
 const ROOT_FILE = 'argocd/root.yaml'
@@ -88,6 +92,48 @@ test('sandbox: a root with self-heal reverts a live patch to a child within seco
   }
 })
 
+test('sandbox: a self-managing root syncs its own manifest; a sync under way completes with what it started with, after a pause; a later reconcile of a paused root syncs nothing', { timeout: 60_000 }, async () => {
+  const repo = buildCorpusRepo(recursiveRoot)
+  const sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 10 })
+  try {
+    await sb.actors.settle()
+    const release = sb.actors.faults.holdSync('root')
+    const monitoring = app(sb, 'monitoring')!
+    sb.store.update({ ...monitoring, metadata: { ...monitoring.metadata, resourceVersion: undefined, labels: {} } } as never, 'kubectl-edit')
+    // self-heal starts a sync, shown as Argo CD shows one under way
+    await until('the root sync under way', () => app(sb, 'root')?.status?.operationState?.phase === 'Running')
+    assert.deepEqual(app(sb, 'root')!.operation.initiatedBy, { automated: true })
+    // the pause lands while it runs (as the setup's merge patches do)
+    const pause = (name: string, automated: unknown) => {
+      const a = app(sb, name)!
+      sb.store.update({ ...a, metadata: { ...a.metadata, resourceVersion: undefined }, spec: { ...a.spec, syncPolicy: { ...a.spec.syncPolicy, automated } } } as never, 'image-updater-setup')
+    }
+    pause('root', undefined)
+    pause('personal-services', { prune: false, selfHeal: true })
+    // reconciles go on during the operation (a refresh request is handled) but start no other sync
+    const root = app(sb, 'root')!
+    sb.store.update({ ...root, metadata: { ...root.metadata, resourceVersion: undefined, annotations: { 'argocd.argoproj.io/refresh': 'normal' } } } as never, 'test')
+    await until('the refresh handled', () => app(sb, 'root')?.metadata.annotations?.['argocd.argoproj.io/refresh'] === undefined)
+    assert.equal(app(sb, 'root')!.status.operationState.phase, 'Running')
+    assert.ok(app(sb, 'root')!.operation)
+    // released, it completes as it started: root.yaml and personal-services.yaml applied as in git
+    release()
+    await until('the root sync done', () => app(sb, 'root')?.status?.operationState?.phase === 'Succeeded' && !app(sb, 'root')?.operation)
+    assert.deepEqual(app(sb, 'root')!.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'the root re-applied its own manifest')
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, true, "and personal-services' auto-prune")
+    assert.equal(app(sb, 'monitoring')!.metadata.labels?.['app.kubernetes.io/instance'], 'root')
+    // paused again with nothing under way: reconciles that start now leave it and its children alone
+    pause('root', undefined)
+    pause('personal-services', { prune: false, selfHeal: true })
+    await sb.actors.settle()
+    assert.equal(app(sb, 'root')!.spec.syncPolicy.automated, undefined)
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, false)
+  } finally {
+    await sb.stop()
+    rmSync(repo.root, { recursive: true, force: true })
+  }
+})
+
 test('app-of-apps end to end: dry-run says the root will be paused; the run pauses it, moves it-tools (same uid) and restores it', { timeout: 240_000 }, async () => {
   const fx = fixture({ [ROOT_FILE]: rootYaml(AUTOMATED) })
   const cluster = await withCluster(fx)
@@ -148,6 +194,79 @@ test('a parent without automated sync is not paused: the children are deployed i
     assert.equal(root.spec.syncPolicy, undefined, 'the parent stays manual')
     assert.equal(root.status.sync.revision, s.ctx.pushedRevision)
     assert.equal(app(s.sandbox, 'it-tools')?.metadata.labels?.['app.kubernetes.io/instance'], 'root', 'the parent tracks the new child')
+  } finally {
+    await s.cleanup()
+  }
+})
+
+test('a self-managing root (recursive-root) whose sync is under way when task 7 pauses it: the sync lands after the pauses, the setup puts them back before the push, and it-tools keeps its uid', { timeout: 180_000 }, async () => {
+  const s = await stageDeploy({ corpus: recursiveRoot, stopAt: 'pre-push' })
+  const sb = s.sandbox
+  const unwatch: (() => void)[] = []
+  try {
+    const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+    const uid = sb.store.get(depRef)!.metadata.uid
+    // A sync of the root starts (self-heal of a child Application's label) and stays under way ...
+    const release = sb.actors.faults.holdSync('root')
+    const monitoring = app(sb, 'monitoring')!
+    sb.store.update({ ...monitoring, metadata: { ...monitoring.metadata, resourceVersion: undefined, labels: {} } } as never, 'kubectl-edit')
+    await until('the root sync under way', () => app(sb, 'root')?.status?.operationState?.phase === 'Running' && app(sb, 'root')?.operation)
+    // ... until both pauses have landed: then it completes with what it started with, re-applying
+    // root.yaml (automated sync back on) and personal-services.yaml (auto-prune back on).
+    let landed = false
+    unwatch.push(
+      sb.store.watch((e) => {
+        if (!landed && e.object.kind === 'Application' && e.object.metadata.name === 'personal-services' && e.object.spec?.syncPolicy?.automated?.prune === false && !app(sb, 'root')?.spec?.syncPolicy?.automated) {
+          landed = true
+          release()
+        }
+      }),
+    )
+    await applyAll(s.ctx, await planPrePush(s.ctx, { pushPending: true }))
+    assert.ok(landed, 'the held root sync was released after both pauses')
+    assert.notEqual(app(sb, 'root')!.status.operationState.phase, 'Running', 'the pre-push waited for the root sync under way')
+    assert.equal(app(sb, 'root')!.spec.syncPolicy?.automated, undefined, "the root's automated sync is paused when the pre-push is done")
+    assert.deepEqual(JSON.parse(app(sb, 'root')!.metadata.annotations![PAUSED_ANNOTATION]), { prune: true, selfHeal: true })
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, false, "personal-services' auto-prune is paused when the pre-push is done")
+    assert.ok(s.lines.some((l) => /^paused the automated sync of Application argocd\/root again \(/.test(l)), s.lines.join('\n'))
+    // and it stays so: nothing that started before the pause is left to revert it
+    await sb.actors.settle()
+    assert.equal(app(sb, 'root')!.spec.syncPolicy?.automated, undefined)
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, false)
+
+    await applyAll(s.ctx, await planPublish(s.ctx, managedPaths(s.ctx), commitMessage(s.ctx)))
+    await applyAll(s.ctx, await planDeploy(s.ctx))
+    assert.equal(sb.store.get(depRef)?.metadata.uid, uid, "it-tools' Deployment kept its uid")
+    assert.deepEqual(app(sb, 'root')!.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'the root restored as it was')
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, true)
+  } finally {
+    for (const u of unwatch) u()
+    await s.cleanup()
+  }
+})
+
+test('a sync of the paused root that never ends stops task 7 before the push, naming the operation and how to end it', { timeout: 120_000 }, async () => {
+  const s = await stageDeploy({ corpus: recursiveRoot, stopAt: 'pre-push', timeoutSeconds: 5 })
+  const sb = s.sandbox
+  try {
+    sb.actors.faults.holdSync('root')
+    const monitoring = app(sb, 'monitoring')!
+    sb.store.update({ ...monitoring, metadata: { ...monitoring.metadata, resourceVersion: undefined, labels: {} } } as never, 'kubectl-edit')
+    await until('the root sync under way', () => app(sb, 'root')?.status?.operationState?.phase === 'Running')
+    const head = git(s.repo.origin, 'rev-parse', 'main')
+    const started = Date.now()
+    await assert.rejects(applyAll(s.ctx, await planPrePush(s.ctx, { pushPending: true })), (err: Error & { fix: string }) => {
+      assert.match(err.message, /^Application argocd\/root still has a sync operation under way after 5s \(Running since \S+: one or more tasks are running\): one that started before the pause completes with the sync policy it started with and can undo the pause, so the setup stops before its push$/)
+      // a progress line while it waited
+      assert.ok(s.lines.some((l) => /^waiting for Application argocd\/root with no reconcile or sync left from before the pause \(\d+s of 5s\): a sync operation is under way \(Running since /.test(l)), s.lines.join('\n'))
+      assert.match(err.fix, /kubectl -n argocd get application root -o jsonpath='\{\.status\.operationState\.phase\}'.*argocd app terminate-op root\); then rerun: npx tsx scripts\/run\.ts --from 7$/)
+      return true
+    })
+    assert.ok(Date.now() - started < 20_000)
+    assert.equal(git(s.repo.origin, 'rev-parse', 'main'), head, 'nothing pushed')
+    // the pauses stay, recorded, for the rerun to hold and restore
+    assert.equal(app(sb, 'root')!.spec.syncPolicy?.automated, undefined)
+    assert.ok(app(sb, 'root')!.metadata.annotations?.[PAUSED_ANNOTATION])
   } finally {
     await s.cleanup()
   }

@@ -1,6 +1,6 @@
 // The whole setup against the corpus repos (sandbox/corpus/) the product passes every time: seeded
 // Synced and Healthy, a green run, every app Synced and Healthy after it, and a rerun that changes
-// nothing (test/corpus-run.ts). The others are in test/pending/corpus-e2e.test.ts with the reason.
+// nothing (test/corpus-run.ts). Alone: `npm run test:corpus-e2e`.
 import { describe, it } from 'node:test'
 import { CORPUS } from '../sandbox/corpus/index.ts'
 import { READY, setupOnCorpusRepo } from './corpus-run.ts'

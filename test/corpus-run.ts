@@ -12,8 +12,12 @@ import { git, runSetup, snapshot } from './helpers.ts'
 
 const APPS = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
 
-/** The corpus shapes the product passes every time (test/corpus-e2e.test.ts); the rest are pending. */
-export const READY = ['flat-wildcard', 'app-of-apps']
+/**
+ * The corpus shapes the product passes every time (test/corpus-e2e.test.ts, in `npm test`). A new
+ * shape it cannot pass yet stays out of this list, with the reason beside it, and is run by name
+ * until it passes every time. None is waiting now.
+ */
+export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root']
 
 
 export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {

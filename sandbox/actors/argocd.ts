@@ -2,6 +2,15 @@
 // built-in chart), compares with the live objects, syncs automatically on a new commit or when
 // asked (`operation`), applies with the `app.kubernetes.io/instance` tracking label, prunes what
 // it no longer renders (auto-prune), and reports sync/health/operation status.
+//
+// Timing, as upstream's controller/appcontroller.go has it: a reconcile acts on the copy of the
+// Application it read when it started (autoSync decides from the informer's copy, and
+// SetAppOperation does not look at spec.syncPolicy again), so removing spec.syncPolicy.automated
+// stops auto-sync and self-heal only for reconciles that start after; a sync operation completes
+// with what it started with (revision, manifests, `prune`: SyncAppState reads operation.sync); a
+// refresh request (argocd.argoproj.io/refresh) is removed only by a reconcile that read it
+// (persistAppStatus patches from the copy it started with). An Application that manages itself
+// re-applies its own manifest when it syncs, spec.syncPolicy included.
 import { ApiError, type KObject, type Store } from '../store.ts'
 import { globMatch } from './glob.ts'
 import { normaliseRepoUrl, type GitRemote } from './git-source.ts'
@@ -62,6 +71,19 @@ function kindWeight(o: KObject): number {
 export interface ArgoFaults {
   /** app name -> the message its next sync operations fail with */
   failSync: Map<string, string>
+  /** app names whose next sync operation starts and then stays under way until released (holdSync) */
+  holdSync: Set<string>
+}
+
+/** A sync operation that started and has not finished (a held one: ArgoCdController.holdSync). */
+interface InFlight {
+  /** the Application as the reconcile that started the operation read it */
+  app: KObject
+  cmp: Comparison
+  initiatedBy: Record<string, unknown>
+  /** operation.sync.prune of a requested operation (an automated one prunes as its policy said when it started) */
+  prune?: boolean
+  released: boolean
 }
 
 export class ArgoCdController {
@@ -71,12 +93,33 @@ export class ArgoCdController {
   /** app → resources skipped for a missing CRD (SkipDryRunOnMissingResource), retried on later syncs */
   private readonly skipped = new Map<string, Set<string>>()
 
-  readonly faults: ArgoFaults = { failSync: new Map() }
+  /** app → its sync operation under way (only held ones last beyond the reconcile that starts them) */
+  private readonly inFlight = new Map<string, InFlight>()
+
+  readonly faults: ArgoFaults = { failSync: new Map(), holdSync: new Set() }
 
   constructor(private readonly env: ArgoEnv) {}
 
+  /**
+   * The app's next sync operation (automated or requested) starts as Argo CD starts one (phase
+   * Running, `operation` set) and stays under way until the returned function is called; it then
+   * completes with the revision, manifests and prune setting it started with. A sync that is slow
+   * (hooks, waves, a busy cluster) and lands after a change made while it ran.
+   */
+  holdSync(app: string): () => void {
+    this.faults.holdSync.add(app)
+    return () => {
+      this.faults.holdSync.delete(app)
+      const running = this.inFlight.get(app)
+      if (running) running.released = true
+    }
+  }
+
   async reconcileAll(): Promise<void> {
-    for (const app of this.env.store.list(APP.apiVersion, APP.kind)) {
+    for (const listed of this.env.store.list(APP.apiVersion, APP.kind)) {
+      // each reconcile reads the Application when it starts (the informer's copy), not at the list
+      const app = this.env.store.get({ ...APP, namespace: listed.metadata.namespace, name: listed.metadata.name })
+      if (!app) continue
       try {
         await this.reconcile(app)
       } catch (err) {
@@ -174,6 +217,7 @@ export class ArgoCdController {
 
   async reconcile(app: KObject): Promise<void> {
     const name = app.metadata.name
+    const ref = { ...APP, namespace: app.metadata.namespace, name }
     const cmp = await this.compare(app)
     const operation = app.operation
     const auto = app.spec?.syncPolicy?.automated
@@ -181,7 +225,21 @@ export class ArgoCdController {
     let status = this.status(app, cmp)
     let doSync = false
     let initiatedBy: Record<string, unknown> = { automated: true }
-    if (operation?.sync) {
+    /** a sync operation ran to its end in this reconcile */
+    let finished = false
+    /** a held automated sync started: recorded in `operation`, as SetAppOperation does */
+    let started: Record<string, unknown> | undefined
+    const running = this.inFlight.get(name)
+    if (running) {
+      // One operation at a time ("Skipping auto-sync: another operation is in progress"); the one
+      // under way completes with the app, revision and prune setting it started with.
+      if (running.released) {
+        this.inFlight.delete(name)
+        opState = await this.sync(running.app, running.cmp, running.initiatedBy, running.prune)
+        status = this.status(app, cmp)
+        finished = true
+      }
+    } else if (operation?.sync) {
       doSync = true
       initiatedBy = operation.initiatedBy ?? { username: 'admin' }
     } else if (auto && !cmp.error && status.sync.status === 'OutOfSync') {
@@ -194,34 +252,47 @@ export class ArgoCdController {
     }
     if (doSync) {
       if (!operation) this.attempted.set(name, cmp.revision)
-      this.markRunning(app, cmp, initiatedBy)
-      opState = await this.sync(app, cmp, initiatedBy, operation?.sync?.prune)
-      status = this.status(app, cmp)
+      opState = this.markRunning(app, cmp, initiatedBy)
+      if (this.faults.holdSync.delete(name)) {
+        this.inFlight.set(name, { app, cmp, initiatedBy, prune: operation?.sync?.prune, released: false })
+        if (!operation) started = { sync: { revision: cmp.revision, prune: Boolean(auto?.prune) }, initiatedBy, retry: {} }
+        this.env.log(`argocd: sync of ${name} to ${cmp.revision.slice(0, 7)} under way (held)`)
+      } else {
+        opState = await this.sync(app, cmp, initiatedBy, operation?.sync?.prune)
+        status = this.status(app, cmp)
+        finished = true
+      }
     }
     if (opState) status.operationState = opState
-    const live = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name })
+    const live = this.env.store.get(ref)
     if (!live) return
     const strip = (s: any) => JSON.stringify({ ...(s ?? {}), reconciledAt: undefined })
-    if (strip(live.status) !== strip(status)) this.env.store.updateStatus({ ...APP, namespace: app.metadata.namespace, name }, { ...status, reconciledAt: now() })
-    // A handled refresh request or operation is removed, as Argo CD does.
-    const after = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name })
-    if (after && (after.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined || (operation && after.operation))) {
+    if (strip(live.status) !== strip(status)) this.env.store.updateStatus(ref, { ...status, reconciledAt: now() })
+    // A refresh request this reconcile read is removed (one made since stays for the next); a
+    // finished operation is cleared; a held automated one is recorded.
+    const after = this.env.store.get(ref)
+    if (!after) return
+    const refreshHandled = app.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined && after.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined
+    const clearOperation = finished && after.operation !== undefined
+    if (refreshHandled || clearOperation || (started && !after.operation)) {
       const annotations = { ...(after.metadata.annotations ?? {}) }
-      delete annotations[REFRESH_ANNOTATION]
+      if (refreshHandled) delete annotations[REFRESH_ANNOTATION]
       after.metadata.annotations = annotations
-      if (operation) delete after.operation
+      if (clearOperation) delete after.operation
+      if (started && !after.operation) after.operation = started
       delete after.metadata.resourceVersion
       this.env.store.update(after, FIELD_MANAGER)
     }
   }
 
   /** The operation as Argo CD shows it while it runs: phase Running at the revision being synced. */
-  private markRunning(app: KObject, cmp: Comparison, initiatedBy: Record<string, unknown>): void {
+  private markRunning(app: KObject, cmp: Comparison, initiatedBy: Record<string, unknown>): any {
     const ref = { ...APP, namespace: app.metadata.namespace, name: app.metadata.name }
     const live = this.env.store.get(ref)
-    if (!live) return
     const operation = { sync: { revision: cmp.revision, ...(cmp.revisions.length > 1 ? { revisions: cmp.revisions } : {}) }, initiatedBy, retry: {} }
-    this.env.store.updateStatus(ref, { ...(live.status ?? {}), operationState: { operation, phase: 'Running', message: 'one or more tasks are running', startedAt: now() } })
+    const state = { operation, phase: 'Running', message: 'one or more tasks are running', startedAt: now() }
+    if (live) this.env.store.updateStatus(ref, { ...(live.status ?? {}), operationState: state })
+    return state
   }
 
   /** The app's status from its comparison against live objects. */

@@ -23,8 +23,11 @@ export interface Actors {
   /** a registry webhook reaching Image Updater (it then processes every ImageUpdater at once) */
   imageUpdaterWebhook(): void
   vault: { seal(): void; unseal(): void; logout(): void; login(token: string): void; read(path: string): Record<string, string> | undefined; remove(path: string): void }
-  /** switches for failure tests: a sync that fails, pods stuck in a waiting reason (undefined: off) */
-  faults: { failSync(app: string, message: string | undefined): void; podWaiting(namespace: string, deployment: string, reason: string | undefined): void }
+  /**
+   * switches for failure tests: a sync that fails, pods stuck in a waiting reason (undefined: off),
+   * an app's next sync operation held under way until the returned function releases it
+   */
+  faults: { failSync(app: string, message: string | undefined): void; podWaiting(namespace: string, deployment: string, reason: string | undefined): void; holdSync(app: string): () => void }
   /** What the seeder made of the repo: each app's sync and health, and what it could not model. */
   report: StartReport
   settle(): Promise<void>
@@ -126,6 +129,7 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
     faults: {
       failSync: (app, message) => void (message ? argo.faults.failSync.set(app, message) : argo.faults.failSync.delete(app)),
       podWaiting: (namespace, deployment, reason) => void (reason ? podFaults.set(`${namespace}/${deployment}`, reason) : podFaults.delete(`${namespace}/${deployment}`)),
+      holdSync: (app) => argo.holdSync(app),
     },
     async settle() {
       // Quiet = every controller ran a whole cycle and nothing in the cluster changed meanwhile.

@@ -94,6 +94,15 @@ export function describeAncestor(a: Ancestor): string {
   return `Application ${a.ref.namespace}/${a.ref.name} (${policy}; manages ${a.children.join(', ')})`
 }
 
+/**
+ * Whether the parent's automated sync is paused now: the setup's annotation is there and the live
+ * spec has no automated policy. A parent that manages itself puts its policy back when it syncs
+ * its own manifest (the annotation stays), so the annotation alone proves nothing.
+ */
+export function pauseHolds(live: KObj): boolean {
+  return live.metadata.annotations?.[PAUSED_ANNOTATION] !== undefined && !live.spec?.syncPolicy?.automated
+}
+
 /** The merge patch that pauses a parent's automated sync and keeps the policy for the restore. */
 export function pausePatch(a: Ancestor): Record<string, unknown> {
   return { metadata: { annotations: { [PAUSED_ANNOTATION]: JSON.stringify(a.automated ?? {}) } }, spec: { syncPolicy: { automated: null } } }

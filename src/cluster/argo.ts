@@ -20,13 +20,25 @@ export function operationRevisions(app: KObj): string[] {
 }
 
 /**
+ * The sync operation under way on the app, described ("Running since 12:00:01Z: one or more tasks
+ * are running"), or undefined when none is: an `operation` requested and not yet finished, or an
+ * operationState that has not completed (Argo CD's isOperationInProgress).
+ */
+export function operationUnderWay(app: KObj): string | undefined {
+  const op = app.status?.operationState
+  if (op?.phase === 'Running' || op?.phase === 'Terminating') return `${op.phase}${op.startedAt ? ` since ${op.startedAt}` : ''}${op.message ? `: ${op.message}` : ''}`
+  if (app.operation) return 'requested, not started yet'
+  return undefined
+}
+
+/**
  * The merge patch that makes Argo CD sync now, or undefined when one is already under way.
  * Auto-synced apps only need a refresh; others (and an auto-sync that failed at this revision,
  * which Argo CD does not retry by itself) get an explicit sync operation.
  */
 export function syncTrigger(app: KObj): Record<string, unknown> | undefined {
   const op = app.status?.operationState
-  if (app.operation || op?.phase === 'Running' || op?.phase === 'Terminating') return undefined
+  if (operationUnderWay(app)) return undefined
   const automated = Boolean(app.spec?.syncPolicy?.automated)
   const lastFailed = op?.phase === 'Failed' || op?.phase === 'Error'
   const refresh = { metadata: { annotations: { [REFRESH_ANNOTATION]: 'normal' } } }

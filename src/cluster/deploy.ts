@@ -12,6 +12,9 @@
 //  5. ... and only then personal-services gets its new include list and auto-prune back.
 // personal-services may notice the pushed commit (which deletes it-tools.yaml) on its own at any
 // moment, so its auto-prune is paused *before the push* (planPrePush) and restored in step 5.
+// Under a parent with automated sync the pauses must also outlast what the parent started before
+// them: the push waits until each has finished a reconcile that read its pause and has no sync
+// under way, and every pause is checked again (holdPauses).
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import type { AppSpec } from '../apps.ts'
@@ -19,15 +22,14 @@ import { repoFacts } from '../repo-facts.ts'
 import { moveKey } from '../state.ts'
 import type { Change } from '../task.ts'
 import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
-import { differences, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
+import { differences, operationUnderWay, REFRESH_ANNOTATION, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
-import { forgetRunReads } from '../run-reads.ts'
 import { prunePutBack } from './prune-pause.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
-import { describeAncestor, findAncestors, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
+import { describeAncestor, findAncestors, pauseHolds, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
 import { knownOurs, ourExternalSecrets } from './our-resources.ts'
-import { waitForApp } from './wait-app.ts'
+import { PROGRESS_EVERY_MS, waitForApp, WaitProgress } from './wait-app.ts'
 
 interface Step {
   file: string
@@ -78,8 +80,9 @@ async function ourAppLives(ctx: Ctx, k: Kube): Promise<KObj[]> {
 
 /**
  * The changes needed before the push (task 7): under an app-of-apps parent with automated sync,
- * pause it (see app-of-apps.ts); and pause personal-services' auto-prune while its live spec still
- * runs the app. planDeploy calls it too when deploying alone (then it is a no-op).
+ * pause it (see app-of-apps.ts); pause personal-services' auto-prune while its live spec still
+ * runs the app; then, under such a parent, hold the pauses until nothing the parent started before
+ * them is left (holdPauses). planDeploy calls it too when deploying alone (then it is a no-op).
  */
 export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
@@ -90,9 +93,10 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
   // a converged rerun stops here: nothing to push, nothing to move
   if (!stillRunsApp && !pushPending) return []
   const ancestors = await findAncestors(k, await ourAppLives(ctx, k), ctx.settings.argocdNamespace, { deep: true })
-  const prunePause = stillRunsApp ? await prunePauseChange(ctx, k, desired, ancestors.some((a) => a.automated)) : undefined
-  const pauses: Change[] = ancestors
-    .filter((a) => a.automated && !a.pausedBySetup)
+  const automated = ancestors.filter((a) => a.automated)
+  const prunePause = stillRunsApp ? await prunePauseChange(ctx, k, desired) : undefined
+  const pauses: Change[] = automated
+    .filter((a) => !pauseHolds(a.live))
     .map((a) => ({
       summary: `pause the automated sync of ${describeAncestor(a)} until the move is done: ${strategyNote(ancestors)}`,
       async apply() {
@@ -100,7 +104,10 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
         ctx.log(`paused the automated sync of Application ${a.ref.namespace}/${a.ref.name}`)
       },
     }))
-  return [...pauses, ...(prunePause ? [prunePause] : [])]
+  // the prune pause is held too when this run paused it, or when an earlier run did (prune false now)
+  const holdPrune = stillRunsApp || live?.spec?.syncPolicy?.automated?.prune === false
+  const hold: Change[] = automated.length ? [holdPausesChange(ctx, k, automated, holdPrune ? refOf(desired) : undefined)] : []
+  return [...pauses, ...(prunePause ? [prunePause] : []), ...hold]
 }
 
 /** personal-services prunes and its live spec still runs the app: the move is ahead. */
@@ -116,12 +123,10 @@ async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<bo
   return false
 }
 
-/** How long the pause is watched under a parent whose reconcile may still be under way. */
-const PAUSE_GUARD_MS = 2000
+const PRUNE_PAUSE = { spec: { syncPolicy: { automated: { prune: false } } } }
 
-async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomatedParent: boolean): Promise<Change> {
+async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj): Promise<Change> {
   const ref = refOf(desired)
-  const pause = () => k.mergePatch(ref, { spec: { syncPolicy: { automated: { prune: false } } } })
   const { apps } = await repoFacts(ctx)
   const names = apps.map((a) => a.name).join(', ')
   return {
@@ -129,23 +134,107 @@ async function prunePauseChange(ctx: Ctx, k: Kube, desired: KObj, underAutomated
     async apply() {
       // remembered first: a stop from here on puts prune back where safe, or says how (src/stop.ts)
       ctx.stop?.remember(`prune:${desired.metadata.name}`, prunePutBack(ctx, k, ref))
-      await pause()
-      // A parent's reconcile that started before its own pause can still self-heal this patch away:
-      // watch it a moment and pause again, so the push never meets a pruning personal-services.
-      if (underAutomatedParent) {
-        const until = Date.now() + PAUSE_GUARD_MS
-        while (Date.now() < until) {
-          await new Promise((r) => setTimeout(r, 200))
-          // a poll wants what the cluster has now, not the read kept for the run (src/run-reads.ts)
-          forgetRunReads(ctx)
-          if ((await k.get(ref))?.spec?.syncPolicy?.automated?.prune !== false) {
-            await pause()
-            ctx.log(`paused auto-prune of ${label(desired)} again (its parent reverted it before its own pause took effect)`)
-          }
-        }
-      }
+      await k.mergePatch(ref, PRUNE_PAUSE)
       ctx.log(`paused auto-prune of ${label(desired)}`)
     },
+  }
+}
+
+const appLabel = (r: KRef) => `Application ${r.namespace}/${r.name}`
+
+/**
+ * Holds the pauses against what the paused parents started before them. Argo CD acts on the
+ * Application as a reconcile read it when it started, and a sync under way completes with the
+ * policy it started with: a parent that manages itself re-applies its own manifest (automated sync
+ * back on) and its children's (personal-services' auto-prune back on). So, before the push: ask
+ * each paused parent (and personal-services) for a refresh, wait until Argo CD has handled it (it
+ * removes a refresh request only in a reconcile that read it, so every reconcile that started
+ * before the pause is over) and no sync operation is under way, then check every pause; one that
+ * was undone is put back and the round starts again. All within SYNC_TIMEOUT_SECONDS.
+ */
+function holdPausesChange(ctx: Ctx, k: Kube, parents: Ancestor[], pruneRef: KRef | undefined): Change {
+  const names = parents.map((a) => a.ref.name).join(', ')
+  return {
+    summary: `wait until ${names}${pruneRef ? ` and ${pruneRef.name}` : ''} ha${parents.length > 1 || pruneRef ? 've' : 's'} no reconcile or sync left from before the pause${pruneRef || parents.length > 1 ? 's' : ''}, and check that every pause still holds before the push`,
+    async apply() {
+      const timeoutMs = Number(ctx.settings.syncTimeoutSeconds) * 1000
+      const deadline = Date.now() + timeoutMs
+      const refs = [...parents.map((a) => a.ref), ...(pruneRef ? [pruneRef] : [])]
+      const undone: string[] = []
+      for (;;) {
+        for (const r of refs) await k.mergePatch(r, { metadata: { annotations: { [REFRESH_ANNOTATION]: 'normal' } } })
+        for (const r of refs) await waitSettled(ctx, k, r, deadline, timeoutMs, undone)
+        const again: string[] = []
+        for (const a of parents) {
+          const live = await k.get(a.ref)
+          if (!live) throw new SetupError(`the parent Application ${a.ref.namespace}/${a.ref.name} disappeared during the move`, `re-create it from your GitOps repo (kubectl apply -f <its file>), then rerun: npx tsx scripts/run.ts --from 7`)
+          if (pauseHolds(live)) continue
+          await k.mergePatch(a.ref, pausePatch(a))
+          again.push(`the automated sync of ${appLabel(a.ref)}`)
+          ctx.log(`paused the automated sync of ${appLabel(a.ref)} again (a reconcile or sync of it that started before the pause put it back)`)
+        }
+        if (pruneRef && (await k.get(pruneRef))?.spec?.syncPolicy?.automated?.prune !== false) {
+          await k.mergePatch(pruneRef, PRUNE_PAUSE)
+          again.push(`auto-prune of ${appLabel(pruneRef)}`)
+          ctx.log(`paused auto-prune of ${appLabel(pruneRef)} again (a sync of its parent that started before the pause put it back)`)
+        }
+        if (!again.length) break
+        undone.push(...again)
+      }
+      const who = refs.map((r) => r.name).join(', ')
+      ctx.log(`${who}: no reconcile or sync left from before the pause${refs.length > 1 ? 's' : ''}${undone.length ? ` (${undone.length} undone pause${undone.length > 1 ? 's' : ''} put back)` : ''}; every pause holds`)
+    },
+  }
+}
+
+/**
+ * Waits until Argo CD has handled the refresh request on `ref` and has no sync operation under way
+ * on it. A timeout names what is still there and how to clear it.
+ */
+async function waitSettled(ctx: Ctx, k: Kube, ref: KRef, deadline: number, timeoutMs: number, undone: string[]): Promise<void> {
+  const seconds = Math.round(timeoutMs / 1000)
+  const rerun = 'npx tsx scripts/run.ts --from 7'
+  let last: { refresh: true } | { operation: string } | undefined
+  const remaining = deadline - Date.now()
+  const what = `${appLabel(ref)} with no reconcile or sync left from before the pause`
+  const progress = new WaitProgress(ctx.log, what, Math.max(remaining, 0))
+  const startedAt = Date.now()
+  if (remaining <= 0)
+    throw new SetupError(
+      `the pauses kept being undone for ${seconds}s (${undone.join('; ')}): something other than a sync that started before the pause re-applies the parents' automated sync policies, so the setup stops before its push`,
+      `find what writes spec.syncPolicy of ${appLabel(ref)}: kubectl -n ${ref.namespace} get application ${ref.name} -o yaml --show-managed-fields (the manager of spec.syncPolicy.automated); stop it, then rerun: ${rerun}`,
+    )
+  try {
+    await k.waitFor(
+      ref,
+      (app) => {
+        if (!app) return { failed: 'it was deleted' }
+        const op = operationUnderWay(app)
+        last = app.metadata.annotations?.[REFRESH_ANNOTATION] !== undefined ? { refresh: true } : op ? { operation: op } : undefined
+        if (!last) return { ready: true }
+        const reason = 'refresh' in last ? 'Argo CD has not reconciled it since the pause (the refresh request is still there)' : `a sync operation is under way (${last.operation})`
+        // quiet while Argo CD answers at once, as it usually does
+        if (Date.now() - startedAt >= PROGRESS_EVERY_MS) progress.update(reason)
+        return { waiting: reason }
+      },
+      {
+        timeoutMs: remaining,
+        what,
+        recheckMs: 1000,
+        fix: `re-create it from your GitOps repo (kubectl apply -f <its file>), then rerun: ${rerun}`,
+      },
+    )
+  } catch (err) {
+    if (!(err instanceof SetupError) || !/^timed out/.test(err.message)) throw err
+    if (last && 'operation' in last)
+      throw new SetupError(
+        `${appLabel(ref)} still has a sync operation under way after ${seconds}s (${last.operation}): one that started before the pause completes with the sync policy it started with and can undo the pause, so the setup stops before its push`,
+        `wait until it is done (kubectl -n ${ref.namespace} get application ${ref.name} -o jsonpath='{.status.operationState.phase}' no longer says Running), or stop it (argocd app terminate-op ${ref.name}); then rerun: ${rerun}`,
+      )
+    throw new SetupError(
+      `Argo CD did not reconcile ${appLabel(ref)} within ${seconds}s of the pause (its refresh request is still there): a reconcile that started before the pause may still undo it, so the setup stops before its push`,
+      `check that the Argo CD application controller runs: kubectl -n ${ref.namespace} get pods -l app.kubernetes.io/name=argocd-application-controller (then its log); once it does, rerun: ${rerun}`,
+    )
   }
 }
 
