@@ -93,6 +93,14 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
     const resourceKey = (type?.plural ?? target.resource) + (target.subresource ? `/${target.subresource}` : '')
     const mutating = MUTATING.has(method) && target.subresource !== 'exec'
     const body = MUTATING.has(method) ? await readBody(req) : ''
+    // kubectl create (configmap, secret, ...) sends built-in kinds as protobuf; this sandbox reads
+    // JSON and YAML only: say so, with the way around it, instead of a JSON parse error
+    if (body && /protobuf/.test(req.headers['content-type'] ?? ''))
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the sandbox reads JSON request bodies only, not ${req.headers['content-type']} (kubectl create sends protobuf): use kubectl create ... --dry-run=client -o yaml | kubectl apply -f -`,
+      )
     if (mutating && body) stats.body(body)
     await admit(path, `${verb} ${resourceKey}`, mutating)
     if (!type || (type.namespaced ? false : target.namespace !== undefined) || (type.namespaced && target.name && !target.namespace)) {
