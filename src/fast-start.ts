@@ -47,9 +47,7 @@ export function staleFile(stamps: Record<string, FileStamp>): string | undefined
     } catch {
       return file
     }
-    // within a millisecond: a file's time put back by a tool (utimes takes a Date, or seconds as a
-    // double) loses its sub-millisecond part, or gains a rounding error, and that is not an edit
-    if (now.size !== want.size || Math.abs(now.mtimeMs - want.mtimeMs) >= 1) return file
+    if (now.size !== want.size || now.mtimeMs !== want.mtimeMs) return file
   }
   return undefined
 }

@@ -4,6 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
+import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { BUNDLE_DIR, BUNDLE_MANIFEST, bundleStaleness, freshBundle, stampOf, type BundleManifest } from '../src/fast-start.ts'
 import { buildBundle } from '../scripts/build.ts'
@@ -45,6 +46,8 @@ test('a bundle whose inputs and outputs are unchanged is used; any change falls 
   const second = fakeProject()
   try {
     writeFileSync(second.output, 'export const a = 2\n') // same size, later mtime: a half-rewritten bundle
+    // file times tick coarsely (a few ms): a write right after the stamp can carry the same time
+    bump(second.output)
     assert.match(bundleStaleness(second.dir, {}) ?? '', /cli\.js changed since the build/)
   } finally {
     rmSync(second.dir, { recursive: true, force: true })
@@ -81,7 +84,12 @@ test('the real bundle: built from every source the CLI loads, run by scripts/run
 
   // a source edited after the build: the next start runs the sources (the file's times are restored after)
   const touched = join(PROJECT, 'src', 'cli-args.ts')
-  const before = statSync(touched)
+  // to the nanosecond (utimes takes a Date or seconds as a double, which round it): touch -d @s.ns
+  const before = statSync(touched, { bigint: true })
+  const restore = () => {
+    const ns = before.mtimeNs
+    execFileSync('touch', ['-m', '-d', `@${ns / 1_000_000_000n}.${String(ns % 1_000_000_000n).padStart(9, '0')}`, touched])
+  }
   try {
     bump(touched)
     assert.equal(bundleStaleness(PROJECT), `${touched} changed since the build`)
@@ -89,7 +97,7 @@ test('the real bundle: built from every source the CLI loads, run by scripts/run
     assert.equal(stale.code, 0, stale.stderr)
     assert.match(stale.stderr, /^start: sources \(.*cli-args\.ts changed since the build\)/)
   } finally {
-    utimesSync(touched, before.atime, before.mtime)
+    restore()
   }
   assert.equal(bundleStaleness(PROJECT), undefined)
 })
