@@ -23,6 +23,7 @@ import {
   type World,
 } from './lib.ts'
 import { execFileSync } from 'node:child_process'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer, type Socket } from 'node:net'
 
 const argv = process.argv.slice(2)
@@ -42,6 +43,8 @@ interface FaultCase {
   at?: { line: RegExp; inject(world: World): void }
   /** what the user does after a stop, as the message's fix says (for faults that need an action) */
   fix?(world: World): void | Promise<void>
+  /** the stop's fix line must say this: what `fix` does is what the user was told */
+  fixSays?: RegExp
   /** the final state differs from an uninterrupted run's only by this fault's own doing */
   adjust?(snap: Snapshot): Snapshot
   /** the outcome the case must have; 'either' when recovering and stopping cleanly are both right */
@@ -78,6 +81,13 @@ function withoutForeignCommit(snap: Snapshot): Snapshot {
     if (k.endsWith(` ${FOREIGN_FILE}`)) continue
     out[k] = k.endsWith(' subjects') ? v.split('\n').filter((s) => s !== FOREIGN_SUBJECT).join('\n') : v
   }
+  return out
+}
+
+/** A stop after the push and a fix commit later: the same subjects, once each, in the same order. */
+function withoutRepeatedSubjects(snap: Snapshot): Snapshot {
+  const out: Snapshot = {}
+  for (const [k, v] of Object.entries(snap)) out[k] = k.endsWith(' subjects') ? [...new Set(v.split('\n'))].join('\n') : v
   return out
 }
 
@@ -156,6 +166,18 @@ const CASES: FaultCase[] = [
     maxRunMs: 90_000,
   },
   {
+    name: 'settings-changed',
+    injected: 'CHART_VERSION=1.2.99 (no such chart): the run stops in task 7; the user sets 1.2.4 and reruns',
+    env: { CHART_VERSION: '1.2.99' },
+    // the world changed between the runs: finished tasks built on 1.2.99 must not be trusted (the
+    // fix the stop prints says to set CHART_VERSION and rerun from the start, as done here)
+    fixSays: /set CHART_VERSION in \.env .*then rerun: npx tsx scripts\/run\.ts$/,
+    fix: (w) => writeFileSync(w.envFile, readFileSync(w.envFile, 'utf8').replace(/^CHART_VERSION=1\.2\.99$/m, 'CHART_VERSION=1.2.4')),
+    // the stopped run pushed its setup commit (with 1.2.99); the rerun's fix is one more commit
+    adjust: withoutRepeatedSubjects,
+    expect: 'stopped',
+  },
+  {
     name: 'vault-sealed',
     injected: 'Vault sealed right after task 0',
     at: { line: /^✔ 0 /, inject: (w) => w.sandbox.actors.vault.seal() },
@@ -204,6 +226,7 @@ async function proveCase(c: FaultCase, expected: Snapshot): Promise<CaseResult> 
     if (outcome.kind === 'stopped') {
       const fix = stopMessage(run.stderr).fix
       if (fix) details.push(`message: ${fix}`)
+      if (c.fixSays && !c.fixSays.test(fix ?? '')) details.push(`the fix line does not say what the proof then does (${c.fixSays}): ${fix ?? 'no fix line'}`)
     }
     const expectedKind = c.expect === 'either' ? ['recovered', 'stopped'] : [c.expect]
     if (!expectedKind.includes(outcome.kind)) details.push(`expected ${c.expect}, got ${outcome.kind}: ${run.stderr.trim().split('\n').slice(-4).join(' / ')}`)

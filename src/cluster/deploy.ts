@@ -343,7 +343,12 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
     what: `${label(p.desired)} synced and healthy at ${rev.slice(0, 7)}`,
     judge,
     extra: extraCheck(ctx, k, p.step),
-    fix: `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}), fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
+    fix:
+      p.step.needs === 'crd'
+        ? // the chart app: the usual cause is a chart version argo-helm does not have, a setting that
+          // tasks 5 and 6 render from, so the rerun must start before task 7
+          `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}); for a chart version argo-helm does not have, set CHART_VERSION in .env (1.2.4 is the one this setup was checked against); then rerun: npx tsx scripts/run.ts`
+        : `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}), fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
   })
   for (const w of warnings) {
     ctx.log(`warning: ${w}`)
