@@ -5,6 +5,7 @@
 import type { Ctx } from '../context.ts'
 import { operationRevisions, syncedRevisions } from './argo.ts'
 import type { KObj, WaitState } from './kube.ts'
+import type { SavedAppSnapshot } from '../state.ts'
 
 export interface ResourceState {
   key: string
@@ -41,6 +42,15 @@ export function rememberSnapshot(ctx: Ctx, app: string, snap: AppSnapshot): void
 /** The snapshot task 7 took in this run, or (a later run) the app as first seen now (read only then). */
 export async function snapshotFor(ctx: Ctx, app: string, seeNow: () => Promise<KObj | undefined>): Promise<AppSnapshot> {
   return snapshots.get(ctx)?.get(app) ?? snapshotOf(await seeNow())
+}
+
+/** The snapshot as saved progress holds it (src/state.ts moveSnapshots). */
+export function savedSnapshot(snap: AppSnapshot): SavedAppSnapshot {
+  return { at: new Date().toISOString(), exists: snap.exists, sync: snap.sync, health: snap.health, conditions: snap.conditions, resources: [...snap.resources.values()] }
+}
+
+export function fromSaved(saved: SavedAppSnapshot): AppSnapshot {
+  return { exists: saved.exists, sync: saved.sync, health: saved.health, conditions: saved.conditions ?? [], resources: new Map((saved.resources ?? []).map((r) => [r.key, r])) }
 }
 
 export const resourceKey = (r: { group?: string; kind: string; namespace?: string; name: string }) => `${r.group ?? ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`
@@ -129,7 +139,9 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
   }
 
   const opRevsOurs = op ? await anyOurs(operationRevisions(app), input.containsOurs) : false
-  if (op && (op.phase === 'Failed' || op.phase === 'Error')) {
+  // a failed operation with a newer one requested (app.operation: a rerun asked for a sync after it
+  // failed) is the past: the new one is waited for
+  if (op && (op.phase === 'Failed' || op.phase === 'Error') && !app.operation) {
     const recent = input.since && op.startedAt ? new Date(op.startedAt) >= new Date(input.since.getTime() - 1000) : false
     if (opRevsOurs || recent) {
       const failed = (op.syncResult?.resources ?? []).filter((r: { status?: string }) => r.status === 'SyncFailed')

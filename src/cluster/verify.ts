@@ -210,6 +210,12 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         const owner = trackedBy(obj)
         if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} ${ref.name} is tracked by ${owner}, not ${app.metadata.name}`)
         const move = ctx.state.move(moveKey(ref))
+        if (move?.pending) {
+          // task 7 pushed the move and stopped before judging it: judged here against the uid saved before the push
+          if (obj.metadata.uid !== move.before) problems.push(`${ref.kind} ${ref.name} was recreated during the move (uid ${move.before} before task 7's push at ${move.at}, ${obj.metadata.uid} now)`)
+          else notes.push(`${ref.kind} ${ref.name} kept uid ${move.before}`)
+          continue
+        }
         if (move) {
           if (move.after !== move.before) problems.push(`${ref.kind} ${ref.name} was ${move.after ? 'recreated' : 'deleted'} during the move (task 7, ${move.at}: uid ${move.before} → ${move.after ?? 'none'})`)
           else if (obj.metadata.uid !== move.before) notes.push(`${ref.kind} ${ref.name} kept its uid during the move and was recreated since (not by the move)`)
