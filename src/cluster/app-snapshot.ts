@@ -116,6 +116,9 @@ export interface Verdict {
   warnings: string[]
   /** one line per thing still waited for, the revision mismatch first (for the timeout message) */
   details: string[]
+  /** the resources behind `warnings`, and the one whose regression failed the app (for causes read elsewhere, e.g. ESO's Events) */
+  warned?: ResourceState[]
+  regressed?: ResourceState
 }
 
 const anyOurs = async (revs: string[], containsOurs: (r: string) => Promise<boolean>) => (revs.length ? (await Promise.all(revs.map(containsOurs))).some(Boolean) : false)
@@ -164,6 +167,7 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
 
   const pending: ResourceState[] = []
   const warnings: string[] = []
+  const warned: ResourceState[] = []
   for (const r of resourcesOf(app)) {
     const was = input.before.resources.get(r.key)
     const ours = !input.before.exists || !was || input.knownOurs.has(r.key) || changedBySync.has(r.key)
@@ -180,10 +184,11 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
     if (!healthy) {
       if (!wasHealthy) {
         warnings.push(`${resourceLabel(r)} in ${label} was already ${was.health} before the setup and the setup did not change it: ${r.health}${r.message ? ` (${r.message})` : ''}`)
+        warned.push(r)
         continue
       }
       if (r.health === 'Degraded')
-        return { state: { failed: `${resourceLabel(r)} in ${label} was Healthy before the setup and is Degraded now: "${r.message ?? 'no message'}"` }, pending: [], warnings, details: [] }
+        return { state: { failed: `${resourceLabel(r)} in ${label} was Healthy before the setup and is Degraded now: "${r.message ?? 'no message'}"` }, pending: [], warnings, warned, details: [], regressed: r }
       pending.push(r)
       details.push(`${describeResource(r)} [was Healthy before the setup]`)
     } else if (r.status === 'OutOfSync' && !r.requiresPruning && was.status === 'Synced') {
@@ -191,6 +196,6 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
       details.push(`${describeResource(r)} [was Synced before the setup]`)
     }
   }
-  if (details.length === 0) return { state: { ready: true }, pending, warnings, details }
-  return { state: { waiting: details.join('; ') }, pending, warnings, details }
+  if (details.length === 0) return { state: { ready: true }, pending, warnings, warned, details }
+  return { state: { waiting: details.join('; ') }, pending, warnings, warned, details }
 }
