@@ -122,8 +122,12 @@ test('a run stopped mid-wait in task 7 and resumed judges the move against the u
     const rerun = await runSetup([], env)
     assert.equal(rerun.code, 1, rerun.stdout + rerun.stderr)
     assert.match(rerun.stdout + rerun.stderr, /judged against the snapshot saved before the push/)
-    assert.match(rerun.stderr, /Deployment (personal-services\/)?it-tools was recreated/)
+    assert.match(rerun.stderr, /Deployment personal-services\/it-tools was recreated \(new uid\) while it-tools took it over/)
     assert.doesNotMatch(rerun.stdout, /Done: /)
+    // and task 8 judges the move by the same record
+    const verify = await runSetup(['--only', '8'], env)
+    assert.equal(verify.code, 1, verify.stdout + verify.stderr)
+    assert.match(verify.stdout + verify.stderr, new RegExp(`Deployment it-tools was recreated during the move \\(task 7, \\S+: uid ${old.metadata.uid} → ${recreated}\\)`))
   } finally {
     await cluster.stop()
     fx.cleanup()
