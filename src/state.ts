@@ -244,13 +244,20 @@ export class StateStore {
   }
 
   /** Before the push that starts a move: the uids of the objects to be adopted, and the snapshots of the Applications. */
-  async recordMoveStart(uids: Record<string, string>, snapshots: Record<string, SavedAppSnapshot>): Promise<void> {
+  async recordMoveStart(uids: Record<string, string>, snapshots: Record<string, SavedAppSnapshot>): Promise<() => Promise<void>> {
+    const was = { moves: this.state.moves, moveSnapshots: this.state.moveSnapshots }
     const at = new Date().toISOString()
     const moves = { ...(this.state.moves ?? {}) }
     for (const [key, before] of Object.entries(uids)) moves[key] = { before, at, pending: true }
     this.state.moves = moves
     this.state.moveSnapshots = snapshots
     await this.save()
+    // the push did not happen after all: what was saved for it goes again
+    return async () => {
+      this.state.moves = was.moves
+      this.state.moveSnapshots = was.moveSnapshots
+      await this.save()
+    }
   }
 
   moveSnapshot(app: string): SavedAppSnapshot | undefined {

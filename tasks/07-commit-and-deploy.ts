@@ -45,7 +45,18 @@ export const task: Task = {
     const push = publish.findIndex((c) => /^git push /.test(c.summary))
     if (push >= 0) {
       const c = publish[push]
-      publish[push] = { ...c, apply: async () => { await saveMoveStart(ctx); await c.apply() } }
+      publish[push] = {
+        ...c,
+        apply: async () => {
+          const undo = await saveMoveStart(ctx)
+          try {
+            await c.apply()
+          } catch (err) {
+            await undo()
+            throw err
+          }
+        },
+      }
     }
     const changes = [...prePush, ...publish, ...deploy]
     // Image Updater reads its git credentials only when it commits: prove the write-back path

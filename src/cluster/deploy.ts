@@ -322,15 +322,16 @@ const moveStarts = new WeakMap<Ctx, { uids: Record<string, string>; snapshots: R
  * Right before the push that starts the move (task 7): the uids of the objects the apps' Applications
  * will adopt and the snapshots of every Application judged, in the saved progress, so a resumed run
  * judges against them. A move pushed earlier and not judged yet keeps what its own push saved.
+ * Returns the undo for a push that failed (a push killed half-way keeps them: it may have landed).
  */
-export async function saveMoveStart(ctx: Ctx): Promise<void> {
+export async function saveMoveStart(ctx: Ctx): Promise<() => Promise<void>> {
   const start = moveStarts.get(ctx)
-  if (!start || ctx.dryRun) return
+  if (!start || ctx.dryRun) return async () => {}
   const uids: Record<string, string> = {}
   for (const [key, uid] of Object.entries(start.uids)) if (!ctx.state.move(key)?.pending) uids[key] = uid
   const snapshots: Record<string, SavedAppSnapshot> = {}
   for (const [name, snap] of Object.entries(start.snapshots)) snapshots[name] = ctx.state.moveSnapshot(name) ?? snap
-  await ctx.state.recordMoveStart(uids, snapshots)
+  return ctx.state.recordMoveStart(uids, snapshots)
 }
 
 async function readDesired(ctx: Ctx, k: Kube, pushPending: boolean): Promise<Planned[]> {
