@@ -73,7 +73,30 @@ export interface SavedState {
    * `Kind namespace/name`: the uid before and after the move. Task 8 judges the move by this record,
    * so a later, legitimate re-creation of the Deployment does not fail it forever.
    */
-  moves?: Record<string, { before: string; after?: string; at: string }>
+  moves?: Record<string, MoveRecord>
+  /**
+   * The Applications task 7 judges, as they were before the push that starts the move (per
+   * Application name). Saved before the push and kept until the app's wait is over, so a run that
+   * stops mid-wait and is resumed judges against the state before the move, not against what the
+   * first run left behind.
+   */
+  moveSnapshots?: Record<string, SavedAppSnapshot>
+}
+
+/**
+ * An adopted object's uid before the move (`pending`: saved before the push, the move not judged
+ * yet) and after it (recorded once the app's Application took it over; undefined: deleted).
+ */
+export interface MoveRecord { before: string; after?: string; at: string; pending?: boolean }
+
+/** AppSnapshot (src/cluster/app-snapshot.ts) as saved: its resources as a list. */
+export interface SavedAppSnapshot {
+  at: string
+  exists: boolean
+  sync?: string
+  health?: string
+  conditions: { type: string; message: string }[]
+  resources: { key: string; group: string; kind: string; namespace: string; name: string; status?: string; health?: string; message?: string; requiresPruning?: boolean }[]
 }
 
 /** The saved-state key of an object whose move task 7 recorded: `Kind namespace/name`. */
@@ -216,8 +239,37 @@ export class StateStore {
     await this.save()
   }
 
-  move(key: string): { before: string; after?: string; at: string } | undefined {
+  move(key: string): MoveRecord | undefined {
     return this.state.moves?.[key]
+  }
+
+  /** Before the push that starts a move: the uids of the objects to be adopted, and the snapshots of the Applications. */
+  async recordMoveStart(uids: Record<string, string>, snapshots: Record<string, SavedAppSnapshot>): Promise<() => Promise<void>> {
+    const was = { moves: this.state.moves, moveSnapshots: this.state.moveSnapshots }
+    const at = new Date().toISOString()
+    const moves = { ...(this.state.moves ?? {}) }
+    for (const [key, before] of Object.entries(uids)) moves[key] = { before, at, pending: true }
+    this.state.moves = moves
+    this.state.moveSnapshots = snapshots
+    await this.save()
+    // the push did not happen after all: what was saved for it goes again
+    return async () => {
+      this.state.moves = was.moves
+      this.state.moveSnapshots = was.moveSnapshots
+      await this.save()
+    }
+  }
+
+  moveSnapshot(app: string): SavedAppSnapshot | undefined {
+    return this.state.moveSnapshots?.[app]
+  }
+
+  /** The app's wait is over: later runs judge it against what they see. */
+  async forgetMoveSnapshot(app: string): Promise<void> {
+    if (!this.state.moveSnapshots?.[app]) return
+    delete this.state.moveSnapshots[app]
+    if (Object.keys(this.state.moveSnapshots).length === 0) delete this.state.moveSnapshots
+    await this.save()
   }
 
   wrote(rel: string, content: string | null): boolean {

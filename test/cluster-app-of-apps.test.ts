@@ -271,3 +271,49 @@ test('a sync of the paused root that never ends stops task 7 before the push, na
     await s.cleanup()
   }
 })
+
+test('a grandparent (root -> apps -> personal-services, both automated): the run pauses both ancestors, moves it-tools (same uid) and restores both', { timeout: 240_000 }, async () => {
+  const grandRoot = rootYaml(AUTOMATED).replace('path: argocd/applications', 'path: argocd/app-of-apps')
+  const apps = rootYaml(AUTOMATED).replace('name: root', 'name: apps')
+  const fx = fixture({ [ROOT_FILE]: grandRoot, 'argocd/app-of-apps/apps.yaml': apps })
+  const cluster = await withCluster(fx)
+  try {
+    const sb = cluster.sandbox
+    putRoot(sb, parse(grandRoot))
+    await until('root adopts apps', () => app(sb, 'apps')?.metadata.labels?.['app.kubernetes.io/instance'] === 'root')
+    await until('apps adopts personal-services', () => app(sb, 'personal-services')?.metadata.labels?.['app.kubernetes.io/instance'] === 'apps')
+    await until('both Synced', () => app(sb, 'root')?.status?.sync?.status === 'Synced' && app(sb, 'apps')?.status?.sync?.status === 'Synced')
+    const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+    const uid = sb.store.get(depRef)!.metadata.uid
+    // the pauses, as they happen: both ancestors were without automated sync at some point of the run
+    const paused = new Set<string>()
+    const unwatch = sb.store.watch((e) => {
+      const o = e.object
+      if (o.kind === 'Application' && ['root', 'apps'].includes(o.metadata.name) && !o.spec?.syncPolicy?.automated && o.metadata.annotations?.[PAUSED_ANNOTATION]) paused.add(o.metadata.name)
+    })
+    const env = { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' }
+    const run = await runSetup([], env)
+    unwatch()
+    assert.equal(run.code, 0, run.stdout + run.stderr)
+    assert.deepEqual([...paused].sort(), ['apps', 'root'], 'both ancestors were paused during the run')
+    assert.match(run.stdout, /paused the automated sync of Application argocd\/root/)
+    assert.match(run.stdout, /paused the automated sync of Application argocd\/apps/)
+    assert.match(run.stdout, /restored the automated sync of Application argocd\/apps/)
+    assert.match(run.stdout, /restored the automated sync of Application argocd\/root/)
+    assert.equal(sb.store.get(depRef)?.metadata.uid, uid, "it-tools' Deployment kept its uid")
+    for (const name of ['root', 'apps']) {
+      const a = app(sb, name)!
+      assert.deepEqual(a.spec.syncPolicy.automated, { prune: true, selfHeal: true }, `${name}: automated sync restored as it was`)
+      assert.equal(a.metadata.annotations?.[PAUSED_ANNOTATION], undefined, `${name}: no pause left`)
+    }
+    assert.equal(app(sb, 'personal-services')!.spec.syncPolicy.automated.prune, true)
+    // the new child is tracked by its parent, which the grandparent still tracks
+    const head = git(fx.dir, 'rev-parse', 'HEAD')
+    await until('apps synced at HEAD', () => app(sb, 'apps')?.status?.sync?.revision === head && app(sb, 'apps')?.status?.sync?.status === 'Synced')
+    assert.equal(app(sb, 'it-tools')?.metadata.labels?.['app.kubernetes.io/instance'], 'apps')
+    assert.equal(app(sb, 'apps')?.metadata.labels?.['app.kubernetes.io/instance'], 'root')
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})

@@ -5,6 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { planDeploy } from '../src/cluster/deploy.ts'
+import { ourExternalSecrets } from '../src/cluster/our-resources.ts'
 import { applyAll, measureTerminal, stageDeploy, TERMINAL_CASES } from '../scripts/terminal-latency.ts'
 import type { Sandbox } from '../sandbox/index.ts'
 import { fixture, runSetup, withCluster } from './helpers.ts'
@@ -29,7 +30,9 @@ test('an ExternalSecret of another app Degraded before the run: the whole run su
     assert.equal(run.code, 0, run.stdout + run.stderr)
     assert.match(run.stdout, /Done: /)
     // printed after the renderer, so a TTY user sees it too
-    assert.match(run.stderr, /\n! ExternalSecret external-secrets\/cloudflare-api-token in Application argocd\/vault-eso was already Degraded before the setup and the setup did not change it: Degraded \(.*Secret does not exist\)/)
+    // Argo CD shows ESO's condition ("could not get secret data from provider"); the cause is ESO's Event
+    assert.match(run.stderr, /\n! ExternalSecret external-secrets\/cloudflare-api-token in Application argocd\/vault-eso was already Degraded before the setup and the setup did not change it: Degraded \(could not get secret data from provider\); ESO says: ".*Secret does not exist"\n/)
+    assert.equal(run.stderr.match(/cloudflare-api-token/g)?.length, 1, 'one warning line, whichever task saw it')
   } finally {
     await cluster.stop()
     fx.cleanup()
@@ -42,7 +45,7 @@ test('a resource that was Healthy before the setup and degrades during it fails 
     const changes = await planDeploy(s.ctx) // the snapshot: cloudflare-api-token Healthy
     breakCloudflare(s.sandbox)
     await assert.rejects(applyAll(s.ctx, changes), (err: Error & { fix: string }) => {
-      assert.match(err.message, /ExternalSecret external-secrets\/cloudflare-api-token in Application argocd\/vault-eso was Healthy before the setup and is Degraded now: ".*Secret does not exist"/)
+      assert.match(err.message, /ExternalSecret external-secrets\/cloudflare-api-token in Application argocd\/vault-eso was Healthy before the setup and is Degraded now: "could not get secret data from provider"; ESO says: ".*Secret does not exist"/)
       assert.match(err.fix, /kubectl -n argocd describe application vault-eso/)
       return true
     })
@@ -54,7 +57,7 @@ test('a resource that was Healthy before the setup and degrades during it fails 
 test('one of our ExternalSecrets degrading (Vault key missing) fails within seconds with the cause and the fix', { timeout: 90_000 }, async () => {
   const r = await measureTerminal(caseNamed(/Vault key missing/))
   assert.ok(r.afterAppearMs < 10_000, `failed ${r.afterAppearMs} ms after the state appeared`)
-  assert.match(r.message, /ExternalSecret argocd\/\S+ is Ready=False \(SecretSyncedError\): ".*Secret does not exist"/)
+  assert.match(r.message, /ExternalSecret argocd\/\S+ is Ready=False \(SecretSyncedError\): "could not get secret data from provider"; ESO says: ".*Secret does not exist"/)
   assert.match(r.fix, /npx tsx scripts\/run\.ts --only 1/)
 })
 
@@ -90,6 +93,94 @@ test('a wait that times out lists the last state of each resource it waited on; 
     assert.match(progress.at(-1)!, /\(\d+s of 6s\): Deployment argocd\/argocd-image-updater-controller: Progressing/)
     // one line per reason change, at most one every 3 s: never a flood over a 6 s wait
     assert.ok(progress.length <= 3, progress.join('\n'))
+  } finally {
+    await s.cleanup()
+  }
+})
+
+test('a run stopped mid-wait in task 7 and resumed judges the move against the uids saved before the push: a Deployment recreated meanwhile fails the move', { timeout: 240_000 }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  try {
+    const sb = cluster.sandbox
+    const env = { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' }
+    // the first run pushes, then it-tools' sync fails: the run stops before it-tools adopted anything
+    sb.actors.faults.failSync('it-tools', 'one or more objects failed to apply, reason: admission webhook "policy.example.com" denied the request')
+    const first = await runSetup([], env)
+    assert.equal(first.code, 1, first.stdout + first.stderr)
+    assert.match(first.stderr, /Application argocd\/it-tools: sync operation Failed/)
+    // meanwhile the Deployment is deleted and created again (new uid), as a person or a tool might
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
+    const old = sb.store.get(ref)!
+    sb.store.delete(ref)
+    const { uid: _uid, resourceVersion: _rv, creationTimestamp: _ct, generation: _gen, managedFields: _mf, ...meta } = old.metadata as Record<string, unknown>
+    sb.store.create({ ...old, metadata: meta, status: undefined } as never)
+    const recreated = String(sb.store.get(ref)!.metadata.uid)
+    assert.notEqual(recreated, String(old.metadata.uid))
+    sb.actors.faults.failSync('it-tools', undefined)
+    // the rerun must not take the recreated Deployment as the state before the move
+    const rerun = await runSetup([], env)
+    assert.equal(rerun.code, 1, rerun.stdout + rerun.stderr)
+    assert.match(rerun.stdout + rerun.stderr, /judged against the snapshot saved before the push/)
+    assert.match(rerun.stderr, /Deployment personal-services\/it-tools was recreated \(new uid\) while it-tools took it over/)
+    assert.doesNotMatch(rerun.stdout, /Done: /)
+    // and task 8 judges the move by the same record
+    const verify = await runSetup(['--only', '8'], env)
+    assert.equal(verify.code, 1, verify.stdout + verify.stderr)
+    assert.match(verify.stdout + verify.stderr, new RegExp(`Deployment it-tools was recreated during the move \\(task 7, \\S+: uid ${old.metadata.uid} → ${recreated}\\)`))
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test("one of our ExternalSecrets failing in a whole run (Vault key gone): the run stops within seconds, long before SYNC_TIMEOUT_SECONDS, with the cause from ESO's Event and a fix line", { timeout: 180_000 }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  try {
+    const sb = cluster.sandbox
+    // task 1 puts the token into Vault; once task 7 applies our ExternalSecrets, the key is gone
+    // (removed before ESO first reads it): ESO's condition says only "could not get secret data
+    // from provider", its Warning Event says why
+    let removedAt: number | undefined
+    const unwatch = sb.store.watch((e) => {
+      if (removedAt === undefined && e.type === 'ADDED' && e.object.kind === 'ExternalSecret' && e.object.metadata.namespace === 'argocd') {
+        sb.actors.vault.remove('secret/homelab/github')
+        removedAt = Date.now()
+      }
+    })
+    const run = await runSetup([], { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '120' })
+    const ended = Date.now()
+    unwatch()
+    assert.equal(run.code, 1, run.stdout + run.stderr)
+    assert.ok(removedAt, 'our ExternalSecret was applied')
+    assert.ok(ended - removedAt < 30_000, `stopped ${ended - removedAt} ms after the key went, not at the 120 s timeout`)
+    assert.doesNotMatch(run.stderr, /timed out/)
+    assert.match(run.stderr, /Application argocd\/vault-eso will not become healthy: ExternalSecret argocd\/\S+ is Ready=False \(SecretSyncedError\): "could not get secret data from provider"; ESO says: "error processing spec\.data\[0\] \(key: secret\/homelab\/github\), err: Secret does not exist"/)
+    assert.match(run.stderr, /\n {2}fix: put the key it reads into Vault \(task 1 writes secret\/homelab\/github: npx tsx scripts\/run\.ts --only 1/)
+    // the Event is there for a person too, as kubectl describe externalsecret lists it
+    const events = sb.store.list('v1', 'Event', 'argocd').filter((e) => e.involvedObject?.kind === 'ExternalSecret' && e.type === 'Warning')
+    assert.ok(events.some((e) => e.reason === 'UpdateFailed' && /Secret does not exist/.test(e.message)), JSON.stringify(events))
+    assert.doesNotMatch(run.stdout, /Done: /)
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test("a waited-on ExternalSecret of ours that is not Ready for a cause not known to be final: the progress line and the timeout name the cause from ESO's Event", { timeout: 90_000 }, async () => {
+  const s = await stageDeploy({ timeoutSeconds: 6 })
+  try {
+    // the target Secret of our pull-secret ExternalSecret exists already, owned by something else
+    const [es] = await ourExternalSecrets(s.ctx)
+    s.sandbox.store.create({ apiVersion: 'v1', kind: 'Secret', metadata: { name: es.secretName, namespace: es.namespace, ownerReferences: [{ apiVersion: 'example.com/v1', kind: 'Vaulted', name: 'other', uid: 'uid-of-another-owner', controller: true }] }, type: 'Opaque', data: {} } as never)
+    await assert.rejects(applyAll(s.ctx, await planDeploy(s.ctx)), (err: Error) => {
+      assert.match(err.message, /^timed out after 6s waiting for Application argocd\/vault-eso/)
+      assert.match(err.message, new RegExp(`\\n {4}- ExternalSecret ${es.namespace}/${es.name}: Degraded \\(ESO says: "target is owned by another ExternalSecret"\\) \\[added by the setup\\]`))
+      return true
+    })
+    const progress = s.lines.filter((l) => l.startsWith('waiting for Application argocd/vault-eso'))
+    assert.ok(progress.some((l) => /ESO says: "target is owned by another ExternalSecret"/.test(l)), s.lines.join('\n'))
   } finally {
     await s.cleanup()
   }

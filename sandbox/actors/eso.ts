@@ -1,6 +1,10 @@
 // The External Secrets Operator the sandbox plays: ExternalSecrets that point at a
 // ClusterSecretStore with a Vault KV v2 provider read Vault the way ESO does (key → API path),
-// render `target.template` with Go templates, own the target Secret, and report `Ready`.
+// render `target.template` with Go templates, own the target Secret, and report `Ready`. As upstream's
+// controller (pkg/controllers/externalsecret, markAsFailed), a failure sets Ready=False with reason
+// SecretSyncedError and only ESO's generic message ("could not get secret data from provider"); the
+// provider's own error goes into a Warning Event (reason UpdateFailed) on the ExternalSecret, which
+// `kubectl describe externalsecret` lists. A Secret written is a Normal Created/Updated Event.
 import { createHash } from 'node:crypto'
 import type { KObject, Store } from '../store.ts'
 import { vaultApiPath } from './eso-keys.ts'
@@ -13,6 +17,60 @@ const MANAGER = 'external-secrets'
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
 class EsoError extends Error {}
+
+/** Upstream's condition messages (externalsecret_controller.go): the cause itself is in the Event. */
+const ERR_GET_SECRET_DATA = 'could not get secret data from provider'
+const ERR_UPDATE_SECRET = 'could not update Secret'
+const SECRET_SYNCED = 'Secret was synced'
+
+/**
+ * An Event about an ExternalSecret, as client-go's recorder writes it: a repeat of the same type,
+ * reason and message on the same object raises the count and lastTimestamp of the one Event.
+ */
+export function recordEsEvent(store: Store, es: KObject, type: 'Normal' | 'Warning', reason: string, message: string): void {
+  const ns = es.metadata.namespace!
+  const t = now()
+  const same = store.list('v1', 'Event', ns).find((e) => e.involvedObject?.uid === es.metadata.uid && e.reason === reason && e.message === message && e.type === type)
+  if (same) {
+    store.upsert({ ...same, metadata: { ...same.metadata, resourceVersion: undefined }, count: (same.count ?? 1) + 1, lastTimestamp: t } as KObject, MANAGER)
+    return
+  }
+  store.create({
+    apiVersion: 'v1',
+    kind: 'Event',
+    metadata: { name: `${es.metadata.name}.${createHash('sha256').update(`${es.metadata.uid}${reason}${message}${Date.now()}${Math.random()}`).digest('hex').slice(0, 16)}`, namespace: ns },
+    involvedObject: { apiVersion: ES.apiVersion, kind: ES.kind, namespace: ns, name: es.metadata.name, uid: es.metadata.uid, resourceVersion: es.metadata.resourceVersion },
+    reason,
+    message,
+    type,
+    source: { component: 'external-secrets' },
+    reportingComponent: 'external-secrets',
+    firstTimestamp: t,
+    lastTimestamp: t,
+    count: 1,
+  } as KObject, MANAGER)
+}
+
+/**
+ * markAsFailed: a Warning Event with the cause, and Ready=False with the generic message. The real
+ * controller records the Event on every retry (its backoff keeps them apart); here a failing
+ * ExternalSecret is looked at on every cycle, so the Event is recorded when the state turns to
+ * failed or the cause changes.
+ */
+function markAsFailed(store: Store, es: KObject, msg: string, cause: string): boolean {
+  const prev = (es.status?.conditions ?? []).find((c: any) => c.type === 'Ready')
+  const last = store
+    .list('v1', 'Event', es.metadata.namespace)
+    .filter((e) => e.involvedObject?.uid === es.metadata.uid && e.type === 'Warning' && e.reason === 'UpdateFailed')
+    .sort((x, y) => String(x.lastTimestamp).localeCompare(String(y.lastTimestamp)) || Number(x.metadata.resourceVersion) - Number(y.metadata.resourceVersion))
+    .at(-1)
+  let wrote = false
+  if (prev?.status !== 'False' || last?.message !== cause) {
+    recordEsEvent(store, es, 'Warning', 'UpdateFailed', cause)
+    wrote = true
+  }
+  return setCondition(store, es, false, 'SecretSyncedError', msg, false) || wrote
+}
 
 /** The provider client for a store: checks the token Secret and the token itself, like ESO's vault client. */
 function vaultClient(store: Store, vault: VaultState, css: KObject): { path?: string; version?: string } {
@@ -135,14 +193,14 @@ export function reconcileExternalSecrets(store: Store, vault: VaultState): boole
     try {
       resolved = resolveExternalSecret(store, vault, es)
     } catch (e) {
-      wrote = setCondition(store, es, false, 'SecretSyncedError', (e as Error).message, false) || wrote
+      wrote = markAsFailed(store, es, ERR_GET_SECRET_DATA, (e as Error).message) || wrote
       continue
     }
     const data = Object.fromEntries(Object.entries(resolved.data).map(([k, v]) => [k, Buffer.from(v).toString('base64')]))
     const live = store.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: targetName })
     const ownedByOther = live && !((live.metadata as any).ownerReferences ?? []).some((r: any) => r.uid === es.metadata.uid)
     if (ownedByOther && (es.spec?.target?.creationPolicy ?? 'Owner') === 'Owner' && ((live!.metadata as any).ownerReferences ?? []).length) {
-      wrote = setCondition(store, es, false, 'SecretSyncedError', `could not update secret: target is owned by another ExternalSecret`, false) || wrote
+      wrote = markAsFailed(store, es, ERR_UPDATE_SECRET, `target is owned by another ExternalSecret`) || wrote
       continue
     }
     const desired: KObject = {
@@ -163,15 +221,17 @@ export function reconcileExternalSecrets(store: Store, vault: VaultState): boole
     if (!same) {
       try {
         if (live && live.type !== desired.type) store.delete({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name: targetName })
+        const created = !live || live.type !== desired.type
         store.upsert(desired, MANAGER)
+        recordEsEvent(store, es, 'Normal', created ? 'Created' : 'Updated', created ? 'Created Secret' : 'Updated Secret')
         changed = true
         wrote = true
       } catch (e) {
-        wrote = setCondition(store, es, false, 'SecretSyncedError', `could not create or update secret: ${(e as Error).message}`, false) || wrote
+        wrote = markAsFailed(store, es, ERR_UPDATE_SECRET, (e as Error).message) || wrote
         continue
       }
     }
-    wrote = setCondition(store, es, true, 'SecretSynced', 'secret synced', changed) || wrote
+    wrote = setCondition(store, es, true, 'SecretSynced', SECRET_SYNCED, changed) || wrote
   }
   // Owned Secrets go with their ExternalSecret.
   const esUids = new Set(store.list(ES.apiVersion, ES.kind).map((e) => e.metadata.uid))

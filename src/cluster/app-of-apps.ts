@@ -10,6 +10,7 @@
 // Either way the setup then waits for the parent at the pushed commit.
 import { trackedBy } from './argo.ts'
 import type { KObj, KRef, Kube } from './kube.ts'
+import type { AppSnapshot } from './app-snapshot.ts'
 
 /** Where the parent's own automated sync policy waits while the setup has it paused. */
 export const PAUSED_ANNOTATION = 'image-updater-setup/paused-automated-sync'
@@ -25,6 +26,8 @@ export interface Ancestor {
   pausedBySetup: boolean
   /** names of our Applications it manages */
   children: string[]
+  /** what it is judged against once restored (planDeploy: the snapshot saved before the push on a resumed move) */
+  before?: AppSnapshot
 }
 
 export const appRef = (namespace: string, name: string): KRef => ({ apiVersion: APP_API, kind: 'Application', namespace, name })

@@ -5,6 +5,7 @@
 import type { Ctx } from '../context.ts'
 import { operationRevisions, syncedRevisions } from './argo.ts'
 import type { KObj, WaitState } from './kube.ts'
+import type { SavedAppSnapshot } from '../state.ts'
 
 export interface ResourceState {
   key: string
@@ -41,6 +42,15 @@ export function rememberSnapshot(ctx: Ctx, app: string, snap: AppSnapshot): void
 /** The snapshot task 7 took in this run, or (a later run) the app as first seen now (read only then). */
 export async function snapshotFor(ctx: Ctx, app: string, seeNow: () => Promise<KObj | undefined>): Promise<AppSnapshot> {
   return snapshots.get(ctx)?.get(app) ?? snapshotOf(await seeNow())
+}
+
+/** The snapshot as saved progress holds it (src/state.ts moveSnapshots). */
+export function savedSnapshot(snap: AppSnapshot): SavedAppSnapshot {
+  return { at: new Date().toISOString(), exists: snap.exists, sync: snap.sync, health: snap.health, conditions: snap.conditions, resources: [...snap.resources.values()] }
+}
+
+export function fromSaved(saved: SavedAppSnapshot): AppSnapshot {
+  return { exists: saved.exists, sync: saved.sync, health: saved.health, conditions: saved.conditions ?? [], resources: new Map((saved.resources ?? []).map((r) => [r.key, r])) }
 }
 
 export const resourceKey = (r: { group?: string; kind: string; namespace?: string; name: string }) => `${r.group ?? ''}/${r.kind}/${r.namespace ?? ''}/${r.name}`
@@ -106,6 +116,9 @@ export interface Verdict {
   warnings: string[]
   /** one line per thing still waited for, the revision mismatch first (for the timeout message) */
   details: string[]
+  /** the resources behind `warnings`, and the one whose regression failed the app (for causes read elsewhere, e.g. ESO's Events) */
+  warned?: ResourceState[]
+  regressed?: ResourceState
 }
 
 const anyOurs = async (revs: string[], containsOurs: (r: string) => Promise<boolean>) => (revs.length ? (await Promise.all(revs.map(containsOurs))).some(Boolean) : false)
@@ -129,7 +142,9 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
   }
 
   const opRevsOurs = op ? await anyOurs(operationRevisions(app), input.containsOurs) : false
-  if (op && (op.phase === 'Failed' || op.phase === 'Error')) {
+  // a failed operation with a newer one requested (app.operation: a rerun asked for a sync after it
+  // failed) is the past: the new one is waited for
+  if (op && (op.phase === 'Failed' || op.phase === 'Error') && !app.operation) {
     const recent = input.since && op.startedAt ? new Date(op.startedAt) >= new Date(input.since.getTime() - 1000) : false
     if (opRevsOurs || recent) {
       const failed = (op.syncResult?.resources ?? []).filter((r: { status?: string }) => r.status === 'SyncFailed')
@@ -152,6 +167,7 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
 
   const pending: ResourceState[] = []
   const warnings: string[] = []
+  const warned: ResourceState[] = []
   for (const r of resourcesOf(app)) {
     const was = input.before.resources.get(r.key)
     const ours = !input.before.exists || !was || input.knownOurs.has(r.key) || changedBySync.has(r.key)
@@ -168,10 +184,11 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
     if (!healthy) {
       if (!wasHealthy) {
         warnings.push(`${resourceLabel(r)} in ${label} was already ${was.health} before the setup and the setup did not change it: ${r.health}${r.message ? ` (${r.message})` : ''}`)
+        warned.push(r)
         continue
       }
       if (r.health === 'Degraded')
-        return { state: { failed: `${resourceLabel(r)} in ${label} was Healthy before the setup and is Degraded now: "${r.message ?? 'no message'}"` }, pending: [], warnings, details: [] }
+        return { state: { failed: `${resourceLabel(r)} in ${label} was Healthy before the setup and is Degraded now: "${r.message ?? 'no message'}"` }, pending: [], warnings, warned, details: [], regressed: r }
       pending.push(r)
       details.push(`${describeResource(r)} [was Healthy before the setup]`)
     } else if (r.status === 'OutOfSync' && !r.requiresPruning && was.status === 'Synced') {
@@ -179,6 +196,6 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
       details.push(`${describeResource(r)} [was Synced before the setup]`)
     }
   }
-  if (details.length === 0) return { state: { ready: true }, pending, warnings, details }
-  return { state: { waiting: details.join('; ') }, pending, warnings, details }
+  if (details.length === 0) return { state: { ready: true }, pending, warnings, warned, details }
+  return { state: { waiting: details.join('; ') }, pending, warnings, warned, details }
 }

@@ -19,9 +19,9 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import type { AppSpec } from '../apps.ts'
 import { repoFacts } from '../repo-facts.ts'
-import { moveKey } from '../state.ts'
+import { moveKey, type SavedAppSnapshot } from '../state.ts'
 import type { Change } from '../task.ts'
-import { judgeApp, rememberSnapshot, resourceKey, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
+import { fromSaved, judgeApp, rememberSnapshot, resourceKey, savedSnapshot, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, operationUnderWay, REFRESH_ANNOTATION, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
 import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
@@ -249,7 +249,7 @@ async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: S
     ctx.log(`restored the automated sync of Application ${a.ref.namespace}/${a.ref.name}`)
   }
   const floor = await lastChange(ctx.repoDir, rev, sourcePaths(live))
-  const judge: JudgeInput = { before: snapshotOf(a.live), knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
+  const judge: JudgeInput = { before: a.before ?? snapshotOf(a.live), knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
   const now = (await k.get(a.ref)) ?? live
   if (!('ready' in (await judgeApp(now, judge)).state)) {
     const trigger = syncTrigger(now)
@@ -261,6 +261,7 @@ async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: S
     judge,
     fix: `kubectl -n ${a.ref.namespace} describe application ${a.ref.name}; fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
   })
+  await ctx.state.forgetMoveSnapshot(a.ref.name)
   for (const w of warnings) ctx.warn?.(w)
 }
 
@@ -303,13 +304,43 @@ function drift(live: KObj | undefined, desired: KObj): string[] {
   return differences(live, { metadata: { labels: desired.metadata.labels, annotations: desired.metadata.annotations }, spec: desired.spec })
 }
 
-async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
+/**
+ * The "before" of an Application: on a resumed move (pushed by an earlier run that stopped before
+ * the app's wait was over) the snapshot that run saved before its push, else the app as it is now.
+ */
+function beforeOf(ctx: Ctx, name: string, live: KObj | undefined, pushPending: boolean): AppSnapshot {
+  const saved = pushPending ? undefined : ctx.state.moveSnapshot(name)
+  if (!saved) return snapshotOf(live)
+  ctx.log(`Application ${name}: judged against the snapshot saved before the push (${saved.at}), not against what an earlier run left`)
+  return fromSaved(saved)
+}
+
+/** What a push that starts a move saves first (see saveMoveStart), per run. */
+const moveStarts = new WeakMap<Ctx, { uids: Record<string, string>; snapshots: Record<string, SavedAppSnapshot> }>()
+
+/**
+ * Right before the push that starts the move (task 7): the uids of the objects the apps' Applications
+ * will adopt and the snapshots of every Application judged, in the saved progress, so a resumed run
+ * judges against them. A move pushed earlier and not judged yet keeps what its own push saved.
+ * Returns the undo for a push that failed (a push killed half-way keeps them: it may have landed).
+ */
+export async function saveMoveStart(ctx: Ctx): Promise<() => Promise<void>> {
+  const start = moveStarts.get(ctx)
+  if (!start || ctx.dryRun) return async () => {}
+  const uids: Record<string, string> = {}
+  for (const [key, uid] of Object.entries(start.uids)) if (!ctx.state.move(key)?.pending) uids[key] = uid
+  const snapshots: Record<string, SavedAppSnapshot> = {}
+  for (const [name, snap] of Object.entries(start.snapshots)) snapshots[name] = ctx.state.moveSnapshot(name) ?? snap
+  return ctx.state.recordMoveStart(uids, snapshots)
+}
+
+async function readDesired(ctx: Ctx, k: Kube, pushPending: boolean): Promise<Planned[]> {
   const facts = await repoFacts(ctx)
   const out: Planned[] = []
   for (const step of deploySteps(ctx, facts)) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
-    const before = snapshotOf(live)
+    const before = step.kind === 'Application' ? beforeOf(ctx, desired.metadata.name, live, pushPending) : snapshotOf(live)
     // tasks 8 and 9 of this run judge the app against the same "before"
     if (step.kind === 'Application') rememberSnapshot(ctx, desired.metadata.name, before)
     out.push({ step, desired, drift: drift(live, desired), before, live })
@@ -321,7 +352,8 @@ async function readDesired(ctx: Ctx, k: Kube): Promise<Planned[]> {
 async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<string>): Promise<void> {
   const ref = refOf(p.desired)
   const since = new Date()
-  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => k.get(r))) : []
+  // a move an earlier run pushed and did not judge: the uids it saved before its push are "before"
+  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => adoptedBefore(ctx, k, r))) : []
   const live = await k.get(ref)
   if (drift(live, p.desired).length) {
     await k.apply(p.desired, { force: true })
@@ -354,8 +386,17 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
     ctx.log(`warning: ${w}`)
     ctx.warn?.(w)
   }
+  await ctx.state.forgetMoveSnapshot(p.desired.metadata.name)
   ctx.log(`${label(p.desired)} is synced and healthy at ${rev.slice(0, 7)}${warnings.length ? ` (${warnings.length} resource(s) broken before the setup, left alone)` : ''}`)
   if (p.step.adopts) await checkAdoption(ctx, k, p.step.adopts, p.step.app ?? '', before)
+}
+
+/** An object to be adopted as it was before the move: the uid saved before the push when the move is pending, else as it is now. */
+async function adoptedBefore(ctx: Ctx, k: Kube, ref: KRef): Promise<KObj | undefined> {
+  const saved = ctx.state.move(moveKey(ref))
+  const live = await k.get(ref)
+  if (!saved?.pending) return live
+  return { ...(live ?? { apiVersion: ref.apiVersion, kind: ref.kind }), metadata: { ...(live?.metadata ?? { name: ref.name, namespace: ref.namespace }), uid: saved.before } } as KObj
 }
 
 async function checkAdoption(ctx: Ctx, k: Kube, refs: KRef[], app: string, before: (KObj | undefined)[]): Promise<void> {
@@ -380,11 +421,11 @@ async function checkAdoption(ctx: Ctx, k: Kube, refs: KRef[], app: string, befor
  */
 export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPrePush?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
-  const planned = await readDesired(ctx, k)
+  const pushPending = opts.pushPending ?? inferPushPending(ctx)
+  const planned = await readDesired(ctx, k, pushPending)
   const head = await targetRevision(ctx)
   // every Application's floor from one git log (lastChange below then answers from memory)
   await lastChanges(ctx.repoDir, head, planned.filter((p) => p.step.kind === 'Application').map((p) => sourcePaths(p.desired)))
-  const pushPending = opts.pushPending ?? inferPushPending(ctx)
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
   const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx, { pushPending }))]
   const ours = await knownOurs(ctx)
@@ -416,6 +457,18 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const ancestors = await findAncestors(k, lives, ctx.settings.argocdNamespace, { deep: childChanges })
   // for a parent, our Applications are resources of ours whatever its snapshot says
   const oursAndChildren = new Set([...ours, ...planned.filter((p) => p.step.kind === 'Application').map((p) => resourceKey({ group: 'argoproj.io', kind: 'Application', namespace: p.desired.metadata.namespace, name: p.desired.metadata.name }))])
+  if (pushPending) {
+    const uids: Record<string, string> = {}
+    for (const p of planned) for (const r of p.step.adopts ?? []) {
+      const uid = (await k.get(r))?.metadata.uid
+      if (uid) uids[moveKey(r)] = String(uid)
+    }
+    const snapshots: Record<string, SavedAppSnapshot> = {}
+    for (const p of planned) if (p.step.kind === 'Application') snapshots[p.desired.metadata.name] = savedSnapshot(p.before)
+    for (const a of ancestors) snapshots[a.ref.name] = savedSnapshot(snapshotOf(a.live))
+    moveStarts.set(ctx, { uids, snapshots })
+  }
+  for (const a of ancestors) a.before = beforeOf(ctx, a.ref.name, a.live, pushPending)
   for (const a of [...ancestors].reverse()) {
     const restore = a.pausedBySetup || (a.automated && pushPending)
     if (!restore && (a.automated || !childChanges)) continue

@@ -46,11 +46,15 @@ export async function workloadTerminal(k: Kube, r: ResourceState): Promise<Setup
 
 const readyCondition = (o: KObj | undefined) => (o?.status?.conditions ?? []).find((c: { type?: string }) => c.type === 'Ready')
 
-/** The latest Warning event message about an object (ESO puts the provider's error there). */
-async function lastWarning(k: Kube, ns: string, kind: string, name: string): Promise<string | undefined> {
+/**
+ * The latest Warning event message about an object (ESO puts the provider's error there: its Ready
+ * condition says only "could not get secret data from provider"). Events of an earlier object of
+ * the same name (another uid) are not its.
+ */
+async function lastWarning(k: Kube, ns: string, kind: string, name: string, uid?: string): Promise<string | undefined> {
   try {
     const events = await k.list('v1', 'Event', ns)
-    const mine = events.filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name && e.type === 'Warning')
+    const mine = events.filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name && e.type === 'Warning' && (!uid || !e.involvedObject?.uid || e.involvedObject.uid === uid))
     mine.sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')))
     return mine.at(-1)?.message
   } catch {
@@ -76,12 +80,25 @@ export async function externalSecretTerminal(k: Kube, r: ResourceState, vaultPat
       `${label} is ${quoted}; its ${storeKind} ${storeRef.name} ${store ? `is not valid: ${storeReady.reason ?? ''} "${storeReady.message ?? ''}"` : 'does not exist'}`,
       `fix the store first: kubectl describe ${storeKind.toLowerCase()} ${storeRef.name} (its Vault token Secret and Vault itself must work), ${rerun}`,
     )
-  const detail = PERMANENT_ES_MESSAGES.some((re) => re.test(String(ready.message ?? ''))) ? ready.message : await lastWarning(k, r.namespace, 'ExternalSecret', r.name)
+  const detail = PERMANENT_ES_MESSAGES.some((re) => re.test(String(ready.message ?? ''))) ? ready.message : await lastWarning(k, r.namespace, 'ExternalSecret', r.name, es.metadata.uid)
   if (!detail || !PERMANENT_ES_MESSAGES.some((re) => re.test(String(detail)))) return undefined
   return new SetupError(
     `${label} is ${quoted}${detail !== ready.message ? `; ESO says: "${detail}"` : ''}`,
     `put the key it reads into Vault (task 1 writes ${vaultPath}: npx tsx scripts/run.ts --only 1, or check with vault kv get ${vaultPath}); ${rerun}`,
   )
+}
+
+/**
+ * Why ESO has not made this ExternalSecret Ready yet, as `kubectl describe externalsecret` shows it:
+ * the latest Warning Event (the provider's error), else the Ready condition's message. Undefined
+ * while there is no Ready=False condition (not looked at yet).
+ */
+export async function externalSecretCause(k: Kube, r: ResourceState): Promise<string | undefined> {
+  const es = await k.get({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: r.namespace, name: r.name })
+  const ready = readyCondition(es)
+  if (!es || !ready || ready.status !== 'False') return undefined
+  const event = await lastWarning(k, r.namespace, 'ExternalSecret', r.name, es.metadata.uid)
+  return event ?? ready.message
 }
 
 /** The first terminal state among the pending resources of ours, if any. */

@@ -8,7 +8,8 @@ import { gitEnv } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
-import { judgeApp, snapshotFor } from './app-snapshot.ts'
+import { judgeApp, snapshotFor, type Verdict } from './app-snapshot.ts'
+import { warningsWithCauses } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { knownOurs } from './our-resources.ts'
 import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './controller-log.ts'
@@ -177,13 +178,13 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       const ref = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: ns, name }
       // judged against task 7's snapshot: a resource broken before the setup and untouched is a warning
       const judge = { before: await snapshotFor(ctx, name, () => k.get(ref)), knownOurs: ourKeys, containsOurs: ours, revision: rev }
-      let warnings: string[] = []
+      let verdict: Verdict | undefined
       const r = await awaitState(k, ref, async (a) => {
-        const v = await judgeApp(a, judge)
-        warnings = v.warnings
-        return v.state
+        verdict = await judgeApp(a, judge)
+        return verdict.state
       }, opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
-      for (const w of warnings) ctx.warn?.(w)
+      // as task 7 words them (an ExternalSecret's with ESO's cause), so each is printed once
+      for (const w of await warningsWithCauses(k, verdict)) ctx.warn?.(w)
       apps[file] = r.obj ?? (await k.get(ref))
       record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${floor.slice(0, 7)} or later`, hint)
     })
@@ -210,6 +211,12 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         const owner = trackedBy(obj)
         if (owner && app && owner !== app.metadata.name) problems.push(`${ref.kind} ${ref.name} is tracked by ${owner}, not ${app.metadata.name}`)
         const move = ctx.state.move(moveKey(ref))
+        if (move?.pending) {
+          // task 7 pushed the move and stopped before judging it: judged here against the uid saved before the push
+          if (obj.metadata.uid !== move.before) problems.push(`${ref.kind} ${ref.name} was recreated during the move (uid ${move.before} before task 7's push at ${move.at}, ${obj.metadata.uid} now)`)
+          else notes.push(`${ref.kind} ${ref.name} kept uid ${move.before}`)
+          continue
+        }
         if (move) {
           if (move.after !== move.before) problems.push(`${ref.kind} ${ref.name} was ${move.after ? 'recreated' : 'deleted'} during the move (task 7, ${move.at}: uid ${move.before} → ${move.after ?? 'none'})`)
           else if (obj.metadata.uid !== move.before) notes.push(`${ref.kind} ${ref.name} kept its uid during the move and was recreated since (not by the move)`)

@@ -5,9 +5,9 @@
 // state of every resource waited on, the revision mismatch first.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
-import { judgeApp, type JudgeInput, type Verdict } from './app-snapshot.ts'
+import { judgeApp, resourceLabel, type JudgeInput, type Verdict } from './app-snapshot.ts'
 import type { KObj, KRef, Kube, WaitState } from './kube.ts'
-import { findTerminal } from './terminal-states.ts'
+import { externalSecretCause, findTerminal } from './terminal-states.ts'
 
 /** A new progress line at most this often, and only when the reason changed. */
 export const PROGRESS_EVERY_MS = 3000
@@ -73,6 +73,7 @@ export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warni
     }
     terminal = await findTerminal(k, verdict.pending, ctx.settings.vaultPath)
     if (terminal) return { failed: terminal.message }
+    verdict = { ...verdict, details: await withEsoCauses(k, verdict) }
     progress.update(shortReason(verdict.details))
     return verdict.state
   }
@@ -80,11 +81,45 @@ export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warni
     await k.waitFor(w.ref, check, { timeoutMs, what: w.what, fix: w.fix, recheckMs: RECHECK_MS })
   } catch (err) {
     if (terminal) throw new SetupError(`${w.ref.kind} ${w.ref.namespace}/${w.ref.name} will not become healthy: ${terminal.message}`, terminal.fix)
-    if (verdict && 'failed' in verdict.state) throw new SetupError(verdict.state.failed, w.fix)
+    if (verdict && 'failed' in verdict.state) {
+      const cause = verdict.regressed?.kind === 'ExternalSecret' ? await externalSecretCause(k, verdict.regressed) : undefined
+      throw new SetupError(`${verdict.state.failed}${cause && cause !== verdict.regressed?.message ? `; ESO says: "${cause}"` : ''}`, w.fix)
+    }
     if (err instanceof SetupError && /^timed out/.test(err.message)) throw timeoutError(w, verdict, timeoutMs)
     throw err
   }
-  return { warnings: verdict?.warnings ?? [] }
+  return { warnings: await warningsWithCauses(k, verdict) }
+}
+
+/** The warnings about resources broken before the setup; an ExternalSecret's with ESO's cause (its Event). */
+export async function warningsWithCauses(k: Kube, verdict: Verdict | undefined): Promise<string[]> {
+  const warnings = verdict?.warnings ?? []
+  const warned = verdict?.warned ?? []
+  return Promise.all(
+    warnings.map(async (line, i) => {
+      const r = warned[i]
+      if (r?.kind !== 'ExternalSecret') return line
+      const cause = await externalSecretCause(k, r)
+      return cause && cause !== r.message ? `${line}; ESO says: "${cause}"` : line
+    }),
+  )
+}
+
+/**
+ * Argo CD shows a failing ExternalSecret with ESO's condition message only ("could not get secret
+ * data from provider"); the cause is in ESO's Events. Each waited-on ExternalSecret's line gets it.
+ */
+async function withEsoCauses(k: Kube, verdict: Verdict): Promise<string[]> {
+  let details = verdict.details
+  for (const r of verdict.pending) {
+    if (r.kind !== 'ExternalSecret') continue
+    const cause = await externalSecretCause(k, r)
+    if (!cause) continue
+    const head = `${resourceLabel(r)}:`
+    const said = `ESO says: "${cause}"`
+    details = details.map((d) => (!d.startsWith(head) || d.includes(said) ? d : r.message && d.includes(`(${r.message})`) ? d.replace(`(${r.message})`, `(${said})`) : `${d} (${said})`))
+  }
+  return details
 }
 
 function timeoutError(w: AppWait, verdict: Verdict | undefined, timeoutMs: number): SetupError {
