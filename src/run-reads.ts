@@ -42,16 +42,17 @@ export class RunReads {
 
   /**
    * Runs `work` with every read done fresh and none kept (applying a change, waiting on the
-   * cluster); what was kept before is dropped before and after, since `work` may write.
+   * cluster). A change may write, so what was kept before is dropped before and after it; a wait
+   * only reads (`writes: false`), and what was kept stays kept.
    */
-  async fresh<T>(work: () => Promise<T>): Promise<T> {
-    this.forget()
+  async fresh<T>(work: () => Promise<T>, opts: { writes: boolean } = { writes: true }): Promise<T> {
+    if (opts.writes) this.forget()
     this.freshSections++
     try {
       return await work()
     } finally {
       this.freshSections--
-      this.forget()
+      if (opts.writes) this.forget()
     }
   }
 

@@ -130,6 +130,10 @@ test("the cluster read cache: a wait's check reads other objects fresh on every 
   await cached.get({ ...ref, name: 'other' })
   await cachedWaiting.waitFor(ref, () => ({ waiting: 'x' }), { timeoutMs: 1000, what: 'x' })
   assert.deepEqual(seenByCheck, ['a', 'b'], "the check saw the first read's value again: a kept read inside a wait")
+  // a wait writes nothing: what was kept before it is still kept after it
+  const callsAfterWait = calls.length
+  assert.equal((await cached.get({ ...ref, name: 'other' }))!.data.flag, 'a', 'the read kept from before the wait')
+  assert.equal(calls.length, callsAfterWait, 'a wait dropped the reads kept before it')
   // a change applied by the runner: reads inside are fresh, none kept after
   calls.length = 0
   await reads.fresh(async () => {

@@ -43,7 +43,7 @@ export function withReadCache(k: Kube, reads: RunReads): Kube {
       }
     }
     // the check reads other objects on every event: those reads must see the cluster as it is now
-    const obj: KObj = await reads.fresh(() => k.waitFor(ref, check, opts))
+    const obj: KObj = await reads.fresh(() => k.waitFor(ref, check, opts), { writes: false })
     reads.seen(refKey(ref), copy(obj))
     return obj
   }
