@@ -90,9 +90,18 @@ describe('kubectl against the sandbox', () => {
     assert.deepEqual(rows(ns.stdout).map((row) => row.slice(0, 2)), [['NAME', 'STATUS'], ['vault', 'Active']])
   })
 
-  it('get pvc -A', async (t) => {
-    if (!sb.store.typeOf('v1', 'PersistentVolumeClaim')) return t.todo('PersistentVolumeClaim is served once the sandbox knows the built-in kinds (issue 8, kinds)')
-    ok(await kubectl(['get', 'pvc', '-A']), 'get pvc -A')
+  it('get pvc -A', async () => {
+    sb.store.create({
+      apiVersion: 'v1',
+      kind: 'PersistentVolumeClaim',
+      metadata: { name: 'kubectl-data', namespace: 'default' },
+      spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
+    })
+    await sb.actors.settle()
+    const r = await kubectl(['get', 'pvc', '-A'])
+    ok(r, 'get pvc -A')
+    assert.deepEqual(rows(r.stdout)[0].slice(0, 3), ['NAMESPACE', 'NAME', 'STATUS'])
+    assert.deepEqual(rows(r.stdout).find((row) => row[1] === 'kubectl-data')?.slice(0, 3), ['default', 'kubectl-data', 'Bound'], r.stdout)
   })
 
   it('api-resources lists the built-in and the CRD kinds', async () => {

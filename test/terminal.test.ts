@@ -2,10 +2,10 @@
 // renderer and the hidden prompt), typed at, interrupted and piped, asserting on the captured screen.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { fixture, PROJECT, runSetup, withCluster } from './helpers.ts'
+import { fixture, git, PROJECT, runSetup, withCluster } from './helpers.ts'
 import { lockFileOf, stateFileOf } from '../src/state.ts'
 import { cliCommand, HAVE_TMUX, Terminal } from './tmux.ts'
 
@@ -19,6 +19,9 @@ test('token prompt: asked before the cluster is touched, hidden, and a typo is r
   try {
     term.run(cliCommand('--only 1'))
     await term.waitFor(/GitHub token for meirongdev \(classic, read:packages and repo; input hidden\): $/m)
+    // asked before anything is held or written: no run lock, no saved state while the prompt is up
+    assert.equal(existsSync(lockFileOf(fx.dir)), false, 'no run lock while asking')
+    assert.deepEqual(readdirSync(fx.stateDir), [], 'nothing saved while asking')
     term.type('hello123')
     term.press('Enter')
     assert.equal(await term.exitCode(), 1)
@@ -27,7 +30,8 @@ test('token prompt: asked before the cluster is touched, hidden, and a typo is r
     assert.match(screen, /nothing was stored/)
     assert.match(screen, /fix: run again and paste the whole token .* add --any-token-shape/)
     assert.doesNotMatch(screen, /hello123/, 'the hidden input is never echoed')
-    assert.equal(existsSync(lockFileOf(fx.dir)), false)
+    assert.deepEqual(readdirSync(fx.stateDir), [], 'nothing stored')
+    assert.equal(git(fx.dir, 'status', '--porcelain'), '', 'nothing written to the repo')
   } finally {
     term.stop()
     fx.cleanup()
@@ -44,11 +48,13 @@ test('Ctrl-C or Ctrl-D at the token prompt: one line, exit 130, nothing held', {
     ]) {
       term.run(cliCommand('--only 1'))
       await term.waitFor(/input hidden\): $/m)
+      assert.equal(existsSync(lockFileOf(fx.dir)), false, 'no run lock while asking')
       term.press(key)
       assert.equal(await term.exitCode(), 130, term.screen())
       assert.match(term.output(), new RegExp(`^\\nGitHub token for .*\\n✖ stopped by ${name} at the question; nothing was changed\\n\\[exit-\\d+ 130\\]\\n`))
     }
-    assert.equal(existsSync(lockFileOf(fx.dir)), false)
+    assert.deepEqual(readdirSync(fx.stateDir), [], 'nothing stored')
+    assert.equal(git(fx.dir, 'status', '--porcelain'), '', 'nothing written to the repo')
   } finally {
     term.stop()
     fx.cleanup()
@@ -59,7 +65,8 @@ test('a dry-run piped into head ends quietly (no EPIPE, no stack trace)', { skip
   const fx = fixture()
   const term = Terminal.start(fx.env)
   try {
-    term.run(`${cliCommand('--dry-run --only 0,2-6')} 2>&1 | head -3; echo "[cli ${'$'}{PIPESTATUS[0]}]"`)
+    // only stdout goes into the pipe: an EPIPE message or a stack trace on stderr would reach the screen
+    term.run(`${cliCommand('--dry-run --only 0,2-6')} | head -3; echo "[cli ${'$'}{PIPESTATUS[0]}]"`)
     await term.exitCode()
     const screen = term.screen()
     assert.doesNotMatch(screen, /EPIPE|^\s+at /m, screen)
