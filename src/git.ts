@@ -2,6 +2,8 @@
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { $, type ProcessOutput } from 'zx'
+import { execFile } from 'node:child_process'
+import { promisify } from 'node:util'
 import { SetupError } from './errors.ts'
 
 export interface FileStatus {
@@ -42,6 +44,17 @@ export function networkLimits(seconds: number): { env: Record<string, string>; t
  */
 export function gitEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...process.env, GIT_TERMINAL_PROMPT: '0', GIT_OPTIONAL_LOCKS: '0', LC_ALL: 'C', ...extra }
+}
+
+const execFileAsync = promisify(execFile)
+
+/**
+ * One git command with its arguments as given (no shell) and the environment above, bounded by
+ * `timeoutMs`: for callers that read stdout or the exit code themselves. Rejects with the
+ * child's error (`code` is git's exit code).
+ */
+export function gitRun(repoDir: string, args: string[], timeoutMs = 20_000) {
+  return execFileAsync('git', args, { cwd: repoDir, timeout: timeoutMs, env: gitEnv() })
 }
 
 function git(repoDir: string, network?: { seconds: number }) {

@@ -3,18 +3,13 @@
 // writes `.argocd-source-<app>.yaml` files, so when those are all that came in, the setup fetches
 // and rebases its own commit onto them (never a merge, never a force push) and says so. Anything
 // else on origin is the user's to integrate: the setup stops with the files and the fix.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
-import { gitEnv } from './git.ts'
+import { gitRun } from './git.ts'
 
-const run = promisify(execFile)
 const WRITE_BACK_FILE = /(^|\/)\.argocd-source-[^/]+\.ya?ml$/
 
-function git(repoDir: string, args: string[]) {
-  return run('git', args, { cwd: repoDir, timeout: 60_000, env: gitEnv() })
-}
+const git = (repoDir: string, args: string[]) => gitRun(repoDir, args, 60_000)
 
 export const isWriteBackFile = (path: string) => WRITE_BACK_FILE.test(path)
 

@@ -1,13 +1,9 @@
 // What origin has: the branch head Argo CD will sync, and whether an app's revision contains ours.
 // Read-only git (ls-remote, fetch of the tracked branch); credentials never on a command line.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
-import { gitEnv } from '../git.ts'
+import { gitRun as git } from '../git.ts'
 import { checkoutStatus } from '../run-reads.ts'
-
-const run = promisify(execFile)
 
 // Answers about history that cannot change once known (a commit's ancestry, the last commit before
 // a given commit that touched some paths), asked again and again by tasks 7, 8 and 9: each answer
@@ -15,10 +11,6 @@ const run = promisify(execFile)
 const ancestry = new Map<string, boolean>()
 const lastChangeAnswers = new Map<string, string>()
 const FULL_SHA = /^[0-9a-f]{40}$/
-
-function git(repoDir: string, args: string[], timeoutMs = 20_000) {
-  return run('git', args, { cwd: repoDir, timeout: timeoutMs, env: gitEnv() })
-}
 
 /** The commit origin's `branch` points at; a SetupError when origin cannot be reached. */
 export async function originHead(repoDir: string, branch: string): Promise<string> {

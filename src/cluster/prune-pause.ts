@@ -1,17 +1,13 @@
 // Task 7 pauses personal-services' auto-prune for the handover of the app's Deployment and Service
 // (src/cluster/deploy.ts). When the run stops before the handover is over (Ctrl-C, SIGTERM, an error)
 // this puts auto-prune back where that is safe, or says it is still paused and how to restore it.
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import type { Ctx } from '../context.ts'
-import { gitEnv } from '../git.ts'
+import { gitRun } from '../git.ts'
 import { repoFacts } from '../repo-facts.ts'
 import { forgetRunReads } from '../run-reads.ts'
 import type { PutBack } from '../stop.ts'
 import { trackedBy } from './argo.ts'
 import type { KRef, Kube } from './kube.ts'
-
-const run = promisify(execFile)
 
 const PRUNE_ON = { spec: { syncPolicy: { automated: { prune: true } } } }
 
@@ -23,7 +19,7 @@ export function restorePruneCommand(ref: KRef): string {
 /** True when the branch at origin (as last fetched or pushed) still holds the file that gives the app to it. */
 async function originStillLists(ctx: Ctx, file: string): Promise<boolean> {
   try {
-    await run('git', ['cat-file', '-e', `refs/remotes/origin/${ctx.settings.branch}:${file}`], { cwd: ctx.repoDir, timeout: 10_000, env: gitEnv() })
+    await gitRun(ctx.repoDir, ['cat-file', '-e', `refs/remotes/origin/${ctx.settings.branch}:${file}`], 10_000)
     return true
   } catch {
     return false

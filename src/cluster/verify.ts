@@ -4,7 +4,7 @@ import { parseAllDocuments } from 'yaml'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
-import { gitEnv } from '../git.ts'
+import { gitRun } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
@@ -363,11 +363,12 @@ export async function awaitHealthyCycle(read: () => Promise<LogVerdict>, waitMs:
 }
 
 async function oldFileInHistory(ctx: Ctx, app: string): Promise<boolean> {
-  const { execFile } = await import('node:child_process')
   const rel = `${ctx.settings.manifestsDir}/${app}.yaml`
-  return new Promise((resolve) =>
-    execFile('git', ['log', '-1', '--format=%H', '--', rel], { cwd: ctx.repoDir, env: gitEnv() }, (err, stdout) => resolve(!err && stdout.trim().length > 0)),
-  )
+  try {
+    return (await gitRun(ctx.repoDir, ['log', '-1', '--format=%H', '--', rel])).stdout.trim().length > 0
+  } catch {
+    return false
+  }
 }
 
 /** One line per check for the task output. */
