@@ -6,7 +6,8 @@
 import { runIfMain } from '../src/run-alone.ts'
 import type { Ctx } from '../src/context.ts'
 import type { Task } from '../src/task.ts'
-import { fineGrainedProblem, githubPat } from '../src/cluster/github-pat.ts'
+import { fineGrainedProblem } from '../src/cluster/github-pat.ts'
+import { githubToken } from '../src/github-token.ts'
 import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, requireUnsealed, type KvSecret } from '../src/cluster/vault.ts'
 import { SetupError } from '../src/errors.ts'
 import { checkToken } from '../src/cluster/write-back-proof.ts'
@@ -29,7 +30,7 @@ export const task: Task = {
   title: 'Store the GitHub token in Vault',
   scope: 'cluster',
   async prepare(ctx) {
-    const pat = await githubPat(ctx)
+    const pat = await githubToken(ctx)
     if (!pat) return // dry-run without GITHUB_PAT: never asks, the plan says task 1 will
     // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written
     if (!ctx.secrets.vaultToken() && !(await isLoggedIn(ctx))) await ensureLogin(ctx)
@@ -51,7 +52,7 @@ export const task: Task = {
   async plan(ctx) {
     const path = ctx.settings.vaultPath
     const username = ctx.settings.githubUsername
-    const pat = await githubPat(ctx)
+    const pat = await githubToken(ctx)
     if (pat) {
       const fineGrained = fineGrainedProblem(pat)
       if (fineGrained) throw fineGrained

@@ -28,7 +28,7 @@ import { containsCommit, lastChange, lastChanges, setupRevision } from './origin
 import { prunePutBack } from './prune-pause.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
 import { describeAncestor, findAncestors, pauseHolds, pausePatch, restorePatch, strategyNote, type Ancestor } from './app-of-apps.ts'
-import { knownOurs, ourExternalSecrets } from './our-resources.ts'
+import { IMAGE_UPDATER_API, knownOurs, ourExternalSecrets } from './our-resources.ts'
 import { PROGRESS_EVERY_MS, waitForApp, WaitProgress } from './wait-app.ts'
 
 interface Step {
@@ -42,7 +42,6 @@ interface Step {
   needs?: 'secrets' | 'crd'
 }
 
-const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
 export function deploySteps(ctx: Ctx, facts: { chartApplicationFile: string; apps: AppSpec[] }): Step[] {
   const s = ctx.settings
@@ -278,14 +277,18 @@ interface Planned {
 
 /** What Argo CD's resource health does not cover: the Secrets ESO renders, the CRD being served. */
 function extraCheck(ctx: Ctx, k: Kube, step: Step): (() => Promise<string | undefined>) | undefined {
-  if (step.needs === 'secrets')
+  if (step.needs === 'secrets') {
+    // read and parsed once per wait, not on every evaluation
+    const ours = ourExternalSecrets(ctx)
+    ours.catch(() => {}) // a failed read surfaces where it is awaited, not as an unhandled rejection
     return async () => {
-      for (const es of await ourExternalSecrets(ctx)) {
+      for (const es of await ours) {
         const secret = await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: es.namespace, name: es.secretName })
         if (!secret) return `Secret ${es.namespace}/${es.secretName} (target of ExternalSecret ${es.name}) not created yet`
       }
       return undefined
     }
+  }
   if (step.needs === 'crd')
     return async () => {
       try {

@@ -1,16 +1,10 @@
-// The GitHub token for task 1: from GITHUB_PAT (.env), else a hidden prompt on a terminal (see
-// src/github-token.ts: asked early, shape-checked), and what GitHub says about its scopes. Never
-// printed, logged or saved.
+// What GitHub says about the token task 1 stores (its kind and scopes); the token itself comes from
+// src/github-token.ts (GITHUB_PAT, else asked early, shape-checked). Never printed, logged or saved.
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
-import { githubToken } from '../github-token.ts'
 
-/** The shape-checked token; undefined only in dry-run, which never asks. */
-export async function githubPat(ctx: Ctx): Promise<string | undefined> {
-  return githubToken(ctx)
-}
-
-const NEW_CLASSIC_TOKEN = 'https://github.com/settings/tokens/new?scopes=read:packages,repo&description=argocd-image-updater'
+/** Where a classic token with the scopes the setup needs is created. */
+export const NEW_CLASSIC_TOKEN = 'https://github.com/settings/tokens/new?scopes=read:packages,repo&description=argocd-image-updater'
 
 /** ghcr.io takes a classic personal access token only: a fine-grained one (github_pat_) is refused there. */
 export function fineGrainedProblem(token: string): SetupError | undefined {

@@ -9,6 +9,7 @@ import { repoFacts } from '../repo-facts.ts'
 import type { KObj } from './kube.ts'
 
 export const CONTROLLER_DEPLOYMENT = 'argocd-image-updater-controller'
+export const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
 /** Our ExternalSecrets (from the file task 2 writes) as Argo CD resource keys. */
 export async function ourExternalSecrets(ctx: Ctx): Promise<{ key: string; namespace: string; name: string; secretName: string }[]> {

@@ -11,7 +11,7 @@ import { getAt } from '../yaml-edit.ts'
 import { judgeApp, snapshotFor, type Verdict } from './app-snapshot.ts'
 import { warningsWithCauses } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
-import { knownOurs } from './our-resources.ts'
+import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API, knownOurs } from './our-resources.ts'
 import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './controller-log.ts'
 import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
@@ -26,9 +26,7 @@ export interface CheckResult {
   hint?: string
 }
 
-export const CONTROLLER_DEPLOYMENT = 'argocd-image-updater-controller'
 export const CONTROLLER_CONFIGMAP = 'argocd-image-updater-config'
-export const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
 const conditionTrue = (o: KObj | undefined, type: string) =>
   (o?.status?.conditions ?? []).some((c: { type: string; status: string }) => c.type === type && c.status === 'True')
@@ -351,7 +349,8 @@ export async function awaitHealthyCycle(read: () => Promise<LogVerdict>, waitMs:
     const v = await read()
     if (v.healthy) return v
     const f = v.failedCycles
-    if (f.length >= 2 && f.at(-1) === v.lastCycle && f.at(-2)!.result.line < f.at(-1)!.result.line) return v
+    // two cycles failed, the last one included (a transient error gets one more cycle)
+    if (f.length >= 2 && f.at(-1) === v.lastCycle) return v
     if (Date.now() >= deadline) return v
     if (Date.now() - said >= pace.sayEveryMs) {
       said = Date.now()
