@@ -1,6 +1,6 @@
 // Files the tasks write in the GitOps repo: compare, show a unified diff, write atomically.
 import { chmod, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
-import { accessSync, constants, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs'
+import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync, statSync } from 'node:fs'
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
@@ -67,7 +67,7 @@ export function verifyWritable(repoDir: string, rels: string[]): void {
   for (const rel of rels) {
     const real = realRepoPath(repoDir, rel)
     const abs = join(repoDir, real)
-    if (safeExists(abs)) {
+    if (existsSync(abs)) {
       const mode = statSync(abs).mode
       if ((mode & 0o200) === 0) problems.push(`${real} is read-only (mode ${(mode & 0o777).toString(8)})`)
       else
@@ -78,7 +78,7 @@ export function verifyWritable(repoDir: string, rels: string[]): void {
         }
     }
     let dir = dirname(abs)
-    while (!safeExists(dir)) dir = dirname(dir)
+    while (!existsSync(dir)) dir = dirname(dir)
     try {
       accessSync(dir, constants.W_OK)
     } catch (err) {
@@ -90,15 +90,6 @@ export function verifyWritable(repoDir: string, rels: string[]): void {
       `the setup must change files it cannot write: ${[...new Set(problems)].join('; ')}`,
       'make them writable (chmod u+w <file>; an immutable one: chattr -i <file>), then rerun; nothing was changed',
     )
-}
-
-function safeExists(abs: string): boolean {
-  try {
-    statSync(abs)
-    return true
-  } catch {
-    return false
-  }
 }
 
 /** Current content of a repo-relative file, or null when it does not exist. */
@@ -161,10 +152,6 @@ export function unifiedDiff(rel: string, before: string | null, after: string | 
 }
 
 /**
- * The change that makes `rel` hold `desired` (null: absent), or undefined when it already does.
- * `current` may be passed when the caller has read the file already.
- */
-/**
  * Two YAML texts that say the same (same documents, same data) and differ only in comments, blank
  * lines, quoting or layout. The repo's own tooling (a formatter in a pre-commit hook, an editor) may
  * reshape a file this setup wrote; that is not a change to undo, and undoing it would fight the
@@ -181,6 +168,11 @@ export function sameYamlData(a: string, b: string): boolean {
   return left !== undefined && right !== undefined && isDeepStrictEqual(left, right)
 }
 
+/**
+ * The change that makes `rel` hold `desired` (null: absent), or undefined when it already does (the
+ * same YAML data counts: see sameYamlData). `current` may be passed when the caller has read the
+ * file already.
+ */
 export async function planFile(ctx: Ctx, rel: string, desired: string | null, current?: string | null): Promise<Change | undefined> {
   const before = current === undefined ? await readRepoFile(ctx, rel) : current
   if (before === desired) return undefined

@@ -2,7 +2,7 @@
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile, realRepoPath } from './files.ts'
-import { existsSync, readFileSync } from 'node:fs'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { commitPaths, gitDirs, headCommit, isGitCheckout, pushBranch, removeStaleGitLocks, repoStatus, sameAsHead, stagedPaths, unstage, type FileStatus, type RepoStatus } from './git.ts'
 import { checkoutStatus } from './run-reads.ts'
@@ -140,8 +140,8 @@ async function gitWrite<T>(ctx: Ctx, what: string, write: () => Promise<T>): Pro
 }
 
 /** The work-tree content of each path (null: absent), to see what a hook changed. */
-function contents(ctx: Ctx, paths: string[]): Map<string, string | null> {
-  return new Map(paths.map((p) => [p, existsSync(join(ctx.repoDir, p)) ? readFileSync(join(ctx.repoDir, p), 'utf8') : null]))
+async function contents(ctx: Ctx, paths: string[]): Promise<Map<string, string | null>> {
+  return new Map(await Promise.all(paths.map(async (p) => [p, await readRepoFile(ctx, p)] as const)))
 }
 
 /**
@@ -152,11 +152,11 @@ function contents(ctx: Ctx, paths: string[]): Map<string, string | null> {
  */
 async function commitThroughHooks(ctx: Ctx, changed: FileStatus[], message: string): Promise<string> {
   const paths = changed.map((f) => f.path)
-  const before = contents(ctx, paths)
+  const before = await contents(ctx, paths)
   try {
     return await commitPaths(ctx.repoDir, changed, message)
   } catch (err) {
-    const after = contents(ctx, paths)
+    const after = await contents(ctx, paths)
     const rewritten = paths.filter((p) => after.get(p) !== before.get(p))
     if (rewritten.length === 0) throw err
     for (const p of rewritten) await ctx.state.recordWrite(p, after.get(p) ?? null)

@@ -12,8 +12,7 @@ import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
 import { keepRunReads, runReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
-import { acquireLock, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
-import { createHash } from 'node:crypto'
+import { acquireLock, contentHash, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
 import { canAsk } from './token-prompt.ts'
 import { STOP_EXIT_CODE, STOP_TEXT, StopControl, StopRequested, type StopCause } from './stop.ts'
 import type { Change, Task } from './task.ts'
@@ -259,7 +258,7 @@ const NOT_SHAPING = new Set(['stateDir', 'kubeconfig', 'kubeContext', 'syncTimeo
 /** What finished tasks' results depend on: the shaping settings and the cluster (the last one known). */
 function runBasis(ctx: Ctx, cluster: ClusterIdentity | undefined): RunBasis {
   const shaping = Object.entries(ctx.settings).filter(([k]) => !NOT_SHAPING.has(k))
-  return { settings: createHash('sha256').update(JSON.stringify(shaping)).digest('hex').slice(0, 16), cluster: cluster?.kubeSystemUid ?? ctx.state.run?.basis?.cluster }
+  return { settings: contentHash(JSON.stringify(shaping)).slice(0, 16), cluster: cluster?.kubeSystemUid ?? ctx.state.run?.basis?.cluster }
 }
 
 /**

@@ -30,22 +30,14 @@ export class StopControl {
   private readonly putBacks = new Map<string, PutBack>()
   private handler: ((cause: StopCause) => Promise<number>) | undefined
   private stopping = false
-  private readonly listeners: [NodeJS.Signals, () => void][] = []
 
   constructor(private readonly exit: (code: number) => void = (code) => process.exit(code)) {}
 
   /** Takes over SIGINT and SIGTERM for the rest of the process (listr2's own handler is off). */
   listen(): void {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-      const fn = () => void this.stop(signal)
-      process.on(signal, fn)
-      this.listeners.push([signal, fn])
+      process.on(signal, () => void this.stop(signal))
     }
-  }
-
-  unlisten(): void {
-    for (const [signal, fn] of this.listeners) process.off(signal, fn)
-    this.listeners.length = 0
   }
 
   /** What stopping does at this point of the run; resolves to the exit code. */

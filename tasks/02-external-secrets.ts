@@ -29,7 +29,7 @@ export const task: Task = {
     if (current !== null && migratePullSecretName(current, rel) !== current)
       ctx.log(`${rel}: pull secret ${OLD_PULL_SECRET} renamed to ${PULL_SECRET} (the old name is the chart's own Secret; vault-eso prunes the old ExternalSecret)`)
     return present([
-      await planFile(ctx, rel, rendered),
+      await planFile(ctx, rel, rendered, current),
       await planFile(ctx, s.vaultEsoFile, editInclude(esoApp, s.vaultEsoFile, { add: SECRET_FILE }), esoApp),
     ])
   },
