@@ -1,7 +1,7 @@
 // Git, through zx shell calls, quiet (child output reaches the user only through task messages).
 import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { $, type ProcessOutput } from 'zx'
+import { $, type ProcessOutput } from 'zx/core'
 import { execFile } from 'node:child_process'
 import { promisify } from 'node:util'
 import { SetupError } from './errors.ts'
