@@ -5,7 +5,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'nod
 import { randomBytes } from 'node:crypto'
 import { createTwoFilesPatch } from 'diff'
 import { isDeepStrictEqual } from 'node:util'
-import { parseAllDocuments } from 'yaml'
+import { parseYaml } from './yaml-parse.ts'
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import type { Change } from './task.ts'
@@ -159,8 +159,8 @@ export function unifiedDiff(rel: string, before: string | null, after: string | 
  */
 export function sameYamlData(a: string, b: string): boolean {
   const parse = (text: string) => {
-    const docs = parseAllDocuments(text)
-    if (!Array.isArray(docs) || docs.some((d) => d.errors.length)) return undefined
+    const docs = parseYaml(text)
+    if (docs.some((d) => d.errors.length)) return undefined
     return docs.map((d) => d.toJS()).filter((d) => d !== null && d !== undefined)
   }
   const left = parse(a)

@@ -2,9 +2,10 @@
 // indentation, comment placement), which would turn a one-line change into a noisy diff, so every
 // edit here locates the node with `parseAllDocuments` and splices only that node's source range
 // (`node.range`: [start, valueEnd, nodeEnd] offsets into the text). Everything else stays untouched.
-import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, Scalar } from 'yaml'
 import type { Document, Node } from 'yaml'
 import { SetupError } from './errors.ts'
+import { parseYaml } from './yaml-parse.ts'
 
 export type YamlPath = (string | number)[]
 
@@ -13,7 +14,7 @@ const SYNTAX_FIX = 'fix the YAML syntax at that line and rerun'
 /** Parses every document; on a syntax error throws SetupError(`${file}:${line}: YAML does not parse: ${reason}`, fix) */
 export function parseYamlDocuments(text: string, file: string): Document.Parsed[] {
   // prettyErrors off: the message stays one short sentence and `pos` is a plain offset
-  const docs = Array.from(parseAllDocuments(text, { prettyErrors: false }))
+  const docs = [...parseYaml(text, { prettyErrors: false })]
   for (const doc of docs) {
     const err = doc.errors[0]
     if (err) throw new SetupError(`${file}:${lineAt(text, err.pos[0])}: YAML does not parse: ${err.message}`, SYNTAX_FIX)
@@ -247,7 +248,7 @@ function doubleQuoted(value: string): string {
 function isValidPlain(value: string, inFlow: boolean, mustStayString: boolean): boolean {
   if (value === '' || /[\r\n]/.test(value)) return false
   const probe = inFlow ? `[${value}]` : `- ${value}\n`
-  const docs = parseAllDocuments(probe)
+  const docs = parseYaml(probe)
   if (docs.length !== 1 || docs[0]!.errors.length > 0) return false
   const seq = docs[0]!.contents
   if (!isSeq(seq) || seq.items.length !== 1) return false

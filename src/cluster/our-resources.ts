@@ -1,7 +1,7 @@
 // The resources this setup adds or changes on the cluster, by Argo CD resource key: our
 // ExternalSecrets (from the file task 2 writes), every object of each app the setup moves, the Image
 // Updater controller. A snapshot never excuses these, even on a rerun that finds them already live.
-import { parseAllDocuments } from 'yaml'
+import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { readRepoFile } from '../files.ts'
 import { resourceKey } from './app-snapshot.ts'
@@ -15,7 +15,7 @@ export const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 export async function ourExternalSecrets(ctx: Ctx): Promise<{ key: string; namespace: string; name: string; secretName: string }[]> {
   const text = await readRepoFile(ctx, `${ctx.settings.manifestsDir}/github-external-secret.yaml`)
   if (text === null) return []
-  return parseAllDocuments(text)
+  return parseYaml(text)
     .map((d) => d.toJS() as KObj | null)
     .filter((o): o is KObj => o?.kind === 'ExternalSecret' && Boolean(o.metadata?.name))
     .map((o) => {

@@ -1,6 +1,6 @@
 // The Argo CD objects this setup applies, read from the GitOps checkout (the files the repo tasks
 // wrote and task 7 pushed), so the cluster gets exactly what git has.
-import { parseAllDocuments } from 'yaml'
+import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
@@ -8,7 +8,7 @@ import type { KObj } from './kube.ts'
 
 /** Parses the one object of `kind` in a repo file (documents of other kinds are ignored). */
 export function parseObject(text: string, rel: string, kind: string): KObj {
-  const docs = parseAllDocuments(text)
+  const docs = parseYaml(text)
   const found: KObj[] = []
   for (const doc of docs) {
     if ('errors' in doc && doc.errors.length) {

@@ -1,6 +1,6 @@
 // Task 8's checks: each one passes or fails with the hint a user needs. Conditions that may still be
 // converging are awaited by watch (up to SYNC_TIMEOUT_SECONDS); secret values are never printed.
-import { parseAllDocuments } from 'yaml'
+import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
@@ -68,7 +68,7 @@ async function externalSecrets(ctx: Ctx): Promise<EsSpec[]> {
   const rel = `${ctx.settings.manifestsDir}/github-external-secret.yaml`
   const text = await readRepoFile(ctx, rel)
   if (text === null) throw new SetupError(`${rel} does not exist`, 'run task 2 first: npx tsx scripts/run.ts --only 2')
-  return parseAllDocuments(text)
+  return parseYaml(text)
     .map((d) => d.toJS() as KObj | null)
     .filter((o): o is KObj => o?.kind === 'ExternalSecret')
     .map((o) => ({

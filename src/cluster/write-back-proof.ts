@@ -2,7 +2,7 @@
 // Image Updater reads its git credentials only when it commits, so a token that cannot push, an SSH
 // repoURL with a username/password Secret, or a protected branch otherwise show up only at the first
 // real update, long after the setup said "done". Each failure is a SetupError with cause and fix.
-import { parseAllDocuments } from 'yaml'
+import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
@@ -14,7 +14,7 @@ import { githubApiOff, githubGet, parseRepoUrl } from './github-api.ts'
 
 /** Keys the write-back ExternalSecret puts in its Secret (template keys, else data[].secretKey). */
 export function writeBackSecretKeys(text: string): { name: string; keys: string[] } | undefined {
-  for (const doc of parseAllDocuments(text)) {
+  for (const doc of parseYaml(text)) {
     const o = doc.toJS() as any
     if (o?.kind !== 'ExternalSecret' || o.spec?.target?.template?.type === 'kubernetes.io/dockerconfigjson') continue
     const templated = Object.keys(o.spec?.target?.template?.data ?? {})
