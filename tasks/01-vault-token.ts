@@ -32,9 +32,11 @@ export const task: Task = {
   async prepare(ctx) {
     const pat = await githubToken(ctx)
     if (!pat) return // dry-run without GITHUB_PAT: never asks, the plan says task 1 will
-    // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written
-    if (!ctx.secrets.vaultToken() && !(await isLoggedIn(ctx))) await ensureLogin(ctx)
-    if (ctx.dryRun || !(await isLoggedIn(ctx))) return
+    const loggedIn = await isLoggedIn(ctx)
+    // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written:
+    // ensureLogin stops the run now, with its fix
+    if (!loggedIn && !ctx.secrets.vaultToken()) await ensureLogin(ctx)
+    if (ctx.dryRun || !loggedIn) return
     const replaces = replacement(await currentValue(ctx), ctx.settings.githubUsername, pat)
     if (!replaces) return
     const line = `${ctx.settings.vaultPath}: task 1 ${replaces}`
@@ -62,8 +64,11 @@ export const task: Task = {
     const checked = async () => {
       if (pat) ctx.log(await checkToken(ctx, pat))
     }
-    await requireUnsealed(ctx)
-    if (!pat) return [{ summary: `vault kv put ${path} (username, pat from stdin): task 1 will ask for the GitHub token (GITHUB_PAT is not set)`, async apply() {} }]
+    if (!pat) {
+      await requireUnsealed(ctx)
+      return [{ summary: `vault kv put ${path} (username, pat from stdin): task 1 will ask for the GitHub token (GITHUB_PAT is not set)`, async apply() {} }]
+    }
+    // a sealed Vault stops here too: every vault command that finds it sealed says so (vault.ts)
     const loggedIn = await ensureLogin(ctx)
     const summary = `vault kv put ${path} (username, pat from stdin)`
     const put = (note?: string) => ({

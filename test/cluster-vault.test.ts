@@ -130,6 +130,26 @@ test('a sealed Vault stops the task with the unseal command', async () => {
   await assert.rejects(task.plan(ctx()), (e: Error & { fix: string }) => /sealed/.test(e.message) && /vault operator unseal/.test(e.fix))
 })
 
+test('sealed after the run began: the next vault command stops with the unseal fix, not a login error', async () => {
+  // Vault sealed between the run's first look and task 1's plan (the proof:faults case vault-sealed
+  // does this to a whole run): the lookup's 503 is a sealed Vault, not a logged-out CLI
+  await task.prepare!(ctx())
+  vault.sealed = true
+  await assert.rejects(task.plan(ctx({ VAULT_TOKEN })), (e: Error & { fix: string }) => /^Vault is sealed \(vault token lookup\)/.test(e.message) && /vault operator unseal/.test(e.fix))
+  await assert.rejects(task.prepare!(ctx()), (e: Error & { fix: string }) => /^Vault is sealed/.test(e.message) && /vault operator unseal/.test(e.fix))
+  await assert.rejects(task.plan(ctx({ VAULT_TOKEN }, true)), (e: Error) => /^Vault is sealed/.test(e.message), 'dry-run too')
+  await assert.rejects(task.plan(ctx({ GITHUB_PAT: '' }, true)), (e: Error) => /^Vault is sealed$/.test(e.message), 'dry-run without a token: the status check')
+})
+
+test('a converged prepare and plan send 4 vault commands: a login check and a read each', async () => {
+  await run(ctx())
+  const before = stats.snapshot().execCommands.length
+  await task.prepare!(ctx())
+  assert.deepEqual(await run(ctx()), [])
+  const sent = stats.snapshot().execCommands.slice(before).map((c) => c.join(' '))
+  assert.deepEqual(sent, ['vault token lookup -format=json', 'vault kv get -format=json secret/homelab/github', 'vault token lookup -format=json', 'vault kv get -format=json secret/homelab/github'])
+})
+
 test('no token on any exec command line, in any log line', () => {
   const lines = stats.snapshot().execCommands.map((c) => c.join(' '))
   assert.ok(lines.length >= 8)

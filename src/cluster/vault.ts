@@ -25,14 +25,21 @@ function firstLine(r: ExecResult): string {
   return (r.stderr || r.stdout).trim().split('\n').find((l) => l.trim()) ?? `exit code ${r.exitCode}`
 }
 
-/** Runs one vault command in the Vault pod (its first container). */
+/**
+ * Runs one vault command in the Vault pod (its first container). A command that finds Vault sealed
+ * (the CLI's "* Vault is sealed", from the API's 503) stops with the unseal fix, whatever it was
+ * for: a sealed Vault is not a missing login or a missing secret. (`vault status` reports sealed
+ * in its JSON instead, which vaultStatus reads.)
+ */
 async function vault(ctx: Ctx, command: string[], stdin?: string): Promise<ExecResult> {
   const k = await kube(ctx)
   const { vaultNamespace: ns, vaultPod: pod } = ctx.settings
   const podObj = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod })
   if (!podObj) throw new SetupError(`pod ${ns}/${pod} does not exist`, 'check VAULT_NAMESPACE and VAULT_POD in .env (kubectl get pods -A | grep vault)')
   const container: string | undefined = podObj.spec?.containers?.[0]?.name
-  return k.exec(ns, pod, container, command, stdin)
+  const r = await k.exec(ns, pod, container, command, stdin)
+  if (r.exitCode !== 0 && /\bVault is sealed\b/.test(`${r.stderr}\n${r.stdout}`)) throw new SetupError(`Vault is sealed (${command.slice(0, 3).join(' ')})`, unsealFix(ctx))
+  return r
 }
 
 export async function vaultStatus(ctx: Ctx): Promise<VaultStatus> {
