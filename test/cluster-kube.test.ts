@@ -3,7 +3,11 @@
 // watches, never count an error as ready, and time out naming the last state.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { kubeconfigYaml, startSandbox, type Sandbox } from '../sandbox/index.ts'
+import { createPki } from '../sandbox/apiserver/pki.ts'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { kube, type Kube } from '../src/cluster/kube.ts'
@@ -81,6 +85,39 @@ test('a run of API calls shares one TLS connection (client-node alone opens one 
   await k.apply(cm({ level: 'warn' }), { force: true })
   const { tlsConnections } = sb.stats()
   assert.ok(tlsConnections >= 1 && tlsConnections <= 2, `${tlsConnections} TLS connections for 12 requests`)
+})
+
+test('reads started together discover their apiVersion once (client-node alone sends one discovery GET each)', async () => {
+  const fresh = await kube(ctxFor(sb.kubeconfigPath))
+  sb.resetStats()
+  await Promise.all([
+    fresh.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'default', name: 'a' }),
+    fresh.get({ apiVersion: 'apps/v1', kind: 'StatefulSet', namespace: 'default', name: 'b' }),
+    fresh.get({ apiVersion: 'apps/v1', kind: 'DaemonSet', namespace: 'default', name: 'c' }),
+    fresh.list('apps/v1', 'ReplicaSet', 'default'),
+  ])
+  assert.equal(sb.stats().reads['/apis/apps/v1'], 1)
+  // a kind the kept list lacks is looked up again (a CRD installed since the first discovery)
+  await assert.rejects(fresh.get({ apiVersion: 'apps/v1', kind: 'NoSuchKind', namespace: 'default', name: 'x' }))
+  assert.ok(sb.stats().reads['/apis/apps/v1']! >= 2)
+})
+
+test('the shared TLS context still checks the server: a kubeconfig that trusts another CA is refused, for requests and execs', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-ca-'))
+  try {
+    const other = createPki()
+    const file = join(dir, 'kubeconfig')
+    // the sandbox's own token, another CA: only the server's certificate can fail here
+    writeFileSync(file, kubeconfigYaml(sb.url, { ...sb.pki, caPem: other.caPem }, sb.token), { mode: 0o600 })
+    const wrong = await kube(ctxFor(file))
+    await assert.rejects(wrong.get(ref), /SELF_SIGNED|UNABLE_TO_VERIFY|certificate/i)
+    await assert.rejects(wrong.exec('default', 'probe', undefined, ['true']), /SELF_SIGNED|UNABLE_TO_VERIFY|certificate/i)
+    // control: the same file with the sandbox's CA reads fine
+    writeFileSync(file, kubeconfigYaml(sb.url, sb.pki, sb.token), { mode: 0o600 })
+    await (await kube(ctxFor(file))).list('v1', 'ConfigMap', 'default')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('a timeout names what was awaited and the last state seen; a failing check is never ready', async () => {

@@ -2,8 +2,11 @@
 // request (KubeConfig.createAgent), so each API call opens a new TCP connection, makes a new TLS
 // context from the kubeconfig's CA and client pair, and does a full handshake. Against a TLS API
 // server (k3s, the sandbox) that was most of a converged run's API time; one shared agent keeps
-// the connection and reuses it.
+// the connection and reuses it. The agent also holds one TLS context for all of its connections: an
+// exec's WebSocket cannot reuse a connection (the upgrade takes it over), and building the context
+// again from the PEM texts for each one cost about 3 ms of CPU a connection.
 import { Agent } from 'node:https'
+import { createSecureContext, type SecureContextOptions } from 'node:tls'
 
 interface AgentFactory {
   createAgent(cluster: { server?: string; proxyUrl?: string } | null | undefined, options: Record<string, unknown>): unknown
@@ -23,7 +26,8 @@ export function shareOneAgent(kc: object): void {
     if (cluster?.proxyUrl || !cluster?.server?.startsWith('https:')) return perRequest(cluster, options)
     // the same kubeconfig user gives the same options; a different one (never within a run) its own agent
     const key = JSON.stringify(options)
-    if (shared?.key !== key) shared = { key, agent: new Agent({ ...options, keepAlive: true }) }
+    // tls.connect uses a given secureContext as it is, instead of making one from ca/cert/key
+    if (shared?.key !== key) shared = { key, agent: new Agent({ ...options, keepAlive: true, secureContext: createSecureContext(options as SecureContextOptions) }) }
     return shared.agent
   }
 }
