@@ -496,3 +496,16 @@ describe('brace lists', () => {
     assert.match(setupError(() => formatBraceList(['a,b.yaml'])).message, /a,b\.yaml/)
   })
 })
+
+test('parsed YAML is kept by text: the same text parses once, other options or text parse anew, and the keep is bounded', async () => {
+  const { parseYaml } = await import('../src/yaml-parse.ts')
+  const text = `kind: ConfigMap\nmetadata: {name: kept-${Math.random()}}\n`
+  const first = parseYaml(text)
+  assert.equal(parseYaml(text), first, 'same text: the same documents')
+  assert.notEqual(parseYaml(text, { prettyErrors: false }), first, 'other error options: parsed anew')
+  assert.notEqual(parseYaml(`${text}# changed\n`), first)
+  // errors stay with the documents, as parseAllDocuments gives them
+  assert.ok(parseYaml('a: [1, 2\n')[0]!.errors.length > 0)
+  for (let i = 0; i < 100; i++) parseYaml(`i: ${i}\n`)
+  assert.notEqual(parseYaml(text), first, 'pushed out by 100 other texts: parsed anew')
+})
