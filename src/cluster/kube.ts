@@ -283,8 +283,28 @@ function makeKube(
 ): Kube {
   // KubernetesObjectApi resolves kind -> resource path through discovery; expose that for watches.
   class ObjectApi extends k8s.KubernetesObjectApi {
+    /** the first discovery of each apiVersion, while it runs or once it succeeded */
+    private discoveries = new Map<string, Promise<unknown>>()
+
     collectionPath(apiVersion: string, kind: string, namespace?: string): Promise<string> {
       return this.specUriPath({ apiVersion, kind, metadata: { namespace } }, 'list')
+    }
+
+    // client-node keeps each apiVersion's resource list once it has it, but reads it again for every
+    // call made while the first read is under way: reads started together (preflight's) would each
+    // send the same discovery GET. They wait for the first instead, then find the kind in the kept
+    // list (a kind it lacks, such as a CRD installed since, still reads the list again).
+    // (options: client-node's Configuration, passed on as given)
+    protected override async resource(apiVersion: string, kind: string, options?: any) {
+      const first = this.discoveries.get(apiVersion)
+      if (first) {
+        await first.catch(() => {})
+        return super.resource(apiVersion, kind, options)
+      }
+      const discovery = super.resource(apiVersion, kind, options)
+      this.discoveries.set(apiVersion, discovery)
+      discovery.catch(() => this.discoveries.delete(apiVersion))
+      return discovery
     }
   }
   const objects = kc.makeApiClient(ObjectApi)
