@@ -117,28 +117,33 @@ export function formatFailures(failures: Failure[]): SetupError {
 
 /** Runs every check; throws one SetupError listing all failures. Returns the cluster reached. */
 export async function clusterPreflight(ctx: Ctx): Promise<ClusterIdentity> {
-  const failures = [...configFailures(ctx), ...(await repoFailures(ctx))]
-  let k: Kube | undefined
+  // the repo's checks (git, and origin over the network) run while the cluster is reached and read;
+  // the failures are listed as if one ran after the other: settings, repo, cluster
+  const [repo, cluster] = await Promise.all([repoFailures(ctx), clusterSide(ctx)])
+  // a cluster that is not the one this repo's setup ran against comes first (nothing of it was read)
+  const failures = cluster.refused ? [cluster.refused, ...configFailures(ctx), ...repo] : [...configFailures(ctx), ...repo, ...cluster.failures]
+  if (failures.length) throw formatFailures(failures)
+  ctx.log(`preflight passed (context ${cluster.k!.contextName}, ${cluster.k!.server})`)
+  return cluster.identity!
+}
+
+async function clusterSide(ctx: Ctx): Promise<{ k?: Kube; identity?: ClusterIdentity; refused?: Failure; failures: Failure[] }> {
+  let k: Kube
   try {
     k = await kube(ctx)
   } catch (err) {
-    failures.push(asFailure(err))
+    return { failures: [asFailure(err)] }
   }
-  let identity: ClusterIdentity | undefined
-  if (k) {
-    // which cluster this is comes first: nothing else, not even a read, runs on a cluster refused
-    try {
-      identity = await clusterIdentity(k)
-    } catch (err) {
-      failures.push({ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)' })
-    }
-    const f = identity && identityFailure(ctx, identity)
-    if (f) failures.unshift(f)
-    else if (identity) failures.push(...(await clusterFailures(ctx, k)))
+  // which cluster this is comes first: nothing else, not even a read, runs on a cluster refused
+  let identity: ClusterIdentity
+  try {
+    identity = await clusterIdentity(k)
+  } catch (err) {
+    return { k, failures: [{ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)' }] }
   }
-  if (failures.length) throw formatFailures(failures)
-  ctx.log(`preflight passed (context ${k!.contextName}, ${k!.server})`)
-  return identity!
+  const refused = identityFailure(ctx, identity)
+  if (refused) return { k, identity, refused, failures: [] }
+  return { k, identity, failures: await clusterFailures(ctx, k) }
 }
 
 /** Which cluster this is: API server URL and the kube-system namespace's uid. */
