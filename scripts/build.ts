@@ -33,6 +33,24 @@ const sourceLocation: Plugin = {
   },
 }
 
+/**
+ * node-fetch 2 (client-node's HTTP client) imports whatwg-url but uses it only where Node has no URL
+ * of its own (`Url.URL || whatwgUrl.URL`); loading it still evaluates tr46's Unicode tables, about a
+ * tenth of the client-node chunk. Node's URL stands in for it. Any other importer stops the build:
+ * it may need the real package.
+ */
+const nodeUrlForWhatwgUrl: Plugin = {
+  name: 'node-url-for-whatwg-url',
+  setup(b) {
+    b.onResolve({ filter: /^whatwg-url$/ }, (args) => {
+      if (!args.importer.includes('/node_modules/node-fetch/'))
+        return { errors: [{ text: `whatwg-url is imported by ${args.importer}: the build replaces it with Node's URL for node-fetch only (scripts/build.ts)` }] }
+      return { path: 'whatwg-url', namespace: 'node-url' }
+    })
+    b.onLoad({ filter: /.*/, namespace: 'node-url' }, () => ({ contents: 'export const URL = globalThis.URL\nexport default { URL }\n', loader: 'js' }))
+  },
+}
+
 export async function buildBundle(projectDir = PROJECT, outDir = join(projectDir, BUNDLE_DIR)): Promise<BundleManifest> {
   // the manifest goes first and comes back last: an interrupted build leaves no fresh-looking bundle
   rmSync(join(outDir, BUNDLE_MANIFEST), { force: true })
@@ -56,7 +74,7 @@ export async function buildBundle(projectDir = PROJECT, outDir = join(projectDir
     external: ['bufferutil', 'utf-8-validate'],
     // CommonJS libraries inside an ESM bundle still call require() for Node's own modules
     banner: { js: "import { createRequire as __setupCreateRequire } from 'node:module'; const require = __setupCreateRequire(import.meta.url);" },
-    plugins: [sourceLocation],
+    plugins: [sourceLocation, nodeUrlForWhatwgUrl],
     metafile: true,
     logLevel: 'warning',
   })
