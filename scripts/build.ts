@@ -8,8 +8,9 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { build, type Plugin } from 'esbuild'
+import { build, type BuildOptions, type Plugin } from 'esbuild'
 import { BUNDLE_DIR, BUNDLE_MANIFEST, stampOf, type BundleManifest, type FileStamp } from '../src/fast-start.ts'
+import { compileCommonJs } from '../src/code-cache.ts'
 
 const PROJECT = resolve(import.meta.dirname, '..')
 
@@ -51,19 +52,43 @@ const nodeUrlForWhatwgUrl: Plugin = {
   },
 }
 
+/** client-node as the runs load it: CommonJS with a V8 code cache (src/code-cache.ts). */
+const CLIENT_NODE_SOURCE = 'src/cluster/client-node.ts'
+const CLIENT_NODE_FILE = 'client-node.cjs'
+const CLIENT_NODE_CACHE = 'client-node.cjs.v8-cache'
+
+/**
+ * kube.ts's `import('./client-node.ts')`, in the bundle: a module that loads the CommonJS build of
+ * client-node with its code cache and exports the same names.
+ */
+function clientNodeFromCache(projectDir: string, outDir: string, names: string[]): Plugin {
+  return {
+    name: 'client-node-from-cache',
+    setup(b) {
+      b.onResolve({ filter: /\/client-node\.ts$/ }, (args) =>
+        join(args.resolveDir, args.path) === join(projectDir, CLIENT_NODE_SOURCE) ? { path: 'client-node', namespace: 'client-node-from-cache' } : undefined,
+      )
+      b.onLoad({ filter: /.*/, namespace: 'client-node-from-cache' }, () => ({
+        contents: [
+          `import { loadCommonJs } from ${JSON.stringify(join(projectDir, 'src', 'code-cache.ts'))}`,
+          `const m = loadCommonJs(${JSON.stringify(join(outDir, CLIENT_NODE_FILE))}, ${JSON.stringify(join(outDir, CLIENT_NODE_CACHE))})`,
+          ...names.map((n) => `export const ${n} = m.${n}`),
+        ].join('\n'),
+        resolveDir: projectDir,
+        loader: 'js',
+      }))
+    },
+  }
+}
+
 export async function buildBundle(projectDir = PROJECT, outDir = join(projectDir, BUNDLE_DIR)): Promise<BundleManifest> {
   // the manifest goes first and comes back last: an interrupted build leaves no fresh-looking bundle
   rmSync(join(outDir, BUNDLE_MANIFEST), { force: true })
   rmSync(outDir, { recursive: true, force: true })
   mkdirSync(outDir, { recursive: true })
-  const result = await build({
+  const common: BuildOptions = {
     absWorkingDir: projectDir,
-    entryPoints: { cli: join(projectDir, 'src', 'cli.ts') },
-    outdir: outDir,
-    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
-    splitting: true,
-    format: 'esm',
     platform: 'node',
     target: `node${process.versions.node.split('.')[0]}`,
     // whitespace and syntax only: names stay, so a stack trace still reads
@@ -72,11 +97,31 @@ export async function buildBundle(projectDir = PROJECT, outDir = join(projectDir
     legalComments: 'none',
     // ws's optional native speed-ups: loaded in a try block when installed
     external: ['bufferutil', 'utf-8-validate'],
-    // CommonJS libraries inside an ESM bundle still call require() for Node's own modules
-    banner: { js: "import { createRequire as __setupCreateRequire } from 'node:module'; const require = __setupCreateRequire(import.meta.url);" },
-    plugins: [sourceLocation, nodeUrlForWhatwgUrl],
     metafile: true,
     logLevel: 'warning',
+  }
+  // client-node first: CommonJS, run once here so that its code cache holds what its top level
+  // compiles too (the names it exports come from that run)
+  const clientNode = await build({
+    ...common,
+    entryPoints: [join(projectDir, CLIENT_NODE_SOURCE)],
+    outfile: join(outDir, CLIENT_NODE_FILE),
+    format: 'cjs',
+    plugins: [nodeUrlForWhatwgUrl],
+  })
+  const compiled = compileCommonJs(join(outDir, CLIENT_NODE_FILE))
+  const names = Object.keys(compiled.run()).filter((n) => /^[A-Za-z_$][\w$]*$/.test(n))
+  writeFileSync(join(outDir, CLIENT_NODE_CACHE), compiled.script.createCachedData())
+  const result = await build({
+    ...common,
+    entryPoints: { cli: join(projectDir, 'src', 'cli.ts') },
+    outdir: outDir,
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
+    format: 'esm',
+    // CommonJS libraries inside an ESM bundle still call require() for Node's own modules
+    banner: { js: "import { createRequire as __setupCreateRequire } from 'node:module'; const require = __setupCreateRequire(import.meta.url);" },
+    plugins: [sourceLocation, nodeUrlForWhatwgUrl, clientNodeFromCache(projectDir, outDir, names)],
   })
   const stamps = (files: string[]): Record<string, FileStamp> => {
     const out: Record<string, FileStamp> = {}
@@ -94,8 +139,8 @@ export async function buildBundle(projectDir = PROJECT, outDir = join(projectDir
     projectDir,
     node: process.version,
     // the build itself is an input too: a changed build script makes the bundle stale
-    inputs: stamps([...Object.keys(result.metafile.inputs), join(projectDir, 'scripts', 'build.ts'), join(projectDir, 'src', 'fast-start.ts')]),
-    outputs: stamps(Object.keys(result.metafile.outputs)),
+    inputs: stamps([...Object.keys(result.metafile!.inputs), ...Object.keys(clientNode.metafile!.inputs), join(projectDir, 'scripts', 'build.ts'), join(projectDir, 'src', 'fast-start.ts')]),
+    outputs: stamps([...Object.keys(result.metafile!.outputs), ...Object.keys(clientNode.metafile!.outputs), join(outDir, CLIENT_NODE_CACHE)]),
   }
   const tmp = join(outDir, `${BUNDLE_MANIFEST}.tmp-${process.pid}`)
   writeFileSync(tmp, `${JSON.stringify(manifest)}\n`)

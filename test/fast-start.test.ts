@@ -2,12 +2,13 @@
 // built from is unchanged; anything else runs the sources.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { execFileSync } from 'node:child_process'
 import { join, resolve } from 'node:path'
 import { BUNDLE_DIR, BUNDLE_MANIFEST, bundleStaleness, freshBundle, stampOf, type BundleManifest } from '../src/fast-start.ts'
 import { buildBundle } from '../scripts/build.ts'
+import { compileCommonJs, loadCommonJs } from '../src/code-cache.ts'
 import { runSetup } from './helpers.ts'
 
 const PROJECT = resolve(import.meta.dirname, '..')
@@ -100,4 +101,25 @@ test('the real bundle: built from every source the CLI loads, run by scripts/run
     restore()
   }
   assert.equal(bundleStaleness(PROJECT), undefined)
+})
+
+test('the bundle loads client-node with the code cache the build wrote, and without a usable one still works', async () => {
+  if (bundleStaleness(PROJECT)) await buildBundle()
+  const file = join(PROJECT, BUNDLE_DIR, 'client-node.cjs')
+  const cache = readFileSync(join(PROJECT, BUNDLE_DIR, 'client-node.cjs.v8-cache'))
+  const cached = compileCommonJs(file, cache)
+  assert.equal(cached.script.cachedDataRejected, false, 'V8 accepts the cache from the build')
+  const exports = cached.run()
+  for (const name of ['KubeConfig', 'KubernetesObjectApi', 'CoreV1Api', 'Exec', 'Watch', 'PatchStrategy']) assert.ok(exports[name], `client-node's ${name}`)
+  // the bundle's kube.ts gets these names from its stand-in for client-node.ts
+  const chunk = readdirSync(join(PROJECT, BUNDLE_DIR, 'chunks')).find((f) => f.startsWith('client-node-'))
+  assert.ok(chunk, 'a chunk for client-node.ts')
+  assert.match(readFileSync(join(PROJECT, BUNDLE_DIR, 'chunks', chunk), 'utf8'), /loadCommonJs\(.*client-node\.cjs.*client-node\.cjs\.v8-cache/)
+  // a damaged cache is refused by V8 and the source compiled instead; a missing one likewise
+  const damaged = Buffer.from(cache)
+  damaged.fill(7, 0, 64)
+  const refused = compileCommonJs(file, damaged)
+  assert.equal(refused.script.cachedDataRejected, true)
+  assert.equal(typeof refused.run().KubeConfig, 'function')
+  assert.equal(typeof loadCommonJs(file, join(PROJECT, BUNDLE_DIR, 'no-such-cache')).KubeConfig, 'function')
 })
