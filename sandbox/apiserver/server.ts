@@ -38,7 +38,6 @@ export interface ApiServer {
 }
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms))
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -71,7 +70,9 @@ export async function startApiServer(opts: ApiServerOptions): Promise<ApiServer>
   /** Faults and bookkeeping shared by plain requests and exec upgrades; throws the injected error. */
   async function admit(path: string, key: string, mutating: boolean): Promise<void> {
     stats.count(key, mutating)
-    if (faults.latencyMs > 0) await sleep(faults.latencyMs)
+    // unref'd: a stalled request (proof:faults' stalled-api holds each for 10 min) must not keep the
+    // process that hosts the sandbox alive after the sandbox is stopped
+    if (faults.latencyMs > 0) await new Promise((r) => setTimeout(r, faults.latencyMs).unref())
     const failure = faults.takeFailure(path)
     if (failure === 500) throw new ApiError(500, 'InternalError', 'Internal error occurred: injected fault (sandbox fail500Next)')
     if (failure === 403) throw new ApiError(403, 'Forbidden', `forbidden: injected fault (sandbox forbidNext) on ${path}`)
