@@ -198,7 +198,10 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     await guard(survived, '', async () => {
       const app = apps[spec.applicationFile]
       const problems: string[] = []
-      const existedBefore = (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name))
+      // asked only where no saved move record judges an object (it may start a `git log`)
+      let existed: Promise<boolean> | undefined
+      const existedBefore = () =>
+        (existed ??= (async () => (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name)))())
       const notes: string[] = []
       for (const ref of spec.objects) {
         const obj = await k.get(ref)
@@ -223,9 +226,9 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         }
         const created = new Date(String(obj.metadata.creationTimestamp)).getTime()
         const appCreated = app ? new Date(String(app.metadata.creationTimestamp)).getTime() : NaN
-        if (existedBefore && created > appCreated) problems.push(`${ref.kind} ${ref.name} was created after the ${spec.name} Application (recreated during the move)`)
+        if (created > appCreated && (await existedBefore())) problems.push(`${ref.kind} ${ref.name} was created after the ${spec.name} Application (recreated during the move)`)
       }
-      record(survived, problems, notes.length ? notes.join('; ') : existedBefore ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
+      record(survived, problems, notes.length ? notes.join('; ') : (await existedBefore()) ? `${spec.objects.length} object(s) predate the new Application` : `${spec.objects.length} object(s) present (new install)`, `a recreated object had downtime: check ${s.personalServicesFile} no longer lists ${spec.name} and prunes nothing of it`)
     })
 
     // 5. the ImageUpdater resource selects the app and manages its image (on 1.2: by its status)
