@@ -8,7 +8,7 @@ import { chartShape } from '../render/chart.ts'
 import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, type Kube } from './kube.ts'
 import { originHeadOfRun } from './origin.ts'
-import { vaultStatus, unsealFix } from './vault.ts'
+import { requireUnsealed } from './vault.ts'
 import type { ClusterIdentity } from '../state.ts'
 
 export interface Failure {
@@ -93,11 +93,7 @@ async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
   const pod = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: s.vaultNamespace, name: s.vaultPod })
   if (!pod) failures.push({ cause: `pod ${s.vaultNamespace}/${s.vaultPod} does not exist`, fix: 'check VAULT_NAMESPACE and VAULT_POD (kubectl get pods -A | grep vault)' })
   else
-    await check(failures, async () => {
-      const st = await vaultStatus(ctx)
-      if (!st.initialized) throw new SetupError('Vault is not initialized', `kubectl -n ${s.vaultNamespace} exec -it ${s.vaultPod} -- vault operator init`)
-      if (st.sealed) throw new SetupError('Vault is sealed', unsealFix(ctx))
-    })
+    await check(failures, () => requireUnsealed(ctx))
   return failures
 }
 
