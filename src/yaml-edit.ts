@@ -12,9 +12,9 @@ export type YamlPath = (string | number)[]
 const SYNTAX_FIX = 'fix the YAML syntax at that line and rerun'
 
 /** Parses every document; on a syntax error throws SetupError(`${file}:${line}: YAML does not parse: ${reason}`, fix) */
-export function parseYamlDocuments(text: string, file: string): Document.Parsed[] {
+export function parseYamlDocuments(text: string, file: string): readonly Document.Parsed[] {
   // prettyErrors off: the message stays one short sentence and `pos` is a plain offset
-  const docs = [...parseYaml(text, { prettyErrors: false })]
+  const docs = parseYaml(text, { prettyErrors: false })
   for (const doc of docs) {
     const err = doc.errors[0]
     if (err) throw new SetupError(`${file}:${lineAt(text, err.pos[0])}: YAML does not parse: ${err.message}`, SYNTAX_FIX)
@@ -329,7 +329,7 @@ function isEmptyDocument(doc: Document.Parsed): boolean {
   return contents === null || (isScalar(contents) && contents.value === null && contents.source === '')
 }
 
-function nonEmpty(docs: Document.Parsed[]): Document.Parsed[] {
+function nonEmpty(docs: readonly Document.Parsed[]): Document.Parsed[] {
   return docs.filter((doc) => !isEmptyDocument(doc))
 }
 
