@@ -2,7 +2,7 @@
 // `origin` on disk), at a revision, with plain git commands. Also maps an Application's repoURL to
 // that remote when it names this repository.
 import { execFile } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
@@ -25,6 +25,11 @@ export class GitRemote {
   /** The commit sha of a branch, tag or sha; undefined when it does not exist. `HEAD`/'' = default branch. */
   async resolve(revision: string | undefined): Promise<string | undefined> {
     const rev = !revision || revision === 'HEAD' ? 'HEAD' : revision
+    // The Argo CD actor resolves every app's revision on every cycle (every 20 ms in tests): a
+    // git process each time kept a core busy while nothing changed. A branch's loose ref file
+    // holds its commit, so it is read directly; anything else (tags, packed refs, shas) asks git.
+    const loose = await this.looseBranchSha(rev)
+    if (loose) return loose
     for (const candidate of rev === 'HEAD' ? ['HEAD'] : [`refs/heads/${rev}`, `refs/tags/${rev}`, rev]) {
       try {
         return (await git(['-C', this.bareDir, 'rev-parse', '--verify', '-q', `${candidate}^{commit}`])).trim()
@@ -33,6 +38,19 @@ export class GitRemote {
       }
     }
     return undefined
+  }
+
+  /** The sha in the loose ref file of branch `rev` (HEAD: the branch it names), else undefined. */
+  private async looseBranchSha(rev: string): Promise<string | undefined> {
+    const read = (file: string) => readFile(join(this.bareDir, file), 'utf8').catch(() => undefined)
+    let ref = `refs/heads/${rev}`
+    if (rev === 'HEAD') {
+      const head = /^ref: (refs\/heads\/\S+)\n?$/.exec((await read('HEAD')) ?? '')
+      if (!head) return undefined
+      ref = head[1]!
+    } else if (rev.includes('..') || /^[0-9a-f]{40}$/.test(rev)) return undefined
+    const text = await read(ref)
+    return text && /^[0-9a-f]{40}\n$/.test(text) ? text.trim() : undefined
   }
 
   /** The default branch name (what HEAD points to). */
