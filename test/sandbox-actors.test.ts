@@ -164,6 +164,7 @@ import { parse } from 'yaml'
 import { Store, type KObject } from '../sandbox/store.ts'
 import { Pods } from '../sandbox/apiserver/pods.ts'
 import { startActors, type Actors } from '../sandbox/actors/index.ts'
+import { GitRemote } from '../sandbox/actors/git-source.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, SAMPLE_REPO_URL, sampleFiles, type SampleRepo } from '../sandbox/sample-repo.ts'
 
 const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
@@ -342,6 +343,47 @@ test('seeding: it-tools runs in personal-services, tracked by the Directory app,
   assert.equal(es.status.conditions[0].status, 'True')
   // The app whose path is missing shows a ComparisonError instead of syncing.
   assert.match(app(h, 'calibre-web-extra')!.status.conditions[0].message, /app path does not exist/)
+})
+
+test('a missing app path is remembered per commit, and a commit that adds the path clears it', async (t) => {
+  const h = await harness(t)
+  await h.actors.settle()
+  assert.match(app(h, 'calibre-web-extra')!.status.conditions[0].message, /app path does not exist/)
+  const sha = commitAndPush(h.repo, { 'k8s/helm/calibre/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: calibre-extra\ndata: {}\n' })
+  const fixed = await waitFor('calibre-web-extra compared at the new commit', () => {
+    const a = app(h, 'calibre-web-extra')
+    return a?.status?.sync?.revision === sha && !(a.status.conditions ?? []).some((c: { type: string }) => c.type === 'ComparisonError') && a
+  })
+  assert.equal(fixed.status.sync.status, 'OutOfSync', 'renders its ConfigMap now (the app has no automated sync)')
+})
+
+test('GitRemote.resolve reads a branch from its loose ref without git, and asks git for the rest', async (t) => {
+  const repo = createSampleRepo()
+  t.after(() => rmSync(repo.root, { recursive: true, force: true }))
+  const remote = new GitRemote(repo.origin)
+  const main = gitIn(repo.origin, 'rev-parse', 'main')
+  gitIn(repo.dir, 'tag', '-a', '-m', 'v1', 'v1')
+  gitIn(repo.dir, 'push', '-q', 'origin', 'v1')
+  assert.equal(await remote.resolve('v1'), main, 'an annotated tag peels to its commit (git)')
+  assert.equal(await remote.resolve(main), main, 'a sha (git)')
+  assert.equal(await remote.resolve('no-such-branch'), undefined)
+  const path = process.env.PATH
+  process.env.PATH = '/nonexistent'
+  try {
+    // with no git to run, only the loose-ref reads can answer
+    assert.equal(await remote.resolve('main'), main)
+    assert.equal(await remote.resolve('HEAD'), main)
+    assert.equal(await remote.resolve(undefined), main)
+    assert.equal(await remote.resolve('v1'), undefined, 'tags are not read from files')
+  } finally {
+    process.env.PATH = path
+  }
+  // a pushed commit moves the branch; packed refs (no loose file) fall back to git
+  const next = commitAndPush(repo, { 'extra.txt': 'x\n' }, 'next')
+  assert.equal(await remote.resolve('main'), next)
+  gitIn(repo.origin, 'pack-refs', '--all')
+  assert.equal(await remote.resolve('main'), next)
+  assert.equal(await remote.resolve('HEAD'), next)
 })
 
 test('the full setup: adoption keeps the uid, chart installs the controller, a new tag is written back and synced', async (t) => {

@@ -174,7 +174,11 @@ export class ArgoCdController {
         sourceType = r.sourceType
       }
     } catch (err) {
-      return fail('ComparisonError', `Failed to load target state: failed to generate manifest for source: ${(err as Error).message}`)
+      // cached like a render: the same commits fail the same way (a missing path used to cost a
+      // git process per cycle)
+      const failed = fail('ComparisonError', `Failed to load target state: failed to generate manifest for source: ${(err as Error).message}`)
+      this.renderCache.set(name, { key: cacheKey, comparison: failed })
+      return failed
     }
     for (const o of desired) {
       const type = this.env.store.typeOf(o.apiVersion, o.kind)
