@@ -135,11 +135,12 @@ export class Store {
     return s ? this.present(s, type) : undefined
   }
 
-  list(apiVersion: string, kind: string, namespace?: string): KObject[] {
+  /** `where` sees the stored object (read it, never change it) and picks before anything is copied. */
+  list(apiVersion: string, kind: string, namespace?: string, where?: (stored: Readonly<KObject>) => boolean): KObject[] {
     const type = this.typeOf(apiVersion, kind)
     if (!type) return []
     return [...this.objects.values()]
-      .filter((s) => s.type.group === type.group && s.type.kind === type.kind && (!namespace || !type.namespaced || s.obj.metadata.namespace === namespace))
+      .filter((s) => s.type.group === type.group && s.type.kind === type.kind && (!namespace || !type.namespaced || s.obj.metadata.namespace === namespace) && (!where || where(s.obj)))
       .sort((a, b) => `${a.obj.metadata.namespace ?? ''}/${a.obj.metadata.name}`.localeCompare(`${b.obj.metadata.namespace ?? ''}/${b.obj.metadata.name}`))
       .map((s) => this.present(s, type))
   }

@@ -210,7 +210,8 @@ export class ArgoCdController {
       const id = `${t.group}/${t.kind}`
       if (seen.has(id)) continue
       seen.add(id)
-      for (const o of this.env.store.list(av, t.kind)) if (o.metadata.labels?.[TRACKING_LABEL] === appName && !(o.metadata as any).ownerReferences?.length) out.push(o)
+      // filtered before the store copies anything: this runs for every app on every cycle
+      out.push(...this.env.store.list(av, t.kind, undefined, (o) => o.metadata.labels?.[TRACKING_LABEL] === appName && !(o.metadata as any).ownerReferences?.length))
     }
     return out
   }
