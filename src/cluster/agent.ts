@@ -21,14 +21,17 @@ export function shareOneAgent(kc: object): void {
   const factory = kc as Partial<AgentFactory>
   if (typeof factory.createAgent !== 'function') return
   const perRequest = factory.createAgent.bind(kc)
-  let shared: { key: string; agent: Agent } | undefined
+  // One agent per set of options. Requests and exec WebSockets pass different options (ws adds its
+  // own TLS fields), so keeping only the last agent made a new one, and a new connection, for the
+  // first request after every exec.
+  const shared = new Map<string, Agent>()
   factory.createAgent = (cluster, options) => {
     if (cluster?.proxyUrl || !cluster?.server?.startsWith('https:')) return perRequest(cluster, options)
-    // the same kubeconfig user gives the same options; a different one (never within a run) its own agent
     const key = optionsKey(options)
+    let agent = shared.get(key)
     // tls.connect uses a given secureContext as it is, instead of making one from ca/cert/key
-    if (shared?.key !== key) shared = { key, agent: new Agent({ ...options, keepAlive: true, secureContext: createSecureContext(options as SecureContextOptions) }) }
-    return shared.agent
+    if (!agent) shared.set(key, (agent = new Agent({ ...options, keepAlive: true, secureContext: createSecureContext(options as SecureContextOptions) })))
+    return agent
   }
 }
 
