@@ -14,7 +14,9 @@ import { Faults, Stats } from '../sandbox/apiserver/stats.ts'
 import { kubeconfigYaml } from '../sandbox/index.ts'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
+import { keepRunReads } from '../src/run-reads.ts'
 import task from '../tasks/01-vault-token.ts'
+import { isLoggedIn } from '../src/cluster/vault.ts'
 
 const PAT = `ghp_${'0123456789abcdefghijklmnopqrstuvwxyz'}`
 // assembled at run time so no token-shaped literal sits in the repository
@@ -148,6 +150,41 @@ test('a converged prepare and plan send 4 vault commands: a login check and a re
   assert.deepEqual(await run(ctx()), [])
   const sent = stats.snapshot().execCommands.slice(before).map((c) => c.join(' '))
   assert.deepEqual(sent, ['vault token lookup -format=json', 'vault kv get -format=json secret/homelab/github', 'vault token lookup -format=json', 'vault kv get -format=json secret/homelab/github'])
+})
+
+test("in one run (kept reads), task 1's plan asks Vault nothing its prepare asked, and a login is followed by fresh reads", async () => {
+  await run(ctx())
+  const c = ctx({ VAULT_TOKEN })
+  keepRunReads(c)
+  let before = stats.snapshot().execCommands.length
+  await task.prepare!(c)
+  assert.deepEqual(await run(c), [])
+  assert.deepEqual(
+    stats.snapshot().execCommands.slice(before).map((e) => e.join(' ')),
+    ['vault token lookup -format=json', 'vault kv get -format=json secret/homelab/github'],
+  )
+  // logged out: the plan logs in on the lookup prepare kept, once; after the login the kept
+  // "not logged in" is gone, so the next check asks again and sees the login
+  const d = ctx({ VAULT_TOKEN })
+  keepRunReads(d)
+  vault.loggedIn = false
+  before = stats.snapshot().execCommands.length
+  await task.prepare!(d)
+  assert.deepEqual(await run(d), [])
+  assert.equal(await isLoggedIn(d), true)
+  assert.deepEqual(
+    stats.snapshot().execCommands.slice(before).map((e) => e.join(' ')),
+    ['vault token lookup -format=json', 'vault login -no-print -', 'vault kv get -format=json secret/homelab/github', 'vault token lookup -format=json'],
+  )
+  // a write drops what was read: the read-back after the put is sent, not served from the plan's read
+  const e = ctx({ VAULT_TOKEN, GITHUB_PAT: `ghp_${'z'.repeat(36)}` })
+  keepRunReads(e)
+  const puts = vault.puts
+  assert.equal((await run(e)).length, 1)
+  assert.equal(vault.puts, puts + 1)
+  assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, `ghp_${'z'.repeat(36)}`)
+  assert.ok(logs.at(-1)?.includes(`version ${vault.kv.get('secret/homelab/github')?.version}`), logs.at(-1))
+  await run(ctx())
 })
 
 test('no token on any exec command line, in any log line', () => {

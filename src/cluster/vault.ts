@@ -7,6 +7,7 @@
 //   vault kv put -format=json <path> username=<user> pat=-
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
+import { forgetRunReads, runReads } from '../run-reads.ts'
 import { kube, type ExecResult } from './kube.ts'
 
 export interface VaultStatus {
@@ -37,9 +38,29 @@ async function vault(ctx: Ctx, command: string[], stdin?: string): Promise<ExecR
   const podObj = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod })
   if (!podObj) throw new SetupError(`pod ${ns}/${pod} does not exist`, 'check VAULT_NAMESPACE and VAULT_POD in .env (kubectl get pods -A | grep vault)')
   const container: string | undefined = podObj.spec?.containers?.[0]?.name
-  const r = await k.exec(ns, pod, container, command, stdin)
+  const exec = () => k.exec(ns, pod, container, command, stdin)
+  let r: ExecResult
+  if (isRead(command)) r = await runReads(ctx).once(`vault exec ${command.join(' ')}`, exec)
+  else {
+    // a login or a write: what this run read from Vault before (and anything else) is read again
+    forgetRunReads(ctx)
+    try {
+      r = await exec()
+    } finally {
+      forgetRunReads(ctx)
+    }
+  }
   if (r.exitCode !== 0 && /\bVault is sealed\b/.test(`${r.stderr}\n${r.stdout}`)) throw new SetupError(`Vault is sealed (${command.slice(0, 3).join(' ')})`, unsealFix(ctx))
   return r
+}
+
+/**
+ * The commands that only read: one run sends each once (task 1's plan asks what its prepare asked),
+ * until it changes something (src/run-reads.ts).
+ */
+function isRead(command: string[]): boolean {
+  const [, verb, sub] = command
+  return verb === 'status' || (verb === 'token' && sub === 'lookup') || (verb === 'kv' && sub === 'get')
 }
 
 export async function vaultStatus(ctx: Ctx): Promise<VaultStatus> {
