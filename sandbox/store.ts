@@ -135,6 +135,17 @@ export class Store {
     return s ? this.present(s, type) : undefined
   }
 
+  /**
+   * The object for reading only, not copied: the controllers compare every object they manage on
+   * every cycle, and a deep copy each time was most of an idle sandbox's CPU. Only the top level is
+   * new (the apiVersion of the view); change nothing below it.
+   */
+  peek(ref: ObjectRef): Readonly<KObject> | undefined {
+    const type = this.typeOf(ref.apiVersion, ref.kind)
+    const s = type && this.objects.get(this.key(type, ref.namespace, ref.name))
+    return s ? { ...s.obj, apiVersion: joinApiVersion(type.group, type.version) } : undefined
+  }
+
   /** `where` sees the stored object (read it, never change it) and picks before anything is copied. */
   list(apiVersion: string, kind: string, namespace?: string, where?: (stored: Readonly<KObject>) => boolean): KObject[] {
     const type = this.typeOf(apiVersion, kind)

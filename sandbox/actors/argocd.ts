@@ -216,8 +216,9 @@ export class ArgoCdController {
     return out
   }
 
-  private live(o: KObject): KObject | undefined {
-    return this.env.store.get({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+  /** The live object, to compare with (read only: not a copy). */
+  private live(o: KObject): Readonly<KObject> | undefined {
+    return this.env.store.peek({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
   }
 
   async reconcile(app: KObject): Promise<void> {
