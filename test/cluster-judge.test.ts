@@ -3,8 +3,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { judgeApp, snapshotOf, type JudgeInput } from '../src/cluster/app-snapshot.ts'
-import { shortReason, WaitProgress } from '../src/cluster/wait-app.ts'
-import type { KObj } from '../src/cluster/kube.ts'
+import { shortReason, waitForApp, WaitProgress } from '../src/cluster/wait-app.ts'
+import type { KObj, Kube } from '../src/cluster/kube.ts'
+import type { Ctx } from '../src/context.ts'
+import { SetupError } from '../src/errors.ts'
 
 const OURS = 'a'.repeat(40)
 const OLD = 'b'.repeat(40)
@@ -93,4 +95,35 @@ test('progress: a line when the reason changes, at most one every few seconds, w
   assert.match(lines[0], /^waiting for Application argocd\/x \(0s of 300s\): A$/)
   assert.match(lines[1], /: B$/)
   assert.equal(shortReason(['one', 'two', 'three', 'four']), 'one; two (+2 more)')
+})
+
+test('one look of a wait reads a pending ExternalSecret and its Events once, for the terminal check and the cause both', async () => {
+  const calls: string[] = []
+  const es = {
+    apiVersion: 'external-secrets.io/v1',
+    kind: 'ExternalSecret',
+    metadata: { name: 'github', namespace: 'argocd', uid: 'u1' },
+    spec: { secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-backend' } },
+    status: { conditions: [{ type: 'Ready', status: 'False', reason: 'SecretSyncedError', message: 'could not get secret data from provider' }] },
+  }
+  const store = { apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', metadata: { name: 'vault-backend' }, status: { conditions: [{ type: 'Ready', status: 'True' }] } }
+  const event = { involvedObject: { kind: 'ExternalSecret', name: 'github', uid: 'u1' }, type: 'Warning', lastTimestamp: '2026-11-25T00:00:00Z', message: 'target is owned by another ExternalSecret' }
+  const looks = 3
+  const k = {
+    get: async (ref: { kind: string; name: string }) => (calls.push(`get ${ref.kind}/${ref.name}`), ref.kind === 'ExternalSecret' ? structuredClone(es) : structuredClone(store)),
+    list: async (_av: string, kind: string) => (calls.push(`list ${kind}`), [structuredClone(event)]),
+    waitFor: async (_ref: unknown, check: (o: KObj | undefined) => Promise<unknown>) => {
+      for (let i = 0; i < looks; i++) assert.ok('waiting' in ((await check(app({ resources: [{ ...github, health: 'Progressing' }] }))) as object))
+      throw new SetupError('timed out after 1s waiting for it', 'fix')
+    },
+  } as unknown as Kube
+  const lines: string[] = []
+  const ctx = { settings: { syncTimeoutSeconds: '1', vaultPath: 'secret/homelab/github' }, log: (l: string) => lines.push(l) } as unknown as Ctx
+  await assert.rejects(waitForApp(ctx, k, { ref: { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'vault-eso' }, what: 'vault-eso', judge: input(undefined), fix: 'fix' }), (err: Error) =>
+    /ExternalSecret argocd\/github: Progressing \[added by the setup\] \(ESO says: "target is owned by another ExternalSecret"\)/.test(err.message),
+  )
+  const count = (c: string) => calls.filter((x) => x === c).length
+  assert.equal(count('get ExternalSecret/github'), looks)
+  assert.equal(count('list Event'), looks)
+  assert.equal(count('get ClusterSecretStore/vault-backend'), looks)
 })

@@ -71,9 +71,11 @@ export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warni
       if (!more) return verdict.state
       verdict = { ...verdict, state: { waiting: more }, details: [more] }
     }
-    terminal = await findTerminal(k, verdict.pending, ctx.settings.vaultPath)
+    // the terminal-state check and the causes read the same ExternalSecret and Events
+    const look = oneLook(k)
+    terminal = await findTerminal(look, verdict.pending, ctx.settings.vaultPath)
     if (terminal) return { failed: terminal.message }
-    verdict = { ...verdict, details: await withEsoCauses(k, verdict) }
+    verdict = { ...verdict, details: await withEsoCauses(look, verdict) }
     progress.update(shortReason(verdict.details))
     return verdict.state
   }
@@ -89,6 +91,24 @@ export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warni
     throw err
   }
   return { warnings: await warningsWithCauses(k, verdict) }
+}
+
+/**
+ * `k` for one look at the cluster: each object and list is read once however many checks ask for it
+ * (a wait reads fresh, so nothing is kept across looks).
+ */
+export function oneLook(k: Kube): Kube {
+  const reads = new Map<string, Promise<unknown>>()
+  const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
+    let entry = reads.get(key) as Promise<T> | undefined
+    if (!entry) reads.set(key, (entry = read()))
+    return entry
+  }
+  return {
+    ...k,
+    get: (ref) => once(`get ${ref.apiVersion} ${ref.kind} ${ref.namespace ?? ''}/${ref.name}`, () => k.get(ref)),
+    list: (apiVersion, kind, namespace, labelSelector) => once(`list ${apiVersion} ${kind} ${namespace ?? ''} ${labelSelector ?? ''}`, () => k.list(apiVersion, kind, namespace, labelSelector)),
+  }
 }
 
 /** The warnings about resources broken before the setup; an ExternalSecret's with ESO's cause (its Event). */
