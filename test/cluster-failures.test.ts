@@ -93,6 +93,13 @@ test('the move is judged by the uids task 7 saw: a later re-creation of the Depl
   const depRef = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' }
   const move = ctx.state.move('Deployment personal-services/it-tools')
   assert.ok(move && move.before === move.after, `task 7 recorded the move: ${JSON.stringify(move)}`)
+  const survived = async (c: Ctx) => (await runVerify(c, { waitMs: 0 })).find((r) => r.name === 'it-tools Deployment survived the move')!
+  // without a saved record (a move done by an older version), creation times judge: the Deployment
+  // predates the new Application, and its file is in the repo's history (git log)
+  const noRecord = { ...ctx, state: new StateStore(mkdtempSync(join(tmpdir(), 'no-moves-')), repo.dir) } as Ctx
+  const byTimes = await survived(noRecord)
+  assert.equal(byTimes.ok, true, byTimes.detail)
+  assert.match(byTimes.detail, /^2 object\(s\) predate the new Application$/)
   // a later, legitimate re-creation (the user deleted it; Argo CD brings it back with a new uid)
   const old = sb.store.get(depRef)!
   await new Promise((r) => setTimeout(r, 1100)) // a later second than the Application's creation
@@ -109,11 +116,11 @@ test('the move is judged by the uids task 7 saw: a later re-creation of the Depl
     }
   }
   assert.notEqual(sb.store.get(depRef)!.metadata.uid, old.metadata.uid)
-  const survived = async (c: Ctx) => (await runVerify(c, { waitMs: 0 })).find((r) => r.name === 'it-tools Deployment survived the move')!
   const withRecord = await survived(ctx)
   assert.equal(withRecord.ok, true, withRecord.detail)
   assert.match(withRecord.detail, /Deployment it-tools kept its uid during the move and was recreated since/)
   // without the record (the old rule: creation times) the same cluster fails forever
-  const noRecord = { ...ctx, state: new StateStore(mkdtempSync(join(tmpdir(), 'no-moves-')), repo.dir) } as Ctx
-  assert.equal((await survived(noRecord)).ok, false)
+  const recreated = await survived(noRecord)
+  assert.equal(recreated.ok, false)
+  assert.match(recreated.detail, /Deployment it-tools was created after the it-tools Application \(recreated during the move\)/)
 })
