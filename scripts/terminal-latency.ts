@@ -48,8 +48,9 @@ export async function stageDeploy(opts: StageOptions = {}): Promise<Staged> {
   const token = ['ghp', `WAITSONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
   sandbox.actors.registry.setAuth('meirongdev', token)
   const lines: string[] = []
+  // the sandbox token is no GitHub token: nothing here asks the real GitHub API
   const { settings, secrets } = loadConfig({
-    env: { ...(opts.corpus?.settings ?? {}), GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: token, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, SYNC_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 60), STATE_DIR: stateDir },
+    env: { ...(opts.corpus?.settings ?? {}), GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: token, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName, SYNC_TIMEOUT_SECONDS: String(opts.timeoutSeconds ?? 60), STATE_DIR: stateDir, GITHUB_API_URL: 'off' },
     cwd: '/nonexistent-dir',
   })
   const ctx = { settings, secrets, repoDir: repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: (l: string) => lines.push(l), touchedPaths: new Set<string>(), state: new StateStore(stateDir, repo.dir) } as Ctx
