@@ -10,6 +10,14 @@ const FINE_GRAINED = /^github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59}$/
 
 export const SHAPE_OVERRIDE_FLAG = '--any-token-shape'
 
+/**
+ * What in `pat` no GitHub token has (letters, digits and _ only) and would break the
+ * dockerconfigjson built from it: a paste gone wrong. Undefined when there is nothing of the kind.
+ */
+export function badTokenCharacters(pat: string): string | undefined {
+  return /["\\]/.test(pat) ? 'a quote or backslash' : /[\r\n]/.test(pat) ? 'a line break' : /[\s\x00-\x1f\x7f]/.test(pat) ? 'a space or control character' : undefined
+}
+
 export function looksLikeGithubToken(pat: string): boolean {
   return CLASSIC.test(pat) || FINE_GRAINED.test(pat)
 }
@@ -20,9 +28,10 @@ export function looksLikeGithubToken(pat: string): boolean {
  * The message names the length and the prefix kind, never the token.
  */
 export function checkPatShape(pat: string, source: string, anyShape: boolean): void {
-  if (/["\\\r\n\u0000-\u001f\u007f]/.test(pat))
+  const bad = badTokenCharacters(pat)
+  if (bad)
     throw new SetupError(
-      `the GitHub token from ${source} contains a quote, backslash, newline or control character, which no GitHub token has and which would break the pull secret built from it; nothing was stored`,
+      `the GitHub token from ${source} contains ${bad}, which no GitHub token has and which would break the pull secret built from it; nothing was stored`,
       source === 'the prompt' ? 'run again and paste the token alone (copy it again from GitHub if unsure)' : 'set GITHUB_PAT in .env to the token alone, on one line, without quotes inside it',
     )
   // a fine-grained token of any length is refused by task 1 with its own cause (ghcr.io takes classic tokens only)

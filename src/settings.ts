@@ -4,6 +4,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs'
 import { isAbsolute, posix, resolve } from 'node:path'
 import { parse as parseDotenv } from 'dotenv'
 import { SetupError } from './errors.ts'
+import { badTokenCharacters } from './pat-shape.ts'
 
 export interface SettingSpec {
   env: string
@@ -195,7 +196,7 @@ export function settingProblems(s: Settings): Problem[] {
  * wrong, and would break the registry credentials (the dockerconfigjson built from it) later.
  */
 export function patCharacterProblem(pat: string): Problem | undefined {
-  const bad = /["\\]/.test(pat) ? 'a quote or backslash' : /[\r\n]/.test(pat) ? 'a line break' : /[\s\x00-\x1f\x7f]/.test(pat) ? 'a space or control character' : undefined
+  const bad = badTokenCharacters(pat)
   if (!bad) return undefined
   return {
     cause: `GITHUB_PAT contains ${bad}, which no GitHub token has (it would break the registry credentials built from it); nothing was stored`,

@@ -25,10 +25,12 @@ test('token shape: classic (ghp_, gho_, ghu_, ghs_, ghr_ + 36) and fine-grained 
   )
   // the explicit override accepts an unusual shape ...
   assert.doesNotThrow(() => checkPatShape('hello123', 'the prompt', true))
-  // ... but never a quote, backslash or newline, which would break the dockerconfigjson
+  // ... but never a quote, backslash, newline or space, which would break the dockerconfigjson
+  // (the same check as GITHUB_PAT in .env gets: src/settings.ts)
+  assert.throws(() => checkPatShape(`ghp_${alnum(17)} ${alnum(18)}`, 'the prompt', true), /contains a space or control character/)
   for (const bad of [`ghp_${alnum(35)}"`, `ghp_${alnum(18)}\n${alnum(18)}`, `ghp_${alnum(35)}\\`]) {
-    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', true), /quote, backslash, newline/)
-    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', false), /quote, backslash, newline/)
+    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', true), /contains (a quote or backslash|a line break), which no GitHub token has/)
+    assert.throws(() => checkPatShape(bad, 'GITHUB_PAT', false), /contains (a quote or backslash|a line break), which no GitHub token has/)
   }
 })
 
