@@ -179,8 +179,13 @@ async function commitThroughHooks(ctx: Ctx, changed: FileStatus[], message: stri
   }
 }
 
+export interface PublishOptions {
+  /** runs the push (`push`) inside what the caller must do around it (save state before, undo on failure) */
+  aroundPush?: (push: () => Promise<void>) => Promise<void>
+}
+
 /** The commit and push still needed for `paths`, as changes. */
-export async function planPublish(ctx: Ctx, logicalPaths: string[], message: string): Promise<Change[]> {
+export async function planPublish(ctx: Ctx, logicalPaths: string[], message: string, opts: PublishOptions = {}): Promise<Change[]> {
   const status = await verifyCommittable(ctx, logicalPaths, { needsUpstream: true })
   const { branch } = ctx.settings
   const managed = new Set(realManagedPaths(ctx, logicalPaths))
@@ -209,8 +214,11 @@ export async function planPublish(ctx: Ctx, logicalPaths: string[], message: str
     changes.push({
       summary: `git push origin ${branch}`,
       async apply() {
-        await gitWrite(ctx, 'git push', () => pushOverWriteBack(ctx))
-        ctx.pushedRevision = await headCommit(ctx.repoDir)
+        const push = async () => {
+          await gitWrite(ctx, 'git push', () => pushOverWriteBack(ctx))
+          ctx.pushedRevision = await headCommit(ctx.repoDir)
+        }
+        await (opts.aroundPush ? opts.aroundPush(push) : push())
       },
     })
   return changes

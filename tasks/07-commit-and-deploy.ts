@@ -32,32 +32,26 @@ export const task: Task = {
   publishes: true,
   managedPaths,
   async plan(ctx) {
-    const publish = await planPublish(ctx, managedPaths(ctx), commitMessage(ctx))
     const { planDeploy, planPrePush, saveMoveStart } = await import('../src/cluster/deploy.ts')
+    // right before the push, the state before the move goes into the saved progress: a run stopped
+    // mid-wait and resumed judges the move against it, not against what the stopped run left
+    const publish = await planPublish(ctx, managedPaths(ctx), commitMessage(ctx), {
+      async aroundPush(push) {
+        const undo = await saveMoveStart(ctx)
+        try {
+          await push()
+        } catch (err) {
+          await undo()
+          throw err
+        }
+      },
+    })
     // The pushed commit drops it-tools.yaml from personal-services, which auto-prunes and may sync
     // it at any moment: its prune is paused before the push and restored once it-tools has adopted
     // the Deployment and Service (see src/cluster/deploy.ts). Under an app-of-apps parent with
     // automated sync, the parent is paused first and restored last (src/cluster/app-of-apps.ts).
     const prePush = await planPrePush(ctx, { pushPending: publish.length > 0 })
     const deploy = await planDeploy(ctx, { pushPending: publish.length > 0, withPrePush: false })
-    // right before the push, the state before the move goes into the saved progress: a run stopped
-    // mid-wait and resumed judges the move against it, not against what the stopped run left
-    const push = publish.findIndex((c) => /^git push /.test(c.summary))
-    if (push >= 0) {
-      const c = publish[push]
-      publish[push] = {
-        ...c,
-        apply: async () => {
-          const undo = await saveMoveStart(ctx)
-          try {
-            await c.apply()
-          } catch (err) {
-            await undo()
-            throw err
-          }
-        },
-      }
-    }
     const changes = [...prePush, ...publish, ...deploy]
     // Image Updater reads its git credentials only when it commits: prove the write-back path
     // (token can push, repoURL scheme matches the Secret, branch not protected) before anything is

@@ -9,6 +9,9 @@ import { ourExternalSecrets } from '../src/cluster/our-resources.ts'
 import { applyAll, measureTerminal, stageDeploy, TERMINAL_CASES } from '../scripts/terminal-latency.ts'
 import type { Sandbox } from '../sandbox/index.ts'
 import { fixture, runSetup, withCluster } from './helpers.ts'
+import { StateStore } from '../src/state.ts'
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 const CLOUDFLARE_KEY = 'secret/homelab/cloudflare'
 const caseNamed = (re: RegExp) => TERMINAL_CASES.find((c) => re.test(c.name))!
@@ -128,6 +131,30 @@ test('a run stopped mid-wait in task 7 and resumed judges the move against the u
     const verify = await runSetup(['--only', '8'], env)
     assert.equal(verify.code, 1, verify.stdout + verify.stderr)
     assert.match(verify.stdout + verify.stderr, new RegExp(`Deployment it-tools was recreated during the move \\(task 7, \\S+: uid ${old.metadata.uid} → ${recreated}\\)`))
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test('a push origin refuses leaves no move record saved for it; the rerun pushes, saves and judges the move afresh', { timeout: 180_000 }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  try {
+    const env = { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' }
+    const hook = join(fx.origin, 'hooks', 'pre-receive')
+    writeFileSync(hook, '#!/bin/sh\necho "refusing pushes for a test" >&2\nexit 1\n', { mode: 0o755 })
+    const first = await runSetup([], env)
+    assert.equal(first.code, 1, first.stdout + first.stderr)
+    assert.match(first.stderr, /refusing pushes for a test/)
+    const key = 'Deployment personal-services/it-tools'
+    assert.equal(new StateStore(fx.stateDir, fx.dir).move(key), undefined, 'the uids saved before the push were taken back')
+    rmSync(hook)
+    const rerun = await runSetup([], env)
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+    const move = new StateStore(fx.stateDir, fx.dir).move(key)
+    assert.ok(move && !move.pending && move.before === move.after, JSON.stringify(move))
+    assert.match(rerun.stdout, new RegExp(`PASS it-tools Deployment survived the move: Deployment it-tools kept uid ${move.before}`))
   } finally {
     await cluster.stop()
     fx.cleanup()
