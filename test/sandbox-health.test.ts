@@ -65,15 +65,21 @@ describe('Argo CD health', () => {
 })
 
 describe('controllers behind a healthy homelab', () => {
-  it("k3s' local-path provisioner binds claims of a known (or the default) class to new volumes; an unknown class stays Pending", () => {
+  it("k3s' local-path provisioner binds claims of a known (or the default) class to new volumes once a Pod mounts them; an unknown class stays Pending", () => {
     const store = new Store()
     store.create(localPathStorageClass(), 'k3s')
     store.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'named', namespace: 'default' }, spec: { storageClassName: 'local-path', accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '2Gi' } } } }, 'test')
     store.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'defaulted', namespace: 'default' }, spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } } }, 'test')
     store.create({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name: 'nfs', namespace: 'default' }, spec: { storageClassName: 'nfs-client', accessModes: ['ReadWriteMany'], resources: { requests: { storage: '1Gi' } } } }, 'test')
+    const claim = (name: string) => store.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name })!
+    // WaitForFirstConsumer: no Pod mounts them yet, so they wait (Argo CD shows them Progressing)
+    assert.equal(reconcileK3s(store), true)
+    for (const name of ['named', 'defaulted', 'nfs']) assert.equal(claim(name).status?.phase, 'Pending', name)
+    assert.equal(store.list('v1', 'PersistentVolume').length, 0)
+    const volumes = ['named', 'defaulted', 'nfs'].map((claimName) => ({ name: claimName, persistentVolumeClaim: { claimName } }))
+    store.create({ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'user', namespace: 'default' }, spec: { containers: [{ name: 'c', image: 'busybox' }], volumes } }, 'test')
     assert.equal(reconcileK3s(store), true)
     assert.equal(reconcileK3s(store), false, 'a second pass changes nothing')
-    const claim = (name: string) => store.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name })!
     for (const name of ['named', 'defaulted']) {
       const pvc = claim(name)
       assert.equal(pvc.status?.phase, 'Bound', name)

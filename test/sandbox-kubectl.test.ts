@@ -98,6 +98,17 @@ describe('kubectl against the sandbox', () => {
       spec: { accessModes: ['ReadWriteOnce'], storageClassName: 'local-path', resources: { requests: { storage: '1Gi' } } },
     })
     await sb.actors.settle()
+    // local-path waits for the first Pod that mounts the claim
+    const waiting = await kubectl(['get', 'pvc', '-n', 'default', 'kubectl-data', '--no-headers'])
+    ok(waiting, 'get pvc')
+    assert.deepEqual(rows(waiting.stdout)[0]?.slice(0, 2), ['kubectl-data', 'Pending'], waiting.stdout)
+    sb.store.create({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'kubectl-data-user', namespace: 'default' },
+      spec: { containers: [{ name: 'c', image: 'busybox' }], volumes: [{ name: 'data', persistentVolumeClaim: { claimName: 'kubectl-data' } }] },
+    })
+    await sb.actors.settle()
     const r = await kubectl(['get', 'pvc', '-A'])
     ok(r, 'get pvc -A')
     assert.deepEqual(rows(r.stdout)[0].slice(0, 3), ['NAMESPACE', 'NAME', 'STATUS'])

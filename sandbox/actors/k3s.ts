@@ -26,20 +26,31 @@ function defaultClass(classes: KObject[]): KObject | undefined {
   return classes.find((c) => c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
 }
 
+/** The claims some Pod mounts, as `namespace/name`. */
+function claimsInUse(store: Store): Set<string> {
+  const used = new Set<string>()
+  for (const pod of store.list('v1', 'Pod'))
+    for (const v of pod.spec?.volumes ?? []) if (v?.persistentVolumeClaim?.claimName) used.add(`${pod.metadata.namespace}/${v.persistentVolumeClaim.claimName}`)
+  return used
+}
+
 /**
  * Binds claims: a claim without a class gets the default one (as the DefaultStorageClass admission
  * plugin does), a claim of an existing class gets a new volume; a claim of an unknown class stays
- * Pending, as it would on k3s.
+ * Pending, as it would on k3s. local-path binds WaitForFirstConsumer: a claim no Pod mounts stays
+ * Pending (and Argo CD shows it, and its app, Progressing), as on k3s.
  */
 function bindClaims(store: Store): boolean {
   let wrote = false
   const classes = store.list('storage.k8s.io/v1', 'StorageClass')
+  let used: Set<string> | undefined
   for (const pvc of store.list('v1', 'PersistentVolumeClaim')) {
     if (pvc.status?.phase === 'Bound') continue
     const ref = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: pvc.metadata.namespace, name: pvc.metadata.name }
     const className = pvc.spec?.storageClassName ?? defaultClass(classes)?.metadata.name
     const sc = classes.find((c) => c.metadata.name === className)
-    if (!sc) {
+    const waitsForPod = sc?.volumeBindingMode === 'WaitForFirstConsumer' && !pvc.spec?.volumeName && !(used ??= claimsInUse(store)).has(`${pvc.metadata.namespace}/${pvc.metadata.name}`)
+    if (!sc || waitsForPod) {
       if (pvc.status?.phase !== 'Pending') { store.updateStatus(ref, { phase: 'Pending' }); wrote = true }
       continue
     }
