@@ -10,6 +10,7 @@ import { applyAll, measureTerminal, stageDeploy, TERMINAL_CASES } from '../scrip
 import type { Sandbox } from '../sandbox/index.ts'
 import { fixture, runSetup, withCluster } from './helpers.ts'
 import { StateStore } from '../src/state.ts'
+import { sampleFiles } from '../sandbox/sample-repo.ts'
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 
@@ -131,6 +132,32 @@ test('a run stopped mid-wait in task 7 and resumed judges the move against the u
     const verify = await runSetup(['--only', '8'], env)
     assert.equal(verify.code, 1, verify.stdout + verify.stderr)
     assert.match(verify.stdout + verify.stderr, new RegExp(`Deployment it-tools was recreated during the move \\(task 7, \\S+: uid ${old.metadata.uid} → ${recreated}\\)`))
+  } finally {
+    await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test("an unused local-path claim keeps personal-services Progressing (k3s binds on the first Pod): the run warns, does not wait for it, and task 8 says why it is not Healthy", { timeout: 180_000 }, async () => {
+  // a claim for a backup CronJob that has not run yet: Pending until a Pod mounts it
+  const claim = '\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: homepage-backups\n  namespace: homepage\nspec:\n  accessModes: [ReadWriteOnce]\n  resources:\n    requests:\n      storage: 1Gi\n'
+  const fx = fixture({ 'k8s/helm/manifests/homepage.yaml': sampleFiles['k8s/helm/manifests/homepage.yaml'] + claim })
+  const cluster = await withCluster(fx)
+  try {
+    const env = { ...fx.env, ...cluster.env, SYNC_TIMEOUT_SECONDS: '60' }
+    const started = Date.now()
+    const first = await runSetup([], env)
+    assert.equal(first.code, 0, first.stdout + first.stderr)
+    assert.ok(Date.now() - started < 45_000, 'not waited out')
+    const warning = /\n! PersistentVolumeClaim homepage\/homepage-backups in Application argocd\/personal-services was already Progressing before the setup and the setup did not change it: Progressing\n/
+    assert.match(first.stderr, warning)
+    assert.match(first.stdout, /PASS Application personal-services Synced and Healthy: at \w{7} or later; Progressing only for what was so before the setup and left alone by it: PersistentVolumeClaim homepage\/homepage-backups\n/)
+    const ps = cluster.sandbox.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'personal-services' })!
+    assert.deepEqual([ps.status.sync.status, ps.status.health.status], ['Synced', 'Progressing'])
+    const rerun = await runSetup([], env)
+    assert.equal(rerun.code, 0, rerun.stdout + rerun.stderr)
+    assert.match(rerun.stdout, /Done: 0 task\(s\) changed something, 1 verified, 9 were already up to date/)
+    assert.match(rerun.stderr, warning)
   } finally {
     await cluster.stop()
     fx.cleanup()

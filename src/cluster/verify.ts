@@ -8,7 +8,7 @@ import { gitRun } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
-import { judgeApp, snapshotFor, type Verdict } from './app-snapshot.ts'
+import { judgeApp, resourceLabel, snapshotFor, type Verdict } from './app-snapshot.ts'
 import { warningsWithCauses } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API, knownOurs } from './our-resources.ts'
@@ -184,7 +184,10 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       // as task 7 words them (an ExternalSecret's with ESO's cause), so each is printed once
       for (const w of await warningsWithCauses(k, verdict)) ctx.warn?.(w)
       apps[file] = r.obj ?? (await k.get(ref))
-      record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${floor.slice(0, 7)} or later`, hint)
+      // the app's own health counts what was broken before the setup: say so instead of "Healthy"
+      const health = apps[file]?.status?.health?.status
+      const excused = verdict?.warned?.length && health !== 'Healthy' ? `; ${health ?? 'no health'} only for what was so before the setup and left alone by it: ${verdict.warned.map(resourceLabel).join(', ')}` : ''
+      record(`Application ${name} Synced and Healthy`, r.error ? [r.error] : [], `at ${floor.slice(0, 7)} or later${excused}`, hint)
     })
   }
 
