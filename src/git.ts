@@ -53,8 +53,8 @@ const execFileAsync = promisify(execFile)
  * `timeoutMs`: for callers that read stdout or the exit code themselves. Rejects with the
  * child's error (`code` is git's exit code).
  */
-export function gitRun(repoDir: string, args: string[], timeoutMs = 20_000) {
-  return execFileAsync('git', args, { cwd: repoDir, timeout: timeoutMs, env: gitEnv() })
+export function gitRun(repoDir: string, args: string[], timeoutMs = 20_000, extraEnv: Record<string, string> = {}) {
+  return execFileAsync('git', args, { cwd: repoDir, timeout: timeoutMs, env: gitEnv(extraEnv) })
 }
 
 function git(repoDir: string, network?: { seconds: number }) {

@@ -5,11 +5,29 @@
 // else on origin is the user's to integrate: the setup stops with the files and the fix.
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
-import { gitRun } from './git.ts'
+import { gitRun, networkLimits } from './git.ts'
 
 const WRITE_BACK_FILE = /(^|\/)\.argocd-source-[^/]+\.ya?ml$/
 
+/** local git commands (a rebase of a large checkout may take a while) */
 const git = (repoDir: string, args: string[]) => gitRun(repoDir, args, 60_000)
+
+/** Fetches origin's branch, bounded like the push (REQUEST_TIMEOUT_SECONDS without progress). */
+async function fetchBranch(ctx: Ctx): Promise<void> {
+  const { branch, requestTimeoutSeconds } = ctx.settings
+  const limits = networkLimits(Number(requestTimeoutSeconds))
+  try {
+    await gitRun(ctx.repoDir, ['fetch', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`], limits.totalMs, limits.env)
+  } catch (err) {
+    const e = err as { killed?: boolean; stderr?: string; message?: string }
+    const lines = String(e.stderr || e.message || err).trim().split('\n')
+    const why = e.killed ? `no answer within ${limits.totalMs / 1000}s` : (lines.find((l) => /^(fatal|error):/.test(l)) ?? lines[0])
+    throw new SetupError(
+      `origin/${branch} took Image Updater's write-back commits, so the push was refused, and fetching them failed (${why}); nothing was pushed`,
+      `check that origin answers: git -C ${ctx.repoDir} fetch origin ${branch}; then rerun (the setup rebases its commit onto the write-back commits)`,
+    )
+  }
+}
 
 export const isWriteBackFile = (path: string) => WRITE_BACK_FILE.test(path)
 
@@ -40,7 +58,7 @@ export function refuseForeign(ctx: Ctx, files: string[]): void {
 export async function rebaseOntoWriteBack(ctx: Ctx): Promise<number> {
   const { branch } = ctx.settings
   const { repoDir } = ctx
-  await git(repoDir, ['fetch', '--quiet', 'origin', `+refs/heads/${branch}:refs/remotes/origin/${branch}`])
+  await fetchBranch(ctx)
   const { commits, files } = await incoming(repoDir, branch)
   if (!commits) return 0
   refuseForeign(ctx, files)

@@ -81,6 +81,27 @@ test('origin ahead when the plan runs (already fetched): the commit still goes a
   assert.equal(git(repo.dir, 'rev-parse', 'HEAD'), git(repo.origin, 'rev-parse', 'main'))
 })
 
+test('the write-back commits cannot be fetched: the run stops with the cause and a fix that works, nothing pushed', async (t) => {
+  const { repo, ctx, pushElsewhere, ourEdit, publish } = setup(t)
+  pushElsewhere(WRITE_BACK)
+  const originMain = git(repo.origin, 'rev-parse', 'main')
+  // pushes still reach origin (and are refused: it moved on); fetches go to a path that is gone
+  git(repo.dir, 'config', 'remote.origin.pushurl', repo.origin)
+  git(repo.dir, 'config', 'remote.origin.url', join(repo.root, 'gone.git'))
+  await ourEdit(VALUES, 'config:\n  log.level: info\n')
+  await assert.rejects(publish(VALUES), (err: SetupError) => {
+    assert.match(err.message, /^origin\/main took Image Updater's write-back commits, so the push was refused, and fetching them failed \(.*gone\.git.*\); nothing was pushed$/)
+    assert.equal(err.fix, `check that origin answers: git -C ${ctx.repoDir} fetch origin main; then rerun (the setup rebases its commit onto the write-back commits)`)
+    return true
+  })
+  assert.equal(git(repo.origin, 'rev-parse', 'main'), originMain, 'nothing pushed')
+  // the fix, followed once origin answers again: the rerun rebases and pushes
+  git(repo.dir, 'config', 'remote.origin.url', repo.origin)
+  git(repo.dir, 'fetch', '-q', 'origin', 'main')
+  await publish(VALUES)
+  assert.equal(git(repo.origin, 'rev-parse', 'main^'), originMain)
+})
+
 test('incoming commits that touch anything else stop with the files and a fix; nothing is pushed or rewritten', async (t) => {
   const { repo, ctx, pushElsewhere, ourEdit, publish } = setup(t)
   await ourEdit(VALUES, 'config:\n  log.level: info\n')
