@@ -11,7 +11,8 @@ import type { Sandbox } from '../sandbox/index.ts'
 import { fixture, runSetup, withCluster } from './helpers.ts'
 import { StateStore } from '../src/state.ts'
 import { sampleFiles } from '../sandbox/sample-repo.ts'
-import { rmSync, writeFileSync } from 'node:fs'
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const CLOUDFLARE_KEY = 'secret/homelab/cloudflare'
@@ -121,6 +122,17 @@ test('a run stopped mid-wait in task 7 and resumed judges the move against the u
     sb.store.create({ ...old, metadata: meta, status: undefined } as never)
     const recreated = String(sb.store.get(ref)!.metadata.uid)
     assert.notEqual(recreated, String(old.metadata.uid))
+    // task 8 alone now (on a copy of the saved progress, so the rerun below starts from the same
+    // state): the move is still pending, judged against the uid saved before the push
+    const stateCopy = mkdtempSync(join(tmpdir(), 'pending-move-'))
+    try {
+      cpSync(fx.stateDir, stateCopy, { recursive: true })
+      const pending = await runSetup(['--only', '8'], { ...env, STATE_DIR: stateCopy })
+      assert.equal(pending.code, 1, pending.stdout + pending.stderr)
+      assert.match(pending.stdout + pending.stderr, new RegExp(`Deployment it-tools was recreated during the move \\(uid ${old.metadata.uid} before task 7's push at \\S+, ${recreated} now\\)`))
+    } finally {
+      rmSync(stateCopy, { recursive: true, force: true })
+    }
     sb.actors.faults.failSync('it-tools', undefined)
     // the rerun must not take the recreated Deployment as the state before the move
     const rerun = await runSetup([], env)
