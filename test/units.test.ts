@@ -149,3 +149,38 @@ test('git locks created since an interrupted git write are found and removed; ol
     fx.cleanup()
   }
 })
+
+test('verifyWritable refuses an immutable file (chattr +i) before anything is written, naming it and the fix', async (t) => {
+  const { verifyWritable } = await import('../src/files.ts')
+  const { execFileSync } = await import('node:child_process')
+  const { mkdtempSync, mkdirSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const dir = mkdtempSync(join(tmpdir(), 'immutable-'))
+  const file = join(dir, 'argocd', 'projects', 'homelab.yaml')
+  mkdirSync(join(dir, 'argocd', 'projects'), { recursive: true })
+  writeFileSync(file, 'kind: AppProject\n')
+  try {
+    try {
+      execFileSync('chattr', ['+i', file], { stdio: 'ignore' })
+    } catch {
+      // chattr +i needs CAP_LINUX_IMMUTABLE (root) and a filesystem that keeps the flag
+      return t.skip('chattr +i is not permitted here (not root, or the filesystem has no immutable flag)')
+    }
+    assert.throws(
+      () => verifyWritable(dir, ['argocd/projects/homelab.yaml', 'argocd/applications/it-tools.yaml']),
+      (e: SetupError) =>
+        e.message === 'the setup must change files it cannot write: argocd/projects/homelab.yaml cannot be written (EPERM: immutable?)' &&
+        e.fix === 'make them writable (chmod u+w <file>; an immutable one: chattr -i <file>), then rerun; nothing was changed',
+    )
+    // the fix, followed: it passes
+    execFileSync('chattr', ['-i', file])
+    verifyWritable(dir, ['argocd/projects/homelab.yaml', 'argocd/applications/it-tools.yaml'])
+  } finally {
+    try {
+      execFileSync('chattr', ['-i', file], { stdio: 'ignore' })
+    } catch {
+      // never made immutable
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
