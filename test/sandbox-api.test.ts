@@ -149,6 +149,14 @@ describe('sandbox API server through @kubernetes/client-node', () => {
     assert.deepEqual(await names(undefined, 'metadata.name=sel-b'), ['sel-b'])
     const all = await core.listConfigMapForAllNamespaces({ fieldSelector: 'metadata.namespace=kube-system' })
     assert.equal(all.items.length, 0)
+    // only the field labels the API server registers for the kind: a ConfigMap has none of its own
+    const unsupported = await statusOf(core.listNamespacedConfigMap({ namespace: NS, fieldSelector: 'data.key=x' }))
+    assert.equal(unsupported.code, 400)
+    assert.equal(unsupported.message, 'Unable to find "/v1, Resource=configmaps" that match label selector "", field selector "data.key=x": field label not supported: data.key')
+    // an Event's involvedObject and source (its component) are
+    await core.createNamespacedEvent({ namespace: NS, body: { metadata: { name: 'sel-ev' }, involvedObject: { kind: 'ConfigMap', name: 'sel-a', namespace: NS }, reason: 'Tested', type: 'Warning', source: { component: 'sandbox-test' } } })
+    const events = await core.listNamespacedEvent({ namespace: NS, fieldSelector: 'involvedObject.name=sel-a,source=sandbox-test,type=Warning' })
+    assert.deepEqual(events.items.map((e) => e.metadata!.name), ['sel-ev'])
   })
 
   it('answers with real Status errors: 404, 409 AlreadyExists, 409 Conflict, 404 for a missing namespace', async () => {

@@ -37,9 +37,9 @@ function current(c: Call): KObject {
   return obj
 }
 
-export function matcher(c: Pick<Call, 'query'>): (o: KObject) => boolean {
+export function matcher(c: Pick<Call, 'query' | 'type'>): (o: KObject) => boolean {
   const labels = labelSelector(c.query.get('labelSelector'))
-  const fields = fieldSelector(c.query.get('fieldSelector'))
+  const fields = fieldSelector(c.query.get('fieldSelector'), c.type)
   return (o) => labels(o) && fields(o)
 }
 

@@ -43,12 +43,37 @@ export function labelSelector(selector: string | null): Matcher {
   return (obj) => tests.every((t) => t(obj.metadata.labels ?? {}))
 }
 
-export function fieldSelector(selector: string | null): Matcher {
+/**
+ * The field labels the API server accepts in a field selector, beyond metadata.name and
+ * metadata.namespace (every kind): each built-in kind registers its own few (its strategy's
+ * GetAttrs); a custom resource has none. Anything else is refused, so a selector that works here
+ * works on a cluster. Keys are `group/Kind`; a label maps to the field it reads.
+ */
+const FIELD_LABELS: Record<string, Record<string, string>> = {
+  '/Pod': Object.fromEntries(['spec.nodeName', 'spec.restartPolicy', 'spec.schedulerName', 'spec.serviceAccountName', 'spec.hostNetwork', 'status.phase', 'status.podIP', 'status.nominatedNodeName'].map((l) => [l, l])),
+  '/Event': {
+    ...Object.fromEntries(['involvedObject.kind', 'involvedObject.namespace', 'involvedObject.name', 'involvedObject.uid', 'involvedObject.apiVersion', 'involvedObject.resourceVersion', 'involvedObject.fieldPath', 'reason', 'reportingComponent', 'type'].map((l) => [l, l])),
+    source: 'source.component',
+  },
+  '/Secret': { type: 'type' },
+  '/Namespace': { 'status.phase': 'status.phase' },
+  '/Node': { 'spec.unschedulable': 'spec.unschedulable' },
+  '/ReplicationController': { 'status.replicas': 'status.replicas' },
+  'apps/ReplicaSet': { 'status.replicas': 'status.replicas' },
+  'batch/Job': { 'status.successful': 'status.succeeded' },
+}
+
+/** `type` (group, kind, plural) checks each label the way the API server does; without it any path is read. */
+export function fieldSelector(selector: string | null, type?: { group: string; kind: string; version: string; plural: string }): Matcher {
   if (!selector) return () => true
+  const known: Record<string, string> | undefined = type ? { 'metadata.name': 'metadata.name', 'metadata.namespace': 'metadata.namespace', ...(FIELD_LABELS[`${type.group}/${type.kind}`] ?? {}) } : undefined
   const tests = terms(selector).map((term) => {
     const m = term.match(/^([A-Za-z0-9.]+)\s*(==|=|!=)\s*(.*)$/)
     if (!m) throw new ApiError(400, 'BadRequest', `invalid field selector: "${term}"`)
-    const [, path, op, value] = m as unknown as [string, string, string, string]
+    const [, label, op, value] = m as unknown as [string, string, string, string]
+    const path = known ? known[label] : label
+    if (path === undefined)
+      throw new ApiError(400, 'BadRequest', `Unable to find "${type!.group}/${type!.version}, Resource=${type!.plural}" that match label selector "", field selector "${selector}": field label not supported: ${label}`)
     const read = (obj: KObject) => {
       let cur: any = obj
       for (const k of path.split('.')) cur = cur?.[k]
