@@ -237,6 +237,19 @@ async function waitSettled(ctx: Ctx, k: Kube, ref: KRef, deadline: number, timeo
   }
 }
 
+/**
+ * Asks Argo CD to sync or refresh the Application at `ref` (syncTrigger says which) unless it
+ * already is what `judge` waits for, and says which it asked. The wait follows.
+ */
+async function nudgeUnlessDone(ctx: Ctx, k: Kube, ref: KRef, judge: JudgeInput, what: string): Promise<void> {
+  const now = await k.get(ref)
+  if (!now || 'ready' in (await judgeApp(now, judge)).state) return
+  const trigger = syncTrigger(now)
+  if (!trigger) return
+  await k.mergePatch(ref, trigger)
+  ctx.log(`asked Argo CD to ${'operation' in trigger ? 'sync' : 'refresh'} ${what}`)
+}
+
 /** After the move: restore (or, manual, sync) the parent and wait for it at the pushed commit. */
 async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: Set<string>): Promise<void> {
   const since = new Date()
@@ -249,11 +262,7 @@ async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: S
   }
   const floor = await lastChange(ctx.repoDir, rev, sourcePaths(live))
   const judge: JudgeInput = { before: a.before ?? snapshotOf(a.live), knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
-  const now = (await k.get(a.ref)) ?? live
-  if (!('ready' in (await judgeApp(now, judge)).state)) {
-    const trigger = syncTrigger(now)
-    if (trigger) await k.mergePatch(a.ref, trigger)
-  }
+  await nudgeUnlessDone(ctx, k, a.ref, judge, `parent Application ${a.ref.namespace}/${a.ref.name}`)
   const { warnings } = await waitForApp(ctx, k, {
     ref: a.ref,
     what: `parent Application ${a.ref.namespace}/${a.ref.name} synced at ${rev.slice(0, 7)}`,
@@ -365,14 +374,7 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
   if (p.step.kind !== 'Application') return
   const floor = await lastChange(ctx.repoDir, rev, sourcePaths(p.desired))
   const judge: JudgeInput = { before: p.before, knownOurs: ours, containsOurs: (r) => containsCommit(ctx.repoDir, ctx.settings.branch, floor, r), revision: rev, since }
-  const now = await k.get(ref)
-  if (!('ready' in (await judgeApp(now, judge)).state) && now) {
-    const trigger = syncTrigger(now)
-    if (trigger) {
-      await k.mergePatch(ref, trigger)
-      ctx.log(`asked Argo CD to ${'operation' in trigger ? 'sync' : 'refresh'} ${label(p.desired)}`)
-    }
-  }
+  await nudgeUnlessDone(ctx, k, ref, judge, label(p.desired))
   const { warnings } = await waitForApp(ctx, k, {
     ref,
     what: `${label(p.desired)} synced and healthy at ${rev.slice(0, 7)}`,
