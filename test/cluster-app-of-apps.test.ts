@@ -16,7 +16,7 @@ import { planPublish } from '../src/publish.ts'
 import { recursiveRoot } from '../sandbox/corpus/recursive-root.ts'
 import { applyAll, stageDeploy } from '../scripts/terminal-latency.ts'
 import { commitMessage, managedPaths } from '../tasks/07-commit-and-deploy.ts'
-import { fixture, git, runSetup, withCluster } from './helpers.ts'
+import { fixture, git, runSetup, until, withCluster } from './helpers.ts'
 
 const ROOT_FILE = 'argocd/root.yaml'
 const rootYaml = (automated: string) => `apiVersion: argoproj.io/v1alpha1
@@ -41,15 +41,6 @@ const AUTOMATED = `  syncPolicy:
 `
 
 const app = (sb: Sandbox, name: string) => sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name })
-async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const end = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 50))
-  }
-}
 
 /**
  * The operator applied the root by hand once (the sandbox's seeder may have applied it from the repo

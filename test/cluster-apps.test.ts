@@ -7,19 +7,17 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { parse } from 'yaml'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_SQUOOSH_IMAGE, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
-import { loadConfig } from '../src/settings.ts'
-import { StateStore } from '../src/state.ts'
+import { sandboxCtx } from './helpers.ts'
 import { REPO_TASKS } from '../tasks/07-commit-and-deploy.ts'
 import { fullRun as runAll } from './full-run.ts'
 
 const PAT = `ghp_${'appsSandboxToken0123456789abcdefghij'}`
-const PROJECT = resolve(import.meta.dirname, '..')
 const APPS = 'it-tools,squoosh,homepage'
 
 let repo: SampleRepo
@@ -28,11 +26,7 @@ let stateDir: string
 const output: string[] = []
 
 function makeCtx(): Ctx {
-  const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off', APPS },
-    cwd: '/nonexistent-dir',
-  })
-  return { settings, secrets, repoDir: repo.dir, projectDir: PROJECT, dryRun: false, yes: false, log: (l: string) => output.push(l), touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
+  return sandboxCtx({ repoDir: repo.dir, kubeconfig: sb.kubeconfigPath, stateDir, pat: PAT, env: { APPS }, log: (l) => output.push(l) })
 }
 
 const fullRun = (ctx: Ctx) => runAll(ctx, output, { settle: false })

@@ -5,17 +5,15 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
-import { loadConfig } from '../src/settings.ts'
-import { StateStore } from '../src/state.ts'
+import { sandboxCtx } from './helpers.ts'
 import { fullRun as runAll } from './full-run.ts'
 
 const PAT = `ghp_${'e2eSandboxToken0123456789abcdefghijk'}`
-const PROJECT = resolve(import.meta.dirname, '..')
 
 let repo: SampleRepo
 let sb: Sandbox
@@ -23,21 +21,7 @@ let stateDir: string
 const output: string[] = []
 
 function makeCtx(env: Record<string, string> = {}): Ctx {
-  const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off', ...env },
-    cwd: '/nonexistent-dir',
-  })
-  return {
-    settings,
-    secrets,
-    repoDir: repo.dir,
-    projectDir: PROJECT,
-    dryRun: false,
-    yes: false,
-    log: (l: string) => output.push(l),
-    touchedPaths: new Set(),
-    state: new StateStore(stateDir, repo.dir),
-  } as Ctx
+  return sandboxCtx({ repoDir: repo.dir, kubeconfig: sb.kubeconfigPath, stateDir, pat: PAT, env, log: (l) => output.push(l) })
 }
 
 const fullRun = (ctx: Ctx) => runAll(ctx, output)

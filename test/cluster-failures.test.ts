@@ -4,13 +4,13 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
 import type { Change } from '../src/task.ts'
-import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
+import { sandboxCtx } from './helpers.ts'
 import { planPublish } from '../src/publish.ts'
 import { clusterPreflight } from '../src/cluster/preflight.ts'
 import { planDeploy, planPrePush } from '../src/cluster/deploy.ts'
@@ -24,11 +24,7 @@ let sb: Sandbox
 let stateDir: string
 
 function makeCtx(env: Record<string, string> = {}): Ctx {
-  const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off', ...env },
-    cwd: '/nonexistent-dir',
-  })
-  return { settings, secrets, repoDir: repo.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
+  return sandboxCtx({ repoDir: repo.dir, kubeconfig: sb.kubeconfigPath, stateDir, pat: PAT, env })
 }
 
 async function applyAll(ctx: Ctx, changes: Change[]): Promise<void> {

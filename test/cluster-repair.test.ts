@@ -6,14 +6,13 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join } from 'node:path'
 import { execFileSync } from 'node:child_process'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
 import { renderManifest } from '../src/render/template.ts'
-import { loadConfig } from '../src/settings.ts'
-import { StateStore } from '../src/state.ts'
+import { sandboxCtx } from './helpers.ts'
 import { byHandInstall } from './by-hand.ts'
 import { fullRun } from './full-run.ts'
 
@@ -25,11 +24,7 @@ let stateDir: string
 const output: string[] = []
 
 function makeCtx(): Ctx {
-  const { settings, secrets } = loadConfig({
-    env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: PAT, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: stateDir, GITHUB_API_URL: 'off' },
-    cwd: '/nonexistent-dir',
-  })
-  return { settings, secrets, repoDir: repo.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: (l: string) => output.push(l), touchedPaths: new Set(), state: new StateStore(stateDir, repo.dir) } as Ctx
+  return sandboxCtx({ repoDir: repo.dir, kubeconfig: sb.kubeconfigPath, stateDir, pat: PAT, log: (l) => output.push(l) })
 }
 
 const image = () => sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.spec?.template?.spec?.containers?.[0]?.image

@@ -5,6 +5,9 @@ import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createSampleRepo, type SampleRepo } from '../sandbox/sample-repo.ts'
+import type { Ctx } from '../src/context.ts'
+import { loadConfig } from '../src/settings.ts'
+import { StateStore } from '../src/state.ts'
 
 export const PROJECT = resolve(import.meta.dirname, '..')
 // tsx resolved from the project, so the child can run in a folder of its own (no stray .env)
@@ -173,4 +176,27 @@ export async function sandboxRequest(
     req.on('error', reject)
     req.end(opts.body)
   })
+}
+
+/**
+ * A task context on a sandbox as the runner builds it: the repo, the sandbox's kubeconfig, a state
+ * folder and a token, with the test's own settings on top. Nothing here asks the real GitHub API.
+ */
+export function sandboxCtx(o: { repoDir: string; kubeconfig: string; stateDir: string; pat: string; env?: Record<string, string>; log?: (line: string) => void }): Ctx {
+  const { settings, secrets } = loadConfig({
+    env: { GITOPS_REPO_DIR: o.repoDir, GITHUB_USERNAME: 'meirongdev', GITHUB_PAT: o.pat, KUBECONFIG: o.kubeconfig, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '20', STATE_DIR: o.stateDir, GITHUB_API_URL: 'off', ...o.env },
+    cwd: '/nonexistent-dir',
+  })
+  return { settings, secrets, repoDir: o.repoDir, projectDir: PROJECT, dryRun: false, yes: false, log: o.log ?? (() => {}), touchedPaths: new Set(), state: new StateStore(o.stateDir, o.repoDir) } as Ctx
+}
+
+/** Polls `fn` (in-process state, e.g. the sandbox's store) until it gives something; fails naming `what` after `ms`. */
+export async function until<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
+  const deadline = Date.now() + ms
+  for (;;) {
+    const v = fn()
+    if (v) return v
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
 }

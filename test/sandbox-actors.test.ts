@@ -165,6 +165,7 @@ import { Store, type KObject } from '../sandbox/store.ts'
 import { Pods } from '../sandbox/apiserver/pods.ts'
 import { startActors, type Actors } from '../sandbox/actors/index.ts'
 import { GitRemote } from '../sandbox/actors/git-source.ts'
+import { until } from './helpers.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, SAMPLE_REPO_URL, sampleFiles, type SampleRepo } from '../sandbox/sample-repo.ts'
 
 const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
@@ -212,16 +213,6 @@ function applyArgoFiles(h: Harness, files: Record<string, string | null>): void 
     if (!content || !rel.startsWith('argocd/')) continue
     const obj = parse(content) as KObject
     h.store.apply(obj, 'kubectl', { force: true })
-  }
-}
-
-async function waitFor<T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    const v = fn()
-    if (v) return v
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
   }
 }
 
@@ -350,7 +341,7 @@ test('a missing app path is remembered per commit, and a commit that adds the pa
   await h.actors.settle()
   assert.match(app(h, 'calibre-web-extra')!.status.conditions[0].message, /app path does not exist/)
   const sha = commitAndPush(h.repo, { 'k8s/helm/calibre/cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: calibre-extra\ndata: {}\n' })
-  const fixed = await waitFor('calibre-web-extra compared at the new commit', () => {
+  const fixed = await until('calibre-web-extra compared at the new commit', () => {
     const a = app(h, 'calibre-web-extra')
     return a?.status?.sync?.revision === sha && !(a.status.conditions ?? []).some((c: { type: string }) => c.type === 'ComparisonError') && a
   })
@@ -394,7 +385,7 @@ test('the full setup: adoption keeps the uid, chart installs the controller, a n
   applyArgoFiles(h, { 'argocd/projects/homelab.yaml': files['argocd/projects/homelab.yaml'] })
   const sha = commitAndPush(h.repo, files)
   applyArgoFiles(h, files)
-  await waitFor('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.revision === sha && app(h, 'it-tools')?.status?.sync?.status === 'Synced')
+  await until('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.revision === sha && app(h, 'it-tools')?.status?.sync?.status === 'Synced')
   await h.actors.settle()
   const after = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
   assert.equal(after.metadata.uid, before.metadata.uid, 'adopted, not recreated')
@@ -407,20 +398,20 @@ test('the full setup: adoption keeps the uid, chart installs the controller, a n
   assert.equal(cm.data['log.level'], 'debug')
   assert.ok(h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'argocd', name: 'argocd-image-updater-controller' }))
   // The ImageUpdater CR waited for its CRD (SkipDryRunOnMissingResource) and exists now.
-  await waitFor('ImageUpdater CR', () => h.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' }))
-  await waitFor('a processing line', () => /Processing results: applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=0/.test(iuLog(h)))
+  await until('ImageUpdater CR', () => h.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' }))
+  await until('a processing line', () => /Processing results: applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=0/.test(iuLog(h)))
   assert.match(iuLog(h), /level=debug/)
 
   h.actors.registry.pushTag(IMAGE, 'sha-9e8d7c6', new Date())
   h.actors.registry.pushTag(IMAGE, 'latest', new Date(Date.now() + 1000))
-  await waitFor('the write-back commit', () => {
+  await until('the write-back commit', () => {
     const log = gitIn(h.repo.origin, 'log', '-1', '--format=%an <%ae>|%s', 'main')
     return log.startsWith('homelab-bot <bot@example.com>|build: automatic update of it-tools') && log
   })
   const override = gitIn(h.repo.origin, 'show', 'main:k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml')
   assert.deepEqual(parse(override), { kustomize: { images: [`${IMAGE}:sha-9e8d7c6`] } })
-  await waitFor('the new image live', () => h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!.spec.template.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`)
-  await waitFor('a pod on the new image', () => h.store.list('v1', 'Pod', 'personal-services').some((p) => p.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`))
+  await until('the new image live', () => h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!.spec.template.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`)
+  await until('a pod on the new image', () => h.store.list('v1', 'Pod', 'personal-services').some((p) => p.spec.containers[0].image === `${IMAGE}:sha-9e8d7c6`))
   assert.match(iuLog(h), /images_updated=1 errors=0/)
   const cr = h.store.get({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', namespace: 'argocd', name: 'it-tools' })!
   assert.equal(cr.status.applicationsMatched, 1)
@@ -435,8 +426,8 @@ test("the plan's original mistakes end up idle or ignored, with the real log lin
   applyArgoFiles(h, { 'argocd/projects/homelab.yaml': files['argocd/projects/homelab.yaml'] })
   commitAndPush(h.repo, files)
   applyArgoFiles(h, files)
-  await waitFor('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.status === 'Synced')
-  await waitFor('No ImageUpdater CRs line', () => /level=info msg="No ImageUpdater CRs to process"/.test(iuLog(h)))
+  await until('it-tools synced', () => app(h, 'it-tools')?.status?.sync?.status === 'Synced')
+  await until('No ImageUpdater CRs line', () => /level=info msg="No ImageUpdater CRs to process"/.test(iuLog(h)))
   const cm = h.store.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'argocd-image-updater-config' })!
   assert.equal(cm.data['log.level'], 'info', 'a top-level logLevel changes nothing')
   assert.doesNotMatch(iuLog(h), /level=debug/)
@@ -444,8 +435,8 @@ test("the plan's original mistakes end up idle or ignored, with the real log lin
 
   // Now an ImageUpdater that uses the annotations (bare regex, deprecated strategy) and one for the Directory app.
   h.store.create({ apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'ImageUpdater', metadata: { name: 'from-annotations', namespace: 'argocd' }, spec: { applicationRefs: [{ namePattern: 'it-tools', useAnnotations: true }, { namePattern: 'personal-*', images: [{ alias: 'it-tools', imageName: IMAGE }] }] } })
-  await waitFor('Invalid match option', () => /Invalid match option syntax '\^sha-\[0-9a-f\]\+\$', ignoring/.test(iuLog(h)))
-  await waitFor('results line', () => /Processing results: applications=1 images_considered=1 images_skipped=1 images_updated=0 errors=0/.test(iuLog(h)))
+  await until('Invalid match option', () => /Invalid match option syntax '\^sha-\[0-9a-f\]\+\$', ignoring/.test(iuLog(h)))
+  await until('results line', () => /Processing results: applications=1 images_considered=1 images_skipped=1 images_updated=0 errors=0/.test(iuLog(h)))
   const log = iuLog(h)
   assert.match(log, /level=warning msg="\\"latest\\" strategy has been renamed to \\"newest-build\\"/)
   assert.match(log, /skipping app 'argocd\/personal-services' of type 'Directory' because it's not of supported source type/)
@@ -461,10 +452,10 @@ test('Argo CD: a source repo outside the project, and a CR without its CRD, fail
   // project not updated: argo-helm is not permitted
   commitAndPush(h.repo, { ...files, 'argocd/projects/homelab.yaml': null })
   applyArgoFiles(h, { ...files, 'argocd/projects/homelab.yaml': null })
-  const denied = await waitFor('not permitted', () => app(h, 'argocd-image-updater')?.status?.conditions?.[0])
+  const denied = await until('not permitted', () => app(h, 'argocd-image-updater')?.status?.conditions?.[0])
   assert.match(denied.message, /application repo https:\/\/argoproj.github.io\/argo-helm is not permitted in project 'homelab'/)
   // the CR's CRD comes from the chart app, which cannot sync: the it-tools sync fails
-  const failed = await waitFor('failed sync', () => app(h, 'it-tools')?.status?.operationState?.phase === 'Failed' && app(h, 'it-tools')!.status.operationState)
+  const failed = await until('failed sync', () => app(h, 'it-tools')?.status?.operationState?.phase === 'Failed' && app(h, 'it-tools')!.status.operationState)
   assert.match(failed.message, /could not find the requested resource/)
   assert.equal(h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.labels?.['app.kubernetes.io/instance'], 'personal-services', 'nothing applied by the failed sync')
 })
@@ -528,7 +519,7 @@ async function healthySetup(h: Harness, edit: (files: Record<string, string | nu
   applyArgoFiles(h, { 'argocd/projects/homelab.yaml': files['argocd/projects/homelab.yaml'] })
   commitAndPush(h.repo, files)
   applyArgoFiles(h, files)
-  await waitFor('ImageUpdater CR', () => h.store.get(IU_REF))
+  await until('ImageUpdater CR', () => h.store.get(IU_REF))
 }
 
 /** Changes the live ImageUpdater's spec (a new generation) and waits for a cycle that saw it. */
@@ -537,7 +528,7 @@ async function editImageUpdater(h: Harness, change: (spec: any) => void): Promis
   change(cr.spec)
   delete cr.metadata.resourceVersion
   const next = h.store.update(cr)
-  await waitFor('a cycle after the edit', () => h.store.get(IU_REF)?.status?.observedGeneration === next.metadata.generation)
+  await until('a cycle after the edit', () => h.store.get(IU_REF)?.status?.observedGeneration === next.metadata.generation)
   return appliedTime(next)
 }
 
@@ -546,12 +537,12 @@ const verdictOf = (h: Harness, since?: number) => analyzeLog(iuLog(h), { crName:
 test('sandbox Image Updater: warnings before errors=0, skipped images, unsupported apps uncounted — each fails task 8', async (t) => {
   const h = await harness(t)
   await healthySetup(h)
-  await waitFor('a healthy cycle', () => verdictOf(h).healthy)
+  await until('a healthy cycle', () => verdictOf(h).healthy)
   assert.match(iuLog(h), /msg="Starting image update cycle, considering 1 application\(s\) for update" imageUpdater_name=it-tools/)
 
   // a bare regex: a warning, then a result line that still says errors=0
   let since = await editImageUpdater(h, (spec) => (spec.applicationRefs[0].images[0].commonUpdateSettings.allowTags = '^sha-[0-9a-f]+$'))
-  await waitFor('the warning cycle', () => verdictOf(h, since).lastCycle)
+  await until('the warning cycle', () => verdictOf(h, since).lastCycle)
   assert.match(iuLog(h), /level=warning msg="Invalid match option syntax '\^sha-\[0-9a-f\]\+\$', ignoring"[^\n]*\n(?:[^\n]*\n)*?[^\n]*Processing results: applications=1 images_considered=1 images_skipped=1 images_updated=0 errors=0/)
   assert.deepEqual(verdictOf(h, since).lastCycle!.problems.map((p) => p.what), ['Invalid match option syntax', 'images_skipped=1'])
 
@@ -560,13 +551,13 @@ test('sandbox Image Updater: warnings before errors=0, skipped images, unsupport
     spec.applicationRefs[0].images[0].commonUpdateSettings.allowTags = 'regexp:^sha-[0-9a-f]+$'
     spec.applicationRefs[0].images[0].imageName = 'ghcr.io/meirongdev/not-running'
   })
-  await waitFor('the not-live cycle', () => verdictOf(h, since).lastCycle)
+  await until('the not-live cycle', () => verdictOf(h, since).lastCycle)
   assert.match(iuLog(h), /Processing results: applications=1 images_considered=0 images_skipped=1 images_updated=0 errors=0/)
   assert.equal(verdictOf(h, since).healthy, false)
 
   // a Directory app is logged and left out: not counted as an application
   since = await editImageUpdater(h, (spec) => (spec.applicationRefs[0].namePattern = 'personal-services'))
-  await waitFor('the unsupported cycle', () => verdictOf(h, since).lastCycle)
+  await until('the unsupported cycle', () => verdictOf(h, since).lastCycle)
   assert.match(iuLog(h), /skipping app 'argocd\/personal-services' of type 'Directory' because it's not of supported source type/)
   assert.match(iuLog(h), /considering 0 application\(s\) for update[^\n]*\n[^\n]*Processing results: applications=0 images_considered=0 images_skipped=0/)
   assert.equal(verdictOf(h, since).healthy, false)
@@ -578,19 +569,19 @@ test('sandbox Image Updater: the no-CR line at warm-up and on webhook events onl
     files['k8s/helm/manifests/it-tools/image-updater.yaml'] = null
     files['k8s/helm/manifests/it-tools/kustomization.yaml'] = files['k8s/helm/manifests/it-tools/kustomization.yaml']!.replace('  - image-updater.yaml\n', '')
   }).catch(() => {})
-  await waitFor('the warm-up line', () => /No ImageUpdater CRs to process/.test(iuLog(h)))
+  await until('the warm-up line', () => /No ImageUpdater CRs to process/.test(iuLog(h)))
   await h.actors.settle()
   await h.actors.settle()
   const idle = () => iuLog(h).match(/No ImageUpdater CRs to process/g)?.length ?? 0
   assert.equal(idle(), 1, 'once, at warm-up, not every cycle')
   h.actors.imageUpdaterWebhook()
-  await waitFor('the webhook line', () => idle() === 2)
+  await until('the webhook line', () => idle() === 2)
 })
 
 test('sandbox Image Updater v1.2 status: PartialErrors and ReconcileCompletedWithErrors until the cause is fixed', async (t) => {
   const h = await harness(t)
   await healthySetup(h)
-  await waitFor('a healthy cycle', () => verdictOf(h).healthy)
+  await until('a healthy cycle', () => verdictOf(h).healthy)
   const applied = await editImageUpdater(h, (spec) => (spec.applicationRefs[0].images[0].commonUpdateSettings.pullSecret = 'pullsecret:argocd/missing'))
   const cr = h.store.get(IU_REF)!
   const cond = (type: string) => cr.status.conditions.find((c: any) => c.type === type)
@@ -600,26 +591,26 @@ test('sandbox Image Updater v1.2 status: PartialErrors and ReconcileCompletedWit
   assert.match('waiting' in state ? state.waiting : 'ready', /Error=True \(PartialErrors\)/)
   assert.match(iuLog(h), /level=warning msg="Could not fetch credentials: could not fetch secret 'missing'/)
   const fixed = await editImageUpdater(h, (spec) => (spec.applicationRefs[0].images[0].commonUpdateSettings.pullSecret = 'pullsecret:argocd/ghcr-pull'))
-  await waitFor('ReconcileSucceeded', () => 'ready' in imageUpdaterStatus(h.store.get(IU_REF), fixed, 1))
+  await until('ReconcileSucceeded', () => 'ready' in imageUpdaterStatus(h.store.get(IU_REF), fixed, 1))
 })
 
 test('sandbox Image Updater write-back fails at the first update: read-only token, protected branch, SSH URL without a key', async (t) => {
   const h = await harness(t)
   await healthySetup(h)
-  await waitFor('a healthy cycle', () => verdictOf(h).healthy)
+  await until('a healthy cycle', () => verdictOf(h).healthy)
   h.actors.gitHost.readOnlyToken('ghp_test')
   h.actors.registry.pushTag(IMAGE, 'sha-1111111', new Date())
-  await waitFor('the refused push', () => /Could not update application spec: could not push to [^\n]*returned error: 403/.test(iuLog(h)))
-  await waitFor('a failing cycle', () => verdictOf(h).lastCycle?.problems.some((p) => p.what === 'Could not update application spec'))
+  await until('the refused push', () => /Could not update application spec: could not push to [^\n]*returned error: 403/.test(iuLog(h)))
+  await until('a failing cycle', () => verdictOf(h).lastCycle?.problems.some((p) => p.what === 'Could not update application spec'))
   h.actors.gitHost.reset()
   h.actors.gitHost.protectBranch('main')
-  await waitFor('the protected branch', () => /GH006: Protected branch update failed for refs\/heads\/main/.test(iuLog(h)))
+  await until('the protected branch', () => /GH006: Protected branch update failed for refs\/heads\/main/.test(iuLog(h)))
   h.actors.gitHost.reset()
   const live = app(h, 'it-tools')!
   live.spec.source.repoURL = 'git@github.com:meirongdev/homelab.git'
   delete live.metadata.resourceVersion
   h.store.update(live)
-  await waitFor('the missing SSH key', () => /could not get creds for repo 'git@github.com:meirongdev\/homelab.git': invalid secret argocd\/git-creds: does not contain field sshPrivateKey/.test(iuLog(h)))
+  await until('the missing SSH key', () => /could not get creds for repo 'git@github.com:meirongdev\/homelab.git': invalid secret argocd\/git-creds: does not contain field sshPrivateKey/.test(iuLog(h)))
   assert.throws(() => gitIn(h.repo.origin, 'show', 'main:k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml'), 'nothing was written back')
 })
 
@@ -658,7 +649,7 @@ test('ESO: a rotated token reaches the Secret only after refreshInterval, or at 
     spec: { refreshInterval: '1h', secretStoreRef: { kind: 'ClusterSecretStore', name: 'vault-backend' }, target: { name: 'git-creds' }, data: [{ secretKey: 'password', remoteRef: { key: 'secret/homelab/github', property: 'pat' } }] },
   })
   const password = () => Buffer.from(h.store.get({ apiVersion: 'v1', kind: 'Secret', namespace: 'argocd', name: 'git-creds' })?.data?.password ?? '', 'base64').toString()
-  await waitFor('the first sync', () => password() === 'ghp_first')
+  await until('the first sync', () => password() === 'ghp_first')
   await vault(['vault', 'kv', 'put', 'secret/homelab/github', 'username=meirongdev', 'pat=-'], Buffer.from('ghp_rotated\n'))
   await h.actors.settle()
   await h.actors.settle()
