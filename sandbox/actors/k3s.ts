@@ -38,7 +38,8 @@ function claimsInUse(store: Store): Set<string> {
  * Binds claims: a claim without a class gets the default one (as the DefaultStorageClass admission
  * plugin does), a claim of an existing class gets a new volume; a claim of an unknown class stays
  * Pending, as it would on k3s. local-path binds WaitForFirstConsumer: a claim no Pod mounts stays
- * Pending (and Argo CD shows it, and its app, Progressing), as on k3s.
+ * Pending, and Argo CD shows it, and its app, Progressing for as long (gitops-engine's PVC check
+ * maps Pending to Progressing whatever the cause; argoproj/argo-cd#29201 is open about it).
  */
 function bindClaims(store: Store): boolean {
   let wrote = false
