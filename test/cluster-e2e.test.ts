@@ -45,6 +45,9 @@ test('a full run from a fresh sandbox goes green, keeps the app alive, and a rer
     const first = await fullRun(makeCtx())
     assert.ok(first.some((s) => s.startsWith('vault kv put')))
     assert.ok(first.some((s) => s.startsWith('git push')))
+    // an Application not in the cluster yet is created; one that is, applied where it differs
+    assert.ok(first.includes('create (server-side apply; not in the cluster yet) Application argocd/it-tools and wait until Synced and Healthy at the pushed commit'), first.join('\n'))
+    assert.ok(first.some((s) => /^apply \(server-side; differs at spec\.source\.directory\.include\b[^)]*\) Application argocd\/personal-services /.test(s)), first.join('\n'))
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- output ---\n${output.slice(-60).join('\n')}`)
   }

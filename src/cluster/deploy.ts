@@ -436,7 +436,7 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   const ours = await knownOurs(ctx)
   for (const p of planned) {
     let pending = p.drift.length > 0 || pushPending
-    let why = p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''
+    let why = !p.live ? 'create (server-side apply; not in the cluster yet)' : p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''
     if (!pending && p.step.kind === 'Application') {
       const floor = await lastChange(ctx.repoDir, head, sourcePaths(p.desired))
       // judged against itself: only what is ours (or regressing) can make it pending
