@@ -41,6 +41,11 @@ export interface Ctx {
    * the repo as it would be. Reads go through readRepoFile, which consults it.
    */
   overlay?: Map<string, string | null>
+  /**
+   * Dry-run only: the tasks so far with changes pending. Task 8's checks cannot pass before those
+   * changes are made, so it says "not yet" instead of FAIL while there are any.
+   */
+  pendingTasks?: number[]
   /** saved progress and the record of what this tool wrote */
   state: StateStore
   /** commit the runner pushed in this run (task 7), for the cluster half to wait on */

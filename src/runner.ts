@@ -110,6 +110,7 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
     projectDir: PROJECT_DIR,
     dryRun: opts.dryRun,
     overlay: opts.dryRun ? new Map() : undefined,
+    pendingTasks: opts.dryRun ? [] : undefined,
     yes: opts.yes,
     offline: opts.offline,
     switchCluster: opts.switchCluster,
@@ -370,6 +371,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
             listrTask.title = `${listrTask.title}: ${task.verifies ? `verified${evidence ? ` (${evidence} checks passed; evidence below)` : ''}` : 'up to date'}`
           } else if (ctx.dryRun) {
             report.status = 'pending'
+            ctx.pendingTasks?.push(task.id)
             listrTask.title = `${listrTask.title}: ${changes.length} change(s) pending`
           } else {
             for (const c of changes) {

@@ -140,6 +140,11 @@ test('app-of-apps end to end: dry-run says the root will be paused; the run paus
     assert.match(dry.stdout, /would pause the automated sync of Application argocd\/root \(automated sync with self-heal and prune; manages [^)]*personal-services[^)]*\) until the move is done: the move runs with the automated sync of root paused/)
     assert.match(dry.stdout, /would restore the automated sync of Application argocd\/root .* and wait until it is synced at the pushed commit/)
     assert.deepEqual(app(sb, 'root')!.spec.syncPolicy.automated, { prune: true, selfHeal: true }, 'dry-run changed nothing')
+    // task 8 before the pending changes: its checks wait for them, nothing has failed
+    assert.match(dry.stdout, /not yet controller Deployment available: not found/)
+    assert.match(dry.stdout, /PASS Application personal-services Synced and Healthy/)
+    assert.doesNotMatch(dry.stdout, /FAIL |hint: /)
+    assert.match(dry.stdout, /verify once the changes of task\(s\) 0, 1, 2, 3, 4, 5, 6, 7 are made: \d+ of \d+ checks do not pass yet/)
 
     const run = await runSetup([], env)
     assert.equal(run.code, 0, run.stdout + run.stderr)

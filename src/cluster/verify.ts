@@ -381,3 +381,8 @@ export function formatResult(r: CheckResult): string {
   return r.ok ? `PASS ${r.name}: ${r.detail}` : `FAIL ${r.name}: ${r.detail}${r.hint ? `\n     hint: ${r.hint}` : ''}`
 }
 
+/** A check a dry run shows before the changes it waits for are made: no FAIL, no fix to follow. */
+export function formatNotYet(r: CheckResult): string {
+  return r.ok ? formatResult(r) : `not yet ${r.name}: ${r.detail}`
+}
+
