@@ -43,6 +43,8 @@ export interface SandboxOptions {
   /** Where the kubeconfig goes; a temp dir (removed by stop()) when absent. */
   dir?: string
   controllerDelayMs?: number
+  /** the certificates to serve and sign in with (default: new ones, valid from now) */
+  pki?: Pki
   log?: (line: string) => void
   /** false: only the API server, no simulated controllers (the API server's own tests). */
   actors?: boolean
@@ -123,7 +125,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const stats = new Stats()
   const faults = new Faults()
   const token = `sandbox-${randomBytes(12).toString('hex')}`
-  const pki = createPki()
+  const pki = opts.pki ?? createPki()
   const server = await startApiServer({ store, pods, stats, faults, pki, token, port: opts.port })
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'k8s-sandbox-'))

@@ -110,10 +110,13 @@ function issue(opts: {
 
 const keyPairPem = (c: Issued): KeyPairPem => ({ certPem: pem('CERTIFICATE', c.der), keyPem: c.key.export({ type: 'sec1', format: 'pem' }).toString() })
 
-/** A new CA with a serving and an admin client certificate (k3s's lifetimes: CA 10 years, leaves 1 year). */
-export function createPki(now = new Date()): Pki {
+/**
+ * A new CA with a serving and an admin client certificate (k3s's lifetimes: CA 10 years, leaves 1
+ * year). `clientIssuedAt` dates the client certificate back, as in a k3s.yaml copied long ago.
+ */
+export function createPki(now = new Date(), opts: { clientIssuedAt?: Date } = {}): Pki {
   const ca = issue({ subject: { commonName: `sandbox-ca@${Math.floor(now.getTime() / 1000)}` }, ca: true, usage: 'ca', validDays: 3650, now })
   const server = issue({ subject: { commonName: 'sandbox-apiserver' }, issuer: ca, ca: false, usage: 'server', validDays: 365, now })
-  const client = issue({ subject: { commonName: 'sandbox-admin', organization: 'system:masters' }, issuer: ca, ca: false, usage: 'client', validDays: 365, now })
+  const client = issue({ subject: { commonName: 'sandbox-admin', organization: 'system:masters' }, issuer: ca, ca: false, usage: 'client', validDays: 365, now: opts.clientIssuedAt ?? now })
   return { caPem: pem('CERTIFICATE', ca.der), server: keyPairPem(server), client: keyPairPem(client) }
 }
