@@ -3,6 +3,7 @@
 // watches, never count an error as ready, and time out naming the last state.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
+import { execFile } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -11,6 +12,7 @@ import { createPki } from '../sandbox/apiserver/pki.ts'
 import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { kube, type Kube } from '../src/cluster/kube.ts'
+import { clientCertificateProblem } from '../src/cluster/client-cert.ts'
 
 let sb: Sandbox
 let k: Kube
@@ -133,6 +135,45 @@ test('the shared TLS context still checks the server: a kubeconfig that trusts a
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }
+})
+
+test("a k3s.yaml copied over a year ago: its expired client certificate is named with its date and the fix, before any request; the API server itself answers 401", async () => {
+  const issued = new Date(Date.now() - 400 * 86_400_000)
+  const old = await startSandbox({ repoDir: '/tmp/none', actors: false, pki: createPki(new Date(), { clientIssuedAt: issued }) })
+  try {
+    old.resetStats()
+    await assert.rejects(kube(ctxFor(old.kubeconfigPath)), (e: Error & { fix?: string }) => {
+      assert.match(e.message, /^the client certificate of kubeconfig user sandbox \(context sandbox, CN=sandbox-admin\) expired on \d{4}-\d\d-\d\d \(3[45] day\(s\) ago\), so the API server at https:\/\/127\.0\.0\.1:\d+ answers 401 Unauthorized to everything; nothing was changed$/)
+      assert.equal(e.fix, `on the k3s server, restart k3s (sudo systemctl restart k3s: it renews certificates within 90 days of expiry as it starts), copy /etc/rancher/k3s/k3s.yaml from there to ${old.kubeconfigPath} with its server: line set to ${old.url}, then rerun`)
+      return true
+    })
+    assert.deepEqual(old.stats().requests, {}, 'nothing was sent')
+    // what kubectl (and the product without this check) gets from the API server for that certificate
+    // (async: the sandbox answers from this process)
+    const got = await new Promise<{ code: number | null; stderr: string }>((resolve) =>
+      execFile('kubectl', ['--kubeconfig', old.kubeconfigPath, 'get', 'ns'], { encoding: 'utf8', timeout: 30_000 }, (err, _out, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr })),
+    )
+    assert.notEqual(got.code, 0)
+    assert.match(got.stderr, /Unauthorized|must be logged in/)
+  } finally {
+    await old.stop()
+  }
+  // a certificate that is valid passes the check (the shared sandbox above signs in with one)
+  await kube(ctxFor(sb.kubeconfigPath))
+})
+
+test('the client certificate check: not valid yet is a clock problem; a user with a token, or a valid certificate, passes', () => {
+  const now = new Date()
+  const certData = (pki: ReturnType<typeof createPki>) => Buffer.from(pki.client.certPem).toString('base64')
+  const future = createPki(now, { clientIssuedAt: new Date(now.getTime() + 2 * 86_400_000) })
+  const early = clientCertificateProblem({ name: 'admin', certData: certData(future) }, 'home', '/k', 'https://k3s:6443', now)
+  assert.match(early?.message ?? '', /^the client certificate of kubeconfig user admin \(context home, CN=sandbox-admin\) is valid only from \S+, later than this machine's clock/)
+  assert.equal(early?.fix, "set this machine's clock right (timedatectl set-ntp true), then rerun")
+  const expired = createPki(now, { clientIssuedAt: new Date(now.getTime() - 400 * 86_400_000) })
+  assert.ok(clientCertificateProblem({ name: 'admin', certData: certData(expired) }, 'home', '/k', 'https://k3s:6443', now))
+  assert.equal(clientCertificateProblem({ name: 'admin', certData: certData(expired), token: 'also-a-token' }, 'home', '/k', 'https://k3s:6443', now), undefined, 'the token signs in')
+  assert.equal(clientCertificateProblem({ name: 'admin', certData: certData(createPki(now)) }, 'home', '/k', 'https://k3s:6443', now), undefined)
+  assert.equal(clientCertificateProblem({ name: 'admin', certData: 'bm90IGEgY2VydA==' }, 'home', '/k', 'https://k3s:6443', now), undefined, 'not a certificate: the handshake says so')
 })
 
 test('a timeout names what was awaited and the last state seen; a failing check is never ready', async () => {

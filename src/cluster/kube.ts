@@ -7,6 +7,7 @@ import { existsSync } from 'node:fs'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { shareOneAgent } from './agent.ts'
+import { clientCertificateProblem } from './client-cert.ts'
 import { runReads } from '../run-reads.ts'
 import { withReadCache } from './read-cache.ts'
 
@@ -236,6 +237,8 @@ async function connect(ctx: Ctx): Promise<Kube> {
       `kubeconfig ${file ?? '~/.kube/config'} has no current context`,
       `set KUBE_CONTEXT in .env to the context of your cluster (one of: ${contextNames.join(', ') || 'none'})`,
     )
+  const certProblem = clientCertificateProblem(kc.getCurrentUser(), contextName, file ?? '~/.kube/config', cluster.server)
+  if (certProblem) throw certProblem
   boundRequests(kc, Number(ctx.settings.requestTimeoutSeconds) * 1000)
   return makeKube(k8s, kc, { contextName, currentContext, contextNames, server: cluster.server })
 }
