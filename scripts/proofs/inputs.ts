@@ -178,6 +178,20 @@ const CASES: Case[] = [
     cause: /the current kube context sandbox reaches http\S+ \(kube-system uid \S+\), not the cluster this GitOps repo's setup ran against \(https:\/\/10\.0\.0\.1:6443/,
   },
   {
+    name: "kubeconfig whose client certificate expired (a k3s.yaml copied over a year ago)",
+    cluster: true,
+    prepare: async (e) => {
+      const { createPki } = await import('../../sandbox/apiserver/pki.ts')
+      const old = createPki(new Date(), { clientIssuedAt: new Date(Date.now() - 400 * 86_400_000) })
+      const b64 = (pem: string) => Buffer.from(pem).toString('base64')
+      const file = join(e.scratch, 'expired-cert.kubeconfig')
+      const text = readFileSync(e.sandbox!.kubeconfigPath, 'utf8').replace(/client-certificate-data: .*/, `client-certificate-data: ${b64(old.client.certPem)}`).replace(/client-key-data: .*/, `client-key-data: ${b64(old.client.keyPem)}`)
+      writeFileSync(file, text, { mode: 0o600 })
+      e.env.KUBECONFIG = file
+    },
+    cause: /the client certificate of kubeconfig user sandbox \(context sandbox, CN=sandbox-admin\) expired on \d{4}-\d\d-\d\d/,
+  },
+  {
     name: 'unreachable API (kubeconfig pointing at a closed local port)',
     cluster: true,
     prepare: async (e) => {
