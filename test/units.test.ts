@@ -184,3 +184,16 @@ test('verifyWritable refuses an immutable file (chattr +i) before anything is wr
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test("an unreachable API at 127.0.0.1 off the k3s host: the fix names k3s.yaml's server: line", async () => {
+  const { unreachableFix } = await import('../src/cluster/preflight.ts')
+  const refused = Object.assign(new Error('request to https://127.0.0.1:6443/api/v1/namespaces/kube-system failed, reason: connect ECONNREFUSED 127.0.0.1:6443'), { code: 'ECONNREFUSED' })
+  const usual = 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)'
+  assert.equal(
+    unreachableFix('https://127.0.0.1:6443', refused, false),
+    `if this kubeconfig is a k3s.yaml copied from the k3s server, its server: line still names this machine (https://127.0.0.1:6443): set it to the k3s server's address (https://<its IP or name>:6443), then rerun; otherwise ${usual}`,
+  )
+  assert.equal(unreachableFix('https://127.0.0.1:6443', refused, true), usual, 'on the k3s host itself the line is right')
+  assert.equal(unreachableFix('https://192.168.1.10:6443', refused, false), usual)
+  assert.equal(unreachableFix('https://127.0.0.1:6443', Object.assign(new Error('Unauthorized'), { code: 401 }), false), usual, 'it answered')
+})

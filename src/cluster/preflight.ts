@@ -1,12 +1,14 @@
 // Preflight: everything the cluster tasks rely on, checked before anything changes. Each failed
 // check is one line of cause and one line of fix; all failures are reported together.
+import { existsSync } from 'node:fs'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { verifyBranch, verifyGitCheckout } from '../publish.ts'
 import { checkoutStatus } from '../run-reads.ts'
 import { chartShape } from '../render/chart.ts'
 import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
-import { apiMessage, kube, type Kube } from './kube.ts'
+import { apiMessage, kube, statusOf, type Kube } from './kube.ts'
+import { K3S_KUBECONFIG } from './kubeconfig-file.ts'
 import { originHeadOfRun } from './origin.ts'
 import { requireUnsealed } from './vault.ts'
 import type { ClusterIdentity } from '../state.ts'
@@ -135,11 +137,24 @@ async function clusterSide(ctx: Ctx): Promise<{ k?: Kube; identity?: ClusterIden
   try {
     identity = await clusterIdentity(k)
   } catch (err) {
-    return { k, failures: [{ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)' }] }
+    return { k, failures: [{ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: unreachableFix(k.server, err) }] }
   }
   const refused = identityFailure(ctx, identity)
   if (refused) return { k, identity, refused, failures: [] }
   return { k, identity, failures: await clusterFailures(ctx, k) }
+}
+
+/**
+ * The fix for an API server that cannot be reached. k3s writes its k3s.yaml for use on the server
+ * itself (server: https://127.0.0.1:6443); a copy taken to another machine without changing that
+ * line finds nothing listening there, the most common way a homelab's first run fails to connect.
+ */
+export function unreachableFix(server: string, err: unknown, k3sHere = existsSync(K3S_KUBECONFIG)): string {
+  const usual = 'check that the cluster is up and KUBECONFIG/KUBE_CONTEXT point at it (kubectl get ns)'
+  const host = URL.canParse(server) ? new URL(server).hostname : ''
+  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(host)
+  if (!loopback || k3sHere || statusOf(err) !== undefined || !/ECONNREFUSED/.test(apiMessage(err))) return usual
+  return `if this kubeconfig is a k3s.yaml copied from the k3s server, its server: line still names this machine (${server}): set it to the k3s server's address (https://<its IP or name>:6443), then rerun; otherwise ${usual}`
 }
 
 /** Which cluster this is: API server URL and the kube-system namespace's uid. */
