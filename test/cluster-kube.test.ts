@@ -17,8 +17,8 @@ import { clientCertificateProblem } from '../src/cluster/client-cert.ts'
 let sb: Sandbox
 let k: Kube
 
-function ctxFor(kubeconfig: string): Ctx {
-  const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: '/tmp/none', GITHUB_USERNAME: 'meirongdev', KUBECONFIG: kubeconfig }, cwd: '/nonexistent-dir' })
+function ctxFor(kubeconfig: string, kubeContext?: string): Ctx {
+  const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: '/tmp/none', GITHUB_USERNAME: 'meirongdev', KUBECONFIG: kubeconfig, ...(kubeContext !== undefined ? { KUBE_CONTEXT: kubeContext } : {}) }, cwd: '/nonexistent-dir' })
   return { settings, secrets, repoDir: '/tmp/none', projectDir: '/tmp', dryRun: false, yes: false, log: () => {}, touchedPaths: new Set() } as unknown as Ctx
 }
 
@@ -174,6 +174,26 @@ test('the client certificate check: not valid yet is a clock problem; a user wit
   assert.equal(clientCertificateProblem({ name: 'admin', certData: certData(expired), token: 'also-a-token' }, 'home', '/k', 'https://k3s:6443', now), undefined, 'the token signs in')
   assert.equal(clientCertificateProblem({ name: 'admin', certData: certData(createPki(now)) }, 'home', '/k', 'https://k3s:6443', now), undefined)
   assert.equal(clientCertificateProblem({ name: 'admin', certData: 'bm90IGEgY2VydA==' }, 'home', '/k', 'https://k3s:6443', now), undefined, 'not a certificate: the handshake says so')
+})
+
+test('KUBECONFIG listing several files reads them merged, as kubectl does: a missing one skipped, the first to name a context wins', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kube-merge-'))
+  try {
+    // another cluster's kubeconfig first, with its own current-context and a context also named sandbox
+    const other = join(dir, 'other.yaml')
+    writeFileSync(other, kubeconfigYaml('https://10.9.9.9:6443', createPki(), 'other-token').replace(/name: sandbox\b/g, 'name: office').replace(/cluster: sandbox\b/g, 'cluster: office').replace(/user: sandbox\b/g, 'user: office').replace(/current-context: sandbox\b/, 'current-context: office'), { mode: 0o600 })
+    const list = [join(dir, 'missing.yaml'), other, sb.kubeconfigPath].join(':')
+    const merged = await kube(ctxFor(list, 'sandbox'))
+    assert.equal(merged.contextName, 'sandbox')
+    assert.equal(merged.server, sb.url)
+    await merged.list('v1', 'ConfigMap', 'default')
+    // with KUBE_CONTEXT empty, the first file's current-context decides, as in kubectl
+    const first = await kube(ctxFor(list, ''))
+    assert.equal(first.contextName, 'office')
+    assert.equal(first.server, 'https://10.9.9.9:6443')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
 })
 
 test('a timeout names what was awaited and the last state seen; a failing check is never ready', async () => {

@@ -198,18 +198,44 @@ export function withApplyRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 1
   return withRetry(fn, (err) => transient(err) || statusOf(err) === 409, attempts, baseMs)
 }
 
-function kubeconfigFile(setting: string): string | undefined {
+/**
+ * The kubeconfig files to read, as kubectl reads them: every file KUBECONFIG (from .env, else the
+ * environment) lists that exists, in order (a missing one is skipped); the first listed when none
+ * exists (reading it then says so); none when KUBECONFIG is empty (~/.kube/config).
+ */
+function kubeconfigFiles(setting: string): string[] {
   const candidates = (setting || process.env.KUBECONFIG || '').split(delimiter).filter(Boolean)
-  return candidates.find((f) => existsSync(f)) ?? candidates[0]
+  const existing = candidates.filter((f) => existsSync(f))
+  return existing.length ? existing : candidates.slice(0, 1)
+}
+
+type KubeConfigLike = InstanceType<ClientNode['KubeConfig']>
+
+/**
+ * Loads `files` into `kc` merged as kubectl merges them: the first file to name a cluster, user or
+ * context wins, and so does the first current-context. (client-node's own merge lets the last
+ * current-context win and throws on a name two files share.)
+ */
+function loadMerged(k8s: ClientNode, kc: KubeConfigLike, files: string[]): void {
+  kc.loadFromFile(files[0]!)
+  for (const file of files.slice(1)) {
+    const more = new k8s.KubeConfig()
+    more.loadFromFile(file)
+    for (const c of more.clusters) if (!kc.clusters.some((x) => x.name === c.name)) kc.addCluster(c)
+    for (const u of more.users) if (!kc.users.some((x) => x.name === u.name)) kc.addUser(u)
+    for (const c of more.contexts) if (!kc.contexts.some((x) => x.name === c.name)) kc.addContext(c)
+    if (!kc.getCurrentContext() && more.getCurrentContext()) kc.setCurrentContext(more.getCurrentContext())
+  }
 }
 
 async function connect(ctx: Ctx): Promise<Kube> {
   const k8s: ClientNode = await import('./client-node.ts')
   const kc = new k8s.KubeConfig()
   shareOneAgent(kc)
-  const file = kubeconfigFile(ctx.settings.kubeconfig)
+  const files = kubeconfigFiles(ctx.settings.kubeconfig)
+  const file = files.length ? files.join(delimiter) : undefined
   try {
-    if (file) kc.loadFromFile(file)
+    if (files.length) loadMerged(k8s, kc, files)
     else kc.loadFromDefault()
   } catch (err) {
     throw new SetupError(
@@ -237,7 +263,9 @@ async function connect(ctx: Ctx): Promise<Kube> {
       `kubeconfig ${file ?? '~/.kube/config'} has no current context`,
       `set KUBE_CONTEXT in .env to the context of your cluster (one of: ${contextNames.join(', ') || 'none'})`,
     )
-  const certProblem = clientCertificateProblem(kc.getCurrentUser(), contextName, file ?? '~/.kube/config', cluster.server)
+  const user = kc.getCurrentUser()
+  const userFile = files.length > 1 ? `the one of ${file} that has user ${user?.name}` : (file ?? '~/.kube/config')
+  const certProblem = clientCertificateProblem(user, contextName, userFile, cluster.server)
   if (certProblem) throw certProblem
   boundRequests(kc, Number(ctx.settings.requestTimeoutSeconds) * 1000)
   return makeKube(k8s, kc, { contextName, currentContext, contextNames, server: cluster.server })
