@@ -6,7 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { checkPatShape, looksLikeGithubToken } from '../src/pat-shape.ts'
-import { missingKubeconfig } from '../src/cluster/kubeconfig-file.ts'
+import { K3S_KUBECONFIG, missingKubeconfig, unreadableKubeconfigFix } from '../src/cluster/kubeconfig-file.ts'
 import { parseRunArgs } from '../src/cli-args.ts'
 import { StopControl } from '../src/stop.ts'
 import { formatPlan } from '../src/runner.ts'
@@ -51,7 +51,12 @@ test('no kubeconfig: says where it looked, and points at k3s.yaml when it exists
     assert.match(none?.message ?? '', new RegExp(`no kubeconfig found: KUBECONFIG is empty \\(in .env and the environment\\) and ${join(home, '.kube', 'config')} does not exist`))
     assert.doesNotMatch(none?.fix ?? '', /k3s/)
     writeFileSync(k3s, 'apiVersion: v1\n')
-    assert.match(missingKubeconfig({ setting: '', env: {}, home, k3sPath: k3s })?.fix ?? '', new RegExp(`set KUBECONFIG=${k3s} in .env`))
+    // a copy of the user's own, beside (never over) a ~/.kube/config that may hold other clusters
+    const copy = join(home, '.kube', 'k3s.yaml')
+    assert.equal(
+      missingKubeconfig({ setting: '', env: {}, home, k3sPath: k3s })?.fix,
+      `this host runs k3s: copy it for your user (mkdir -p ${join(home, '.kube')} && sudo cp ${k3s} ${copy} && sudo chown $USER ${copy}), set KUBECONFIG=${copy} in .env, then rerun; as root, KUBECONFIG=${k3s} works as it is`,
+    )
     assert.match(missingKubeconfig({ setting: '/nope/config', env: {}, home, k3sPath: k3s })?.message ?? '', /KUBECONFIG in .env names \/nope\/config, which does not exist/)
     assert.equal(missingKubeconfig({ setting: k3s, env: {}, home }), undefined)
     mkdirSync(join(home, '.kube'))
@@ -60,6 +65,16 @@ test('no kubeconfig: says where it looked, and points at k3s.yaml when it exists
   } finally {
     rmSync(home, { recursive: true, force: true })
   }
+})
+
+test('an unreadable kubeconfig: k3s.yaml gets the copy fix, another file a chown, anything else the general fix', () => {
+  const denied = (path: string) => Object.assign(new Error(`EACCES: permission denied, open '${path}'`), { code: 'EACCES' })
+  assert.equal(
+    unreadableKubeconfigFix(denied(K3S_KUBECONFIG), [K3S_KUBECONFIG], '/home/me'),
+    `k3s writes it readable by root only: copy it for your user (mkdir -p /home/me/.kube && sudo cp ${K3S_KUBECONFIG} /home/me/.kube/k3s.yaml && sudo chown $USER /home/me/.kube/k3s.yaml), set KUBECONFIG=/home/me/.kube/k3s.yaml in .env, then rerun; as root, KUBECONFIG=${K3S_KUBECONFIG} works as it is`,
+  )
+  assert.equal(unreadableKubeconfigFix(denied('/srv/kube/lab.yaml'), ['/home/me/.kube/config', '/srv/kube/lab.yaml'], '/home/me'), 'make it readable for your user (sudo chown $USER /srv/kube/lab.yaml), then rerun')
+  assert.match(unreadableKubeconfigFix(new Error('bad YAML'), ['/x'], '/home/me'), /^set KUBECONFIG in \.env to a readable kubeconfig \(for k3s: copy it for your user/)
 })
 
 test('--dry-run=summary and --any-token-shape are options; --dry-run=other is refused', () => {

@@ -8,6 +8,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { shareOneAgent } from './agent.ts'
 import { clientCertificateProblem } from './client-cert.ts'
+import { unreadableKubeconfigFix } from './kubeconfig-file.ts'
 import { runReads } from '../run-reads.ts'
 import { withReadCache } from './read-cache.ts'
 
@@ -238,10 +239,7 @@ async function connect(ctx: Ctx): Promise<Kube> {
     if (files.length) loadMerged(k8s, kc, files)
     else kc.loadFromDefault()
   } catch (err) {
-    throw new SetupError(
-      `cannot read kubeconfig ${file ?? '~/.kube/config'}: ${err instanceof Error ? err.message : String(err)}`,
-      'set KUBECONFIG in .env to a readable kubeconfig (for k3s: /etc/rancher/k3s/k3s.yaml copied to your user)',
-    )
+    throw new SetupError(`cannot read kubeconfig ${file ?? '~/.kube/config'}: ${err instanceof Error ? err.message : String(err)}`, unreadableKubeconfigFix(err, files))
   }
   const currentContext = kc.getCurrentContext()
   const contextNames = kc.getContexts().map((c) => c.name)

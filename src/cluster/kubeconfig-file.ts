@@ -17,13 +17,21 @@ export interface KubeconfigLookup {
   k3sPath?: string
 }
 
+/**
+ * How a user (not root) gets k3s's kubeconfig: a copy of their own, beside any kubeconfig they have
+ * (not over ~/.kube/config, which may hold other clusters), named in .env by its full path (dotenv
+ * does not expand ~). k3s writes k3s.yaml readable by root only.
+ */
+export function k3sCopyFix(k3s: string, home: string): string {
+  const copy = join(home, '.kube', 'k3s.yaml')
+  return `copy it for your user (mkdir -p ${join(home, '.kube')} && sudo cp ${k3s} ${copy} && sudo chown $USER ${copy}), set KUBECONFIG=${copy} in .env, then rerun; as root, KUBECONFIG=${k3s} works as it is`
+}
+
 /** A SetupError when no kubeconfig can be found (and the process is not inside a cluster), else undefined. */
 export function missingKubeconfig(opts: KubeconfigLookup): SetupError | undefined {
   const env = opts.env ?? process.env
   const k3s = opts.k3sPath ?? K3S_KUBECONFIG
-  const k3sFix = existsSync(k3s)
-    ? `this host runs k3s: set KUBECONFIG=${k3s} in .env (root-readable; or copy it for your user: sudo cp ${k3s} ~/.kube/config && sudo chown $USER ~/.kube/config)`
-    : undefined
+  const k3sFix = existsSync(k3s) ? `this host runs k3s: ${k3sCopyFix(k3s, opts.home ?? homedir())}` : undefined
   const listed = (opts.setting || env.KUBECONFIG || '').split(delimiter).filter(Boolean)
   if (listed.length) {
     if (listed.some((f) => existsSync(f))) return undefined
@@ -38,4 +46,13 @@ export function missingKubeconfig(opts: KubeconfigLookup): SetupError | undefine
     `no kubeconfig found: KUBECONFIG is empty (in .env and the environment) and ${home} does not exist`,
     k3sFix ?? 'set KUBECONFIG in .env to the kubeconfig of your cluster (the file kubectl uses), or put it at ~/.kube/config',
   )
+}
+
+/** The fix for a kubeconfig that could not be read (`err` from reading one of `files`). */
+export function unreadableKubeconfigFix(err: unknown, files: string[], home = homedir()): string {
+  const e = err as NodeJS.ErrnoException | undefined
+  const denied = e?.code === 'EACCES' ? files.find((f) => String(e.message).includes(f)) : undefined
+  if (denied === K3S_KUBECONFIG) return `k3s writes it readable by root only: ${k3sCopyFix(K3S_KUBECONFIG, home)}`
+  if (denied) return `make it readable for your user (sudo chown $USER ${denied}), then rerun`
+  return `set KUBECONFIG in .env to a readable kubeconfig (for k3s: ${k3sCopyFix(K3S_KUBECONFIG, home)})`
 }
