@@ -41,7 +41,7 @@ export const SETTING_SPECS = {
   planDir: { env: 'PLAN_DIR', default: 'docs/plans', help: 'Where task 0 saves the plan in the GitOps repo.' },
   logLevel: { env: 'SETUP_LOG_LEVEL', default: 'debug', help: 'Image Updater log level while setting up (task 9 lowers it).' },
   finalLogLevel: { env: 'FINAL_LOG_LEVEL', default: 'info', help: 'Image Updater log level after verification (task 9).' },
-  kubeconfig: { env: 'KUBECONFIG', default: '', help: 'Kubeconfig file; empty = ~/.kube/config.' },
+  kubeconfig: { env: 'KUBECONFIG', default: '', help: "Kubeconfig file; several joined by : are merged, as kubectl merges them; empty = ~/.kube/config. On another machine than the k3s server: a copy of its /etc/rancher/k3s/k3s.yaml with the server: line set to the server's address." },
   kubeContext: { env: 'KUBE_CONTEXT', default: '', help: 'Kube context to run against (as kubectl --context); empty = the current context, and later runs refuse a different cluster than the first one (--switch-cluster).' },
   vaultNamespace: { env: 'VAULT_NAMESPACE', default: 'vault', help: 'Namespace of the Vault pod.' },
   vaultPod: { env: 'VAULT_POD', default: 'vault-0', help: 'Vault pod that runs `vault kv` commands.' },
