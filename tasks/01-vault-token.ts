@@ -75,12 +75,26 @@ export const task: Task = {
       summary: note ? `${summary}; ${note}` : summary,
       async apply() {
         await ensureLogin(ctx)
-        await kvPutGithub(ctx, path, username, pat)
-        const back = await kvGet(ctx, path)
-        const fields = Object.keys(back?.data ?? {}).sort()
-        if (!back || !fields.includes('username') || !fields.includes('pat'))
-          throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
-        ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
+        // The token travels on the exec's stdin, and exec stdin can arrive incomplete
+        // (kubernetes/kubernetes#112834): what Vault holds afterwards is compared with what was
+        // sent (in memory, never printed), and written once more when it differs.
+        for (let attempt = 1; ; attempt++) {
+          await kvPutGithub(ctx, path, username, pat)
+          const back = await kvGet(ctx, path)
+          const fields = Object.keys(back?.data ?? {}).sort()
+          if (!back || !fields.includes('username') || !fields.includes('pat'))
+            throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
+          if (back.data.username === username && back.data.pat === pat) {
+            ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
+            return
+          }
+          if (attempt >= 2)
+            throw new SetupError(
+              `reading ${path} back after writing it twice shows other values than were sent (version ${back.version ?? '?'}): the token goes to the vault CLI on the exec's stdin, which did not arrive whole`,
+              `rerun: task 1 writes it again (npx tsx scripts/run.ts --from 1); if it keeps happening, check the Vault pod (kubectl -n ${ctx.settings.vaultNamespace} logs ${ctx.settings.vaultPod}) and the API server`,
+            )
+          ctx.log(`${path}: version ${back.version ?? '?'} does not hold what was sent (the exec's stdin arrived incomplete); writing it again`)
+        }
       },
     })
     // dry-run and not logged in: Vault cannot be read, so the write stays pending

@@ -28,6 +28,8 @@ class FakeVault {
   loggedIn = true
   kv = new Map<string, { data: Record<string, string>; version: number }>()
   puts = 0
+  /** how many of the next puts lose their stdin on the way (the pat arrives empty) */
+  dropStdin = 0
   handler = async (cmd: string[], stdin: Buffer) => {
     const ok = (o: unknown) => ({ stdout: JSON.stringify(o), stderr: '', exitCode: 0 })
     const fail = (msg: string, exitCode = 2) => ({ stdout: '', stderr: msg, exitCode })
@@ -47,7 +49,8 @@ class FakeVault {
     }
     if (cmd[1] === 'kv' && cmd[2] === 'put' && cmd[3] === '-format=json' && cmd.length === 7 && cmd[5].startsWith('username=') && cmd[6] === 'pat=-') {
       const version = (this.kv.get(cmd[4])?.version ?? 0) + 1
-      this.kv.set(cmd[4], { data: { username: cmd[5].slice('username='.length), pat: stdin.toString() }, version })
+      const pat = this.dropStdin > 0 ? (this.dropStdin--, '') : stdin.toString()
+      this.kv.set(cmd[4], { data: { username: cmd[5].slice('username='.length), pat }, version })
       this.puts++
       return ok({ data: { version } })
     }
@@ -185,6 +188,27 @@ test("in one run (kept reads), task 1's plan asks Vault nothing its prepare aske
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, `ghp_${'z'.repeat(36)}`)
   assert.ok(logs.at(-1)?.includes(`version ${vault.kv.get('secret/homelab/github')?.version}`), logs.at(-1))
   await run(ctx())
+})
+
+test('a write whose stdin arrived incomplete is found by the read-back and written again; twice in a row stops with the fix', async () => {
+  const other = `ghp_${'y'.repeat(36)}`
+  vault.dropStdin = 1
+  const puts = vault.puts
+  const before = logs.length
+  assert.equal((await run(ctx({ GITHUB_PAT: other }))).length, 1)
+  assert.equal(vault.puts, puts + 2, 'written again')
+  assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, other)
+  assert.ok(logs.slice(before).some((l) => /does not hold what was sent \(the exec's stdin arrived incomplete\); writing it again/.test(l)), logs.slice(before).join('\n'))
+  vault.dropStdin = 2
+  await assert.rejects(run(ctx()), (e: Error & { fix?: string }) => {
+    assert.match(e.message, /^reading secret\/homelab\/github back after writing it twice shows other values than were sent \(version \d+\)/)
+    assert.match(e.fix ?? '', /^rerun: task 1 writes it again \(npx tsx scripts\/run\.ts --from 1\)/)
+    assert.ok(!e.message.includes(PAT) && !e.message.includes(other))
+    return true
+  })
+  vault.dropStdin = 0
+  await run(ctx())
+  assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, PAT)
 })
 
 test('no token on any exec command line, in any log line', () => {
