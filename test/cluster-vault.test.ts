@@ -38,7 +38,8 @@ class FakeVault {
     if (this.sealed) return fail('Error: Vault is sealed')
     if (line === 'vault token lookup -format=json') return this.loggedIn ? ok({ data: { policies: ['root'] } }) : fail('permission denied')
     if (line === 'vault login -no-print -') {
-      if (stdin.toString().trim() !== VAULT_TOKEN) return fail('invalid token')
+      const input = this.dropStdin > 0 ? (this.dropStdin--, '') : stdin.toString()
+      if (input.trim() !== VAULT_TOKEN) return fail('invalid token')
       this.loggedIn = true
       return { stdout: '', stderr: '', exitCode: 0 }
     }
@@ -209,6 +210,18 @@ test('a write whose stdin arrived incomplete is found by the read-back and writt
   vault.dropStdin = 0
   await run(ctx())
   assert.equal(vault.kv.get('secret/homelab/github')?.data.pat, PAT)
+})
+
+test('a login whose stdin arrived incomplete is tried once more; a wrong VAULT_TOKEN still fails with its fix', async () => {
+  vault.loggedIn = false
+  vault.dropStdin = 1
+  const before = stats.snapshot().execCommands.length
+  assert.equal(await isLoggedIn(ctx({ VAULT_TOKEN })), false)
+  await run(ctx({ VAULT_TOKEN }))
+  assert.equal(vault.loggedIn, true)
+  assert.equal(stats.snapshot().execCommands.slice(before).filter((c) => c.join(' ') === 'vault login -no-print -').length, 2)
+  vault.loggedIn = false
+  await assert.rejects(run(ctx({ VAULT_TOKEN: ['hvs', 'not-the-token'].join('.') })), (e: Error & { fix?: string }) => /^vault login with VAULT_TOKEN failed: invalid token/.test(e.message) && /check VAULT_TOKEN/.test(e.fix ?? ''))
 })
 
 test('no token on any exec command line, in any log line', () => {

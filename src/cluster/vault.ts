@@ -101,7 +101,10 @@ export async function ensureLogin(ctx: Ctx): Promise<boolean> {
       `set VAULT_TOKEN in .env (it is passed on stdin), or log in once: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault login`,
     )
   if (ctx.dryRun) return false
-  const r = await vault(ctx, ['vault', 'login', '-no-print', '-'], token)
+  let r = await vault(ctx, ['vault', 'login', '-no-print', '-'], token)
+  // the token goes on the exec's stdin, which can arrive incomplete (kubernetes/kubernetes#112834):
+  // a refused login is tried once more before VAULT_TOKEN is blamed
+  if (r.exitCode !== 0) r = await vault(ctx, ['vault', 'login', '-no-print', '-'], token)
   if (r.exitCode !== 0) throw new SetupError(`vault login with VAULT_TOKEN failed: ${firstLine(r)}`, 'check VAULT_TOKEN in .env (a valid token with write access to the KV path)')
   ctx.log('logged in to Vault with VAULT_TOKEN (on stdin)')
   return true
