@@ -13,9 +13,12 @@ import { SetupError } from '../src/errors.ts'
 import { checkToken } from '../src/cluster/write-back-proof.ts'
 import { canAsk, confirm } from '../src/token-prompt.ts'
 
+/** Whether the secret Vault holds has exactly these values (compared in memory, never printed). */
+const holds = (secret: KvSecret, username: string, pat: string) => secret.data.username === username && secret.data.pat === pat
+
 /** "replaces version 3 written 2026-11-24 23:56 UTC", or undefined when Vault holds these values or nothing. */
 export function replacement(current: KvSecret | undefined, username: string, pat: string): string | undefined {
-  if (!current || (current.data.username === username && current.data.pat === pat)) return undefined
+  if (!current || holds(current, username, pat)) return undefined
   const when = current.createdTime && !Number.isNaN(Date.parse(current.createdTime)) ? ` written ${new Date(current.createdTime).toISOString().slice(0, 16).replace('T', ' ')} UTC` : ''
   const what = current.data.pat === pat ? 'a different username' : 'a different token'
   return `replaces version ${current.version ?? '?'}${when} (Vault holds ${what} there)`
@@ -84,7 +87,7 @@ export const task: Task = {
           const fields = Object.keys(back?.data ?? {}).sort()
           if (!back || !fields.includes('username') || !fields.includes('pat'))
             throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
-          if (back.data.username === username && back.data.pat === pat) {
+          if (holds(back, username, pat)) {
             ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
             return
           }
