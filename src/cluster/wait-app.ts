@@ -8,6 +8,8 @@ import { SetupError } from '../errors.ts'
 import { judgeApp, resourceLabel, type JudgeInput, type Verdict } from './app-snapshot.ts'
 import type { KObj, KRef, Kube, WaitState } from './kube.ts'
 import { externalSecretCause, findTerminal } from './terminal-states.ts'
+import { withReadCache } from './read-cache.ts'
+import { RunReads } from '../run-reads.ts'
 
 /** A new progress line at most this often, and only when the reason changed. */
 export const PROGRESS_EVERY_MS = 3000
@@ -94,21 +96,12 @@ export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warni
 }
 
 /**
- * `k` for one look at the cluster: each object and list is read once however many checks ask for it
- * (a wait reads fresh, so nothing is kept across looks).
+ * `k` for one look at the cluster: the run's read cache (src/cluster/read-cache.ts) with reads of
+ * its own, so each object and list is read once however many checks ask for it, and nothing is kept
+ * past this look (a wait reads fresh).
  */
 export function oneLook(k: Kube): Kube {
-  const reads = new Map<string, Promise<unknown>>()
-  const once = <T>(key: string, read: () => Promise<T>): Promise<T> => {
-    let entry = reads.get(key) as Promise<T> | undefined
-    if (!entry) reads.set(key, (entry = read()))
-    return entry
-  }
-  return {
-    ...k,
-    get: (ref) => once(`get ${ref.apiVersion} ${ref.kind} ${ref.namespace ?? ''}/${ref.name}`, () => k.get(ref)),
-    list: (apiVersion, kind, namespace, labelSelector) => once(`list ${apiVersion} ${kind} ${namespace ?? ''} ${labelSelector ?? ''}`, () => k.list(apiVersion, kind, namespace, labelSelector)),
-  }
+  return withReadCache(k, new RunReads())
 }
 
 /** The warnings about resources broken before the setup; an ExternalSecret's with ESO's cause (its Event). */
