@@ -2,7 +2,7 @@
 // indentation, comment placement), which would turn a one-line change into a noisy diff, so every
 // edit here locates the node with `parseAllDocuments` and splices only that node's source range
 // (`node.range`: [start, valueEnd, nodeEnd] offsets into the text). Everything else stays untouched.
-import { isAlias, isMap, isScalar, isSeq, Scalar } from 'yaml'
+import { isAlias, isMap, isScalar, isSeq, parseAllDocuments, Scalar } from 'yaml'
 import type { Document, Node } from 'yaml'
 import { SetupError } from './errors.ts'
 import { parseYaml } from './yaml-parse.ts'
@@ -248,7 +248,8 @@ function doubleQuoted(value: string): string {
 function isValidPlain(value: string, inFlow: boolean, mustStayString: boolean): boolean {
   if (value === '' || /[\r\n]/.test(value)) return false
   const probe = inFlow ? `[${value}]` : `- ${value}\n`
-  const docs = parseYaml(probe)
+  // parsed directly: a probe per scalar would push the repo's files out of parseYaml's kept texts
+  const docs = parseAllDocuments(probe) as Document.Parsed[]
   if (docs.length !== 1 || docs[0]!.errors.length > 0) return false
   const seq = docs[0]!.contents
   if (!isSeq(seq) || seq.items.length !== 1) return false
