@@ -8,7 +8,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { shareOneAgent } from './agent.ts'
 import { clientCertificateProblem } from './client-cert.ts'
-import { unreadableKubeconfigFix } from './kubeconfig-file.ts'
+import { listedKubeconfigs, unreadableKubeconfigFix } from './kubeconfig-file.ts'
 import { runReads } from '../run-reads.ts'
 import { withReadCache } from './read-cache.ts'
 
@@ -205,7 +205,7 @@ export function withApplyRetry<T>(fn: () => Promise<T>, attempts = 4, baseMs = 1
  * exists (reading it then says so); none when KUBECONFIG is empty (~/.kube/config).
  */
 function kubeconfigFiles(setting: string): string[] {
-  const candidates = (setting || process.env.KUBECONFIG || '').split(delimiter).filter(Boolean)
+  const candidates = listedKubeconfigs(setting)
   const existing = candidates.filter((f) => existsSync(f))
   return existing.length ? existing : candidates.slice(0, 1)
 }

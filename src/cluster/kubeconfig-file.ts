@@ -17,6 +17,11 @@ export interface KubeconfigLookup {
   k3sPath?: string
 }
 
+/** The files KUBECONFIG lists (from .env, else the environment), as kubectl splits it. */
+export function listedKubeconfigs(setting: string, env: NodeJS.ProcessEnv = process.env): string[] {
+  return (setting || env.KUBECONFIG || '').split(delimiter).filter(Boolean)
+}
+
 /**
  * How a user (not root) gets k3s's kubeconfig: a copy of their own, beside any kubeconfig they have
  * (not over ~/.kube/config, which may hold other clusters), named in .env by its full path (dotenv
@@ -32,7 +37,7 @@ export function missingKubeconfig(opts: KubeconfigLookup): SetupError | undefine
   const env = opts.env ?? process.env
   const k3s = opts.k3sPath ?? K3S_KUBECONFIG
   const k3sFix = existsSync(k3s) ? `this host runs k3s: ${k3sCopyFix(k3s, opts.home ?? homedir())}` : undefined
-  const listed = (opts.setting || env.KUBECONFIG || '').split(delimiter).filter(Boolean)
+  const listed = listedKubeconfigs(opts.setting, env)
   if (listed.length) {
     if (listed.some((f) => existsSync(f))) return undefined
     const from = opts.setting ? 'KUBECONFIG in .env' : 'KUBECONFIG in the environment'
