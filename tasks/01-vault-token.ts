@@ -12,6 +12,7 @@ import { ensureLogin, isLoggedIn, kvGet, kvPutGithub, requireUnsealed, type KvSe
 import { SetupError } from '../src/errors.ts'
 import { checkToken } from '../src/cluster/write-back-proof.ts'
 import { canAsk, confirm } from '../src/token-prompt.ts'
+import { refreshAndProve, rotationPlan, staleReaders } from '../src/lifecycle/rotation.ts'
 
 /** Whether the secret Vault holds has exactly these values (compared in memory, never printed). */
 const holds = (secret: KvSecret, username: string, pat: string) => secret.data.username === username && secret.data.pat === pat
@@ -74,8 +75,10 @@ export const task: Task = {
     // a sealed Vault stops here too: every vault command that finds it sealed says so (vault.ts)
     const loggedIn = await ensureLogin(ctx)
     const summary = `vault kv put ${path} (username, pat from stdin)`
+    // ExternalSecrets already reading the path are refreshed now and the token proven (src/lifecycle/rotation.ts)
+    const then = await rotationPlan(ctx)
     const put = (note?: string) => ({
-      summary: note ? `${summary}; ${note}` : summary,
+      summary: [summary, note, then].filter(Boolean).join('; '),
       async apply() {
         await ensureLogin(ctx)
         // The token travels on the exec's stdin, and exec stdin can arrive incomplete
@@ -89,6 +92,7 @@ export const task: Task = {
             throw new SetupError(`reading ${path} back after the write shows fields [${fields.join(', ')}]`, 'check the KV engine at that path is version 2 and the token may read it')
           if (holds(back, username, pat)) {
             ctx.log(`${path}: version ${back.version ?? '?'}, fields ${fields.join(', ')}`)
+            for (const line of await refreshAndProve(ctx, pat)) ctx.log(line)
             return
           }
           if (attempt >= 2)
@@ -109,7 +113,15 @@ export const task: Task = {
     const replaces = replacement(current, username, pat)
     if (current && !replaces) {
       ctx.log(`${path} already holds username and pat (version ${current.version ?? '?'})`)
-      return []
+      // stored by a run that stopped before ESO refreshed: the Secrets still hold the older token
+      const stale = await staleReaders(ctx, pat)
+      if (!stale.length) return []
+      return [{
+        summary: `force ESO to refresh ${stale.join(', ')} now (force-sync: the Secrets hold an older token than Vault) and prove the token works`,
+        async apply() {
+          for (const line of await refreshAndProve(ctx, pat)) ctx.log(line)
+        },
+      }]
     }
     await checked()
     return [put(replaces)]
