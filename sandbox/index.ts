@@ -2,7 +2,7 @@
 // https://127.0.0.1, a kubeconfig shaped like k3s's that points at it, and the simulated
 // controllers (Argo CD, ESO, Vault, Image Updater) from sandbox/actors.
 import { randomBytes } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPki, type Pki } from './apiserver/pki.ts'
@@ -10,6 +10,7 @@ import { Pods, type PodRuntime } from './apiserver/pods.ts'
 import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
 import { Store } from './store.ts'
+import { serveControl, CONTROL_DIR } from './control.ts'
 import type { ActorEnv, Actors } from './actors/index.ts'
 import type { SeededProblem } from './actors/seed.ts'
 
@@ -95,13 +96,68 @@ current-context: ${CONTEXT_NAME}
 `
 }
 
+export const LOCK_FILE = 'sandbox.lock'
+
+/** A pid that names a running process (signal 0 only checks; EPERM means it runs as another user). */
+function running(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'
+  }
+}
+
+/**
+ * Takes `dir` for this sandbox: a lock file with the pid, made exclusively. A lock whose process is
+ * gone is stale and taken over; a live one refuses with its pid, so a second sandbox never
+ * overwrites the kubeconfig the first one's users hold. Returns the lock's own content, which
+ * stop() checks before removing anything.
+ */
+export function lockDir(dir: string): string {
+  const path = join(dir, LOCK_FILE)
+  const mine = `${process.pid} ${randomBytes(6).toString('hex')}\n`
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, mine, { flag: 'wx', mode: 0o600 })
+      return mine
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    }
+    let held = ''
+    try {
+      held = readFileSync(path, 'utf8')
+    } catch {
+      continue // removed meanwhile: try again
+    }
+    const pid = Number(held.split(' ')[0])
+    if (Number.isInteger(pid) && pid > 0 && running(pid))
+      throw new Error(`another sandbox (pid ${pid}) is using ${dir}: its kubeconfig is ${join(dir, 'kubeconfig')}. Stop it first (Ctrl-C in its terminal, or kill ${pid}), or start this one with another --dir`)
+    rmSync(path, { force: true }) // stale: its process is gone
+  }
+  throw new Error(`could not lock ${dir} for the sandbox (${path} keeps coming back); remove it when no sandbox runs there`)
+}
+
+/** Removes what this sandbox wrote in a --dir it locked, only while the lock is still its own. */
+function releaseDir(dir: string, lock: string, files: string[]): void {
+  let held = ''
+  try {
+    held = readFileSync(join(dir, LOCK_FILE), 'utf8')
+  } catch {
+    return
+  }
+  if (held !== lock) return
+  for (const f of files) rmSync(join(dir, f), { force: true, recursive: true })
+  rmSync(join(dir, LOCK_FILE), { force: true })
+}
+
 /** Stands in when actors are disabled: nothing runs, and asking them for anything says so. */
 function noActors(): Actors {
   const off = () => {
     throw new Error('the sandbox was started with actors: false')
   }
   return {
-    registry: { pushTag: off, setAuth: off },
+    registry: { pushTag: off, setAuth: off, tags: off },
     gitHost: { readOnlyToken: off, protectBranch: off, reset: off },
     imageUpdaterWebhook: off,
     vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
@@ -126,9 +182,19 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   const faults = new Faults()
   const token = `sandbox-${randomBytes(12).toString('hex')}`
   const pki = opts.pki ?? createPki()
-  const server = await startApiServer({ store, pods, stats, faults, pki, token, port: opts.port })
   const ownDir = opts.dir === undefined
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'k8s-sandbox-'))
+  // before anything is served or written: a dir in use is refused with the other sandbox's pid
+  if (!ownDir) mkdirSync(dir, { recursive: true })
+  const lock = lockDir(dir)
+  let server: Awaited<ReturnType<typeof startApiServer>>
+  try {
+    server = await startApiServer({ store, pods, stats, faults, pki, token, port: opts.port })
+  } catch (e) {
+    if (ownDir) rmSync(dir, { recursive: true, force: true })
+    else releaseDir(dir, lock, [])
+    throw e
+  }
   const kubeconfigPath = join(dir, 'kubeconfig')
   let actors: Actors
   try {
@@ -141,8 +207,18 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   } catch (e) {
     await server.close()
     if (ownDir) rmSync(dir, { recursive: true, force: true })
+    else releaseDir(dir, lock, ['kubeconfig'])
     throw e
   }
+  // another terminal publishes image tags through the dir (`scripts/sandbox.ts publish`)
+  const stopControl =
+    opts.actors === false
+      ? () => {}
+      : serveControl(dir, (req) => {
+          actors.registry.pushTag(req.image, req.tag)
+          log(`registry: ${req.image}:${req.tag} published by hand`)
+          return { ok: true, message: `published ${req.image}:${req.tag} to the sandbox registry (built now); Image Updater sees it on its next cycle` }
+        })
   let stopped = false
   return {
     url: server.url,
@@ -159,12 +235,13 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     async stop() {
       if (stopped) return
       stopped = true
+      stopControl()
       try {
         await actors.stop()
       } finally {
         await server.close()
         if (ownDir) rmSync(dir, { recursive: true, force: true })
-        else rmSync(kubeconfigPath, { force: true })
+        else releaseDir(dir, lock, ['kubeconfig', CONTROL_DIR])
       }
     },
   }

@@ -1,12 +1,33 @@
 // Runs the sandbox cluster in the foreground: `npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N]`.
 // Prints the kubeconfig to use (HTTPS with a fresh CA and an admin client certificate, like k3s's),
 // a kubectl line that works as printed, one ready line, and runs until SIGINT/SIGTERM.
+// `npx tsx scripts/sandbox.ts publish <image>:<tag>` (from another terminal) adds a tag to the
+// running sandbox's registry, through its dir (--dir, else the folder of $KUBECONFIG).
 import { existsSync, mkdirSync, statSync } from 'node:fs'
-import { resolve } from 'node:path'
-import { startSandbox, TOKEN_CONTEXT_NAME } from '../sandbox/index.ts'
-import { reportLines } from '../sandbox/actors/seed.ts'
+import { delimiter, dirname, resolve } from 'node:path'
+import { parseImageTag, sendControl } from '../sandbox/control.ts'
 
-const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--strict] [--verbose]'
+const USAGE = 'usage: npx tsx scripts/sandbox.ts --repo <GitOps repo dir> [--port N] [--dir <kubeconfig dir>] [--strict] [--verbose]\n       npx tsx scripts/sandbox.ts publish <image>:<tag> [--dir <kubeconfig dir>]'
+
+/** `publish <image>:<tag> [--dir D]`: the running sandbox of D (or of $KUBECONFIG's folder) pushes the tag. */
+async function publish(argv: string[]): Promise<void> {
+  let ref: string | undefined
+  let dir: string | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--dir') dir = argv[++i]
+    else if (arg.startsWith('--dir=')) dir = arg.slice('--dir='.length)
+    else if (!arg.startsWith('-') && ref === undefined) ref = arg
+    else throw new Error(`unknown argument "${arg}"`)
+  }
+  if (!ref) throw new Error('publish needs <image>:<tag>, e.g. publish ghcr.io/meirongdev/it-tools:sha-1234567')
+  const { image, tag } = parseImageTag(ref)
+  const kubeconfig = process.env.KUBECONFIG?.split(delimiter).find(Boolean)
+  if (!dir && !kubeconfig) throw new Error('publish needs the sandbox\'s dir: --dir <the --dir it was started with>, or KUBECONFIG set to its kubeconfig')
+  const answer = await sendControl(resolve(dir ?? dirname(kubeconfig!)), { action: 'publish', image, tag })
+  if (!answer.ok) throw new Error(answer.message)
+  console.log(answer.message)
+}
 
 interface Args {
   repo: string
@@ -52,6 +73,15 @@ function parseArgs(argv: string[]): Args {
 }
 
 async function main(): Promise<void> {
+  if (process.argv[2] === 'publish') {
+    try {
+      await publish(process.argv.slice(3))
+    } catch (e) {
+      console.error(`sandbox publish: ${(e as Error).message}`)
+      process.exit(1)
+    }
+    return
+  }
   let args: Args
   try {
     args = parseArgs(process.argv.slice(2))
@@ -60,6 +90,9 @@ async function main(): Promise<void> {
     process.exit(1)
   }
   if (args.dir) mkdirSync(args.dir, { recursive: true })
+  // loaded here, not at the top: `publish` needs none of it and answers in a moment
+  const { startSandbox, TOKEN_CONTEXT_NAME } = await import('../sandbox/index.ts')
+  const { reportLines } = await import('../sandbox/actors/seed.ts')
   const sandbox = await startSandbox({
     repoDir: args.repo,
     port: args.port,
@@ -74,6 +107,7 @@ async function main(): Promise<void> {
   console.log(`kubeconfig: ${sandbox.kubeconfigPath}`)
   console.log(`try: ${kubectl} get applications -A`)
   console.log(`export KUBECONFIG=${sandbox.kubeconfigPath}`)
+  console.log(`publish an image tag (from another terminal): npx tsx scripts/sandbox.ts publish <image>:<tag>${args.dir ? ` --dir ${args.dir}` : ` --dir ${dirname(sandbox.kubeconfigPath)}`}`)
   console.log(
     `sandbox ready at ${sandbox.url} (repo ${args.repo}; context ${sandbox.contextName}: client certificate, context ${TOKEN_CONTEXT_NAME}: bearer token); stats: ${kubectl} get --raw /sandbox/stats; Ctrl-C to stop`,
   )

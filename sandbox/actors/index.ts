@@ -17,7 +17,7 @@ import { reconcileDeployments, type PodFaults } from './workloads.ts'
 
 export interface ActorEnv { store: Store; pods: PodRuntime; repoDir: string; log: (line: string) => void; controllerDelayMs?: number; problems?: Record<string, SeededProblem> }
 export interface Actors {
-  registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void }
+  registry: { pushTag(image: string, tag: string, builtAt?: Date): void; setAuth(username: string, token: string): void; tags(image: string): string[] }
   /** the Git host's rules for Image Updater's write-back push (test switches) */
   gitHost: { readOnlyToken(token: string): void; protectBranch(branch: string): void; reset(): void }
   /** a registry webhook reaching Image Updater (it then processes every ImageUpdater at once) */
@@ -102,6 +102,7 @@ export async function startActors(env: ActorEnv): Promise<Actors> {
         wakeAll()
       },
       setAuth: (u, t) => registry.setAuth(u, t),
+      tags: (i) => registry.tagNames(i),
     },
     gitHost: {
       readOnlyToken: (token) => void gitPolicy.readOnlyTokens.add(token),

@@ -46,6 +46,11 @@ export class InMemoryRegistry {
     return this.tagsOf(image)
   }
 
+  /** The tags pushed for an image (none: an empty list), as the sandbox's own tests look at them. */
+  tagNames(image: string): string[] {
+    return [...(this.tags.get(canonical(image))?.keys() ?? [])]
+  }
+
   private tagsOf(image: string): TagInfo[] {
     const forImage = this.tags.get(canonical(image))
     if (!forImage) throw new RegistryError(`name unknown: repository ${canonical(image).replace(/^[^/]+\//, '')} not found`)
