@@ -99,7 +99,7 @@ export function readDocs(text: string, rel: string): Doc[] {
   })
 }
 
-/** The resource files of a Kustomize folder the setup made (image-updater.yaml aside). */
+/** The objects of a Kustomize folder the setup made (its ImageUpdater aside). */
 export async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | undefined> {
   const rel = `${folder}/kustomization.yaml`
   const text = await readRepoFile(ctx, rel)
@@ -109,7 +109,8 @@ export async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | unde
   const docs: Doc[] = []
   for (const f of files) {
     const t = await readRepoFile(ctx, `${folder}/${f}`)
-    if (t !== null) docs.push(...readDocs(t, `${folder}/${f}`))
+    // the ImageUpdater (whatever its file is called) lives in Argo CD's namespace: not an object of the app
+    if (t !== null) docs.push(...readDocs(t, `${folder}/${f}`).filter((d) => d.kind !== 'ImageUpdater'))
   }
   return docs
 }

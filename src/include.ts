@@ -3,6 +3,7 @@
 // alternatives against each file's path below the app path; `*` crosses `/` (gobwas/glob without
 // separators), which matters once `recurse: true` lists subfolders.
 import { isAlias, isMap, isScalar, type Node } from 'yaml'
+import { posix } from 'node:path'
 import { SetupError } from './errors.ts'
 import { formatBraceList, getAt, parseBraceList, setScalar, singleDocument } from './yaml-edit.ts'
 
@@ -127,4 +128,38 @@ export function editInclude(text: string, rel: string, edit: { add?: string; rem
   if (edit.add && !items.includes(edit.add)) items = [...items, edit.add]
   if (items.length === sel.items.length && items.every((v, i) => v === sel.items![i])) return text
   return setScalar(text, rel, INCLUDE, formatBraceList(items))
+}
+
+/** The names kustomize reads a folder's kustomization from. */
+export const KUSTOMIZATION_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'] as const
+
+/** The kustomization files that could list `fileRel` as a resource: one per name in its folder and in each folder above. */
+export function kustomizationsAbove(fileRel: string): string[] {
+  const out: string[] = []
+  let dir = posix.dirname(fileRel)
+  for (;;) {
+    for (const n of KUSTOMIZATION_NAMES) out.push(dir === '.' ? n : `${dir}/${n}`)
+    if (dir === '.' || dir === '') break
+    dir = posix.dirname(dir)
+  }
+  return out
+}
+
+/**
+ * The kustomizations above `fileRel` whose `resources:` list it (as written, e.g.
+ * `personal-services/it-tools.yaml`): moving the file away without editing them would stop that
+ * whole tree from rendering (`accumulating resources ... no such file`).
+ */
+export async function listingKustomizations(read: (rel: string) => Promise<string | null>, fileRel: string): Promise<{ file: string; entry: string }[]> {
+  const out: { file: string; entry: string }[] = []
+  for (const k of kustomizationsAbove(fileRel)) {
+    const text = await read(k)
+    if (text === null) continue
+    const resources = getAt(text, k, ['resources']).value
+    if (!Array.isArray(resources)) continue
+    const dir = posix.dirname(k)
+    for (const r of resources)
+      if (typeof r === 'string' && posix.normalize(dir === '.' ? r : `${dir}/${r}`) === fileRel) out.push({ file: k, entry: r })
+  }
+  return out
 }

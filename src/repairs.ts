@@ -12,6 +12,7 @@ import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
 import { OLD_PULL_SECRET, PULL_SECRET } from './pull-secret.ts'
 import type { Change } from './task.ts'
+import { globMatches } from './image-updaters.ts'
 import { appendBlockItem, deleteKey, getAt, insertKey, renameKey, setScalar, type YamlPath } from './yaml-edit.ts'
 
 export interface Repair {
@@ -104,7 +105,7 @@ export function valuesRepairs(text: string, rel: string, opts: { logLevel: strin
 }
 
 /** An ImageUpdater the user (or an older run) wrote: what the app needs, repaired in place. */
-export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec; argocdNamespace: string; shape: ChartShape; branch: string }): Repair[] {
+export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec; argocdNamespace: string; shape: ChartShape; branch: string; applicationAnnotations?: Record<string, unknown>; pullSecret?: string }): Repair[] {
   const repairs: Repair[] = []
   const kind = getAt(text, rel, ['kind'])
   if (kind.value !== 'ImageUpdater') throw new SetupError(`${rel}:${kind.line}: expected an ImageUpdater, found ${kind.value === undefined ? 'no kind' : `kind ${String(kind.value)}`}`, `move that file away (the setup writes the ImageUpdater there), then rerun`)
@@ -140,14 +141,30 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
   const ref = refList[refIndex]!
   const images: Record<string, any>[] = Array.isArray(ref.images) ? ref.images : []
   const imageIndex = images.findIndex((i) => typeof i?.imageName === 'string' && sameImage(i.imageName, o.app.image))
-  if (ref.useAnnotations !== true && imageIndex < 0)
+  if (ref.useAnnotations === true) {
+    const lines = annotationImages(o.applicationAnnotations ?? {}, o.app, o.pullSecret)
+    const writeBack = ref.writeBackConfig === undefined ? annotationWriteBack(o.applicationAnnotations ?? {}) : undefined
+    repairs.push({
+      reason: `useAnnotations makes the ${o.app.name} Application's annotations the configuration (the chart ${o.shape.chartVersion} CRD ${o.shape.appMinor === '1.0' ? 'has no useAnnotations at all' : 'then ignores images[]'}, and the annotations carry the plan's mistakes): turned into images[] entries${writeBack ? ' and writeBackConfig' : ''}`,
+      edit: (t) => {
+        const base = ['spec', 'applicationRefs', refIndex]
+        let out = deleteKey(t, rel, [...base, 'useAnnotations'])
+        if (getAt(out, rel, [...base, 'images']).value !== undefined) out = deleteKey(out, rel, [...base, 'images'])
+        out = insertKey(out, rel, base, 'images', lines)
+        return writeBack ? insertKey(out, rel, base, 'writeBackConfig', writeBack) : out
+      },
+    })
+  } else if (imageIndex < 0)
     throw new SetupError(
       `${rel}:${refs.line}: the ImageUpdater has no images[] entry for ${o.app.image.name}, which the ${o.app.name} ${o.app.workload.kind} runs`,
       `add  - alias: ${o.app.name}\\n  imageName: ${o.app.imageName}  to applicationRefs[${refIndex}].images in ${rel}, then rerun`,
     )
   const writeBack = ref.writeBackConfig ?? getAt(text, rel, ['spec', 'writeBackConfig']).value
   const method = (writeBack as { method?: unknown } | undefined)?.method
-  if (method === undefined)
+  const fromAnnotations = ref.useAnnotations === true && ref.writeBackConfig === undefined && annotationWriteBack(o.applicationAnnotations ?? {}) !== undefined
+  if (fromAnnotations) {
+    // written by the useAnnotations repair above
+  } else if (method === undefined)
     repairs.push({
       reason: `without writeBackConfig Image Updater changes only the live Application (method argocd) and git keeps the old tag: git write-back to ${o.branch}`,
       edit: (t) => insertKey(t, rel, ['spec', 'applicationRefs', refIndex], 'writeBackConfig', [`  method: git:secret:${o.argocdNamespace}/git-creds`, '  gitConfig:', `    branch: ${o.branch}`]),
@@ -227,7 +244,66 @@ export function kustomizationRepairs(text: string, rel: string, o: { argocdNames
   return [{ reason: `a top-level namespace (${String(value)}) would move the ImageUpdater out of ${o.argocdNamespace}; every object already runs in ${String(value)}: removed`, edit: (t) => deleteKey(t, rel, ['namespace']) }]
 }
 
-/** Argo CD-style glob of a namePattern (`*`, `?`). */
-function globMatches(pattern: string, name: string): boolean {
-  return new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name)
+
+/** A YAML scalar as written into the block lines below: plain where that reads back the same. */
+function scalar(v: string): string {
+  return /^[\w./@-][\w./:@-]*$/.test(v) && !/^(true|false|null|yes|no|on|off|~|[-+.\d][\d.e+-]*)$/i.test(v) ? v : JSON.stringify(v)
+}
+
+/**
+ * The images[] entries (block lines under `images:`) the Application's Image Updater annotations
+ * mean: one per `image-list` alias, with its strategy (deprecated names renamed), tag filter
+ * (`tag-match-expr` read as the allow-tags it was meant to be), ignored tags, pull secret and
+ * platforms. The app's own image takes the setup's policy for what the annotations leave unsaid, so
+ * the result updates what the setup verifies; an image-list without it gets its entry added.
+ */
+export function annotationImages(annotations: Record<string, unknown>, app: AppSpec, pullSecret?: string): string[] {
+  const ann = (key: string) => {
+    const v = annotations[`${ANN}${key}`]
+    return typeof v === 'string' && v.trim() ? v.trim() : undefined
+  }
+  const entries = (ann('image-list') ?? '')
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)
+    .map((e) => {
+      const eq = e.indexOf('=')
+      return eq > 0 ? { alias: e.slice(0, eq), image: e.slice(eq + 1) } : { alias: '', image: e }
+    })
+  const lines: string[] = []
+  let hasApp = false
+  const push = (alias: string, imageName: string, mine: boolean) => {
+    const strategy = ann(`${alias}.update-strategy`)
+    const allow = ann(`${alias}.allow-tags`) ?? ann(`${alias}.tag-match-expr`)
+    const settings: [string, string][] = []
+    const renamed = strategy === undefined ? (mine ? app.policy.strategy : undefined) : (RENAMED[strategy] ?? strategy)
+    if (renamed) settings.push(['updateStrategy', renamed])
+    const allowTags = allow === undefined ? (mine && app.policy.tagRegex !== undefined ? `regexp:${app.policy.tagRegex}` : undefined) : allow === 'any' || allow.startsWith('regexp:') ? allow : `regexp:${allow}`
+    if (allowTags) settings.push(['allowTags', allowTags])
+    const secret = ann(`${alias}.pull-secret`) ?? (mine && app.image.registry === 'ghcr.io' ? pullSecret : undefined)
+    if (secret) settings.push(['pullSecret', secret])
+    lines.push(`  - alias: ${scalar(alias)}`, `    imageName: ${scalar(imageName)}`)
+    const ignore = ann(`${alias}.ignore-tags`)
+    const platforms = ann(`${alias}.platforms`)
+    if (settings.length || ignore || platforms) {
+      lines.push('    commonUpdateSettings:', ...settings.map(([k, v]) => `      ${k}: ${scalar(v)}`))
+      if (ignore) lines.push(`      ignoreTags: [${ignore.split(',').map((t) => scalar(t.trim())).join(', ')}]`)
+      if (platforms) lines.push(`      platforms: [${platforms.split(',').map((t) => scalar(t.trim())).join(', ')}]`)
+    }
+  }
+  for (const [i, e] of entries.entries()) {
+    const mine = sameImage(e.image, app.image)
+    hasApp ||= mine
+    push(e.alias || (mine ? app.name : `image-${i + 1}`), e.image, mine)
+  }
+  if (!hasApp) push(app.name, app.imageName, true)
+  return lines
+}
+
+/** writeBackConfig block lines from the write-back-method and git-branch annotations (undefined: none there). */
+export function annotationWriteBack(annotations: Record<string, unknown>): string[] | undefined {
+  const method = annotations[`${ANN}write-back-method`]
+  if (typeof method !== 'string' || !method.trim()) return undefined
+  const branch = annotations[`${ANN}git-branch`]
+  return [`  method: ${scalar(method.trim())}`, ...(typeof branch === 'string' && branch.trim() ? ['  gitConfig:', `    branch: ${scalar(branch.trim())}`] : [])]
 }

@@ -455,3 +455,25 @@ export function renameKey(text: string, file: string, path: YamlPath, newKey: st
   const [start, end] = pair.key.range
   return text.slice(0, start) + scalarSource(newKey, pair.key.type, parent.flow === true, true) + text.slice(end)
 }
+
+/**
+ * Removes the scalar item `value` from the block list at path: its whole line (a comment on the
+ * same line goes with it); every other line stays. Same text when the item is absent. A flow list
+ * (`[a, b]`) or an item sharing its line is refused with a fix (it could not be cut out cleanly).
+ */
+export function removeFromSequence(text: string, file: string, path: YamlPath, value: string): string {
+  const doc = singleDocument(text, file)
+  const at = locate(doc, path)
+  const seq = at.node
+  if (!seq || !isSeq(seq)) return text
+  const item = seq.items.find((i) => isScalar(i) && String(i.value) === value) as Node | undefined
+  if (!item?.range) return text
+  const where = describePath(path)
+  const line = lineAt(text, item.range[0])
+  if (seq.flow) throw new SetupError(`${file}:${line}: ${where} is a flow list ([...]), from which ${value} cannot be removed without rewriting it`, `remove ${value} from ${where} in ${file} by hand, then rerun`)
+  const start = lineStartOf(text, item.range[0])
+  if (!/^\s*-\s*$/.test(text.slice(start, item.range[0])))
+    throw new SetupError(`${file}:${line}: the item ${value} of ${where} shares its line with other content`, `put ${value} on a line of its own in ${file}, then rerun`)
+  const newline = text.indexOf('\n', item.range[1])
+  return text.slice(0, start) + (newline === -1 ? '' : text.slice(newline + 1))
+}

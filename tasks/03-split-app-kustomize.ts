@@ -7,12 +7,12 @@ import type { AppSpec } from '../src/apps.ts'
 import { appNames, appPath } from '../src/apps.ts'
 import type { Ctx } from '../src/context.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { editInclude } from '../src/include.ts'
+import { editInclude, kustomizationsAbove, listingKustomizations } from '../src/include.ts'
 import { readArgoFile, repoFacts, requireRepoFile, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Change, Task } from '../src/task.ts'
-import { getAt, insertKey, setScalar, splitDocuments } from '../src/yaml-edit.ts'
+import { getAt, insertKey, removeFromSequence, setScalar, splitDocuments } from '../src/yaml-edit.ts'
 
 function withNewline(text: string): string {
   return text.endsWith('\n') ? text : `${text}\n`
@@ -68,6 +68,8 @@ export const task: Task = {
         `${s.manifestsDir}/${name}.yaml`,
         `${s.manifestsDir}/${name}.yml`,
         ...['deployment.yaml', 'service.yaml', 'kustomization.yaml', `${name}.yaml`, `${name}.yml`].map((p) => `${appPath(s, name)}/${p}`),
+        // a kustomization above the old file that lists it loses that line in the same commit
+        ...kustomizationsAbove(`${s.manifestsDir}/${name}.yaml`),
       ]),
       s.personalServicesFile,
     ]
@@ -80,11 +82,14 @@ export const task: Task = {
     const writes: (Change | undefined)[] = []
     const deletes: (Change | undefined)[] = []
     const moved: string[] = []
+    // kustomizations that list a moved file, with the entries to drop (edited once each, below)
+    const unlist = new Map<string, string[]>()
     for (const app of facts.apps) {
       const { files, old } = await planFolder(ctx, app)
       if (old) {
         moved.push(old.rel.slice(old.rel.lastIndexOf('/') + 1))
         deletes.push(await planFile(ctx, old.rel, null, old.text))
+        for (const l of await listingKustomizations((rel) => readRepoFile(ctx, rel), old.rel)) unlist.set(l.file, [...(unlist.get(l.file) ?? []), l.entry])
       }
       const kustomizationRel = `${app.appPath}/kustomization.yaml`
       const kustomization = await readRepoFile(ctx, kustomizationRel)
@@ -101,7 +106,13 @@ export const task: Task = {
     }
     // Order matters for a crash: new files first, then the include edit, the old files last, so
     // every intermediate state still has each app's manifests somewhere.
-    return present([...writes, await planFile(ctx, s.personalServicesFile, editInclude(servicesApp, s.personalServicesFile, { remove: moved }), servicesApp), ...deletes])
+    const parents: (Change | undefined)[] = []
+    for (const [rel, entries] of unlist) {
+      const text = (await readRepoFile(ctx, rel))!
+      const change = await planFile(ctx, rel, entries.reduce((t, e) => removeFromSequence(t, rel, ['resources'], e), text), text)
+      parents.push(change && { ...change, summary: `${change.summary} (resources: ${entries.join(', ')} removed: the file moves to its app's folder, and a listed file that is gone stops the whole tree from rendering)` })
+    }
+    return present([...writes, await planFile(ctx, s.personalServicesFile, editInclude(servicesApp, s.personalServicesFile, { remove: moved }), servicesApp), ...parents, ...deletes])
   },
 }
 

@@ -2,15 +2,17 @@
 // Updater v1.x manage its image (annotations alone are ignored from v1.0). The resource sits in the
 // app's Kustomize folder with an explicit argocd namespace and SkipDryRunOnMissingResource, because
 // its CRD arrives with the chart Application (task 5).
+import type { Ctx } from '../src/context.ts'
 import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { appNames, appPath, applicationFile, CLUSTER_SCOPED, folderDocs } from '../src/apps.ts'
-import { repoFacts, templateFlags, templateVars } from '../src/repo-facts.ts'
+import { pullSecretRef, repoFacts, templateFlags, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Change, Task } from '../src/task.ts'
-import { applicationRepairs, imageUpdaterRepairs, kustomizationRepairs, planRepairs } from '../src/repairs.ts'
-import { appendToSequence } from '../src/yaml-edit.ts'
+import { applicationRepairs, imageUpdaterRepairs, kustomizationRepairs, planRepairs, type Repair } from '../src/repairs.ts'
+import { appendToSequence, getAt } from '../src/yaml-edit.ts'
+import { findImageUpdaters, imageUpdaterFiles, imageUpdaterFor, rememberImageUpdaterFile } from '../src/image-updaters.ts'
 
 export const IMAGE_UPDATER_FILE = 'image-updater.yaml'
 
@@ -19,12 +21,45 @@ function explained(change: Change | undefined, why: string): Change | undefined 
   return change && { ...change, summary: `${change.summary} (${why})` }
 }
 
+/**
+ * Repairs of one document of a file, as repairs of the file: each edit sees the document alone (the
+ * yaml-edit functions work on one document) and its result replaces exactly that document's bytes,
+ * so the file's other documents stay as they are.
+ */
+function inDocument(repairs: Repair[], original: string): Repair[] {
+  let current = original
+  return repairs.map((r) => ({
+    ...r,
+    edit(fileText: string) {
+      const at = fileText.indexOf(current)
+      if (at < 0) return fileText
+      const next = r.edit(current)
+      const out = fileText.slice(0, at) + next + fileText.slice(at + current.length)
+      current = next
+      return out
+    },
+  }))
+}
+
+/** Finds the ImageUpdater of each app of the run (see plan), so its file is among the managed paths. */
+export async function findRunImageUpdaters(ctx: Ctx): Promise<void> {
+  const all = await findImageUpdaters(ctx)
+  for (const name of appNames(ctx.settings)) {
+    const found = imageUpdaterFor(all, name, ctx.settings.argocdNamespace)
+    if (found) rememberImageUpdaterFile(ctx, found.file)
+  }
+}
+
 export const task: Task = {
   id: 4,
   title: 'Application and ImageUpdater resource for each app',
   scope: 'repo',
   managedPaths: (ctx) =>
-    appNames(ctx.settings).flatMap((name) => [applicationFile(ctx.settings, name), `${appPath(ctx.settings, name)}/${IMAGE_UPDATER_FILE}`, `${appPath(ctx.settings, name)}/kustomization.yaml`]),
+    [
+      ...appNames(ctx.settings).flatMap((name) => [applicationFile(ctx.settings, name), `${appPath(ctx.settings, name)}/${IMAGE_UPDATER_FILE}`, `${appPath(ctx.settings, name)}/kustomization.yaml`]),
+      // the owner's own ImageUpdater files, repaired in place (known once task 4 planned; task 7 asks it to)
+      ...imageUpdaterFiles(ctx),
+    ],
   async plan(ctx) {
     const facts = await repoFacts(ctx)
     const ns = ctx.settings.argocdNamespace
@@ -43,17 +78,25 @@ export const task: Task = {
           ? await planFile(ctx, app.applicationFile, renderManifest('app-application.yaml', vars), null)
           : await planRepairs(ctx, app.applicationFile, application, applicationRepairs(application, app.applicationFile, { app, appPath: app.appPath })),
       )
-      const iuRel = `${app.appPath}/${IMAGE_UPDATER_FILE}`
-      const iu = await readRepoFile(ctx, iuRel)
-      changes.push(
-        iu === null
-          ? explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`)
-          : await planRepairs(ctx, iuRel, iu, imageUpdaterRepairs(iu, iuRel, { app, argocdNamespace: ns, shape: facts.shape, branch: ctx.settings.branch })),
-      )
+      // The ImageUpdater is found by what it is, in whatever file holds it; only when the repo has
+      // none that selects the app is one written (never a second one beside the owner's).
+      const found = imageUpdaterFor(await findImageUpdaters(ctx), app.name, ns)
+      if (found) rememberImageUpdaterFile(ctx, found.file)
+      const iuRel = found?.file ?? `${app.appPath}/${IMAGE_UPDATER_FILE}`
+      if (found) {
+        const fileText = (await readRepoFile(ctx, found.file))!
+        const annotations = application === null ? undefined : (getAt(application, app.applicationFile, ['metadata', 'annotations']).value as Record<string, unknown> | undefined)
+        const repairs = imageUpdaterRepairs(found.source, found.file, { app, argocdNamespace: ns, shape: facts.shape, branch: ctx.settings.branch, applicationAnnotations: annotations ?? {}, pullSecret: pullSecretRef(ctx) })
+        // the repairs edit the ImageUpdater's own document; the file's other documents stay as they are
+        changes.push(await planRepairs(ctx, found.file, fileText, inDocument(repairs, found.source)))
+      } else
+        changes.push(explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`))
+      // the kustomization lists the ImageUpdater's file when it is in the app's folder (else another Application syncs it)
+      const listed = iuRel.startsWith(`${app.appPath}/`) ? iuRel.slice(app.appPath.length + 1) : undefined
       changes.push(
         await planRepairs(ctx, kustomizationRel, kustomization, [
           ...kustomizationRepairs(kustomization, kustomizationRel, { argocdNamespace: ns, destination: app.namespace, docs }),
-          { reason: `resources lists ${IMAGE_UPDATER_FILE}`, routine: true, edit: (t) => appendToSequence(t, kustomizationRel, ['resources'], IMAGE_UPDATER_FILE) },
+          ...(listed ? [{ reason: `resources lists ${listed}`, routine: true, edit: (t: string) => appendToSequence(t, kustomizationRel, ['resources'], listed) }] : []),
         ]),
       )
     }

@@ -8,7 +8,7 @@ import type { Task } from '../src/task.ts'
 import save from './00-save-plan.ts'
 import secrets from './02-external-secrets.ts'
 import split from './03-split-app-kustomize.ts'
-import application from './04-app-application.ts'
+import application, { findRunImageUpdaters } from './04-app-application.ts'
 import install from './05-install-image-updater.ts'
 import allowRepo from './06-allow-helm-repo.ts'
 
@@ -33,6 +33,8 @@ export const task: Task = {
   managedPaths,
   async plan(ctx) {
     const { planDeploy, planPrePush, saveMoveStart } = await import('../src/cluster/deploy.ts')
+    // the owner's ImageUpdater files task 4 repairs in place are committed too, also with --only 7
+    await findRunImageUpdaters(ctx)
     // right before the push, the state before the move goes into the saved progress: a run stopped
     // mid-wait and resumed judges the move against it, not against what the stopped run left
     const publish = await planPublish(ctx, managedPaths(ctx), commitMessage(ctx), {

@@ -107,3 +107,33 @@ export function byHandInstall(render: (template: string, vars: Record<string, st
     'argocd/projects/homelab.yaml': sampleFiles['argocd/projects/homelab.yaml']!.replace('   # 只允许本仓库\n', '   # 只允许本仓库\n    - https://argoproj.github.io/argo-helm\n'),
   }
 }
+
+/**
+ * The plan followed by hand as its owner did it (issue 20): the ImageUpdater in a file of its own
+ * name (`imageupdater.yaml`), with `spec.namespace: argocd` and `useAnnotations: true`, the
+ * configuration left in the Application's annotations.
+ */
+export const HAND_IU = 'k8s/helm/manifests/it-tools/imageupdater.yaml'
+export const handFollowed: Record<string, string | null> = {
+  ...byHand,
+  [IU]: null,
+  'k8s/helm/manifests/it-tools/.argocd-source-it-tools.yaml': null,
+  [KUST]: `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  - deployment.yaml
+  - service.yaml
+  - imageupdater.yaml   # 按计划手写
+`,
+  [HAND_IU]: `apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: it-tools
+  namespace: argocd
+spec:
+  namespace: argocd
+  applicationRefs:
+    - namePattern: it-tools
+      useAnnotations: true
+`,
+}

@@ -4,7 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parse } from 'yaml'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { createSampleRepo, sampleFiles, type SampleRepo } from '../sandbox/sample-repo.ts'
@@ -12,7 +13,7 @@ import type { Ctx } from '../src/context.ts'
 import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
 import type { Change } from '../src/task.ts'
-import { REPO_TASKS } from '../tasks/07-commit-and-deploy.ts'
+import { managedPaths, REPO_TASKS } from '../tasks/07-commit-and-deploy.ts'
 
 function makeCtx(repo: SampleRepo, stateDir: string, env: Record<string, string> = {}): Ctx {
   const { settings, secrets } = loadConfig({ env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, ...env }, cwd: '/nonexistent-dir' })
@@ -29,7 +30,10 @@ async function planAll(ctx: Ctx): Promise<Change[]> {
   return all
 }
 
-import { APP, byHand, IU, KUST, VALUES } from './by-hand.ts'
+import { APP, byHand, HAND_IU, handFollowed, IU, KUST, VALUES } from './by-hand.ts'
+import { findImageUpdaters } from '../src/image-updaters.ts'
+import { imageUpdaterCrd } from '../sandbox/actors/crds.ts'
+import { validateCustomObject } from '../sandbox/apiserver/schema.ts'
 
 function withRepo(files: Record<string, string | null>, fn: (repo: SampleRepo, ctx: Ctx) => Promise<void>, env: Record<string, string> = {}) {
   return async () => {
@@ -164,3 +168,77 @@ test('a StatefulSet app is onboarded like a Deployment (its file moves whole, it
   assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'db', imageName: 'docker.io/library/postgres:16.x', commonUpdateSettings: { updateStrategy: 'semver' } })
   assert.match(read(repo, 'k8s/helm/values/argocd-image-updater.yaml'), /prefix: docker\.io/)
 }, { APP_NAME: 'db' }))
+
+test('the plan followed by hand (imageupdater.yaml, spec.namespace, useAnnotations): repaired in place into one valid ImageUpdater, never a second', withRepo(handFollowed, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  const summary = changes.map((c) => c.summary).join('\n')
+  assert.match(summary, new RegExp(`repair ${HAND_IU}: [^\\n]*spec\\.namespace was removed[^\\n]*useAnnotations makes the it-tools Application's annotations the configuration`))
+  assert.doesNotMatch(summary, /image-updater\.yaml \(/, 'no second ImageUpdater written')
+  assert.ok(!existsSync(join(repo.dir, IU)))
+  const found = await findImageUpdaters(ctx)
+  assert.deepEqual(found.map((f) => [f.file, f.namespace, f.name]), [[HAND_IU, 'argocd', 'it-tools']])
+  const iu = parse(read(repo, HAND_IU))
+  assert.deepEqual(validateCustomObject(iu, imageUpdaterCrd('1.2.2').spec.versions[0].schema.openAPIV3Schema).causes, [], 'valid against the chart 1.2 CRD')
+  assert.equal(iu.spec.namespace, undefined)
+  assert.deepEqual(iu.spec.applicationRefs[0], {
+    namePattern: 'it-tools',
+    images: [{ alias: 'it-tools', imageName: 'ghcr.io/meirongdev/it-tools', commonUpdateSettings: { updateStrategy: 'newest-build', allowTags: 'regexp:^sha-[0-9a-f]+$', pullSecret: 'pullsecret:argocd/ghcr-pull-secret' } }],
+    writeBackConfig: { method: 'git:secret:argocd/git-creds' },
+  })
+  assert.deepEqual(parse(read(repo, KUST)).resources, ['deployment.yaml', 'service.yaml', 'imageupdater.yaml'], 'the kustomization still lists the one file')
+  assert.match(read(repo, KUST), /imageupdater\.yaml {3}# 按计划手写/)
+  const built = execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm/manifests/it-tools')], { encoding: 'utf8' })
+  assert.equal((built.match(/^kind: ImageUpdater$/gm) ?? []).length, 1)
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
+}))
+
+test('an ImageUpdater in a shared file is repaired in its own document; two selecting one app are refused with both files', withRepo({
+  ...handFollowed,
+  [HAND_IU]: null,
+  [KUST]: handFollowed[KUST]!.replace('  - imageupdater.yaml   # 按计划手写\n', ''),
+  'argocd/image-updaters.yaml': `# every ImageUpdater of the homelab
+apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: other
+  namespace: argocd
+spec:
+  applicationRefs:
+    - namePattern: other
+      images: [{alias: o, imageName: nginx:1.x}]   # 别动
+---
+${handFollowed[HAND_IU]}`,
+}, async (repo, ctx) => {
+  await planAll(ctx)
+  const text = read(repo, 'argocd/image-updaters.yaml')
+  assert.ok(text.startsWith(`# every ImageUpdater of the homelab\napiVersion: argocd-image-updater.argoproj.io/v1alpha1\nkind: ImageUpdater\nmetadata:\n  name: other\n`))
+  assert.match(text, /images: \[\{alias: o, imageName: nginx:1\.x\}\] {3}# 别动\n---\n/)
+  assert.equal(parse(text.split('---\n')[1]!).spec.applicationRefs[0].images[0].imageName, 'ghcr.io/meirongdev/it-tools')
+  assert.ok(!existsSync(join(repo.dir, IU)), 'none written beside it')
+  assert.deepEqual(parse(read(repo, KUST)).resources, ['deployment.yaml', 'service.yaml'], 'another Application syncs it: not listed in the app folder')
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+  writeFileSync(join(repo.dir, IU), handFollowed[HAND_IU]!)
+  await assert.rejects(planAll(ctx), /2 ImageUpdaters select the Application it-tools: ImageUpdater argocd\/it-tools in argocd\/image-updaters\.yaml:\d+; ImageUpdater argocd\/it-tools in k8s\/helm\/manifests\/it-tools\/image-updater\.yaml:1 \(one identity twice[^]*fix: keep one of them/)
+}))
+
+test('a kustomization above the moved file that lists it loses that line in the same commit, so the tree still renders', withRepo({
+  'k8s/helm/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+resources:
+  # 个人服务
+  - manifests/squoosh.yaml
+  - manifests/it-tools.yaml   # 开发者工具
+  - manifests/calibre-web.yaml
+`,
+  'k8s/helm/manifests/calibre-web.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: calibre-web\n  namespace: personal-services\n',
+}, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  const edit = changes.find((c) => c.summary.startsWith('edit k8s/helm/kustomization.yaml'))
+  assert.ok(edit, changes.map((c) => c.summary).join('\n'))
+  assert.match(edit.summary, /resources: manifests\/it-tools\.yaml removed/)
+  assert.equal(read(repo, 'k8s/helm/kustomization.yaml'), 'apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources:\n  # 个人服务\n  - manifests/squoosh.yaml\n  - manifests/calibre-web.yaml\n')
+  assert.ok(managedPaths(ctx).includes('k8s/helm/kustomization.yaml'), 'committed with the move')
+  execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm')], { encoding: 'utf8' })
+  execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm/manifests/it-tools')], { encoding: 'utf8' })
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+}))
