@@ -81,6 +81,11 @@ export interface SavedState {
    * first run left behind.
    */
   moveSnapshots?: Record<string, SavedAppSnapshot>
+  /**
+   * The apps this setup onboarded (their Application synced with the adopted objects), by
+   * Application name, with when: `status` expects an ImageUpdater to select each of them.
+   */
+  onboarded?: Record<string, { at: string }>
 }
 
 /**
@@ -270,6 +275,18 @@ export class StateStore {
     delete this.state.moveSnapshots[app]
     if (Object.keys(this.state.moveSnapshots).length === 0) delete this.state.moveSnapshots
     await this.save()
+  }
+
+  /** The app's Application took over its objects (task 7): from now on `status` expects it updated. */
+  async recordOnboarded(app: string): Promise<void> {
+    if (this.state.onboarded?.[app]) return
+    this.state.onboarded = { ...(this.state.onboarded ?? {}), [app]: { at: new Date().toISOString() } }
+    await this.save()
+  }
+
+  /** The apps the setup onboarded, by Application name. */
+  get onboarded(): string[] {
+    return Object.keys(this.state.onboarded ?? {})
   }
 
   wrote(rel: string, content: string | null): boolean {

@@ -394,6 +394,7 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
   await ctx.state.forgetMoveSnapshot(p.desired.metadata.name)
   ctx.log(`${label(p.desired)} is synced and healthy at ${rev.slice(0, 7)}${warnings.length ? ` (${warnings.length} resource(s) broken before the setup, left alone)` : ''}`)
   if (p.step.adopts) await checkAdoption(ctx, k, p.step.adopts, p.step.app ?? '', before)
+  if (p.step.app) await ctx.state.recordOnboarded(p.desired.metadata.name)
 }
 
 /** An object to be adopted as it was before the move: the uid saved before the push when the move is pending, else as it is now. */
