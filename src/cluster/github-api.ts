@@ -7,6 +7,8 @@ export interface GithubResponse {
   status: number
   /** X-OAuth-Scopes of a classic token; undefined for fine-grained tokens and apps */
   scopes?: string[]
+  /** GitHub-Authentication-Token-Expiration of a token with an expiry (`2026-12-31 00:00:00 UTC`) */
+  expiresAt?: string
   body: any
 }
 
@@ -45,7 +47,8 @@ export function githubGet(ctx: Ctx, path: string, token: string, timeoutMs = 10_
       } catch {
         body = undefined
       }
-      return { status: res.status, scopes: scopesHeader === null ? undefined : scopesHeader.split(',').map((s) => s.trim()).filter(Boolean), body }
+      const expires = res.headers.get('github-authentication-token-expiration') ?? undefined
+      return { status: res.status, scopes: scopesHeader === null ? undefined : scopesHeader.split(',').map((s) => s.trim()).filter(Boolean), ...(expires ? { expiresAt: expires } : {}), body }
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
       return `skipped (GitHub API at ${base} not reachable: ${cause})`
