@@ -18,6 +18,10 @@ plan *args:
 only id:
     npx tsx scripts/run.ts --only {{id}}
 
+# is Image Updater still keeping every app up to date? read-only; exit 0 yes, 1 a problem, 2 cannot tell
+status *args:
+    npx tsx scripts/status.ts {{args}}
+
 # the test suite
 test:
     npm test

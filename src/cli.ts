@@ -2,3 +2,4 @@
 // (`npm run build`, see src/fast-start.ts), so both paths run the same code.
 export { runCli } from './runner.ts'
 export { TASKS } from '../tasks/index.ts'
+export { runStatus } from './status/command.ts'

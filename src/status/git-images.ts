@@ -1,0 +1,167 @@
+// The image tag the GitOps repo sets for an app, read as Argo CD renders its source: Image
+// Updater's `.argocd-source-<app>.yaml` (its write-back) over the kustomization's `images:` over
+// the workload manifests in the source path. Read from the branch the Application tracks as the
+// checkout last fetched it (origin/<targetRevision>, else HEAD), with one `git ls-tree` per branch
+// and one `git cat-file --batch` for every file: no checkout file is read or changed.
+import { spawn } from 'node:child_process'
+import { parseAllDocuments } from 'yaml'
+import { gitEnv, gitRun } from '../git.ts'
+import type { KObj } from '../cluster/kube.ts'
+import { readImageRef, sameImage } from '../render/image.ts'
+
+export interface GitImageQuery {
+  app: KObj
+  images: string[]
+}
+
+/** The tag (or digest) set for each `app image`, with the file that sets it. */
+export type GitImages = Map<string, { tag?: string; file: string }>
+
+const KUSTOMIZATIONS = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+const MAX_FILES_PER_APP = 60
+
+/** `git cat-file --batch`: the blobs of `specs` (`<ref>:<path>`), undefined where one is missing. */
+async function catFiles(repoDir: string, specs: string[]): Promise<(string | undefined)[]> {
+  if (!specs.length) return []
+  const out: Buffer[] = []
+  await new Promise<void>((resolve, reject) => {
+    const child = spawn('git', ['cat-file', '--batch'], { cwd: repoDir, env: gitEnv(), stdio: ['pipe', 'pipe', 'ignore'] })
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.on('error', reject)
+    child.on('close', () => resolve())
+    child.stdin.end(specs.map((s) => `${s}\n`).join(''))
+  })
+  const buf = Buffer.concat(out)
+  const results: (string | undefined)[] = []
+  let pos = 0
+  for (let i = 0; i < specs.length; i++) {
+    const nl = buf.indexOf(10, pos)
+    if (nl < 0) break
+    const header = buf.subarray(pos, nl).toString()
+    pos = nl + 1
+    const m = /^\S+ blob (\d+)$/.exec(header)
+    if (!m) {
+      results.push(undefined)
+      continue
+    }
+    const size = Number(m[1])
+    results.push(buf.subarray(pos, pos + size).toString('utf8'))
+    pos += size + 1
+  }
+  return results
+}
+
+const docsOf = (text: string | undefined): any[] => {
+  if (!text) return []
+  try {
+    return parseAllDocuments(text).map((d) => d.toJS()).filter((d) => d && typeof d === 'object')
+  } catch {
+    return []
+  }
+}
+
+const tagOf = (ref: string) => {
+  const r = readImageRef(ref)
+  return r?.digest ?? r?.tag
+}
+
+/** The image entries of `.argocd-source-<app>.yaml` (`kustomize.images`: `name:tag`, `alias=name:tag`, `name=new:tag`). */
+function fromSourceOverride(text: string | undefined, image: string): string | undefined {
+  for (const doc of docsOf(text))
+    for (const entry of (doc.kustomize?.images ?? []) as string[]) {
+      const parts = String(entry).split('=')
+      const ref = parts.at(-1)!
+      const named = readImageRef(ref)
+      if (named && (sameImage(named.name, image) || (parts.length > 1 && sameImage(parts[0], image)))) return tagOf(ref)
+    }
+  return undefined
+}
+
+function fromKustomization(text: string | undefined, image: string): string | undefined {
+  for (const doc of docsOf(text))
+    for (const e of (doc.images ?? []) as { name?: string; newName?: string; newTag?: string; digest?: string }[]) {
+      if (!e?.name) continue
+      if (sameImage(e.name, image) || (e.newName && sameImage(e.newName, image))) return e.digest ?? (e.newTag === undefined ? undefined : String(e.newTag))
+    }
+  return undefined
+}
+
+function fromWorkloads(text: string | undefined, image: string): string | undefined {
+  for (const doc of docsOf(text)) {
+    const spec = doc.spec?.template?.spec ?? doc.spec?.jobTemplate?.spec?.template?.spec
+    for (const c of [...(spec?.containers ?? []), ...(spec?.initContainers ?? [])]) if (typeof c?.image === 'string' && sameImage(c.image, image)) return tagOf(c.image) ?? 'latest'
+  }
+  return undefined
+}
+
+async function refFor(repoDir: string, revision: string | undefined): Promise<string> {
+  const rev = revision && revision !== 'HEAD' ? revision : undefined
+  for (const candidate of rev ? [`origin/${rev}`, rev] : ['origin/HEAD'])
+    try {
+      await gitRun(repoDir, ['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`])
+      return candidate
+    } catch {
+      // next candidate
+    }
+  return 'HEAD'
+}
+
+/** Reads the tag git sets for each queried app image; an app whose source is not a path in this repo is left out. */
+export async function readGitImages(repoDir: string, queries: GitImageQuery[]): Promise<GitImages> {
+  const result: GitImages = new Map()
+  const sources = queries
+    .map((q) => ({ q, source: [q.app.spec?.source, ...(q.app.spec?.sources ?? [])].find((s) => s?.path && !s.chart) }))
+    .filter((x) => x.source && x.q.images.length)
+  if (!sources.length) return result
+  const refs = new Map<string, Promise<string>>()
+  const withRefs = await Promise.all(
+    sources.map(async (x) => {
+      const rev = String(x.source.targetRevision ?? '')
+      if (!refs.has(rev)) refs.set(rev, refFor(repoDir, rev))
+      return { ...x, ref: await refs.get(rev)!, path: String(x.source.path).replace(/^\.?\/+|\/+$/g, '') }
+    }),
+  )
+  // the files of each source path, one ls-tree per ref
+  const byRef = new Map<string, string[]>()
+  for (const x of withRefs) byRef.set(x.ref, [...(byRef.get(x.ref) ?? []), x.path || '.'])
+  const trees = new Map<string, string[]>()
+  await Promise.all(
+    [...byRef].map(async ([ref, paths]) => {
+      const { stdout } = await gitRun(repoDir, ['ls-tree', '-r', '--name-only', ref, '--', ...new Set(paths)]).catch(() => ({ stdout: '' }))
+      trees.set(ref, stdout.split('\n').filter(Boolean))
+    }),
+  )
+  const plan = withRefs.map((x) => {
+    const inPath = (trees.get(x.ref) ?? []).filter((f) => x.path === '' || x.path === '.' || f.startsWith(`${x.path}/`))
+    const direct = (f: string) => f.slice(x.path && x.path !== '.' ? x.path.length + 1 : 0)
+    const override = inPath.find((f) => direct(f) === `.argocd-source-${x.q.app.metadata.name}.yaml`)
+    const kustomization = inPath.find((f) => KUSTOMIZATIONS.includes(direct(f)))
+    const manifests = inPath.filter((f) => /\.ya?ml$/.test(f) && f !== override && f !== kustomization && !direct(f).startsWith('.argocd-source')).slice(0, MAX_FILES_PER_APP)
+    return { ...x, override, kustomization, manifests }
+  })
+  const specs = [...new Set(plan.flatMap((p) => [p.override, p.kustomization, ...p.manifests].filter((f): f is string => !!f).map((f) => `${p.ref}:${f}`)))]
+  const blobs = await catFiles(repoDir, specs).catch(() => [] as (string | undefined)[])
+  const blob = (ref: string, file: string | undefined) => (file ? blobs[specs.indexOf(`${ref}:${file}`)] : undefined)
+  for (const p of plan)
+    for (const image of p.q.images) {
+      const key = `${p.q.app.metadata.name} ${image}`
+      const override = fromSourceOverride(blob(p.ref, p.override), image)
+      if (override) {
+        result.set(key, { tag: override, file: p.override! })
+        continue
+      }
+      const kust = fromKustomization(blob(p.ref, p.kustomization), image)
+      if (kust) {
+        result.set(key, { tag: kust, file: p.kustomization! })
+        continue
+      }
+      for (const f of p.manifests) {
+        const tag = fromWorkloads(blob(p.ref, f), image)
+        if (tag) {
+          result.set(key, { tag, file: f })
+          break
+        }
+      }
+    }
+  return result
+}
