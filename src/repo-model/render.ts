@@ -1,0 +1,306 @@
+// What an Application renders from this repo, as Argo CD would: a Directory source's selected files,
+// a Kustomize source through `kubectl kustomize` (its `resources:` tree walked to say which file and
+// document each object comes from). Helm folders and plugins are named, not rendered (no helm here).
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { parseAllDocuments } from 'yaml'
+import type { Ctx } from '../context.ts'
+import { readRepoFile } from '../files.ts'
+import { selects } from '../include.ts'
+import { filesUnder, joinRel, parseFile, readParsed, type FileDoc } from './scan.ts'
+import type { AppRender, DuplicateIdentity, KustomizationInfo, KustomizeImage, ModelSource, RenderedObject } from './types.ts'
+
+type FileCtx = Pick<Ctx, 'repoDir' | 'overlay'>
+
+/** Kinds without a namespace that homelab repos hold (a rendered object does not say; the API server knows). */
+export const CLUSTER_SCOPED_KINDS = new Set([
+  'Namespace', 'Node', 'PersistentVolume', 'StorageClass', 'CSIDriver', 'CSINode', 'VolumeAttachment', 'IngressClass', 'RuntimeClass', 'PriorityClass',
+  'ClusterRole', 'ClusterRoleBinding', 'CustomResourceDefinition', 'APIService', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration',
+  'ValidatingAdmissionPolicy', 'ValidatingAdmissionPolicyBinding', 'ClusterSecretStore', 'ClusterExternalSecret', 'ClusterIssuer', 'GatewayClass',
+  'ClusterPolicy', 'ClusterServiceVersion',
+])
+
+/** The file names Kustomize reads as a folder's kustomization, in its order. */
+export const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization']
+
+export function kustomizationFile(files: Set<string>, dir: string): string | undefined {
+  for (const name of KUSTOMIZATION_FILES) {
+    const rel = dir ? `${dir}/${name}` : name
+    if (files.has(rel)) return rel
+  }
+  return undefined
+}
+
+/** kind/namespace/name: what Kubernetes and Argo CD treat as one object. */
+export function identityOf(o: { kind: string; namespace?: string; name: string; apiVersion?: string }): string {
+  const group = (o.apiVersion ?? '').includes('/') ? o.apiVersion!.split('/')[0] : ''
+  return `${group ? `${group}/` : ''}${o.kind}/${o.namespace ?? ''}/${o.name}`
+}
+
+/** Objects of a document: itself, or the items of a `List`. */
+function objectsOfDoc(d: FileDoc): Record<string, any>[] {
+  if (typeof d.json.kind === 'string' && /List$/.test(d.json.kind) && Array.isArray(d.json.items)) return d.json.items.filter((i: unknown) => i && typeof i === 'object')
+  return [d.json]
+}
+
+function toObject(json: Record<string, any>, defaultNamespace: string | undefined, at: { file: string; line: number; doc: number; source: number }): RenderedObject | undefined {
+  if (typeof json.kind !== 'string' || !json.kind) return undefined
+  const kind = json.kind
+  const name = String(json.metadata?.name ?? json.metadata?.generateName ?? '')
+  const namespaced = !CLUSTER_SCOPED_KINDS.has(kind)
+  const namespace = namespaced ? (typeof json.metadata?.namespace === 'string' && json.metadata.namespace) || defaultNamespace : undefined
+  return { apiVersion: String(json.apiVersion ?? ''), kind, name, ...(namespace ? { namespace } : {}), ...at, json }
+}
+
+export function duplicatesOf(objects: RenderedObject[]): DuplicateIdentity[] {
+  const byId = new Map<string, RenderedObject[]>()
+  for (const o of objects) {
+    const id = identityOf(o)
+    byId.set(id, [...(byId.get(id) ?? []), o])
+  }
+  return [...byId].filter(([, list]) => list.length > 1).map(([identity, objects]) => ({ identity, objects }))
+}
+
+/** A Directory source: the files Argo CD selects (include/exclude, recurse), every document of them. */
+async function renderDirectory(ctx: FileCtx, files: string[], src: ModelSource, index: number, namespace: string | undefined, out: AppRender): Promise<void> {
+  const path = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '')
+  const sel = { include: src.directory?.include, exclude: src.directory?.exclude, recurse: src.directory?.recurse ?? false, line: 0 }
+  for (const rel of filesUnder(files, path, sel.recurse)) {
+    if (!/\.(ya?ml|json)$/i.test(rel) || !selects(sel, rel)) continue
+    const file = path ? `${path}/${rel}` : rel
+    out.inputs.push(file)
+    const parsed = await readParsed(ctx, file)
+    if (!parsed) continue
+    if (parsed.error) {
+      out.status = 'failed'
+      out.error ??= { file, message: parsed.error }
+    }
+    for (const d of parsed.docs)
+      for (const json of objectsOfDoc(d)) {
+        const o = toObject(json, namespace, { file, line: d.line, doc: d.index, source: index })
+        if (o) out.objects.push(o)
+      }
+  }
+}
+
+/** One file's documents as the kustomize walk found them, with the namespace and name changes on the way. */
+interface WalkedDoc {
+  kind: string
+  name: string
+  namespace?: string
+  file: string
+  line: number
+  doc: number
+}
+
+interface Walk {
+  kustomizations: KustomizationInfo[]
+  docs: WalkedDoc[]
+  /** folders and files the build reads */
+  dirs: Set<string>
+  files: Set<string>
+  notes: string[]
+}
+
+function stringList(v: unknown): string[] {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []
+}
+
+/**
+ * Walks a kustomization's `resources:` (and the old `bases:`, and `components:`) down through nested
+ * folders, so each object the build makes can be traced to its file. The outermost `namespace:` wins
+ * and name prefixes/suffixes add up, as in kustomize's transformers.
+ */
+async function walkKustomization(ctx: FileCtx, files: Set<string>, dir: string, outer: { namespace?: string; prefix: string; suffix: string }, walk: Walk, depth = 0): Promise<void> {
+  if (walk.dirs.has(dir) || depth > 20) return
+  walk.dirs.add(dir)
+  const file = kustomizationFile(files, dir)
+  if (!file) return
+  walk.files.add(file)
+  const parsed = await readParsed(ctx, file)
+  const json = parsed?.docs[0]?.json ?? {}
+  const images: KustomizeImage[] = Array.isArray(json.images)
+    ? json.images
+        .map((img: any, i: number): KustomizeImage | undefined =>
+          img && typeof img.name === 'string'
+            ? {
+                file,
+                line: parsed?.lineAt(0, ['images', i]) ?? 1,
+                name: img.name,
+                ...(typeof img.newName === 'string' ? { newName: img.newName } : {}),
+                ...(img.newTag !== undefined ? { newTag: String(img.newTag) } : {}),
+                ...(typeof img.digest === 'string' ? { digest: img.digest } : {}),
+              }
+            : undefined,
+        )
+        .filter((i: KustomizeImage | undefined): i is KustomizeImage => i !== undefined)
+    : []
+  const resources = [...stringList(json.resources), ...stringList(json.bases), ...stringList(json.components)]
+  const namespace = outer.namespace ?? (typeof json.namespace === 'string' && json.namespace ? json.namespace : undefined)
+  const prefix = outer.prefix + (typeof json.namePrefix === 'string' ? json.namePrefix : '')
+  const suffix = (typeof json.nameSuffix === 'string' ? json.nameSuffix : '') + outer.suffix
+  walk.kustomizations.push({ file, dir, ...(typeof json.namespace === 'string' ? { namespace: json.namespace } : {}), resources: stringList(json.resources), images })
+  for (const r of resources) {
+    if (/^[a-z]+:\/\/|^git@|^github\.com\//.test(r)) {
+      walk.notes.push(`${file}: remote resource ${r} is not read`)
+      continue
+    }
+    const target = joinRel(dir, r)
+    if (target === undefined) continue
+    if (files.has(target)) {
+      walk.files.add(target)
+      const p = await readParsed(ctx, target)
+      for (const d of p?.docs ?? [])
+        for (const obj of objectsOfDoc(d))
+          if (typeof obj.kind === 'string')
+            walk.docs.push({ kind: obj.kind, name: `${prefix}${String(obj.metadata?.name ?? '')}${suffix}`, namespace: namespace ?? obj.metadata?.namespace, file: target, line: d.line, doc: d.index })
+    } else await walkKustomization(ctx, files, target, { namespace, prefix, suffix }, walk, depth + 1)
+  }
+}
+
+/** Runs at most two builds at once: the machine's cores are shared. */
+let running = 0
+const queue: (() => void)[] = []
+async function limited<T>(work: () => Promise<T>): Promise<T> {
+  if (running >= 2) await new Promise<void>((r) => queue.push(r))
+  running++
+  try {
+    return await work()
+  } finally {
+    running--
+    queue.shift()?.()
+  }
+}
+
+/** How many `kubectl kustomize` processes ran (the model's cost), and builds kept by their inputs. */
+export const kustomizeStats = { builds: 0 }
+const builds = new Map<string, Promise<{ ok: true; yaml: string } | { ok: false; message: string }>>()
+const KEEP_BUILDS = 128
+
+function kubectlKustomize(dir: string): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
+  kustomizeStats.builds++
+  return limited(
+    () =>
+      new Promise((resolve) => {
+        execFile('kubectl', ['kustomize', dir], { maxBuffer: 256 * 1024 * 1024, encoding: 'utf8' }, (err, stdout, stderr) => {
+          if (err) {
+            const code = (err as NodeJS.ErrnoException).code
+            const message = code === 'ENOENT' ? 'kubectl is not installed (it builds Kustomize folders: install kubectl)' : (stderr || err.message).trim().replace(/^Error: /, '')
+            resolve({ ok: false, message })
+          } else resolve({ ok: true, yaml: stdout })
+        })
+      }),
+  )
+}
+
+/**
+ * `kubectl kustomize` of `dir` as the repo would be: in place when the run's overlay changes none of
+ * its inputs, else on a temp copy of them with the overlay applied. Builds are kept by the content of
+ * their inputs, so a model loaded again after an unrelated change builds nothing again.
+ */
+async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
+  const inputs = new Set<string>(walk.files)
+  for (const d of walk.dirs) for (const rel of filesUnder(allFiles, d, true)) inputs.add(d ? `${d}/${rel}` : rel)
+  const sorted = [...inputs].sort()
+  const contents = new Map<string, string>()
+  const hash = createHash('sha1').update(dir)
+  for (const rel of sorted) {
+    const text = (await readRepoFile(ctx, rel)) ?? ''
+    contents.set(rel, text)
+    hash.update(`\0${rel}\0${text}`)
+  }
+  const key = hash.digest('hex')
+  let kept = builds.get(key)
+  if (!kept) {
+    const overlaid = sorted.some((rel) => ctx.overlay?.has(rel)) || [...(ctx.overlay?.keys() ?? [])].some((rel) => [...walk.dirs].some((d) => rel.startsWith(`${d}/`)))
+    kept = overlaid ? buildCopy(contents, dir) : kubectlKustomize(join(ctx.repoDir, dir))
+    builds.set(key, kept)
+    if (builds.size > KEEP_BUILDS) builds.delete(builds.keys().next().value!)
+  }
+  return kept
+}
+
+async function buildCopy(contents: Map<string, string>, dir: string): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
+  const root = await mkdtemp(join(tmpdir(), 'repo-model-'))
+  try {
+    for (const [rel, text] of contents) {
+      await mkdir(dirname(join(root, rel)), { recursive: true })
+      await writeFile(join(root, rel), text)
+    }
+    const result = await kubectlKustomize(join(root, dir))
+    // the temp folder's name means nothing to the person reading the message
+    return result.ok ? result : { ok: false, message: result.message.split(`${root}/`).join('').split(root).join('.') }
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}
+
+async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<string>, src: ModelSource, index: number, namespace: string | undefined, out: AppRender): Promise<void> {
+  const dir = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '')
+  const walk: Walk = { kustomizations: [], docs: [], dirs: new Set(), files: new Set(), notes: [] }
+  await walkKustomization(ctx, fileSet, dir, { prefix: '', suffix: '' }, walk)
+  out.kustomizations.push(...walk.kustomizations)
+  out.notes.push(...walk.notes)
+  for (const d of walk.dirs) for (const rel of filesUnder(files, d, true)) out.inputs.push(d ? `${d}/${rel}` : rel)
+  out.inputs.push(...walk.files)
+  const root = kustomizationFile(fileSet, dir) ?? `${dir}/kustomization.yaml`
+  const result = await build(ctx, files, dir, walk)
+  if (!result.ok) {
+    out.status = 'failed'
+    out.error ??= { file: root, message: result.message }
+    return
+  }
+  // kustomize's output: one document per object, in its order
+  const byName = new Map<string, WalkedDoc[]>()
+  for (const d of walk.docs) byName.set(`${d.kind}/${d.name}`, [...(byName.get(`${d.kind}/${d.name}`) ?? []), d])
+  for (const doc of parseAllDocuments(result.yaml) as any[]) {
+    const json = doc.toJS?.() as Record<string, any> | null
+    if (!json || typeof json !== 'object') continue
+    const candidates = byName.get(`${json.kind}/${json.metadata?.name}`) ?? []
+    const from = candidates.find((c) => c.namespace === json.metadata?.namespace) ?? candidates[0]
+    const o = toObject(json, namespace, from ? { file: from.file, line: from.line, doc: from.doc, source: index } : { file: root, line: 1, doc: 0, source: index })
+    if (o) out.objects.push(o)
+  }
+}
+
+/** What the app's sources render from this repo. */
+export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined): Promise<AppRender> {
+  const out: AppRender = { status: 'rendered', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [] }
+  const own = sources.filter((s) => s.thisRepo && s.path !== undefined && !s.chart)
+  if (own.length === 0) {
+    out.status = 'elsewhere'
+    for (const s of sources) if (s.chart) out.notes.push(`chart ${s.chart} ${s.targetRevision ?? ''} from the Helm repository ${s.repoURL}: rendered by Argo CD from there, not read here`.replace('  ', ' '))
+    if (out.notes.length) out.status = 'opaque'
+    return out
+  }
+  let opaque = false
+  for (const [index, src] of sources.entries()) {
+    if (!src.thisRepo || src.path === undefined || src.chart) {
+      if (src.chart) {
+        opaque = true
+        out.notes.push(`chart ${src.chart} from the Helm repository ${src.repoURL}: rendered by Argo CD from there, not read here`)
+      }
+      continue
+    }
+    if (src.ref && !src.path) continue
+    if (src.type === 'Directory') await renderDirectory(ctx, files, src, index, namespace, out)
+    else if (src.type === 'Kustomize') await renderKustomize(ctx, files, fileSet, src, index, namespace, out)
+    else if (src.type === 'Helm') {
+      opaque = true
+      out.notes.push(`${src.path}: a Helm chart folder of this repo; named, not rendered (helm is not installed here)`)
+      for (const rel of filesUnder(files, src.path, true)) out.inputs.push(`${src.path}/${rel}`)
+    } else {
+      opaque = true
+      out.notes.push(`${src.path}: rendered by a config management plugin; not rendered here`)
+    }
+  }
+  out.inputs = [...new Set(out.inputs)].sort()
+  out.duplicates = duplicatesOf(out.objects)
+  if (out.status !== 'failed' && opaque) out.status = 'opaque'
+  return out
+}
+
+export { parseFile }
