@@ -281,6 +281,16 @@ function trustedProgress(ctx: Ctx, allTasks: Task[], selected: Task[], basis: Ru
   return { resumed: new Set(resumed), stale: false }
 }
 
+/** What the repo model found for each app of the run, as the repo is before the run (src/repo-model/report.ts). */
+async function dryRunFound(ctx: Ctx): Promise<string> {
+  try {
+    const [{ foundReport }, { appNames }] = await Promise.all([import('./repo-model/report.ts'), import('./apps.ts')])
+    return redact(await foundReport({ ...ctx, overlay: undefined }, appNames(ctx.settings)), ctx.secrets)
+  } catch (err) {
+    return `Found in the repo: not read (${describeError(err).split('\n')[0]})`
+  }
+}
+
 /** `cliDone` resolves once the CLI has finished (lock released): a stop mid-list exits after it. */
 async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: RunOptions, resumeCommand: string, cliDone: Promise<number>): Promise<number> {
   // Settings and the repo files every task builds on, checked once up front so an error names the
@@ -446,6 +456,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   ctx.stop?.onStop(async (cause) => STOP_EXIT_CODE[cause])
   printNotes()
   if (ctx.dryRun) {
+    process.stdout.write(`\n${await dryRunFound(ctx)}\n`)
     const pending = reports.filter((r) => r.status === 'pending')
     if (pending.length === 0) {
       process.stdout.write('\nNothing to do: everything is up to date.\n')

@@ -30,19 +30,21 @@ const WANTED = /^\s*kind:\s*["']?(Application|ApplicationSet|ImageUpdater|Secret
 // task writes (or would write, in --dry-run) makes the next load read the repo again. Kustomize
 // builds are kept by their inputs' content (src/repo-model/render.ts), so a reload after a change to
 // one app builds only that app again.
-const cache = new WeakMap<object, { fingerprint: string; model: Promise<RepoModel> }>()
+// A few are kept: the repo before the run and as the run would leave it are both asked for.
+const cache = new WeakMap<object, { fingerprint: string; model: Promise<RepoModel> }[]>()
+const KEEP = 3
 
 /** The repo as Argo CD sees it, read once per run and again only after a file changed. */
 export async function loadRepoModel(ctx: ModelCtx): Promise<RepoModel> {
   const started = performance.now()
   const listing = await listRepoFiles(ctx)
-  const kept = cache.get(ctx.settings)
-  if (kept && kept.fingerprint === listing.fingerprint) return kept.model
+  const kept = cache.get(ctx.settings) ?? []
+  const hit = kept.find((k) => k.fingerprint === listing.fingerprint)
+  if (hit) return hit.model
   const model = readModel(ctx, listing.files, started)
-  cache.set(ctx.settings, { fingerprint: listing.fingerprint, model })
-  model.catch(() => {
-    if (cache.get(ctx.settings)?.model === model) cache.delete(ctx.settings)
-  })
+  const entry = { fingerprint: listing.fingerprint, model }
+  cache.set(ctx.settings, [entry, ...kept].slice(0, KEEP))
+  model.catch(() => cache.set(ctx.settings, (cache.get(ctx.settings) ?? []).filter((k) => k !== entry)))
   return model
 }
 
