@@ -5,7 +5,7 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { Store, type KObject } from '../sandbox/store.ts'
 import { hasHealthCheck, resourceHealth, worstHealth } from '../sandbox/actors/health.ts'
-import { localPathStorageClass, NODE_IP, reconcileK3s } from '../sandbox/actors/k3s.ts'
+import { localPathStorageClass, NODE_IP, outOfBandStorageClass, reconcileK3s, storageClassesOutOfBand } from '../sandbox/actors/k3s.ts'
 import { reconcileStatefulWorkloads } from '../sandbox/actors/stateful-workloads.ts'
 import { runVaultCli, VaultState } from '../sandbox/actors/vault.ts'
 
@@ -92,6 +92,23 @@ describe('controllers behind a healthy homelab', () => {
     }
     assert.equal(claim('nfs').status?.phase, 'Pending')
     assert.equal(resourceHealth(claim('nfs'))!.status, 'Progressing')
+  })
+
+  it('a storage class the claims name and nothing defines is taken as installed by hand: its claims bind at once (Immediate); local-path keeps its rules', () => {
+    const pvc = (name: string, storageClassName?: string) => ({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', metadata: { name, namespace: 'default' }, spec: { ...(storageClassName ? { storageClassName } : {}), accessModes: ['ReadWriteMany'], resources: { requests: { storage: '5Gi' } } } })
+    const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 'db', namespace: 'default' }, spec: { volumeClaimTemplates: [{ metadata: { name: 'data' }, spec: { storageClassName: 'longhorn' } }] } }
+    const definedByRepo = { apiVersion: 'storage.k8s.io/v1', kind: 'StorageClass', metadata: { name: 'fast' }, provisioner: 'x' }
+    assert.deepEqual(storageClassesOutOfBand([pvc('a', 'nfs-client'), pvc('b', 'local-path'), pvc('c'), pvc('d', 'fast'), definedByRepo, sts]), ['longhorn', 'nfs-client'])
+    const store = new Store()
+    store.create(localPathStorageClass(), 'k3s')
+    store.create(outOfBandStorageClass('nfs-client'), 'k3s')
+    store.create(pvc('shared', 'nfs-client'), 'test')
+    store.create(pvc('local', 'local-path'), 'test')
+    reconcileK3s(store)
+    const claim = (name: string) => store.get({ apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: 'default', name })!
+    assert.equal(claim('shared').status?.phase, 'Bound', 'no Pod mounts it, and it binds')
+    assert.equal(store.get({ apiVersion: 'v1', kind: 'PersistentVolume', name: claim('shared').spec.volumeName })?.spec.storageClassName, 'nfs-client')
+    assert.equal(claim('local').status?.phase, 'Pending', 'local-path still waits for its first consumer')
   })
 
   it('servicelb and Traefik give LoadBalancer Services and Ingresses the node address', () => {

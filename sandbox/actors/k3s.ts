@@ -1,5 +1,6 @@
 // The parts of k3s a homelab's manifests lean on: the `local-path` StorageClass (the default) and its
-// provisioner, which binds each claim of a known class to a new PersistentVolume; servicelb
+// provisioner, which binds each claim of a known class to a new PersistentVolume (and the classes the
+// owner installed by hand, taken as there when nothing in the repo defines them); servicelb
 // (klipper-lb), which gives LoadBalancer Services the node's address; and the bundled Traefik, which
 // publishes that address on Ingresses. Without these, Argo CD would see claims Pending and
 // Services/Ingresses without a load balancer address: Progressing forever.
@@ -22,6 +23,41 @@ export function localPathStorageClass(): KObject {
   }
 }
 
+/** Where a StorageClass the sandbox takes as installed by hand says so (the start report reads it too). */
+export const OUT_OF_BAND_ANNOTATION = 'sandbox.homelab/installed-out-of-band'
+
+/** The storage classes the manifests' claims (and StatefulSets' claim templates) name. */
+function claimedClasses(objects: KObject[]): Set<string> {
+  const names = new Set<string>()
+  for (const o of objects) {
+    if (o.kind === 'PersistentVolumeClaim' && o.spec?.storageClassName) names.add(String(o.spec.storageClassName))
+    if (o.kind === 'StatefulSet') for (const t of o.spec?.volumeClaimTemplates ?? []) if (t?.spec?.storageClassName) names.add(String(t.spec.storageClassName))
+  }
+  return names
+}
+
+/**
+ * Storage classes the repo's claims use that nothing in the repo defines (and k3s does not ship): on
+ * the homelab they were installed by hand long ago (an NFS provisioner, say), so the sandbox takes
+ * them as there. local-path keeps k3s' own rules.
+ */
+export function storageClassesOutOfBand(objects: KObject[]): string[] {
+  const defined = new Set(objects.filter((o) => o.kind === 'StorageClass').map((o) => o.metadata.name))
+  return [...claimedClasses(objects)].filter((n) => n !== LOCAL_PATH && !defined.has(n)).sort()
+}
+
+/** Such a class: its provisioner binds a claim at once (Immediate), whether a Pod mounts it or not. */
+export function outOfBandStorageClass(name: string): KObject {
+  return {
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name, annotations: { [OUT_OF_BAND_ANNOTATION]: 'true' } },
+    provisioner: `sandbox.homelab/${name}`,
+    reclaimPolicy: 'Delete',
+    volumeBindingMode: 'Immediate',
+  }
+}
+
 function defaultClass(classes: KObject[]): KObject | undefined {
   return classes.find((c) => c.metadata.annotations?.[DEFAULT_CLASS_ANNOTATION] === 'true')
 }
@@ -37,7 +73,8 @@ function claimsInUse(store: Store): Set<string> {
 /**
  * Binds claims: a claim without a class gets the default one (as the DefaultStorageClass admission
  * plugin does), a claim of an existing class gets a new volume; a claim of an unknown class stays
- * Pending, as it would on k3s. local-path binds WaitForFirstConsumer: a claim no Pod mounts stays
+ * Pending, as it would on k3s (a class the repo's claims name that nothing defines is installed at
+ * start as one made by hand, Immediate: storageClassesOutOfBand). local-path binds WaitForFirstConsumer: a claim no Pod mounts stays
  * Pending, and Argo CD shows it, and its app, Progressing for as long (gitops-engine's PVC check
  * maps Pending to Progressing whatever the cause; argoproj/argo-cd#29201 is open about it).
  */

@@ -16,7 +16,7 @@ import { vaultApiPath } from './eso-keys.ts'
 import { reconcileExternalSecrets } from './eso.ts'
 import { normaliseRepoUrl, type GitRemote } from './git-source.ts'
 import { ARGO_HELM_REPO, IMAGE_UPDATER_CHART } from './helm-image-updater.ts'
-import { localPathStorageClass, reconcileK3s } from './k3s.ts'
+import { localPathStorageClass, outOfBandStorageClass, reconcileK3s, storageClassesOutOfBand } from './k3s.ts'
 import type { InMemoryRegistry } from './registry.ts'
 import { parseManifests } from './render.ts'
 import { reconcileStatefulWorkloads } from './stateful-workloads.ts'
@@ -53,6 +53,8 @@ export interface StartReport {
   unknownKinds: string[]
   /** what the sandbox could not model, one line each (empty: it modelled everything) */
   unmodelled: string[]
+  /** storage classes the claims use that nothing in the repo defines: taken as installed by hand */
+  storageClassesOutOfBand?: string[]
 }
 
 const sourcesOf = (app: KObject): any[] => (Array.isArray(app.spec?.sources) && app.spec.sources.length ? app.spec.sources : app.spec?.source ? [app.spec.source] : [])
@@ -211,6 +213,10 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
     report.crds.push({ name: crd.metadata.name, ...(schemaFrom ? { schemaFrom } : {}) })
   }
 
+  const outOfBand = storageClassesOutOfBand(all)
+  for (const name of outOfBand) ensure(store, outOfBandStorageClass(name))
+  if (outOfBand.length) report.storageClassesOutOfBand = outOfBand
+
   // Every namespace a resource lives in, whether an app creates it or the operator made it by hand.
   for (const o of all) {
     const type = store.typeOf(o.apiVersion, o.kind)
@@ -279,6 +285,7 @@ export function reportLines(report: StartReport): string[] {
   const width = Math.max(4, ...report.apps.map((a) => a.name.length))
   const lines = report.apps.map((a) => `  ${a.name.padEnd(width)}  ${a.sync.padEnd(9)} ${a.health.padEnd(11)}${a.note ? ` ${a.note}` : ''}`.trimEnd())
   for (const c of report.crds) lines.push(`  CRD ${c.name}: ${c.schemaFrom ? `schema from ${c.schemaFrom}` : 'permissive schema'}`)
+  for (const name of report.storageClassesOutOfBand ?? []) lines.push(`  StorageClass ${name}: installed out of band (nothing in the repo defines it); its claims bind at once (Immediate)`)
   if (report.unmodelled.length) lines.push(`  not modelled (${report.unmodelled.length}): ${report.unmodelled.join('; ')}`)
   return lines
 }
