@@ -11,12 +11,12 @@ plan *args:
     # --dry-run exits 2 when changes are pending: a plan, not an error
     npx tsx scripts/run.ts --dry-run {{args}}
     code=$?
-    if [ "$code" -eq 2 ]; then echo "(changes are pending: run 'npx just setup' to apply them)"; exit 0; fi
+    if [ "$code" -eq 2 ]; then echo "(changes are pending: run 'npx just setup {{args}}' to apply them)"; exit 0; fi
     exit "$code"
 
-# run one task of the plan, e.g. `npx just only 5`
-only id:
-    npx tsx scripts/run.ts --only {{id}}
+# run one task of the plan, e.g. `npx just only 5` (more options after it: `npx just only 5 --env-file try.env`)
+only id *args:
+    npx tsx scripts/run.ts --only {{id}} {{args}}
 
 # is Image Updater still keeping every app up to date? read-only; exit 0 yes, 1 a problem, 2 cannot tell
 status *args:

@@ -1,6 +1,7 @@
 // Command-line options of the runner, parsed without loading anything heavy (so --help and
 // --list stay fast).
-import { parseArgs } from 'node:util'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { didYouMean } from './did-you-mean.ts'
 import { SetupError } from './errors.ts'
 
 export interface RunOptions {
@@ -53,6 +54,62 @@ Options:
   -h, --help        show this help
 `
 
+/**
+ * Every option of the runner, as node:util parseArgs reads them. Unknown options get the closest of
+ * these as a suggestion, and those in REPEATED_OPTIONS travel into every command the run prints.
+ */
+export const RUN_OPTIONS = {
+  only: { type: 'string' },
+  skip: { type: 'string' },
+  from: { type: 'string' },
+  list: { type: 'boolean', default: false },
+  'dry-run': { type: 'boolean', default: false },
+  'env-file': { type: 'string' },
+  fresh: { type: 'boolean', default: false },
+  yes: { type: 'boolean', short: 'y', default: false },
+  offline: { type: 'boolean', default: false },
+  'switch-cluster': { type: 'boolean', default: false },
+  'any-token-shape': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+  app: { type: 'string', multiple: true },
+} as const satisfies NonNullable<ParseArgsConfig['options']>
+
+/**
+ * The options that say which settings, apps and overrides a run uses: a printed command (resume,
+ * fix, hint) repeats them, so followed literally it runs against the same repo and cluster. Task
+ * selections (--only, --from) and one-time consents (--switch-cluster, --fresh) are not repeated.
+ */
+export const REPEATED_OPTIONS: ReadonlySet<string> = new Set(['env-file', 'app', 'offline', 'any-token-shape', 'yes'])
+
+/** The arguments of argv that REPEATED_OPTIONS names, as typed (values included). */
+export function repeatedArgs(argv: string[]): string[] {
+  const out: string[] = []
+  const options = RUN_OPTIONS as Record<string, { type: string; short?: string }>
+  const byShort = new Map(Object.entries(options).filter(([, o]) => o.short).map(([name, o]) => [o.short!, name]))
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]
+    if (arg === '--') break
+    const long = /^--([^=]+)(=.*)?$/.exec(arg)
+    const name = long ? long[1] : /^-(\w)$/.test(arg) ? byShort.get(arg[1]) : undefined
+    if (!name || !options[name]) continue
+    const takesValue = options[name].type === 'string' && !long?.[2]
+    if (REPEATED_OPTIONS.has(name)) out.push(...(takesValue ? [arg, argv[i + 1]].filter((a) => a !== undefined) : [arg]))
+    if (takesValue) i++
+  }
+  return out
+}
+
+/** parseArgs' own messages, with the option meant when one is close ("--dryrun": did you mean --dry-run?). */
+function optionError(err: Error & { code?: string }): SetupError {
+  const unknown = /^Unknown option '(-{1,2})([^']+)'/.exec(err.message)
+  if (unknown) {
+    const names = Object.keys(RUN_OPTIONS)
+    const meant = didYouMean(unknown[2], names)
+    return new SetupError(`unknown option ${unknown[1]}${unknown[2]}`, meant ? `did you mean --${meant}? (see --help for the options)` : 'see --help for the options')
+  }
+  return new SetupError(err.message, 'see --help for the options')
+}
+
 /** "5", "2,3", "2-6", "0,2-6" → ids, each checked against the known ones. */
 export function parseIds(text: string, known: number[], flag: string): number[] {
   const ids: number[] = []
@@ -82,27 +139,9 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     return '--dry-run'
   })
   try {
-    ;({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: {
-        only: { type: 'string' },
-        skip: { type: 'string' },
-        from: { type: 'string' },
-        list: { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        'env-file': { type: 'string' },
-        fresh: { type: 'boolean', default: false },
-        yes: { type: 'boolean', short: 'y', default: false },
-        offline: { type: 'boolean', default: false },
-        'switch-cluster': { type: 'boolean', default: false },
-        'any-token-shape': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
-        app: { type: 'string', multiple: true },
-      },
-    }))
+    ;({ values } = parseArgs({ args: argv, strict: true, options: RUN_OPTIONS }))
   } catch (err) {
-    throw new SetupError((err as Error).message, 'see --help for the options')
+    throw optionError(err as Error & { code?: string })
   }
   const opts: RunOptions = {
     skip: values.skip ? parseIds(values.skip, known, '--skip') : [],

@@ -46,6 +46,12 @@ export interface Ctx {
    * changes are made, so it says "not yet" instead of FAIL while there are any.
    */
   pendingTasks?: number[]
+  /**
+   * How a command printed for the person begins, repeating this invocation's settings file, apps and
+   * overrides (`npx tsx scripts/run.ts --env-file try.env`); the runner puts it in place of the plain
+   * `npx tsx scripts/run.ts` in every line it prints.
+   */
+  rerun?: string
   /** saved progress and the record of what this tool wrote */
   state: StateStore
   /** commit the runner pushed in this run (task 7), for the cluster half to wait on */

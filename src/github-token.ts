@@ -5,7 +5,7 @@
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { checkPatShape } from './pat-shape.ts'
-import { canAsk, promptHidden } from './token-prompt.ts'
+import { canAsk, promptHidden, questionsClosed } from './token-prompt.ts'
 
 const asked = new WeakSet<object>()
 
@@ -20,6 +20,8 @@ export function tokenNeedsAsking(ctx: Ctx): boolean {
 
 /** Asks for the token (hidden) and keeps it in ctx.secrets; refuses an empty or misshapen one. */
 export async function askGithubToken(ctx: Ctx): Promise<string> {
+  if (questionsClosed())
+    throw new SetupError('GITHUB_PAT is not set, and no question is asked once the task list is drawn', 'set GITHUB_PAT in .env (chmod 600 .env), or run again on a terminal: the token is asked before the list starts')
   if (!canAsk())
     throw new SetupError('GITHUB_PAT is not set and there is no terminal to ask for it', 'set GITHUB_PAT in .env (chmod 600 .env), or run on a terminal to be asked')
   const pat = await promptHidden(`GitHub token for ${ctx.settings.githubUsername} (classic, read:packages and repo; input hidden): `)

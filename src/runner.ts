@@ -2,9 +2,9 @@
 // its changes. Saved progress lets an interrupted run resume; a lock keeps runs from overlapping.
 // Ctrl-C, SIGTERM and a closed output pipe stop it cleanly (src/stop.ts).
 import { existsSync } from 'node:fs'
-import { relative, resolve } from 'node:path'
+import { isAbsolute, relative, resolve } from 'node:path'
 import type { Ctx } from './context.ts'
-import { parseRunArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
+import { parseRunArgs, repeatedArgs, selectTasks, USAGE, type RunOptions } from './cli-args.ts'
 import { describeError, SetupError } from './errors.ts'
 import { verifyWritable } from './files.ts'
 import { askGithubToken, tokenNeedsAsking } from './github-token.ts'
@@ -13,7 +13,7 @@ import { repoFacts } from './repo-facts.ts'
 import { keepRunReads, runReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, contentHash, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
-import { canAsk } from './token-prompt.ts'
+import { canAsk, closeQuestions, reopenQuestions } from './token-prompt.ts'
 import { STOP_EXIT_CODE, STOP_TEXT, StopControl, StopRequested, type StopCause } from './stop.ts'
 import type { Change, Task } from './task.ts'
 import { guardStreams, redrawingTerminal } from './terminal-io.ts'
@@ -128,11 +128,30 @@ function allManagedPaths(ctx: Ctx, tasks: Task[]): string[] {
   return [...new Set(tasks.flatMap((t) => t.managedPaths?.(ctx) ?? []))]
 }
 
-/** How this process was started, to print the command that resumes it. */
-function commandLine(argv: string[], cwd: string): string {
-  const rel = process.argv[1] ? relative(cwd, process.argv[1]) : 'scripts/run.ts'
-  const script = rel && !rel.startsWith('..') ? rel : process.argv[1]
-  return ['npx tsx', script.includes(' ') ? `'${script}'` : script, ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))].join(' ')
+const quoteArg = (a: string) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`)
+
+/** How commands the run prints begin: the script from where the person stands. */
+const PLAIN_RERUN = 'npx tsx scripts/run.ts'
+
+/**
+ * The commands this run prints, as typed: `resume` repeats every argument, `rerun` (which replaces
+ * PLAIN_RERUN in every line the run prints) the settings file, apps and overrides. From another
+ * folder than this project they begin with a cd into it (npx finds tsx there), the settings file
+ * made absolute, so either works when followed literally from where it was typed.
+ */
+export function invocation(argv: string[], cwd: string, script = process.argv[1]): { resume: string; rerun: string } {
+  const away = resolve(cwd) !== PROJECT_DIR
+  const args = away ? argv.map((a, i) => (argv[i - 1] === '--env-file' ? resolve(cwd, a) : a.startsWith('--env-file=') ? `--env-file=${resolve(cwd, a.slice(11))}` : a)) : argv
+  const inProject = script ? relative(PROJECT_DIR, script) : ''
+  const own = inProject && !inProject.startsWith('..') && !isAbsolute(inProject) ? inProject : 'scripts/run.ts'
+  const start = (file: string) => `${away ? `cd ${quoteArg(PROJECT_DIR)} && ` : ''}npx tsx ${quoteArg(file)}`
+  return { resume: [start(own), ...args.map(quoteArg)].join(' '), rerun: [start('scripts/run.ts'), ...repeatedArgs(args).map(quoteArg)].join(' ') }
+}
+
+/** A line for the person: secrets redacted, every printed command repeating what was typed. */
+function shown(ctx: Pick<Ctx, 'secrets' | 'rerun'>, text: string): string {
+  const out = redact(text, ctx.secrets)
+  return ctx.rerun ? out.split(PLAIN_RERUN).join(ctx.rerun) : out
 }
 
 async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string; env?: NodeJS.ProcessEnv }, cliDone: Promise<number>): Promise<number> {
@@ -147,12 +166,13 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
   stop.listen()
   guardStreams(() => void stop.stop('EPIPE'))
   let secrets: Secrets = { githubPat: () => undefined, vaultToken: () => undefined }
+  const commands = invocation(argv, cwd)
   const fail = (err: unknown) => {
     if (err instanceof StopRequested) {
       process.stderr.write(`✖ stopped by ${STOP_TEXT[err.cause]} at the question; nothing was changed\n`)
       return STOP_EXIT_CODE[err.cause]
     }
-    process.stderr.write(`✖ ${redact(describeError(err), secrets)}\n`)
+    process.stderr.write(`✖ ${shown({ secrets, rerun: commands.rerun }, describeError(err))}\n`)
     return 1
   }
   let opts: RunOptions
@@ -169,6 +189,7 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
   try {
     const made = await makeContext(opts, cwd, env, stop)
     ctx = made.ctx
+    ctx.rerun = commands.rerun
     secrets = ctx.secrets
     for (const w of made.warnings) process.stderr.write(`! ${w}\n`)
   } catch (err) {
@@ -188,10 +209,12 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
 
   let release = () => {}
   try {
-    // The token is asked first, before anything heavy loads (a token pasted early would be echoed).
+    // On a repo whose setup never reached a cluster, the token is asked first, before anything
+    // heavy loads (a token pasted early would be echoed). Later runs leave it to task 1, which asks
+    // only when Vault does not hold a token for this user yet (a converged rerun asks nothing).
     const resumedIds = opts.dryRun || opts.fresh ? [] : (ctx.state.run?.completed ?? [])
     // (without a terminal task 1 says so itself, after the checks that name bad settings)
-    if (selected.some((t) => t.id === 1 && !resumedIds.includes(1)) && tokenNeedsAsking(ctx) && canAsk()) {
+    if (!ctx.state.cluster && selected.some((t) => t.id === 1 && !resumedIds.includes(1)) && tokenNeedsAsking(ctx) && canAsk()) {
       await askGithubToken(ctx)
       secrets = ctx.secrets
     }
@@ -205,7 +228,7 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
         return STOP_EXIT_CODE[cause]
       })
     }
-    return await runSelected(ctx, selected, tasks, opts, commandLine(argv, cwd), cliDone)
+    return await runSelected(ctx, selected, tasks, opts, commands.resume, cliDone)
   } catch (err) {
     return fail(err)
   } finally {
@@ -252,6 +275,9 @@ async function repoPreflight(ctx: Ctx, selected: Task[], managedPaths: string[])
   // a read-only or immutable file would stop the run after earlier tasks wrote
   verifyWritable(ctx.repoDir, [...check.touchedPaths])
 }
+
+/** A line that says a safety check did not run ("token scope check skipped (--offline)"). */
+const SKIPPED_CHECK = /\bchecks? (?:\w+ )?skipped\b/i
 
 /** Settings that do not shape any task's result (where state lives, how long to wait, how to reach the cluster). */
 const NOT_SHAPING = new Set(['stateDir', 'kubeconfig', 'kubeContext', 'syncTimeoutSeconds', 'requestTimeoutSeconds'])
@@ -324,8 +350,20 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   }
   const notes: Note[] = []
   let inList: { taskId: number; show(line: string): void } | undefined
+  // Every safety check that did not run, and why, is listed after the list on every renderer
+  // (the redrawing one drops task output): any line that says a check was skipped counts.
+  const skippedChecks = new Map<string, number | undefined>()
+  const noteSkipped = (taskId: number | undefined, line: string) => {
+    for (const part of line.split('; ')) if (SKIPPED_CHECK.test(part)) skippedChecks.set(part, taskId)
+  }
+  const printSkipped = () => {
+    if (skippedChecks.size === 0) return
+    process.stdout.write(`\nChecks skipped (${skippedChecks.size}):\n`)
+    for (const [line, taskId] of skippedChecks) process.stdout.write(`  ${taskId === undefined ? '' : `[${taskId}] `}${line}\n`)
+  }
   ctx.note = (line) => {
-    const text = redact(line, ctx.secrets)
+    const text = shown(ctx, line)
+    noteSkipped(inList?.taskId, text)
     notes.push({ taskId: inList?.taskId, line: text })
     if (inList) inList.show(text)
     else process.stderr.write(`! ${text}\n`)
@@ -336,7 +374,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   let failure = ''
   // warnings outlive the renderer's task output: printed once it is done, success or failure
   const warnings = new Set<string>()
-  ctx.warn = (line) => void warnings.add(redact(line, ctx.secrets))
+  ctx.warn = (line) => void warnings.add(shown(ctx, line))
   const printWarnings = () => {
     if (warnings.size) process.stderr.write(`\n${[...warnings].map((w) => `! ${w}`).join('\n')}\n`)
   }
@@ -369,7 +407,11 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           report.lastLine = line
           listrTask.output = line
         }
-        ctx.log = (line) => show(redact(line, ctx.secrets))
+        ctx.log = (line) => {
+          const text = shown(ctx, line)
+          noteSkipped(task.id, text)
+          show(text)
+        }
         inList = { taskId: task.id, show }
         const work = async () => {
           const changes = await task.plan(ctx)
@@ -385,7 +427,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
             listrTask.title = `${listrTask.title}: ${changes.length} change(s) pending`
           } else {
             for (const c of changes) {
-              show(redact(c.summary, ctx.secrets))
+              show(shown(ctx, c.summary))
               // reads kept from planning (git status, cluster objects) are stale once anything is
               // written, and an apply that waits polls: it reads fresh throughout
               await runReads(ctx).fresh(() => c.apply())
@@ -403,13 +445,13 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           await Promise.race([work(), interrupted])
         } catch (err) {
           report.status = 'failed'
-          if (!ctx.dryRun) await ctx.state.taskFailed(task.id, redact(describeError(err).split('\n')[0], ctx.secrets))
+          if (!ctx.dryRun) await ctx.state.taskFailed(task.id, shown(ctx, describeError(err).split('\n')[0]))
           if (err instanceof StopRequested) {
             listrTask.title = `${listrTask.title}: stopped (${STOP_TEXT[err.cause]})`
             throw err
           }
           // the renderer shows only the cause; the full message with its fix is printed once, after it
-          failure = redact(`task ${task.id} (${task.title}): ${describeError(err)}`, ctx.secrets)
+          failure = shown(ctx, `task ${task.id} (${task.title}): ${describeError(err)}`)
           throw new Error(failure.split('\n')[0])
         } finally {
           inList = undefined
@@ -434,12 +476,16 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     process.stdout.write('\nNotes:\n')
     for (const n of fromTasks) process.stdout.write(`  [${n.taskId}] ${n.line}\n`)
   }
+  // from here a question would be drawn over: every one was asked in prepare, or fails with what to set
+  closeQuestions()
   try {
     await list.run(ctx)
     printWarnings()
   } catch (err) {
+    reopenQuestions()
     printWarnings()
     printNotes()
+    printSkipped()
     const putBack = await ctx.stop?.putBackAll() ?? []
     if (stopCause) {
       const code = STOP_EXIT_CODE[stopCause]
@@ -449,12 +495,14 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     const while_ = current?.lastLine ? `\n  (while: ${current.lastLine})` : ''
     const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
     process.stderr.write(`\n✖ ${failure || (err as Error).message}${while_}${putBack.map((l) => `\n  ${l}`).join('')}${hint}\n`)
-    if (ctx.dryRun) process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n`)
+    if (ctx.dryRun) process.stdout.write(`${shown(ctx, formatPlan(reports, opts.summaryOnly))}\n`)
     return 1
   }
+  reopenQuestions()
   // the list is over: a stop now only cuts the final lines short
   ctx.stop?.onStop(async (cause) => STOP_EXIT_CODE[cause])
   printNotes()
+  printSkipped()
   if (ctx.dryRun) {
     process.stdout.write(`\n${await dryRunFound(ctx)}\n`)
     const pending = reports.filter((r) => r.status === 'pending')
@@ -462,7 +510,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
       process.stdout.write('\nNothing to do: everything is up to date.\n')
       return 0
     }
-    process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
+    process.stdout.write(`${shown(ctx, formatPlan(reports, opts.summaryOnly))}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
     return 2
   }
   const changed = reports.filter((r) => r.status === 'changed')
@@ -486,7 +534,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   const task7 = allTasks.find((t) => t.publishes)
   const wroteFiles = changed.some((r) => r.task.scope === 'repo' && r.changes.some((c) => c.paths?.length))
   if (wroteFiles && task7 && !selected.some((t) => t.publishes))
-    process.stdout.write(`The files written are not committed yet: task ${task7.id} (${task7.title}) commits, pushes and deploys them: npx tsx scripts/run.ts --from ${task7.id}\n`)
+    process.stdout.write(shown(ctx, `The files written are not committed yet: task ${task7.id} (${task7.title}) commits, pushes and deploys them: ${PLAIN_RERUN} --from ${task7.id}\n`))
   return 0
 }
 

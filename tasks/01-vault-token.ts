@@ -29,13 +29,36 @@ async function currentValue(ctx: Ctx): Promise<KvSecret | undefined> {
   return kvGet(ctx, ctx.settings.vaultPath)
 }
 
+/**
+ * Without GITHUB_PAT: the secret Vault holds when it has a token for GITHUB_USERNAME (nothing for
+ * task 1 to write, nothing to ask), else undefined. A Vault that cannot be read yet (dry run, not
+ * logged in) holds nothing as far as this knows.
+ */
+async function heldToken(ctx: Ctx): Promise<KvSecret | undefined> {
+  // a sealed Vault is named as such, not as a failed login
+  await requireUnsealed(ctx)
+  if (!(await isLoggedIn(ctx))) {
+    if (!ctx.secrets.vaultToken() || ctx.dryRun) return undefined
+    await ensureLogin(ctx)
+  }
+  const current = await currentValue(ctx)
+  return current?.data.username === ctx.settings.githubUsername && current.data.pat ? current : undefined
+}
+
 export const task: Task = {
   id: 1,
   title: 'Store the GitHub token in Vault',
   scope: 'cluster',
   async prepare(ctx) {
-    const pat = await githubToken(ctx)
-    if (!pat) return // dry-run without GITHUB_PAT: never asks, the plan says task 1 will
+    let pat = ctx.secrets.githubPat()
+    if (!pat) {
+      // no GITHUB_PAT: asked only when task 1 has something to write, so a converged rerun (Vault
+      // holds a token for this user) and a dry run ask nothing; a question is asked here or never
+      if (await heldToken(ctx)) return
+      if (ctx.dryRun) return // the plan says task 1 will ask
+      pat = await githubToken(ctx)
+      if (!pat) return
+    }
     const loggedIn = await isLoggedIn(ctx)
     // a logged-out Vault CLI with no VAULT_TOKEN would stop task 1 after task 0 has written:
     // ensureLogin stops the run now, with its fix
@@ -58,6 +81,11 @@ export const task: Task = {
   async plan(ctx) {
     const path = ctx.settings.vaultPath
     const username = ctx.settings.githubUsername
+    const held = ctx.secrets.githubPat() ? undefined : await heldToken(ctx)
+    if (held) {
+      ctx.log(`${path} already holds username and pat for ${username} (version ${held.version ?? '?'}); GITHUB_PAT is not set, so that token is kept`)
+      return []
+    }
     const pat = await githubToken(ctx)
     if (pat) {
       const fineGrained = fineGrainedProblem(pat)

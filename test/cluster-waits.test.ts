@@ -223,7 +223,7 @@ test("one of our ExternalSecrets failing in a whole run (Vault key gone): the ru
     assert.ok(ended - removedAt < 30_000, `stopped ${ended - removedAt} ms after the key went, not at the 120 s timeout`)
     assert.doesNotMatch(run.stderr, /timed out/)
     assert.match(run.stderr, /Application argocd\/vault-eso will not become healthy: ExternalSecret argocd\/\S+ is Ready=False \(SecretSyncedError\): "could not get secret data from provider"; ESO says: "error processing spec\.data\[0\] \(key: secret\/homelab\/github\), err: Secret does not exist"/)
-    assert.match(run.stderr, /\n {2}fix: put the key it reads into Vault \(task 1 writes secret\/homelab\/github: npx tsx scripts\/run\.ts --only 1/)
+    assert.match(run.stderr, /\n {2}fix: put the key it reads into Vault \(task 1 writes secret\/homelab\/github: cd \S+ && npx tsx scripts\/run\.ts --only 1/)
     // the Event is there for a person too, as kubectl describe externalsecret lists it
     const events = sb.store.list('v1', 'Event', 'argocd').filter((e) => e.involvedObject?.kind === 'ExternalSecret' && e.type === 'Warning')
     assert.ok(events.some((e) => e.reason === 'UpdateFailed' && /Secret does not exist/.test(e.message)), JSON.stringify(events))

@@ -51,20 +51,54 @@ test('--only 5 on a fresh repo says that task 7 commits, pushes and deploys what
     assert.doesNotMatch(summary.stdout, /@@|Diffs:/)
     const only5 = await runSetup(['--only', '5'], fx.env)
     assert.equal(only5.code, 0, only5.stderr)
-    assert.match(only5.stdout, /The files written are not committed yet: task 7 \(Commit, push and deploy\) commits, pushes and deploys them: npx tsx scripts\/run\.ts --from 7/)
+    assert.match(only5.stdout, /The files written are not committed yet: task 7 \(Commit, push and deploy\) commits, pushes and deploys them: cd \S+ && npx tsx scripts\/run\.ts --from 7/)
   } finally {
     fx.cleanup()
   }
 })
 
-test('npx just plan: pending changes end in success with a line saying so', () => {
+/** The fixture's settings as an env file in a folder of its own (the environment then holds none of them). */
+function envFileOf(fx: ReturnType<typeof fixture>): { dir: string; file: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'setup-cwd-'))
+  const file = join(dir, 'try.env')
+  writeFileSync(file, Object.entries(fx.env).map(([k, v]) => `${k}=${v}\n`).join(''), { mode: 0o600 })
+  writeFileSync(join(dir, '.env'), '', { mode: 0o600 })
+  return { dir, file }
+}
+
+test('npx just plan: pending changes end in success with a line saying so, which repeats the arguments; `only` passes them through', () => {
   const fx = fixture()
+  const { dir, file } = envFileOf(fx)
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME }
   try {
-    const r = spawnSync('npx', ['just', 'plan', '--only', '0'], { cwd: PROJECT, env: { ...process.env, ...fx.env }, encoding: 'utf8' })
+    const r = spawnSync('npx', ['just', 'plan', '--only', '0', '--env-file', file], { cwd: PROJECT, env, encoding: 'utf8' })
     assert.equal(r.status, 0, r.stdout + r.stderr)
-    assert.match(r.stdout, /changes are pending: run 'npx just setup' to apply them/)
+    assert.match(r.stdout, new RegExp(`changes are pending: run 'npx just setup --only 0 --env-file ${file}' to apply them`))
     assert.doesNotMatch(r.stderr, /recipe .* failed/)
+    const only = spawnSync('npx', ['just', 'only', '0', '--dry-run', '--env-file', file], { cwd: PROJECT, env, encoding: 'utf8' })
+    assert.equal(only.status, 2, only.stdout + only.stderr)
+    assert.match(only.stdout, /Task 0: Save the plan/)
   } finally {
+    rmSync(dir, { recursive: true, force: true })
+    fx.cleanup()
+  }
+})
+
+test('a printed command repeats the settings file and apps as typed, and works when followed literally from where it was typed', async () => {
+  const fx = fixture()
+  const { dir, file } = envFileOf(fx)
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME }
+  try {
+    const only5 = await runSetup(['--only', '5', '--env-file', 'try.env', '--app', 'it-tools'], env, 'scripts/run.ts', dir)
+    assert.equal(only5.code, 0, only5.stderr)
+    const printed = /commits, pushes and deploys them: (.*)$/m.exec(only5.stdout)?.[1]
+    assert.equal(printed, `cd ${PROJECT} && npx tsx scripts/run.ts --env-file ${file} --app it-tools --from 7`)
+    // followed literally (with --list, which only reads): the same repo's saved progress
+    const followed = spawnSync('bash', ['-c', `${printed} --list`], { cwd: dir, env, encoding: 'utf8' })
+    assert.equal(followed.status, 0, followed.stdout + followed.stderr)
+    assert.match(followed.stdout, /No run in progress\. The last run finished .*; it changed:\n {2} 5 {2}/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
     fx.cleanup()
   }
 })

@@ -8,8 +8,6 @@ import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
 import { repoFacts } from '../repo-facts.ts'
 import { checkTokenScopes, fineGrainedProblem, NEW_CLASSIC_TOKEN as TOKEN_URL } from './github-pat.ts'
-import { githubToken } from '../github-token.ts'
-import { canAsk } from '../token-prompt.ts'
 import { githubApiOff, githubGet, parseRepoUrl } from './github-api.ts'
 
 /** Keys the write-back ExternalSecret puts in its Secret (template keys, else data[].secretKey). */
@@ -94,8 +92,9 @@ export async function proveWriteBack(ctx: Ctx): Promise<string[]> {
   if (!repo || repo.host !== 'github.com') return [...said, `write-back push check skipped: ${repo?.host ?? facts.repoUrl} is not github.com; the first image update will show whether the token can push`]
   const off = githubApiOff(ctx)
   if (off) return [...said, `write-back push and token scope checks ${off}`]
-  // asked only where asking is possible (stdin and stderr both terminals), as everywhere else
-  const token = ctx.secrets.githubPat() ?? (canAsk() ? await githubToken(ctx) : undefined)
+  // never asked here: this runs inside the task list, where a question cannot be seen (and a
+  // converged rerun must not ask for a token Vault already holds)
+  const token = ctx.secrets.githubPat()
   if (!token) return [...said, 'write-back push check skipped: no GITHUB_PAT in this run (set it in .env to have it checked)']
 
   const repoPath = `/repos/${encodeURIComponent(repo.owner)}/${encodeURIComponent(repo.repo)}`
