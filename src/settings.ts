@@ -1,7 +1,9 @@
 // Settings: every knob of the setup, read from `.env` (dotenv) and the environment.
 // Each entry documents itself; `.env.example` is checked against this table by a test.
 import { existsSync, readFileSync, statSync } from 'node:fs'
-import { isAbsolute, posix, resolve } from 'node:path'
+import { homedir } from 'node:os'
+import { delimiter, isAbsolute, posix, resolve } from 'node:path'
+import { didYouMean } from './did-you-mean.ts'
 import { parse as parseDotenv } from 'dotenv'
 import { SetupError } from './errors.ts'
 import { badTokenCharacters } from './pat-shape.ts'
@@ -13,10 +15,17 @@ export interface SettingSpec {
   required?: boolean
   /** a secret: never logged, never saved, never put on a command line */
   secret?: boolean
+  /** a local path (KUBECONFIG: a :-joined list of them): a leading ~ is the home folder, as a shell would read it */
+  path?: boolean
+  /**
+   * picks the cluster: the environment and the settings file naming different values is refused
+   * (which cluster a run reaches must never depend on what a shell happened to export)
+   */
+  picksCluster?: boolean
 }
 
 export const SETTING_SPECS = {
-  gitopsRepoDir: { env: 'GITOPS_REPO_DIR', required: true, help: 'Path to your GitOps repository checkout (absolute, or relative to the .env file).' },
+  gitopsRepoDir: { env: 'GITOPS_REPO_DIR', required: true, path: true, help: 'Path to your GitOps repository checkout (absolute, or relative to the .env file).' },
   githubUsername: { env: 'GITHUB_USERNAME', required: true, help: 'GitHub user that owns the token; used for GHCR pulls and git write-back.' },
   githubPat: { env: 'GITHUB_PAT', secret: true, help: 'GitHub personal access token (classic: ghcr.io refuses fine-grained ones) with read:packages and repo (public_repo for a public GitOps repo). Asked for on a terminal when empty.' },
   githubApiUrl: { env: 'GITHUB_API_URL', default: 'https://api.github.com', help: 'GitHub API used to check the token scopes and that it can push to the GitOps repo; off = skip these checks.' },
@@ -41,14 +50,14 @@ export const SETTING_SPECS = {
   planDir: { env: 'PLAN_DIR', default: 'docs/plans', help: 'Where task 0 saves the plan in the GitOps repo.' },
   logLevel: { env: 'SETUP_LOG_LEVEL', default: 'debug', help: 'Image Updater log level while setting up (task 9 lowers it).' },
   finalLogLevel: { env: 'FINAL_LOG_LEVEL', default: 'info', help: 'Image Updater log level after verification (task 9).' },
-  kubeconfig: { env: 'KUBECONFIG', default: '', help: "Kubeconfig file; several joined by : are merged, as kubectl merges them; empty = ~/.kube/config. On another machine than the k3s server: a copy of its /etc/rancher/k3s/k3s.yaml with the server: line set to the server's address." },
-  kubeContext: { env: 'KUBE_CONTEXT', default: '', help: 'Kube context to run against (as kubectl --context); empty = the current context, and later runs refuse a different cluster than the first one (--switch-cluster).' },
+  kubeconfig: { env: 'KUBECONFIG', default: '', path: true, picksCluster: true, help: "Kubeconfig file; several joined by : are merged, as kubectl merges them; empty = ~/.kube/config. On another machine than the k3s server: a copy of its /etc/rancher/k3s/k3s.yaml with the server: line set to the server's address." },
+  kubeContext: { env: 'KUBE_CONTEXT', default: '', picksCluster: true, help: 'Kube context to run against (as kubectl --context); empty = the current context, and later runs refuse a different cluster than the first one (--switch-cluster).' },
   vaultNamespace: { env: 'VAULT_NAMESPACE', default: 'vault', help: 'Namespace of the Vault pod.' },
   vaultPod: { env: 'VAULT_POD', default: 'vault-0', help: 'Vault pod that runs `vault kv` commands.' },
   vaultToken: { env: 'VAULT_TOKEN', secret: true, default: '', help: 'Vault token, only when the pod is not logged in; passed on stdin, never argv.' },
   syncTimeoutSeconds: { env: 'SYNC_TIMEOUT_SECONDS', default: '300', help: 'How long to wait for an Application to be Synced and Healthy.' },
   requestTimeoutSeconds: { env: 'REQUEST_TIMEOUT_SECONDS', default: '30', help: 'How long one Kubernetes API request or git network call (push, fetch) may go without an answer before it is retried (a few times) or fails.' },
-  stateDir: { env: 'STATE_DIR', default: '.setup-state', help: 'Folder (relative to this project) for saved progress, one file per GitOps repo (the run lock lives in the repo\'s git dir).' },
+  stateDir: { env: 'STATE_DIR', default: '.setup-state', path: true, help: 'Folder (relative to this project) for saved progress, one file per GitOps repo (the run lock lives in the repo\'s git dir).' },
 } satisfies Record<string, SettingSpec>
 
 export type SettingKey = keyof typeof SETTING_SPECS
@@ -58,8 +67,12 @@ export type Settings = { readonly [K in Exclude<SettingKey, SecretKey>]: string 
   readonly perApp: Readonly<Record<string, string>>
 }
 
+/** The fields of per-app settings (APP_<NAME>_<FIELD>). */
+export const PER_APP_FIELDS = ['IMAGE', 'STRATEGY', 'TAG_REGEX'] as const
 /** Per-app settings: APP_<NAME>_<FIELD>, NAME the app name upper-cased with - and . as _. */
-export const PER_APP_SETTING = /^APP_([A-Z0-9_]+)_(IMAGE|STRATEGY|TAG_REGEX)$/
+export const PER_APP_SETTING = new RegExp(`^APP_([A-Z0-9_]+)_(${PER_APP_FIELDS.join('|')})$`)
+/** Names once read and now retired: they get their own warning, not "unknown". */
+const RETIRED_SETTINGS = ['ALLOW_OTHER_CONTEXT']
 
 /** Secrets live apart from settings so that settings can be printed or saved without thought. */
 export interface Secrets {
@@ -94,9 +107,23 @@ export function loadConfig(opts: { envFile?: string; cwd?: string; env?: NodeJS.
   } else if (opts.envFile) {
     throw new SetupError(`env file ${envFile} does not exist`, `create it from .env.example (cp .env.example ${opts.envFile}) or pass another --env-file`)
   }
+  const home = env.HOME || homedir()
+  const problems: Problem[] = []
+  const tilde = (spec: SettingSpec, v: string) => (spec.path ? expandHome(spec, v, home, problems) : v)
   const raw = (spec: SettingSpec) => {
     const v = env[spec.env] ?? fileVars[spec.env]
-    return v === undefined || v.trim() === '' ? undefined : v.trim()
+    return v === undefined || v.trim() === '' ? undefined : tilde(spec, v.trim())
+  }
+  if (usedFile) warnings.push(...unknownSettingWarnings(Object.keys(fileVars), usedFile))
+  warnings.push(...unknownSettingWarnings(Object.keys(env), 'the environment', true))
+  for (const spec of Object.values(SETTING_SPECS) as SettingSpec[]) {
+    if (!spec.picksCluster || !usedFile) continue
+    const [inEnv, inFile] = [env[spec.env]?.trim(), fileVars[spec.env]?.trim()]
+    if (!inEnv || !inFile || tilde(spec, inEnv) === tilde(spec, inFile)) continue
+    problems.push({
+      cause: `${spec.env} is ${inEnv} in the environment but ${inFile} in ${usedFile}: which cluster this run reaches would depend on what the shell exported`,
+      fix: `unset ${spec.env} in the shell (unset ${spec.env}), or set the same value in both`,
+    })
   }
   const values: Record<string, string> = {}
   const missing: string[] = []
@@ -119,13 +146,15 @@ export function loadConfig(opts: { envFile?: string; cwd?: string; env?: NodeJS.
   ;(values as Record<string, unknown>).perApp = Object.freeze(perApp)
   if (values.gitopsRepoDir && !isAbsolute(values.gitopsRepoDir))
     values.gitopsRepoDir = resolve(usedFile ? resolve(usedFile, '..') : cwd, values.gitopsRepoDir)
-  if (raw({ env: 'ALLOW_OTHER_CONTEXT', help: '' }) !== undefined)
+  if (raw({ env: RETIRED_SETTINGS[0], help: '' }) !== undefined)
     warnings.push('ALLOW_OTHER_CONTEXT is no longer read: KUBE_CONTEXT selects the context the setup runs against (delete the line)')
   const pat = raw(SETTING_SPECS.githubPat)
   const vaultToken = raw(SETTING_SPECS.vaultToken)
-  const problems = settingProblems(values as unknown as Settings)
+  problems.push(...settingProblems(values as unknown as Settings))
   const patProblem = pat === undefined ? undefined : patCharacterProblem(pat)
   if (patProblem) problems.push(patProblem)
+  const seen = new Set<string>()
+  problems.splice(0, problems.length, ...problems.filter((p) => !seen.has(p.cause) && seen.add(p.cause)))
   if (problems.length)
     throw new SetupError(
       problems.length === 1 ? problems[0].cause : `${problems.length} settings are wrong:\n${problems.map((p) => `  - ${p.cause}\n    fix: ${p.fix}`).join('\n')}`,
@@ -142,6 +171,52 @@ export function loadConfig(opts: { envFile?: string; cwd?: string; env?: NodeJS.
 interface Problem {
   cause: string
   fix: string
+}
+
+/**
+ * `~` and `~/x` are the home folder, as a shell reads them (dotenv does not, and `~/homelab` would
+ * become `<cwd>/~/homelab`); `~user/x` is refused with the fix. KUBECONFIG is a :-joined list.
+ */
+function expandHome(spec: SettingSpec, value: string, home: string, problems: Problem[]): string {
+  const one = (p: string) => {
+    if (p === '~' || p.startsWith('~/')) return home + p.slice(1)
+    if (p.startsWith('~'))
+      problems.push({ cause: `${spec.env} "${value}" starts with ${p.split('/')[0]}, another user's home folder, which this tool does not look up`, fix: `set ${spec.env} to the full path` })
+    return p
+  }
+  return spec.env === 'KUBECONFIG' ? value.split(delimiter).map(one).join(delimiter) : one(value)
+}
+
+/** Every name the settings read: the table's, the per-app pattern's and the retired ones. */
+function isKnownSetting(name: string): boolean {
+  return (Object.values(SETTING_SPECS) as SettingSpec[]).some((s) => s.env === name) || PER_APP_SETTING.test(name) || RETIRED_SETTINGS.includes(name)
+}
+
+/** The per-app setting a mistyped APP_<NAME>_<FIELD> means (APP_SQUOOSH_STRATEGIE → APP_SQUOOSH_STRATEGY). */
+function meantPerApp(name: string): string | undefined {
+  const parts = name.split('_')
+  if (parts[0] !== 'APP' || parts.length < 3) return undefined
+  for (let cut = 2; cut < parts.length; cut++) {
+    const field = didYouMean(parts.slice(cut).join('_'), PER_APP_FIELDS)
+    if (field) return `${parts.slice(0, cut).join('_')}_${field}`
+  }
+  return undefined
+}
+
+/**
+ * A warning for each name that is not a setting: in the settings file every one (with the setting
+ * meant when one is close), in the environment (which holds much else) only those close to one.
+ */
+export function unknownSettingWarnings(names: string[], where: string, onlyClose = false): string[] {
+  const known = (Object.values(SETTING_SPECS) as SettingSpec[]).map((s) => s.env)
+  const out: string[] = []
+  for (const name of names) {
+    if (isKnownSetting(name)) continue
+    const meant = meantPerApp(name) ?? (name.length >= 5 ? didYouMean(name, known) : undefined)
+    if (meant) out.push(`${name} in ${where} is not a setting (did you mean ${meant}?); it is ignored`)
+    else if (!onlyClose) out.push(`${name} in ${where} is not a setting this tool reads; it is ignored (see .env.example)`)
+  }
+  return out
 }
 
 /** Settings that name a file or folder in the GitOps repo: each must stay inside it. */

@@ -102,18 +102,20 @@ test('preflight config checks: bad image, regex, strategy and chart version each
   assert.equal((err.message.match(/fix: /g) ?? []).length, 4, 'one fix line per failure')
 })
 
-test('cluster identity: a different cluster than recorded is refused with KUBE_CONTEXT empty, unless --switch-cluster; --yes does not widen it', () => {
+test('cluster identity: a different cluster than recorded is refused whatever the context is called, unless --switch-cluster; --yes does not widen it', () => {
   const before = { server: 'https://a:6443', kubeSystemUid: 'uid-a', context: 'homelab', recordedAt: '2026-01-01T00:00:00Z' }
   const now = { server: 'https://b:6443', kubeSystemUid: 'uid-b', context: 'prod', recordedAt: '2026-01-02T00:00:00Z' }
   const state = { cluster: before } as unknown as Ctx['state']
   assert.equal(identityFailure(ctxWith({}, { state: { cluster: undefined } as unknown as Ctx['state'] }), now), undefined, 'the first run records, refuses nothing')
   assert.equal(identityFailure(ctxWith({}, { state }), { ...now, kubeSystemUid: 'uid-a' }), undefined, 'same cluster at another URL')
   const refused = identityFailure(ctxWith({}, { state, yes: true }), now)
-  assert.match(refused!.cause, /current kube context prod reaches https:\/\/b:6443.*not the cluster.*https:\/\/a:6443.*context homelab/)
-  assert.match(refused!.fix, /KUBE_CONTEXT=homelab.*--switch-cluster/)
+  assert.match(refused!.cause, /kube context prod reaches https:\/\/b:6443.*not the cluster.*https:\/\/a:6443.*context homelab/)
+  assert.match(refused!.fix, /point KUBECONFIG and KUBE_CONTEXT at it .*uid-a.*--switch-cluster/)
   assert.doesNotMatch(refused!.fix, /--yes|ALLOW_OTHER_CONTEXT/)
   assert.equal(identityFailure(ctxWith({}, { state, switchCluster: true }), now), undefined)
-  assert.equal(identityFailure(ctxWith({ KUBE_CONTEXT: 'prod' }, { state }), now), undefined, 'an explicit KUBE_CONTEXT is the user\'s choice')
+  // bound by identity, not by name: an explicit KUBE_CONTEXT, even the recorded name, reaching another cluster is refused
+  assert.ok(identityFailure(ctxWith({ KUBE_CONTEXT: 'prod' }, { state }), now), 'an explicit KUBE_CONTEXT does not move the setup')
+  assert.ok(identityFailure(ctxWith({ KUBE_CONTEXT: 'homelab' }, { state }), { ...now, context: 'homelab' }), 'the same context name on another cluster is refused')
 })
 
 test('apply order: AppProject, vault-eso, chart, each app (adopting every object of it), then personal-services', () => {

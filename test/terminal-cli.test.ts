@@ -159,12 +159,42 @@ test('SIGTERM mid-wait (no terminal): the same clean stop, exit 143, lock releas
     assert.equal(code, 143, stdout + stderr)
     assert.match(stderr, /✖ Stopped by SIGTERM during task 7 \(Commit, push and deploy\)\./)
     assert.match(stderr, /auto-prune of Application argocd\/personal-services is still PAUSED/)
-    assert.match(stderr, /Resume with: npx tsx /)
+    assert.match(stderr, /Resume with: cd \S+ && npx tsx scripts\/run\.ts/)
     assert.equal(existsSync(lockFileOf(fx.dir)), false)
     assert.deepEqual(JSON.parse(readFileSync(stateFileOf(fx.stateDir, fx.dir), 'utf8')).run.failed, { id: 7, message: 'stopped by SIGTERM' })
   } finally {
     rmSync(cwd, { recursive: true, force: true })
     await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test('an API server that accepts TCP and never speaks TLS: the dry run gives up about 10 s after connecting, without a retry, saying the handshake never came', { timeout: 120_000 }, async () => {
+  const fx = fixture()
+  const { createServer } = await import('node:net')
+  const held: import('node:net').Socket[] = []
+  let connections = 0
+  let firstConnection = 0
+  const server = createServer((socket) => {
+    if (connections++ === 0) firstConnection = Date.now()
+    held.push(socket)
+  })
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()))
+  const port = (server.address() as import('node:net').AddressInfo).port
+  const kubeconfig = join(fx.stateDir, 'kubeconfig')
+  writeFileSync(kubeconfig, `apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: "https://127.0.0.1:${port}", insecure-skip-tls-verify: true}}]\nusers: [{name: u, user: {token: not-a-real-token}}]\ncontexts: [{name: mute, context: {cluster: c, user: u}}]\ncurrent-context: mute\n`, { mode: 0o600 })
+  try {
+    const dry = await runSetup(['--dry-run', '--only', '1'], { ...fx.env, KUBECONFIG: kubeconfig, GITHUB_PAT: '' })
+    // timed from the first connection: starting Node and loading the client is not the API's time
+    const seconds = (Date.now() - firstConnection) / 1000
+    assert.equal(dry.code, 1, dry.stdout + dry.stderr)
+    assert.ok(seconds < 15, `gave up ${seconds}s after connecting: ${dry.stderr}`)
+    assert.match(dry.stderr, /the Kubernetes API at https:\/\/127\.0\.0\.1:\d+ \(context mute\) is not reachable: it accepted the connection but did not complete the TLS handshake within 10s/)
+    // nothing answered: not retried (the old client tried four times, 30 s each)
+    assert.equal(connections, 1, `${connections} connections`)
+  } finally {
+    for (const s of held) s.destroy()
+    server.close()
     fx.cleanup()
   }
 })

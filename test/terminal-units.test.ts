@@ -144,3 +144,54 @@ test('an idle sandbox controller backs off, and a change wakes it at once', asyn
     await loop.stop()
   }
 })
+
+test('settings typos: unknown names in the file warn with the setting meant, ~ is the home folder, another user\'s ~ is refused', async () => {
+  const { loadConfig } = await import('../src/settings.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'settings-'))
+  try {
+    const file = join(dir, 'try.env')
+    writeFileSync(file, 'GITOPS_REPO_DIR=~/homelab\nGITHUB_USERNAME=me\nKUBE_CONTEX=sandbox\nSTATEDIR=/tmp/s\nUPDATE_STRATEGIE=semver\nAPP_SQUOOSH_STRATEGIE=semver\nWHATEVER=1\nKUBECONFIG=~/a.yaml:~/b.yaml\n', { mode: 0o600 })
+    const config = loadConfig({ envFile: file, cwd: dir, env: { HOME: '/home/op', EDITR: 'vim' } })
+    assert.equal(config.settings.gitopsRepoDir, '/home/op/homelab')
+    assert.equal(config.settings.kubeconfig, '/home/op/a.yaml:/home/op/b.yaml')
+    const said = config.warnings.join('\n')
+    assert.match(said, new RegExp(`KUBE_CONTEX in ${file} is not a setting \\(did you mean KUBE_CONTEXT\\?\\); it is ignored`))
+    assert.match(said, /STATEDIR in .* \(did you mean STATE_DIR\?\)/)
+    assert.match(said, /UPDATE_STRATEGIE in .* \(did you mean UPDATE_STRATEGY\?\)/)
+    assert.match(said, /APP_SQUOOSH_STRATEGIE in .* \(did you mean APP_SQUOOSH_STRATEGY\?\)/)
+    assert.match(said, /WHATEVER in .* is not a setting this tool reads; it is ignored/)
+    assert.doesNotMatch(said, /EDITR/, 'the environment holds much else: only names close to a setting are named')
+    assert.doesNotMatch(said, /GITOPS_REPO_DIR|GITHUB_USERNAME/)
+    writeFileSync(file, 'GITOPS_REPO_DIR=~op/homelab\nGITHUB_USERNAME=me\n', { mode: 0o600 })
+    assert.throws(() => loadConfig({ envFile: file, cwd: dir, env: {} }), (e: Error & { fix: string }) => /GITOPS_REPO_DIR "~op\/homelab" starts with ~op, another user's home folder/.test(e.message) && /set GITOPS_REPO_DIR to the full path/.test(e.fix))
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('a settings file and the environment naming different kubeconfigs or contexts are refused with both named; the same value in both is fine', async () => {
+  const { loadConfig } = await import('../src/settings.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'settings-'))
+  try {
+    const file = join(dir, 'try.env')
+    writeFileSync(file, 'GITOPS_REPO_DIR=/r\nGITHUB_USERNAME=me\nKUBECONFIG=/try/kube/kubeconfig\nKUBE_CONTEXT=sandbox\n', { mode: 0o600 })
+    assert.throws(
+      () => loadConfig({ envFile: file, cwd: dir, env: { KUBECONFIG: '/other/kubeconfig' } }),
+      (e: Error & { fix: string }) => e.message === `KUBECONFIG is /other/kubeconfig in the environment but /try/kube/kubeconfig in ${file}: which cluster this run reaches would depend on what the shell exported` && /unset KUBECONFIG/.test(e.fix),
+    )
+    assert.throws(() => loadConfig({ envFile: file, cwd: dir, env: { KUBE_CONTEXT: 'default' } }), /KUBE_CONTEXT is default in the environment but sandbox in/)
+    assert.equal(loadConfig({ envFile: file, cwd: dir, env: { KUBECONFIG: '/try/kube/kubeconfig', KUBE_CONTEXT: 'sandbox' } }).settings.kubeContext, 'sandbox')
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
+
+test('an unknown option gets the one meant, taken from the option table (so every option added there is covered)', async () => {
+  const { RUN_OPTIONS } = await import('../src/cli-args.ts')
+  const known = [0, 1, 2]
+  assert.throws(() => parseRunArgs(['--dryrun'], known), (e: Error & { fix: string }) => e.message === 'unknown option --dryrun' && /did you mean --dry-run\?/.test(e.fix))
+  assert.throws(() => parseRunArgs(['--swich-cluster'], known), (e: Error & { fix: string }) => /did you mean --switch-cluster\?/.test(e.fix))
+  assert.throws(() => parseRunArgs(['--frobnicate'], known), (e: Error & { fix: string }) => e.message === 'unknown option --frobnicate' && e.fix === 'see --help for the options')
+  // every option of the table is suggested for a one-letter slip of itself
+  for (const name of Object.keys(RUN_OPTIONS)) if (name.length > 3) assert.throws(() => parseRunArgs([`--${name}x`], known), (e: Error & { fix: string }) => e.fix.includes(`did you mean --${name}?`), name)
+})

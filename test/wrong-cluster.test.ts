@@ -53,8 +53,8 @@ test('KUBE_CONTEXT selects the cluster; an empty one keeps to the recorded clust
     // KUBE_CONTEXT empty: the current context (B) is not the recorded cluster (A)
     const refused = await runSetup(['--only', '1', '--yes'], { ...env, KUBE_CONTEXT: '' })
     assert.equal(refused.code, 1, refused.stderr)
-    assert.match(refused.stderr, new RegExp(`current kube context homelab-prod reaches ${b.sandbox.url}.*not the cluster this GitOps repo's setup ran against \\(${a.sandbox.url}`))
-    assert.match(refused.stderr, /fix: to keep to that cluster, set KUBE_CONTEXT=sandbox in \.env; only if .* rerun with --switch-cluster/)
+    assert.match(refused.stderr, new RegExp(`kube context homelab-prod reaches ${b.sandbox.url}.*not the cluster this GitOps repo's setup ran against \\(${a.sandbox.url}.*reached as context sandbox`))
+    assert.match(refused.stderr, /fix: to keep to that cluster, point KUBECONFIG and KUBE_CONTEXT at it .*; only if .* rerun with --switch-cluster/)
     assert.doesNotMatch(refused.stderr, /ALLOW_OTHER_CONTEXT|--yes/)
     assert.equal(b.sandbox.stats().mutatingTotal, 0)
     assert.deepEqual(b.sandbox.stats().execCommands, [], 'not even a Vault read ran on the wrong cluster')
@@ -75,7 +75,7 @@ test('KUBE_CONTEXT selects the cluster; an empty one keeps to the recorded clust
   }
 })
 
-test('resume does not trust "done" after the world changed: a rebuilt cluster, a changed setting', { timeout: 400_000 }, async () => {
+test('resume does not trust "done" after the world changed: a rebuilt cluster (refused until --switch-cluster), a changed setting', { timeout: 400_000 }, async () => {
   const fx = fixture()
   let cluster = await withCluster(fx)
   try {
@@ -93,10 +93,15 @@ test('resume does not trust "done" after the world changed: a rebuilt cluster, a
     assert.doesNotMatch(moved.stdout, /done earlier/)
     assert.ok(cluster.sandbox.actors.vault.read('secret/homelab/github2')?.pat)
 
-    // the cluster is rebuilt (same context name, empty Vault): task 1 runs again, not "done earlier"
+    // the cluster is rebuilt (same context name, empty Vault): bound by its kube-system uid, it is
+    // another cluster whatever its context is called, refused until --switch-cluster says it is meant;
+    // then task 1 runs again, not "done earlier"
     await cluster.stop()
     cluster = await withCluster(fx)
-    const rebuilt = await runSetup(['--only', '1'], { ...fx.env, ...cluster.env, VAULT_PATH: 'secret/homelab/github2' })
+    const sameName = await runSetup(['--only', '1'], { ...fx.env, ...cluster.env, VAULT_PATH: 'secret/homelab/github2' })
+    assert.equal(sameName.code, 1, sameName.stderr)
+    assert.match(sameName.stderr, /kube context sandbox reaches .* not the cluster this GitOps repo's setup ran against .* reached as context sandbox/)
+    const rebuilt = await runSetup(['--only', '1', '--switch-cluster'], { ...fx.env, ...cluster.env, VAULT_PATH: 'secret/homelab/github2' })
     assert.equal(rebuilt.code, 0, rebuilt.stderr)
     assert.match(rebuilt.stderr, /not reused: the cluster changed since tasks 1 finished/)
     assert.doesNotMatch(rebuilt.stdout, /done earlier/)

@@ -126,6 +126,8 @@ export function apiMessage(err: unknown): string {
  * unreachable connection is named by its code (the client repeats the same error per address tried).
  */
 function transportMessage(msg: string): string | undefined {
+  const mute = /(it accepted the connection but did not complete the TLS handshake within \S+|could not connect within \S+)/.exec(msg)?.[1]
+  if (mute) return mute
   if (/aborted a request|operation was aborted|no answer from the API server/i.test(msg))
     return /no answer from the API server within \S+/.exec(msg)?.[0] ?? 'no answer from the API server within the request timeout (REQUEST_TIMEOUT_SECONDS)'
   const code = /\b(ECONNREFUSED|ECONNRESET|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|ETIMEDOUT|CERT_[A-Z_]+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_VERIFY_LEAF_SIGNATURE)\b/.exec(msg)?.[1]
@@ -166,7 +168,15 @@ export function apiFailure(err: unknown, action: string, server: string): SetupE
   return new KubeApiError(`the Kubernetes API rejected the request to ${action}: ${detail}`, `fix what the message names (the file in the GitOps repo or the cluster object), ${rerun}`, code, detail)
 }
 
+/** An error whose cause (at any depth) is a connection that got no answer (see boundHandshake). */
+function unanswered(err: unknown): boolean {
+  for (let e = err as { code?: unknown; cause?: unknown; message?: unknown } | undefined, depth = 0; e && depth < 5; e = e.cause as typeof e, depth++)
+    if (e.code === UNANSWERED_CODE || (typeof e.message === 'string' && /did not complete the TLS handshake within|could not connect within/.test(e.message))) return true
+  return false
+}
+
 const transient = (err: unknown) => {
+  if (unanswered(err)) return false
   const code = statusOf(err)
   return code === undefined || code === 429 || code >= 500
 }
@@ -294,6 +304,7 @@ function boundRequests(kc: InstanceType<ClientNode['KubeConfig']>, ms: number): 
       agent.createConnection = (o, cb) => {
         const socket = connect(o, cb)
         socket.setTimeout(ms, () => socket.destroy(Object.assign(new Error(`no answer from the API server within ${ms / 1000}s`), { code: 'ETIMEDOUT' })))
+        boundHandshake(socket, Math.min(ms, HANDSHAKE_MS))
         return socket
       }
     return agent
@@ -303,6 +314,30 @@ function boundRequests(kc: InstanceType<ClientNode['KubeConfig']>, ms: number): 
     await authenticate(context)
     context.setSignal(AbortSignal.timeout(ms))
   }
+}
+
+/** Connecting and the TLS handshake are bounded apart from the request, as kubectl's transport bounds them (10 s). */
+export const HANDSHAKE_MS = 10_000
+
+/** What a connection that got no answer at all fails with: not retried (nothing answered, a retry waits as long again). */
+export const UNANSWERED_CODE = 'EUNANSWERED'
+
+/**
+ * A server that accepts TCP and never completes TLS (a wrong port, a stuck proxy) would hold each
+ * request for the whole request timeout, and the retries four times over: the connect and the
+ * handshake each get `ms`, and failing either ends the call at once.
+ */
+function boundHandshake(socket: import('node:net').Socket, ms: number): void {
+  const tls = socket as import('node:net').Socket & { encrypted?: boolean; connecting: boolean }
+  if (!tls.encrypted) return
+  const fail = (what: string) => socket.destroy(Object.assign(new Error(what), { code: UNANSWERED_CODE }))
+  const timer = setTimeout(() => {
+    if (tls.connecting) fail(`could not connect within ${ms / 1000}s`)
+    else fail(`it accepted the connection but did not complete the TLS handshake within ${ms / 1000}s`)
+  }, ms)
+  timer.unref()
+  socket.once('secureConnect', () => clearTimeout(timer))
+  socket.once('close', () => clearTimeout(timer))
 }
 
 function makeKube(

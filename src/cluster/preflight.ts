@@ -48,20 +48,19 @@ export function configFailures(ctx: Ctx): Failure[] {
 }
 
 /**
- * The cluster this run reached, against the one this repo's setup ran against before. An explicit
- * KUBE_CONTEXT is the user's choice; with KUBE_CONTEXT empty the kubeconfig's current-context
- * decides, which another terminal may have switched, so a different cluster is refused unless the
- * user says it is meant (--switch-cluster). A rebuilt cluster at the same URL has a new kube-system
- * uid and counts as different.
+ * The cluster this run reached, against the one this repo's setup ran against before. The cluster
+ * is bound by its identity (the kube-system uid), never by the context's name: every k3s kubeconfig
+ * calls its context `default`, and a rebuilt cluster at the same URL has a new uid. Only
+ * --switch-cluster moves the setup to another cluster; --yes and KUBE_CONTEXT do not.
  */
 export function identityFailure(ctx: Ctx, now: ClusterIdentity): Failure | undefined {
   const before = ctx.state?.cluster
-  if (!before || before.kubeSystemUid === now.kubeSystemUid || ctx.settings.kubeContext || ctx.switchCluster) return undefined
+  if (!before || before.kubeSystemUid === now.kubeSystemUid || ctx.switchCluster) return undefined
   return {
     cause:
-      `the current kube context ${now.context} reaches ${now.server} (kube-system uid ${now.kubeSystemUid}), not the cluster this GitOps repo's setup ran against ` +
-      `(${before.server}, kube-system uid ${before.kubeSystemUid}, context ${before.context}, since ${before.recordedAt}); KUBE_CONTEXT is empty, so nothing was changed`,
-    fix: `to keep to that cluster, set KUBE_CONTEXT=${before.context} in .env; only if ${now.server} is now the cluster this repo deploys to (rebuilt or moved), rerun with --switch-cluster`,
+      `kube context ${now.context} reaches ${now.server} (kube-system uid ${now.kubeSystemUid}), not the cluster this GitOps repo's setup ran against ` +
+      `(${before.server}, kube-system uid ${before.kubeSystemUid}, reached as context ${before.context}, since ${before.recordedAt}); nothing was changed`,
+    fix: `to keep to that cluster, point KUBECONFIG and KUBE_CONTEXT at it (kubectl --context <name> get ns kube-system -o jsonpath='{.metadata.uid}' shows ${before.kubeSystemUid}); only if ${now.server} is now the cluster this repo deploys to (rebuilt or moved), rerun with --switch-cluster`,
   }
 }
 
@@ -135,7 +134,7 @@ async function clusterSide(ctx: Ctx): Promise<{ k?: Kube; identity?: ClusterIden
   // which cluster this is comes first: nothing else, not even a read, runs on a cluster refused
   let identity: ClusterIdentity
   try {
-    identity = await clusterIdentity(k)
+    identity = await withinReach(clusterIdentity(k))
   } catch (err) {
     return { k, failures: [{ cause: `the Kubernetes API at ${k.server} (context ${k.contextName}) is not reachable: ${apiMessage(err)}`, fix: unreachableFix(k.server, err) }] }
   }
@@ -155,6 +154,19 @@ export function unreachableFix(server: string, err: unknown, k3sHere = existsSyn
   const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(host)
   if (!loopback || k3sHere || statusOf(err) !== undefined || !/ECONNREFUSED/.test(apiMessage(err))) return usual
   return `if this kubeconfig is a k3s.yaml copied from the k3s server, its server: line still names this machine (${server}): set it to the k3s server's address (https://<its IP or name>:6443), then rerun; otherwise ${usual}`
+}
+
+/** How long reaching the cluster (its first answer) may take in all, retries included. */
+export const REACH_MS = 20_000
+
+/** The first contact gives up within REACH_MS, whatever the request timeout and its retries would allow. */
+function withinReach<T>(first: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the API server within ${REACH_MS / 1000}s`)), REACH_MS)
+    timer.unref()
+  })
+  return Promise.race([first, deadline]).finally(() => clearTimeout(timer))
 }
 
 /** Which cluster this is: API server URL and the kube-system namespace's uid. */
