@@ -12,6 +12,8 @@ export interface RunOptions {
   dryRun: boolean
   /** --dry-run=summary: the per-task summary without the diffs */
   summaryOnly: boolean
+  /** how much of the diffs --dry-run prints: summary, folded (long new files as a line count) or full */
+  planDetail: 'summary' | 'folded' | 'full'
   /** accept a GitHub token whose shape is not a known GitHub token's */
   anyTokenShape: boolean
   envFile?: string
@@ -35,11 +37,13 @@ Options:
   --skip <ids>      run all but these tasks
   --from <id>       start at this task
   --list            show the tasks and saved progress, then exit
-  --dry-run         check everything the run checks, print what would change (a summary,
-                    then the diffs), change nothing; never asks for the token;
+  --dry-run         check everything the run checks, print what would change (the diffs,
+                    then a summary), change nothing; asks nothing;
                     exit 0 when nothing is pending, 2 when something is, 1 on error
                     (also when the run would refuse)
   --dry-run=summary the same with the summary only (no diffs)
+  --dry-run=full    the same with every diff whole (a long new file is otherwise
+                    shown as its line count)
   --env-file <f>    read settings from this file instead of .env (a missing file
                     is reported by Node itself: "node: <f>: not found", exit 9)
   --fresh           forget saved progress and check every task again
@@ -131,11 +135,12 @@ export function parseIds(text: string, known: number[], flag: string): number[] 
 export function parseRunArgs(argv: string[], known: number[]): RunOptions {
   let values
   // --dry-run=summary is the one --dry-run with a value; parseArgs wants a flag to be one or the other
-  let summaryOnly = false
+  let planDetail = 'folded' as RunOptions['planDetail']
   argv = argv.map((a) => {
     if (!a.startsWith('--dry-run=')) return a
-    if (a !== '--dry-run=summary') throw new SetupError(`${a}: --dry-run takes no value but "summary"`, 'use --dry-run or --dry-run=summary')
-    summaryOnly = true
+    const value = a.slice('--dry-run='.length)
+    if (value !== 'summary' && value !== 'full') throw new SetupError(`${a}: --dry-run takes no value but "summary" or "full"`, 'use --dry-run, --dry-run=summary or --dry-run=full')
+    planDetail = value
     return '--dry-run'
   })
   try {
@@ -147,7 +152,8 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
     skip: values.skip ? parseIds(values.skip, known, '--skip') : [],
     list: values.list,
     dryRun: values['dry-run'],
-    summaryOnly,
+    summaryOnly: planDetail === 'summary',
+    planDetail,
     anyTokenShape: values['any-token-shape'],
     envFile: values['env-file'],
     fresh: values.fresh,

@@ -58,24 +58,67 @@ function listTasks(tasks: Task[], state: StateStore | undefined): string {
   return `${lines.join('\n')}\n`
 }
 
-/** The plan as text: a summary of every pending task first, then (unless summaryOnly) the diffs. */
-export function formatPlan(reports: TaskReport[], summaryOnly = false): string {
+/** How much of the diffs a dry run prints: `summary` none, `folded` (the default) long new files as a line count, `full` all. */
+export type PlanDetail = 'summary' | 'folded' | 'full'
+
+/** A new file longer than this is folded to its line count unless --dry-run=full. */
+export const FOLD_LINES = 40
+
+/** Colours for the plan; `plain` when the terminal has none or NO_COLOR is set. */
+export interface Paint {
+  added(s: string): string
+  removed(s: string): string
+  hunk(s: string): string
+  heading(s: string): string
+  pending(s: string): string
+}
+const ansi = (open: number, close: number) => (s: string) => `\u001b[${open}m${s}\u001b[${close}m`
+export const PLAIN: Paint = { added: (s) => s, removed: (s) => s, hunk: (s) => s, heading: (s) => s, pending: (s) => s }
+export const COLOURED: Paint = { added: ansi(32, 39), removed: ansi(31, 39), hunk: ansi(36, 39), heading: ansi(1, 22), pending: ansi(33, 39) }
+
+/** Colour only on a terminal that is not `dumb`, and never with NO_COLOR set (https://no-color.org); FORCE_COLOR forces it. */
+export function paintFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = process.env): Paint {
+  if (env.NO_COLOR) return PLAIN
+  if (env.FORCE_COLOR && env.FORCE_COLOR !== '0') return COLOURED
+  return stream.isTTY && env.TERM !== 'dumb' ? COLOURED : PLAIN
+}
+
+/** One diff for the plan: a long new file folded to its line count (unless `full`), +/- lines coloured. */
+function shownDiff(diff: string, detail: PlanDetail, paint: Paint): string {
+  const lines = diff.split('\n')
+  const added = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length
+  if (detail !== 'full' && lines[0] === '--- /dev/null' && added > FOLD_LINES)
+    return [...lines.slice(0, 2).map(paint.heading), paint.added(`(new file, ${added} lines; --dry-run=full prints it)`)].map((l) => `    ${l}`).join('\n')
+  return lines
+    .map((l) => (l.startsWith('+++') || l.startsWith('---') ? paint.heading(l) : l.startsWith('+') ? paint.added(l) : l.startsWith('-') ? paint.removed(l) : l.startsWith('@@') ? paint.hunk(l) : l))
+    .map((l) => `    ${l}`)
+    .join('\n')
+}
+
+/**
+ * The plan as text: the diffs first (unless `summary`), then a summary of every pending task, so
+ * the summary is what stays on the screen at the end.
+ */
+export function formatPlan(reports: TaskReport[], detail: PlanDetail | boolean = 'folded', paint: Paint = PLAIN): string {
+  if (typeof detail === 'boolean') detail = detail ? 'summary' : 'folded'
   const pending = reports.filter((r) => r.status === 'pending')
   if (pending.length === 0) return ''
+  const out: string[] = []
+  if (detail !== 'summary' && pending.some((r) => r.changes.some((c) => c.diff))) {
+    out.push(paint.heading('\nDiffs:'))
+    for (const r of pending)
+      for (const c of r.changes) {
+        if (!c.diff) continue
+        out.push(`\n${paint.heading(`Task ${r.task.id}: ${c.summary}`)}`)
+        out.push(shownDiff(c.diff, detail, paint))
+      }
+  }
   const files = new Set(pending.flatMap((r) => r.changes.flatMap((c) => c.paths ?? [])))
-  const out: string[] = [`\nSummary: ${pending.length} task(s) with pending changes, ${files.size} file(s) to write`]
+  out.push(paint.heading(`\nSummary: ${pending.length} task(s) with pending changes, ${files.size} file(s) to write`))
   for (const r of pending) {
-    out.push(`\nTask ${r.task.id}: ${r.task.title}`)
+    out.push(`\n${paint.pending(`Task ${r.task.id}: ${r.task.title}`)}`)
     for (const c of r.changes) out.push(`  would ${c.summary}`)
   }
-  if (summaryOnly || !pending.some((r) => r.changes.some((c) => c.diff))) return out.join('\n')
-  out.push('\nDiffs:')
-  for (const r of pending)
-    for (const c of r.changes) {
-      if (!c.diff) continue
-      out.push(`\nTask ${r.task.id}: ${c.summary}`)
-      out.push(c.diff.replace(/^/gm, '    '))
-    }
   return out.join('\n')
 }
 
@@ -424,7 +467,14 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
           } else if (ctx.dryRun) {
             report.status = 'pending'
             ctx.pendingTasks?.push(task.id)
-            listrTask.title = `${listrTask.title}: ${changes.length} change(s) pending`
+            // shown as pending (↓), not with the check mark of a task that is done (the plain
+            // renderer prints a skip message as "[SKIPPED: ...]": there a line says it)
+            const pendingTitle = `${listrTask.title}: ${changes.length} change(s) pending`
+            if (fancy) listrTask.skip(pendingTitle)
+            else {
+              listrTask.output = `${changes.length} change(s) pending (dry run)`
+              listrTask.skip()
+            }
           } else {
             for (const c of changes) {
               show(shown(ctx, c.summary))
@@ -495,7 +545,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     const while_ = current?.lastLine ? `\n  (while: ${current.lastLine})` : ''
     const hint = ctx.dryRun ? '' : '\nFix the cause and run the same command again: finished tasks are not redone.'
     process.stderr.write(`\n✖ ${failure || (err as Error).message}${while_}${putBack.map((l) => `\n  ${l}`).join('')}${hint}\n`)
-    if (ctx.dryRun) process.stdout.write(`${shown(ctx, formatPlan(reports, opts.summaryOnly))}\n`)
+    if (ctx.dryRun) process.stdout.write(`${shown(ctx, formatPlan(reports, opts.planDetail, paintFor(process.stdout)))}\n`)
     return 1
   }
   reopenQuestions()
@@ -510,7 +560,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
       process.stdout.write('\nNothing to do: everything is up to date.\n')
       return 0
     }
-    process.stdout.write(`${shown(ctx, formatPlan(reports, opts.summaryOnly))}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
+    process.stdout.write(`${shown(ctx, formatPlan(reports, opts.planDetail, paintFor(process.stdout)))}\n\n${pending.length} task(s) have pending changes; nothing was changed (dry run).\n`)
     return 2
   }
   const changed = reports.filter((r) => r.status === 'changed')

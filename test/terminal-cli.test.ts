@@ -198,3 +198,13 @@ test('an API server that accepts TCP and never speaks TLS: the dry run gives up 
     fx.cleanup()
   }
 })
+
+test('npm install asks nothing about install scripts: every package in the lock file with one is reviewed in allowScripts', () => {
+  const pkg = JSON.parse(readFileSync(join(PROJECT, 'package.json'), 'utf8'))
+  const lock = JSON.parse(readFileSync(join(PROJECT, 'package-lock.json'), 'utf8'))
+  const withScripts = Object.entries(lock.packages as Record<string, { hasInstallScript?: boolean }>)
+    .filter(([, p]) => p.hasInstallScript)
+    .map(([path]) => path.replace(/^.*node_modules\//, ''))
+  assert.ok(withScripts.includes('esbuild'), 'tsx needs esbuild, whose install script checks its platform binary')
+  for (const name of withScripts) assert.equal(typeof pkg.allowScripts?.[name], 'boolean', `${name} has an install script that allowScripts does not cover (npm 11.16+ warns; npm 12 skips it)`)
+})

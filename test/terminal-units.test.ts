@@ -9,7 +9,7 @@ import { checkPatShape, looksLikeGithubToken } from '../src/pat-shape.ts'
 import { K3S_KUBECONFIG, missingKubeconfig, unreadableKubeconfigFix } from '../src/cluster/kubeconfig-file.ts'
 import { parseRunArgs } from '../src/cli-args.ts'
 import { StopControl } from '../src/stop.ts'
-import { formatPlan } from '../src/runner.ts'
+import { COLOURED, FOLD_LINES, formatPlan, paintFor, PLAIN } from '../src/runner.ts'
 import { replacement } from '../tasks/01-vault-token.ts'
 import type { Task } from '../src/task.ts'
 
@@ -86,7 +86,7 @@ test('--dry-run=summary and --any-token-shape are options; --dry-run=other is re
   assert.throws(() => parseRunArgs(['--dry-run=full'], ids), /--dry-run takes no value but "summary"/)
 })
 
-test('the plan: a summary of every task first, the diffs after; summary only on request', () => {
+test('the plan: the diffs first, the summary of every task last; summary only on request', () => {
   const task = (id: number): Task => ({ id, title: `task ${id}`, scope: 'repo', plan: async () => [] })
   const change = (path: string) => ({ summary: `write ${path}`, paths: [path], diff: `--- a/${path}\n+++ b/${path}\n+new line of ${path}`, apply: async () => {} })
   const reports = [
@@ -96,8 +96,8 @@ test('the plan: a summary of every task first, the diffs after; summary only on 
   ]
   const full = formatPlan(reports)
   assert.match(full, /Summary: 2 task\(s\) with pending changes, 3 file\(s\) to write/)
-  // every summary line comes before the first diff line
-  assert.ok(full.indexOf('would write c.yaml') < full.indexOf('+new line of a.yaml'), full)
+  // the summary stays on the screen at the end: every summary line comes after the last diff line
+  assert.ok(full.indexOf('Summary:') > full.indexOf('+new line of c.yaml'), full)
   assert.ok(full.includes('+new line of c.yaml'))
   const short = formatPlan(reports, true)
   assert.ok(short.includes('would write c.yaml') && !short.includes('+new line'), short)
@@ -194,4 +194,26 @@ test('an unknown option gets the one meant, taken from the option table (so ever
   assert.throws(() => parseRunArgs(['--frobnicate'], known), (e: Error & { fix: string }) => e.message === 'unknown option --frobnicate' && e.fix === 'see --help for the options')
   // every option of the table is suggested for a one-letter slip of itself
   for (const name of Object.keys(RUN_OPTIONS)) if (name.length > 3) assert.throws(() => parseRunArgs([`--${name}x`], known), (e: Error & { fix: string }) => e.fix.includes(`did you mean --${name}?`), name)
+})
+
+test('the plan folds a long new file to its line count (--dry-run=full prints it), colours +/- lines only where the terminal has colour, and NO_COLOR wins', () => {
+  const task = (id: number): Task => ({ id, title: `task ${id}`, scope: 'repo', plan: async () => [] })
+  const body = Array.from({ length: FOLD_LINES + 5 }, (_, i) => `+line ${i}`)
+  const newFile = { summary: 'create big.md', paths: ['big.md'], diff: ['--- /dev/null', '+++ b/big.md', `@@ -0,0 +1,${body.length} @@`, ...body].join('\n'), apply: async () => {} }
+  const small = { summary: 'create small.yaml', paths: ['small.yaml'], diff: ['--- /dev/null', '+++ b/small.yaml', '@@ -0,0 +1,1 @@', '+a: 1'].join('\n'), apply: async () => {} }
+  const edit = { summary: 'edit c.yaml', paths: ['c.yaml'], diff: ['--- a/c.yaml', '+++ b/c.yaml', '@@ -1,1 +1,1 @@', '-a: 1', '+a: 2'].join('\n'), apply: async () => {} }
+  const reports = [{ task: task(0), status: 'pending' as const, changes: [newFile, small, edit] }]
+  const folded = formatPlan(reports)
+  assert.match(folded, new RegExp(`\\(new file, ${FOLD_LINES + 5} lines; --dry-run=full prints it\\)`))
+  assert.doesNotMatch(folded, /\+line 3\b/)
+  assert.match(folded, /\+a: 1/, 'a short new file is shown whole')
+  assert.match(formatPlan(reports, 'full'), new RegExp(`\\+line ${FOLD_LINES + 4}\\b`))
+  const coloured = formatPlan(reports, 'folded', COLOURED)
+  assert.ok(coloured.includes('\u001b[31m-a: 1\u001b[39m'), coloured)
+  assert.ok(coloured.includes('\u001b[32m+a: 2\u001b[39m'), coloured)
+  assert.doesNotMatch(folded, /\u001b\[/, 'plain has no escape codes')
+  assert.equal(paintFor({ isTTY: true }, { TERM: 'xterm-256color' }), COLOURED)
+  assert.equal(paintFor({ isTTY: true }, { TERM: 'xterm-256color', NO_COLOR: '1' }), PLAIN)
+  assert.equal(paintFor({ isTTY: true }, { TERM: 'dumb' }), PLAIN)
+  assert.equal(paintFor({ isTTY: false }, {}), PLAIN)
 })

@@ -84,7 +84,7 @@ test('a terminal that reports 0 columns is drawn 80 wide, not one character per 
   try {
     term.run(`stty cols 0; ${cliCommand('--dry-run --only 0')}`)
     assert.equal(await term.exitCode(), 2)
-    assert.match(term.screen(), /✔ 0 {2}Save the plan to docs\/plans: 1 change\(s\) pending/)
+    assert.match(term.screen(), /↓ 0 {2}Save the plan to docs\/plans: 1 change\(s\) pending/)
   } finally {
     term.stop()
     fx.cleanup()
@@ -203,6 +203,35 @@ test('a converged rerun and a dry run without GITHUB_PAT ask nothing: Vault hold
   } finally {
     term.stop()
     await cluster.stop()
+    fx.cleanup()
+  }
+})
+
+test('the dry run on a terminal: pending marked pending (not done), long new files folded, the summary last, colour unless NO_COLOR', { skip }, async () => {
+  const fx = fixture()
+  const term = Terminal.start(fx.env)
+  try {
+    term.run(cliCommand('--dry-run --only 0,2'))
+    assert.equal(await term.exitCode(), 2, term.screen())
+    const out = term.output()
+    assert.match(out, /↓ 0 {2}Save the plan to docs\/plans: 1 change\(s\) pending/)
+    assert.doesNotMatch(out, /✔ 0 /, 'a pending task is not marked done')
+    assert.match(out, /\+\+\+ b\/docs\/plans\/argocd-image-updater\.md\n {4}\(new file, \d{3} lines; --dry-run=full prints it\)/)
+    assert.ok(out.split('\n').length < 80, `${out.split('\n').length} lines`)
+    // the summary is the last thing on the screen, before the closing line
+    assert.match(out, /Summary: 2 task\(s\) with pending changes, 3 file\(s\) to write\n(?:.*\n)*\n2 task\(s\) have pending changes; nothing was changed \(dry run\)\.\n\[exit-\d+ 2\]/)
+    assert.doesNotMatch(out.slice(out.indexOf('Summary:')), /^ {4}[-+@]/m, 'no diff after the summary')
+    assert.match(term.coloured(), /\u001b\[32m/, 'colour on a 256-colour terminal')
+    term.run(`NO_COLOR=1 ${cliCommand('--dry-run --only 0,2')}`)
+    assert.equal(await term.exitCode(), 2, term.screen())
+    term.run('clear')
+    await term.exitCode()
+    term.run(`NO_COLOR=1 ${cliCommand('--dry-run=full --only 0')}`)
+    assert.equal(await term.exitCode(), 2, term.screen())
+    assert.doesNotMatch(term.coloured(), /\u001b\[3[1-6]m/, 'NO_COLOR: no colour')
+    assert.doesNotMatch(term.output(), /new file, \d+ lines/, '--dry-run=full prints every file whole')
+  } finally {
+    term.stop()
     fx.cleanup()
   }
 })

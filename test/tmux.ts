@@ -65,6 +65,11 @@ export class Terminal {
     return this.tmux('capture-pane', '-p', '-J', '-t', 't', '-S', '-2000')
   }
 
+  /** The visible screen with its colours (SGR escape codes), without the scrollback. */
+  coloured(): string {
+    return this.tmux('capture-pane', '-p', '-e', '-t', 't')
+  }
+
   /** What the screen shows since the last command line run() typed (its echo excluded). */
   output(): string {
     const screen = this.screen()
