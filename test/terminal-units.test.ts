@@ -77,13 +77,14 @@ test('an unreadable kubeconfig: k3s.yaml gets the copy fix, another file a chown
   assert.match(unreadableKubeconfigFix(new Error('bad YAML'), ['/x'], '/home/me'), /^set KUBECONFIG in \.env to a readable kubeconfig \(for k3s: copy it for your user/)
 })
 
-test('--dry-run=summary and --any-token-shape are options; --dry-run=other is refused', () => {
+test('--dry-run=summary, --dry-run=full and --any-token-shape are options; --dry-run=other is refused', () => {
   const ids = [0, 1, 2]
   assert.equal(parseRunArgs(['--dry-run=summary'], ids).summaryOnly, true)
   assert.equal(parseRunArgs(['--dry-run=summary'], ids).dryRun, true)
   assert.equal(parseRunArgs(['--dry-run'], ids).summaryOnly, false)
   assert.equal(parseRunArgs(['--any-token-shape'], ids).anyTokenShape, true)
-  assert.throws(() => parseRunArgs(['--dry-run=full'], ids), /--dry-run takes no value but "summary"/)
+  assert.equal(parseRunArgs(['--dry-run=full'], ids).planDetail, 'full')
+  assert.throws(() => parseRunArgs(['--dry-run=other'], ids), /--dry-run takes no value but "summary" or "full"/)
 })
 
 test('the plan: the diffs first, the summary of every task last; summary only on request', () => {
