@@ -15,7 +15,10 @@ import { getAt, singleDocument } from './yaml-edit.ts'
 export interface RepoFacts {
   repoUrl: string
   project: string
+  /** the app's destination (the Directory app's): its server URL ... */
   destinationServer: string
+  /** ... or, where the owner writes it by cluster name (`name: homelab`), that name */
+  destinationName?: string
   shape: ChartShape
   valuesFile: string
   chartApplicationFile: string
@@ -26,6 +29,9 @@ export interface RepoFacts {
   appPath: string
   appApplicationFile: string
 }
+
+/** Argo CD's own cluster, as its Applications reach it: Image Updater runs there, whatever cluster the apps run on. */
+export const ARGOCD_SERVER = 'https://kubernetes.default.svc'
 
 /** The registry the GitHub token pulls from: the pull secret's dockerconfigjson names it. */
 export const PULL_SECRET_REGISTRY = 'ghcr.io'
@@ -66,10 +72,12 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
   const repoUrl = s.repoUrl || (typeof existingUrl === 'string' && existingUrl) || (await remoteUrl(ctx.repoDir))
   if (!repoUrl) throw new SetupError('cannot tell which repo URL Argo CD uses for the GitOps repo', 'set GITOPS_REPO_URL in .env (the repoURL of your Applications)')
   const server = services.getIn(['spec', 'destination', 'server'])
+  const destinationName = services.getIn(['spec', 'destination', 'name'])
   return {
     repoUrl,
     project: projectName,
-    destinationServer: typeof server === 'string' && server ? server : 'https://kubernetes.default.svc',
+    destinationServer: typeof server === 'string' && server ? server : ARGOCD_SERVER,
+    ...(typeof destinationName === 'string' && destinationName && !(typeof server === 'string' && server) ? { destinationName } : {}),
     shape,
     valuesFile: `${s.valuesDir}/argocd-image-updater.yaml`,
     chartApplicationFile: `${s.applicationsDir}/argocd-image-updater.yaml`,
@@ -115,6 +123,7 @@ export function templateVars(ctx: Ctx, f: RepoFacts, app: AppSpec = f.apps[0]!):
     project: f.project,
     repoUrl: f.repoUrl,
     destinationServer: f.destinationServer,
+    argocdServer: ARGOCD_SERVER,
     appPath: app.appPath,
     valuesFile: f.valuesFile,
   }

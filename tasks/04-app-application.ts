@@ -3,6 +3,7 @@
 // app's Kustomize folder with an explicit argocd namespace and SkipDryRunOnMissingResource, because
 // its CRD arrives with the chart Application (task 5).
 import type { Ctx } from '../src/context.ts'
+import { newApplication } from '../src/conventions.ts'
 import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { appNames, appPath, applicationFile, CLUSTER_SCOPED, folderDocs } from '../src/apps.ts'
@@ -64,6 +65,8 @@ export const task: Task = {
     const facts = await repoFacts(ctx)
     const ns = ctx.settings.argocdNamespace
     const changes: (Change | undefined)[] = []
+    // the Applications this setup writes are not siblings whose conventions it copies
+    const ours = [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile]
     for (const app of facts.apps) {
       const vars = templateVars(ctx, facts, app)
       const kustomizationRel = `${app.appPath}/kustomization.yaml`
@@ -75,7 +78,7 @@ export const task: Task = {
       const application = await readRepoFile(ctx, app.applicationFile)
       changes.push(
         application === null
-          ? await planFile(ctx, app.applicationFile, renderManifest('app-application.yaml', vars), null)
+          ? await newApplication(ctx, app.applicationFile, renderManifest('app-application.yaml', vars), facts.destinationName, ours)
           : await planRepairs(ctx, app.applicationFile, application, applicationRepairs(application, app.applicationFile, { app, appPath: app.appPath })),
       )
       // The ImageUpdater is found by what it is, in whatever file holds it; only when the repo has

@@ -3,6 +3,7 @@
 // after that only what the setup needs is checked and repaired in place (src/repairs.ts).
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { pullSecretRef, repoFacts, templateVars } from '../src/repo-facts.ts'
+import { newApplication } from '../src/conventions.ts'
 import { planRepairs, valuesRepairs } from '../src/repairs.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
@@ -15,9 +16,9 @@ import type { Ctx } from '../src/context.ts'
  * The chart's Application is written once; after that only the chart version follows CHART_VERSION
  * (the rest, sync options included, is the user's).
  */
-async function planChartApplication(ctx: Ctx, rel: string, rendered: string) {
+async function planChartApplication(ctx: Ctx, rel: string, rendered: string, ours: string[]) {
   const text = await readRepoFile(ctx, rel)
-  if (text === null) return planFile(ctx, rel, rendered, null)
+  if (text === null) return newApplication(ctx, rel, rendered, undefined, ours)
   const path = ['spec', 'sources', 0, 'targetRevision']
   const { value, line } = getAt(text, rel, path)
   if (getAt(text, rel, ['spec', 'sources', 0, 'chart']).value !== 'argocd-image-updater')
@@ -40,7 +41,7 @@ export const task: Task = {
       values === null
         ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null)
         : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx) })),
-      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars)),
+      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile]),
     ])
   },
 }

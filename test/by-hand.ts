@@ -98,6 +98,7 @@ export function byHandInstall(render: (template: string, vars: Record<string, st
     repoUrl: 'https://github.com/meirongdev/homelab.git',
     branch: 'main',
     destinationServer: 'https://kubernetes.default.svc',
+    argocdServer: 'https://kubernetes.default.svc',
   }
   return {
     ...byHand,

@@ -187,6 +187,8 @@ test('the plan followed by hand (imageupdater.yaml, spec.namespace, useAnnotatio
   })
   assert.deepEqual(parse(read(repo, KUST)).resources, ['deployment.yaml', 'service.yaml', 'imageupdater.yaml'], 'the kustomization still lists the one file')
   assert.match(read(repo, KUST), /imageupdater\.yaml {3}# 按计划手写/)
+  const plan = read(repo, 'docs/plans/argocd-image-updater.md')
+  assert.match(plan, /## What this run uses in this repository\n[^]*\| it-tools \| `ghcr\.io\/meirongdev\/it-tools` \| `argocd\/applications\/it-tools\.yaml` \| `k8s\/helm\/manifests\/it-tools\/` [^|]*\| `k8s\/helm\/manifests\/it-tools\/imageupdater\.yaml` \| newest-build/, 'the saved plan names the file this run repaired')
   const built = execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm/manifests/it-tools')], { encoding: 'utf8' })
   assert.equal((built.match(/^kind: ImageUpdater$/gm) ?? []).length, 1)
   assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
@@ -241,4 +243,34 @@ resources:
   execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm')], { encoding: 'utf8' })
   execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/helm/manifests/it-tools')], { encoding: 'utf8' })
   assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [])
+}))
+
+const FINALIZER = 'resources-finalizer.argocd.argoproj.io'
+const withFinalizer = (text: string, name: string) => text.replace(`metadata:\n  name: ${name}\n`, `metadata:\n  name: ${name}\n  finalizers:\n    - ${FINALIZER}\n`)
+test("new Applications copy their siblings' conventions (finalizer, ServerSideApply, destination by name); Image Updater's goes to Argo CD's cluster", withRepo({
+  'argocd/applications/personal-services.yaml': withFinalizer(sampleFiles['argocd/applications/personal-services.yaml']!, 'personal-services')
+    .replace('    - CreateNamespace=true\n', '    - CreateNamespace=true\n    - ServerSideApply=true\n')
+    .replace('    server: https://kubernetes.default.svc\n    namespace: personal-services', '    name: homelab\n    namespace: personal-services'),
+  'argocd/applications/vault-eso.yaml': withFinalizer(sampleFiles['argocd/applications/vault-eso.yaml']!, 'vault-eso').replace('      prune: true\n', '      prune: true\n    syncOptions: [ServerSideApply=true]\n'),
+  'argocd/applications/calibre-web.yaml': `${withFinalizer(sampleFiles['argocd/applications/calibre-web.yaml']!, 'calibre-web-extra')}  syncPolicy:\n    syncOptions:\n      - ServerSideApply=true\n`,
+}, async (repo, ctx) => {
+  const changes = await planAll(ctx)
+  const created = changes.find((c) => c.summary.startsWith('create argocd/applications/it-tools.yaml'))
+  assert.match(created?.summary ?? '', /like 3 sibling Applications: finalizer resources-finalizer\.argocd\.argoproj\.io, ServerSideApply=true; destination by name homelab/)
+  const app = parse(read(repo, 'argocd/applications/it-tools.yaml'))
+  assert.deepEqual(app.metadata.finalizers, [FINALIZER])
+  assert.deepEqual(app.spec.syncPolicy.syncOptions, ['ServerSideApply=true'])
+  assert.deepEqual(app.spec.destination, { name: 'homelab', namespace: 'personal-services' })
+  const chart = parse(read(repo, 'argocd/applications/argocd-image-updater.yaml'))
+  assert.deepEqual(chart.metadata.finalizers, [FINALIZER])
+  assert.deepEqual(chart.spec.syncPolicy.syncOptions, ['ServerSideApply=true'], 'not doubled')
+  assert.deepEqual(chart.spec.destination, { server: 'https://kubernetes.default.svc', namespace: 'argocd' }, 'Image Updater runs where Argo CD runs, not on the app\'s cluster')
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
+}))
+
+test('conventions are what most siblings share: one Application alone sets none', withRepo({}, async (repo, ctx) => {
+  await planAll(ctx)
+  const app = parse(read(repo, 'argocd/applications/it-tools.yaml'))
+  assert.equal(app.metadata.finalizers, undefined)
+  assert.equal(app.spec.syncPolicy.syncOptions, undefined, 'CreateNamespace=true is personal-services\' alone (1 of 3)')
 }))
