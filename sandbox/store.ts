@@ -2,7 +2,7 @@
 // cluster (uids, resourceVersions, generations, CRD-served kinds, schema validation, watch events).
 // Both the HTTP API (sandbox/apiserver) and the simulated controllers (sandbox/actors) use it.
 import { randomUUID } from 'node:crypto'
-import { BUILTIN_TYPES, CRD_API_VERSION, crdProblems, joinApiVersion, splitApiVersion, typesOfCrd, type ResourceType } from './apiserver/kinds.ts'
+import { builtinTypes, CRD_API_VERSION, crdProblems, joinApiVersion, splitApiVersion, typesOfCrd, type ResourceType } from './apiserver/kinds.ts'
 import { validateCustomObject } from './apiserver/schema.ts'
 import { modelCauses } from './apiserver/model-schema.ts'
 import { recordUpdate, serverSideApply, sameContent, showPath } from './apiserver/fields.ts'
@@ -94,7 +94,7 @@ export class Store {
   /** Every type served now: the built-ins plus the kinds of the CRDs in the store. */
   types(): ResourceType[] {
     this.typeCache ??= [
-      ...BUILTIN_TYPES,
+      ...builtinTypes(),
       ...[...this.objects.values()].filter((s) => s.type.kind === 'CustomResourceDefinition').flatMap((s) => typesOfCrd(s.obj)),
     ]
     return [...this.typeCache]
@@ -332,7 +332,7 @@ export class Store {
     if (type.namespaced) {
       const ns = obj.metadata.namespace
       if (!ns) throw new ApiError(400, 'BadRequest', 'the namespace of the object does not match the namespace on the request')
-      if (!this.objects.has(this.key(BUILTIN_TYPES[0]!, undefined, ns))) {
+      if (!this.objects.has(this.key(builtinTypes()[0]!, undefined, ns))) {
         throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, undefined, { name: ns, kind: 'namespaces' })
       }
     } else delete obj.metadata.namespace

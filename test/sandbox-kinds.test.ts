@@ -22,7 +22,11 @@ import {
 } from '@kubernetes/client-node'
 import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { installedCrd } from '../sandbox/actors/crds.ts'
-import { hasModel } from '../sandbox/apiserver/model-schema.ts'
+import { hasModel, modelModule } from '../sandbox/apiserver/model-schema.ts'
+import { builtinTypes } from '../sandbox/apiserver/kinds.ts'
+import { createRequire } from 'node:module'
+
+const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 import { sandboxRequest } from './helpers.ts'
 
 async function statusOf(call: Promise<unknown>): Promise<{ code: number; reason: string; message: string; details?: any }> {
@@ -106,6 +110,74 @@ describe('sandbox kinds', () => {
     const scales = Object.values(lists).flatMap((l) => l.resources.filter((r) => r.name.endsWith('/scale')))
     assert.deepEqual(scales.map((r) => r.name).sort(), ['deployments/scale', 'replicasets/scale', 'replicationcontrollers/scale', 'statefulsets/scale'])
     for (const r of scales) assert.deepEqual([r.group, r.version, r.kind, r.verbs], ['autoscaling', 'v1', 'Scale', ['get', 'patch', 'update']])
+  })
+
+  it('serves every built-in kind of Kubernetes 1.33 the model packages ship, in GA versions only, each with its upstream schema', async () => {
+    // [apiVersion, plural, kind, namespaced, shortNames, verbs] as `kubectl api-resources -o wide` shows them on k3s v1.33
+    const expected: [string, string, string, boolean, string[], string[]][] = [
+      ['v1', 'resourcequotas', 'ResourceQuota', true, ['quota'], ALL_VERBS],
+      ['v1', 'limitranges', 'LimitRange', true, ['limits'], ALL_VERBS],
+      ['v1', 'nodes', 'Node', false, ['no'], ALL_VERBS],
+      ['v1', 'podtemplates', 'PodTemplate', true, [], ALL_VERBS],
+      ['v1', 'bindings', 'Binding', true, [], ['create']],
+      ['v1', 'componentstatuses', 'ComponentStatus', false, ['cs'], ['get', 'list']],
+      ['scheduling.k8s.io/v1', 'priorityclasses', 'PriorityClass', false, ['pc'], ALL_VERBS],
+      ['coordination.k8s.io/v1', 'leases', 'Lease', true, [], ALL_VERBS],
+      ['node.k8s.io/v1', 'runtimeclasses', 'RuntimeClass', false, [], ALL_VERBS],
+      ['discovery.k8s.io/v1', 'endpointslices', 'EndpointSlice', true, [], ALL_VERBS],
+      ['events.k8s.io/v1', 'events', 'Event', true, ['ev'], ALL_VERBS],
+      ['networking.k8s.io/v1', 'ingressclasses', 'IngressClass', false, [], ALL_VERBS],
+      ['networking.k8s.io/v1', 'servicecidrs', 'ServiceCIDR', false, [], ALL_VERBS],
+      ['storage.k8s.io/v1', 'csidrivers', 'CSIDriver', false, [], ALL_VERBS],
+      ['storage.k8s.io/v1', 'csistoragecapacities', 'CSIStorageCapacity', true, [], ALL_VERBS],
+      ['storage.k8s.io/v1', 'volumeattachments', 'VolumeAttachment', false, [], ALL_VERBS],
+      ['apps/v1', 'controllerrevisions', 'ControllerRevision', true, [], ALL_VERBS],
+      ['admissionregistration.k8s.io/v1', 'validatingadmissionpolicies', 'ValidatingAdmissionPolicy', false, [], ALL_VERBS],
+      ['admissionregistration.k8s.io/v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false, [], ALL_VERBS],
+      ['certificates.k8s.io/v1', 'certificatesigningrequests', 'CertificateSigningRequest', false, ['csr'], ALL_VERBS],
+      ['flowcontrol.apiserver.k8s.io/v1', 'flowschemas', 'FlowSchema', false, [], ALL_VERBS],
+      ['flowcontrol.apiserver.k8s.io/v1', 'prioritylevelconfigurations', 'PriorityLevelConfiguration', false, [], ALL_VERBS],
+      ['apiregistration.k8s.io/v1', 'apiservices', 'APIService', false, [], ALL_VERBS],
+      ['authorization.k8s.io/v1', 'subjectaccessreviews', 'SubjectAccessReview', false, [], ['create']],
+      ['authorization.k8s.io/v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', true, [], ['create']],
+      ['authentication.k8s.io/v1', 'tokenreviews', 'TokenReview', false, [], ['create']],
+    ]
+    const lists = new Map<string, V1APIResourceList>()
+    for (const [apiVersion, plural, kind, namespaced, shortNames, verbs] of expected) {
+      if (!lists.has(apiVersion)) lists.set(apiVersion, JSON.parse((await sandboxRequest(sb, apiVersion.includes('/') ? `/apis/${apiVersion}` : `/api/${apiVersion}`, { admin: true })).body))
+      const r = lists.get(apiVersion)!.resources.find((x) => x.name === plural)
+      assert.ok(r, `${apiVersion} ${plural} is served`)
+      assert.deepEqual([r.kind, r.namespaced, r.shortNames ?? [], [...r.verbs].sort()], [kind, namespaced, shortNames, [...verbs].sort()], `${apiVersion} ${plural}`)
+    }
+    assert.ok(lists.get('v1')!.resources.some((r) => r.name === 'resourcequotas/status'), 'the status subresource where the OpenAPI paths have one')
+    // Every group-version Kubernetes 1.33 serves by default; no beta (off by default since 1.24, or removed).
+    const groups = JSON.parse((await sandboxRequest(sb, '/apis', { admin: true })).body).groups as { name: string; versions: { version: string }[]; preferredVersion: { version: string } }[]
+    for (const g of ['admissionregistration.k8s.io', 'apiregistration.k8s.io', 'apps', 'authentication.k8s.io', 'authorization.k8s.io', 'autoscaling', 'batch', 'certificates.k8s.io', 'coordination.k8s.io', 'discovery.k8s.io', 'events.k8s.io', 'flowcontrol.apiserver.k8s.io', 'networking.k8s.io', 'node.k8s.io', 'policy', 'rbac.authorization.k8s.io', 'scheduling.k8s.io', 'storage.k8s.io'])
+      assert.ok(groups.some((x) => x.name === g), `group ${g}`)
+    assert.deepEqual(groups.flatMap((g) => g.versions.map((v) => v.version)).filter((v) => !/^v\d+$/.test(v)), [])
+    assert.equal(groups.find((g) => g.name === 'autoscaling')!.preferredVersion.version, 'v2')
+    // Each from the model packages: every built-in type has the upstream schema the sandbox validates with.
+    const types = builtinTypes()
+    assert.ok(types.length >= 55, `${types.length} built-in kinds`)
+    const resolve = createRequire(import.meta.url).resolve
+    for (const t of types) assert.doesNotThrow(() => resolve(modelModule(t)!), `${t.kind} has a model`)
+    await objects.create({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', metadata: { name: 'homelab-important' }, value: 100000 } as any)
+    await objects.create({ apiVersion: 'v1', kind: 'LimitRange', metadata: { name: 'defaults', namespace: 'default' }, spec: { limits: [{ type: 'Container', default: { memory: '256Mi' } }] } } as any)
+    const quota = await statusOf(objects.create({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q', namespace: 'default' }, spec: { hard: 'lots' } } as any))
+    assert.deepEqual([quota.code, quota.reason], [400, 'BadRequest'], 'the ResourceQuota schema refuses a string for spec.hard')
+    assert.equal(sb.store.get({ apiVersion: 'scheduling.k8s.io/v1', kind: 'PriorityClass', name: 'homelab-important' })?.value, 100000)
+  })
+
+  it('an unknown kind answers as a real API server does: 404 from discovery and from the resource path', async () => {
+    for (const path of ['/apis/widgets.example.com', '/apis/widgets.example.com/v1', '/apis/policy/v1beta1', '/api/v1/namespaces/default/widgets', '/apis/apps/v1/widgets', '/apis/widgets.example.com/v1/namespaces/default/widgets/w']) {
+      const reply = await sandboxRequest(sb, path, { admin: true })
+      const status = JSON.parse(reply.body)
+      assert.deepEqual([reply.status, status.kind, status.reason, status.message], [404, 'Status', 'NotFound', 'the server could not find the requested resource'], path)
+    }
+    // client-node's object API finds kinds through discovery: a kind the group-version lacks is not served
+    await assert.rejects(objects.create({ apiVersion: 'v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' } } as any), /Unrecognized API version and kind: v1 Widget/)
+    const missing: any = await objects.create({ apiVersion: 'widgets.example.com/v1', kind: 'Widget', metadata: { name: 'w', namespace: 'default' } } as any).then(() => assert.fail('created'), (e) => e)
+    assert.equal(missing.code, 404)
   })
 
   it('a CRD installed for a rendered ESO or Argo CD kind carries the upstream short names and categories, and discovery lists them', async () => {

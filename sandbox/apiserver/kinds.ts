@@ -1,5 +1,10 @@
-// The resource types the sandbox serves: a fixed table of built-in kinds, plus one type per served
-// version of every CustomResourceDefinition in the store (a custom kind exists only while its CRD does).
+// The resource types the sandbox serves: every built-in kind of Kubernetes 1.33 that the model
+// packages ship (found from their data, not listed here), plus one type per served version of every
+// CustomResourceDefinition in the store (a custom kind exists only while its CRD does).
+import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import type { Schema } from './schema.ts'
 
 export interface ResourceType {
@@ -43,69 +48,177 @@ export const MODEL_ANNOTATION = 'sandbox.k8s.local/schema-from'
 
 const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch']
 
-const builtin = (
-  group: string,
-  version: string,
-  kind: string,
-  plural: string,
-  namespaced: boolean,
-  statusSubresource: boolean,
-  shortNames: string[] = [],
-  opts: { verbs?: string[]; categories?: string[]; scale?: ScaleSubresource } = {},
-): ResourceType => ({
-  group,
-  version,
-  kind,
-  plural,
-  singular: kind.toLowerCase(),
-  shortNames,
-  namespaced,
-  statusSubresource,
-  verbs: opts.verbs ?? ALL_VERBS,
-  categories: opts.categories ?? [],
-  ...(opts.scale ? { scale: opts.scale } : {}),
-  custom: false,
-})
+/**
+ * What `kubectl api-resources` on k3s v1.33 shows that the OpenAPI data does not hold: short names,
+ * categories (`all` makes `kubectl get all` list the kind) and verbs where they differ from a
+ * listable kind's, by `group/Kind`.
+ */
+const ALL = ['all']
+const DISCOVERY_EXTRAS: Record<string, { shortNames?: string[]; categories?: string[]; verbs?: string[] }> = {
+  '/Namespace': { shortNames: ['ns'], verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] },
+  '/Pod': { shortNames: ['po'], categories: ALL },
+  '/ConfigMap': { shortNames: ['cm'] },
+  '/Service': { shortNames: ['svc'], categories: ALL },
+  '/ServiceAccount': { shortNames: ['sa'] },
+  '/PersistentVolume': { shortNames: ['pv'] },
+  '/PersistentVolumeClaim': { shortNames: ['pvc'] },
+  '/Endpoints': { shortNames: ['ep'] },
+  '/Event': { shortNames: ['ev'] },
+  '/ReplicationController': { shortNames: ['rc'], categories: ALL },
+  '/ComponentStatus': { shortNames: ['cs'], verbs: ['get', 'list'] },
+  '/LimitRange': { shortNames: ['limits'] },
+  '/Node': { shortNames: ['no'] },
+  '/ResourceQuota': { shortNames: ['quota'] },
+  'apps/Deployment': { shortNames: ['deploy'], categories: ALL },
+  'apps/StatefulSet': { shortNames: ['sts'], categories: ALL },
+  'apps/DaemonSet': { shortNames: ['ds'], categories: ALL },
+  'apps/ReplicaSet': { shortNames: ['rs'], categories: ALL },
+  'batch/Job': { categories: ALL },
+  'batch/CronJob': { shortNames: ['cj'], categories: ALL },
+  'autoscaling/HorizontalPodAutoscaler': { shortNames: ['hpa'], categories: ALL },
+  'networking.k8s.io/Ingress': { shortNames: ['ing'] },
+  'networking.k8s.io/NetworkPolicy': { shortNames: ['netpol'] },
+  'storage.k8s.io/StorageClass': { shortNames: ['sc'] },
+  'policy/PodDisruptionBudget': { shortNames: ['pdb'] },
+  'scheduling.k8s.io/PriorityClass': { shortNames: ['pc'] },
+  'certificates.k8s.io/CertificateSigningRequest': { shortNames: ['csr'] },
+  'events.k8s.io/Event': { shortNames: ['ev'] },
+  'apiextensions.k8s.io/CustomResourceDefinition': { shortNames: ['crd', 'crds'] },
+}
 
-const ALL = { categories: ['all'] }
-/** The workloads with a `/scale` subresource: `kubectl scale` and HPAs change spec.replicas through it. */
-const SCALABLE = { ...ALL, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } }
-const RBAC = 'rbac.authorization.k8s.io'
+/** The resource name the API machinery guesses for a kind (apimachinery's UnsafeGuessKindToResource). */
+export function guessPlural(kind: string): string {
+  const singular = kind.toLowerCase()
+  if (singular === 'endpoints') return singular
+  if (singular.endsWith('s')) return `${singular}es`
+  if (singular.endsWith('y')) return `${singular.slice(0, -1)}ies`
+  return `${singular}s`
+}
+
+interface ServedPaths {
+  /** plural -> namespaced */
+  collections: Map<string, boolean>
+  /** `plural/subresource` */
+  subresources: Set<string>
+}
+
+const load = createRequire(import.meta.url)
 
 /**
- * The built-in kinds of a Kubernetes 1.33 API server that homelab repos use, with the group,
- * version, scope, short names, verbs, categories and status subresource `kubectl api-resources`
- * shows on k3s v1.33.
+ * The resource paths of Kubernetes' OpenAPI spec for its GA group-versions, by group-version: the
+ * generated API clients of @kubernetes/client-node keep every path of the spec they were made from
+ * (read as text: loading the client costs a second). A collection under `namespaces/{namespace}/`
+ * is namespaced; `{name}/status` and `{name}/scale` are the subresources.
  */
-export const BUILTIN_TYPES: readonly ResourceType[] = [
-  builtin('', 'v1', 'Namespace', 'namespaces', false, true, ['ns'], { verbs: ['create', 'delete', 'get', 'list', 'patch', 'update', 'watch'] }),
-  builtin('', 'v1', 'Pod', 'pods', true, true, ['po'], ALL),
-  builtin('', 'v1', 'Secret', 'secrets', true, false),
-  builtin('', 'v1', 'ConfigMap', 'configmaps', true, false, ['cm']),
-  builtin('', 'v1', 'Service', 'services', true, true, ['svc'], ALL),
-  builtin('', 'v1', 'ServiceAccount', 'serviceaccounts', true, false, ['sa']),
-  builtin('', 'v1', 'PersistentVolume', 'persistentvolumes', false, true, ['pv']),
-  builtin('', 'v1', 'PersistentVolumeClaim', 'persistentvolumeclaims', true, true, ['pvc']),
-  builtin('', 'v1', 'Endpoints', 'endpoints', true, false, ['ep']),
-  builtin('', 'v1', 'Event', 'events', true, false, ['ev']),
-  builtin('', 'v1', 'ReplicationController', 'replicationcontrollers', true, true, ['rc'], SCALABLE),
-  builtin('apps', 'v1', 'Deployment', 'deployments', true, true, ['deploy'], SCALABLE),
-  builtin('apps', 'v1', 'StatefulSet', 'statefulsets', true, true, ['sts'], SCALABLE),
-  builtin('apps', 'v1', 'DaemonSet', 'daemonsets', true, true, ['ds'], ALL),
-  builtin('apps', 'v1', 'ReplicaSet', 'replicasets', true, true, ['rs'], SCALABLE),
-  builtin('batch', 'v1', 'Job', 'jobs', true, true, [], ALL),
-  builtin('batch', 'v1', 'CronJob', 'cronjobs', true, true, ['cj'], ALL),
-  builtin(RBAC, 'v1', 'Role', 'roles', true, false),
-  builtin(RBAC, 'v1', 'RoleBinding', 'rolebindings', true, false),
-  builtin(RBAC, 'v1', 'ClusterRole', 'clusterroles', false, false),
-  builtin(RBAC, 'v1', 'ClusterRoleBinding', 'clusterrolebindings', false, false),
-  builtin('networking.k8s.io', 'v1', 'Ingress', 'ingresses', true, true, ['ing']),
-  builtin('networking.k8s.io', 'v1', 'NetworkPolicy', 'networkpolicies', true, false, ['netpol']),
-  builtin('storage.k8s.io', 'v1', 'StorageClass', 'storageclasses', false, false, ['sc']),
-  builtin('policy', 'v1', 'PodDisruptionBudget', 'poddisruptionbudgets', true, true, ['pdb']),
-  builtin('autoscaling', 'v2', 'HorizontalPodAutoscaler', 'horizontalpodautoscalers', true, true, ['hpa'], ALL),
-  builtin('apiextensions.k8s.io', 'v1', 'CustomResourceDefinition', 'customresourcedefinitions', false, true, ['crd', 'crds']),
-]
+function openApiPaths(): Map<string, ServedPaths> {
+  const dir = join(dirname(load.resolve('@kubernetes/client-node/package.json')), 'dist', 'gen', 'apis')
+  const byGroupVersion = new Map<string, ServedPaths>()
+  const pathRe = /^\/(?:api\/(v\d+)|apis\/([a-z0-9.-]+)\/(v\d+))\/(namespaces\/\{namespace\}\/)?([a-z0-9]+)(?:\/\{name\}(?:\/([a-z]+))?)?$/
+  // Scanned as bytes for the generated `localVarPath = '...'` lines (decoding 5 MB of code costs more).
+  const needle = Buffer.from("localVarPath = '")
+  for (const file of readdirSync(dir).filter((f) => /V\d+Api\.js$/.test(f))) {
+    const code = readFileSync(join(dir, file))
+    for (let at = code.indexOf(needle); at >= 0; at = code.indexOf(needle, at + 1)) {
+      const start = at + needle.length
+      const m = pathRe.exec(code.toString('latin1', start, code.indexOf(0x27, start)))
+      if (!m || m[5] === 'watch') continue
+      const [, coreVersion, group = '', groupVersion, inNamespace, plural, subresource] = m
+      const key = joinApiVersion(group, (coreVersion ?? groupVersion)!)
+      const served = byGroupVersion.get(key) ?? { collections: new Map(), subresources: new Set() }
+      byGroupVersion.set(key, served)
+      if (inNamespace || !served.collections.has(plural!)) served.collections.set(plural!, Boolean(inNamespace) || (served.collections.get(plural!) ?? false))
+      if (subresource) served.subresources.add(`${plural}/${subresource}`)
+    }
+  }
+  return byGroupVersion
+}
+
+/** What the packages say of one built-in kind (the rest of its ResourceType comes from DISCOVERY_EXTRAS). */
+interface BuiltinFacts { group: string; version: string; kind: string; plural: string; namespaced: boolean; status: boolean; scale: boolean; listable: boolean }
+
+/**
+ * Every built-in kind of the API groups `kubernetes-models` ships that Kubernetes 1.33 serves by
+ * default: a model class (group, version, kind) whose guessed resource name the OpenAPI paths serve
+ * in a GA version (betas are off by default since 1.24, or gone). A kind served in several versions
+ * (autoscaling v1 and v2) is served in the highest only: the sandbox does not convert between
+ * versions. Listable kinds (a `<Kind>List` model) take every verb, the review kinds `create` only.
+ */
+function findBuiltinFacts(): BuiltinFacts[] {
+  const modelsDir = dirname(load.resolve('kubernetes-models/package.json'))
+  const paths = openApiPaths()
+  const byKind = new Map<string, BuiltinFacts>()
+  for (const groupDir of readdirSync(modelsDir, { withFileTypes: true })) {
+    if (!groupDir.isDirectory() || groupDir.name.startsWith('_')) continue
+    const group = /^v\d+$/.test(groupDir.name) ? '' : groupDir.name
+    const versions = group ? readdirSync(join(modelsDir, group)).filter((v) => /^v\d+$/.test(v)) : [groupDir.name]
+    for (const version of versions) {
+      const served = paths.get(joinApiVersion(group, version))
+      if (!served) continue
+      const files = new Set(readdirSync(join(modelsDir, group, version)).filter((f) => f.endsWith('.js')).map((f) => f.slice(0, -3)))
+      for (const kind of files) {
+        const plural = guessPlural(kind)
+        const namespaced = served.collections.get(plural)
+        if (namespaced === undefined || kind === 'index') continue
+        const known = byKind.get(`${group}/${kind}`)
+        if (known && Number(known.version.slice(1)) > Number(version.slice(1))) continue
+        byKind.set(`${group}/${kind}`, { group, version, kind, plural, namespaced, status: served.subresources.has(`${plural}/status`), scale: served.subresources.has(`${plural}/scale`), listable: files.has(`${kind}List`) })
+      }
+    }
+  }
+  return [...byKind.values()]
+}
+
+/**
+ * The facts, kept in the temp folder per version of both packages: reading 5 MB of generated client
+ * code costs 50-200 ms, which every process starting a sandbox would pay again.
+ */
+function builtinFacts(): BuiltinFacts[] {
+  const version = (pkg: string) => (load(`${pkg}/package.json`) as { version: string }).version
+  const cache = join(tmpdir(), `sandbox-builtin-kinds-${version('kubernetes-models')}-${version('@kubernetes/client-node')}.json`)
+  try {
+    return JSON.parse(readFileSync(cache, 'utf8'))
+  } catch {
+    const facts = findBuiltinFacts()
+    const temp = `${cache}.${process.pid}`
+    try {
+      writeFileSync(temp, JSON.stringify(facts))
+      renameSync(temp, cache)
+    } catch {
+      // a read-only temp folder: found again next time
+    }
+    return facts
+  }
+}
+
+function toResourceType(f: BuiltinFacts): ResourceType {
+  const extras = DISCOVERY_EXTRAS[`${f.group}/${f.kind}`] ?? {}
+  return {
+    group: f.group,
+    version: f.version,
+    kind: f.kind,
+    plural: f.plural,
+    singular: f.kind.toLowerCase(),
+    shortNames: extras.shortNames ?? [],
+    namespaced: f.namespaced,
+    statusSubresource: f.status,
+    verbs: extras.verbs ?? (f.listable ? ALL_VERBS : ['create']),
+    categories: extras.categories ?? [],
+    // built-in workloads keep replicas in spec.replicas and status.replicas, their selector in spec.selector
+    ...(f.scale ? { scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas' } } : {}),
+    custom: false,
+  }
+}
+
+/**
+ * The built-in kinds of a Kubernetes 1.33 API server, with the group, version, scope, short names,
+ * verbs, categories and subresources `kubectl api-resources` shows on k3s v1.33 (from the model
+ * packages and the OpenAPI paths, found the first time a type is looked up). Namespaces first: the
+ * store finds the Namespace type there.
+ */
+export function builtinTypes(): readonly ResourceType[] {
+  return (builtins ??= builtinFacts().map(toResourceType).sort((a, b) => Number(b.kind === 'Namespace') - Number(a.kind === 'Namespace')))
+}
+let builtins: readonly ResourceType[] | undefined
 
 export const CRD_API_VERSION = 'apiextensions.k8s.io/v1'
 
