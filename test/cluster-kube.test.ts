@@ -216,3 +216,22 @@ test('merge patch changes only what it names', async () => {
   assert.equal(got?.metadata.annotations?.a, 'b')
   assert.equal(got?.data.level, 'warn')
 })
+
+test('a kind the cluster does not serve is named, with "is its CRD installed?", never the API server health; not retried, a wait ends at once', async () => {
+  const widget = (apiVersion: string) => ({ apiVersion, kind: 'Widget', metadata: { name: 'w', namespace: 'default' } })
+  for (const apiVersion of ['v1', 'widgets.example.com/v1']) {
+    const requests = () => Object.values(sb.stats().requests).reduce((a, b) => a + b, 0)
+    const before = requests()
+    const err: any = await k.apply(widget(apiVersion), { force: true }).then(() => assert.fail('applied'), (e) => e)
+    assert.match(err.message, new RegExp(`does not serve Widget \\(${apiVersion.replace('.', '\\.')}\\), so the setup cannot apply Widget default/w`))
+    assert.match(err.fix, /^is its CRD installed\? kubectl api-resources --api-group=/)
+    assert.doesNotMatch(`${err.message} ${err.fix}`, /readyz|health/)
+    assert.ok(requests() - before <= 1, `one discovery read, no retries (${requests() - before})`)
+  }
+  const listed: any = await k.list('widgets.example.com/v1', 'Widget').then(() => assert.fail('listed'), (e) => e)
+  assert.match(listed.fix, /is its CRD installed\?.*--api-group=widgets\.example\.com/)
+  const started = Date.now()
+  const waited: any = await k.waitFor({ apiVersion: 'v1', kind: 'Widget', namespace: 'default', name: 'w' }, () => ({ waiting: 'never' }), { timeoutMs: 10_000, what: 'widget w' }).then(() => assert.fail('waited'), (e) => e)
+  assert.match(waited.message, /does not serve Widget \(v1\)/)
+  assert.ok(Date.now() - started < 5_000, 'the wait did not run to its timeout')
+})

@@ -151,12 +151,37 @@ export class KubeApiError extends SetupError {
   }
 }
 
+/**
+ * The kind a call needed that the cluster does not serve, as client-node's discovery found it: its
+ * group-version is not served at all (404 on the resource list) or does not list the kind. That is
+ * the cluster's answer, not an API server in trouble: never retried, never blamed on its health.
+ */
+export function unservedKind(err: unknown): { apiVersion: string; kind: string } | undefined {
+  const msg = (err as { message?: unknown })?.message
+  if (typeof msg !== 'string') return undefined
+  const unlisted = /Unrecognized API version and kind: (\S+) (\S+)/.exec(msg)
+  if (unlisted) return { apiVersion: unlisted[1]!, kind: unlisted[2]! }
+  const unserved = /Failed to fetch resource metadata for (\S+)\/([^/\s:]+):/.exec(msg)
+  if (unserved && statusOf(err) === 404) return { apiVersion: unserved[1]!, kind: unserved[2]! }
+  return undefined
+}
+
 /** Wraps a client-node (or transport) error of `action` ("apply Application argocd/it-tools") in a KubeApiError. */
 export function apiFailure(err: unknown, action: string, server: string): SetupError {
   if (err instanceof SetupError) return err
   const code = statusOf(err)
   const detail = apiMessage(err)
   const rerun = 'then rerun: finished tasks are not redone'
+  const unserved = unservedKind(err)
+  if (unserved) {
+    const group = unserved.apiVersion.includes('/') ? unserved.apiVersion.split('/')[0] : "''"
+    return new KubeApiError(
+      `the cluster at ${server} does not serve ${unserved.kind} (${unserved.apiVersion}), so the setup cannot ${action}`,
+      `is its CRD installed? kubectl api-resources --api-group=${group} lists the kinds of that group the cluster serves; install the CRD that defines ${unserved.kind} (or the chart that ships it), ${rerun}`,
+      404,
+      detail,
+    )
+  }
   if (code === 401)
     return new KubeApiError(`the Kubernetes API at ${server} did not accept the credentials to ${action}: ${detail}`, `refresh the kubeconfig's credentials (kubectl get ns must work), ${rerun}`, code, detail)
   if (code === 403)
@@ -176,7 +201,7 @@ function unanswered(err: unknown): boolean {
 }
 
 const transient = (err: unknown) => {
-  if (unanswered(err)) return false
+  if (unanswered(err) || unservedKind(err)) return false
   const code = statusOf(err)
   return code === undefined || code === 429 || code >= 500
 }
