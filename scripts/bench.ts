@@ -25,6 +25,7 @@ import { bundleStaleness } from '../src/fast-start.ts'
 const PROJECT = resolve(import.meta.dirname, '..')
 const TSX = pathToFileURL(join(PROJECT, 'node_modules', 'tsx', 'dist', 'loader.mjs')).href
 const RUN = join(PROJECT, 'scripts', 'run.ts')
+const STATUS = join(PROJECT, 'scripts', 'status.ts')
 const PROBE = join(PROJECT, 'scripts', 'bench-probe.ts')
 const RUNS = Number(process.env.RUNS ?? 7)
 const USER = 'meirongdev'
@@ -350,6 +351,7 @@ async function main(): Promise<number> {
   let list: Sample[] = []
   let tsxBare: Sample[] = []
   let probe: Sample[] = []
+  let status: Sample[] = []
   try {
     const first = await runnerSample(w, [])
     log(`bench: full run ${fmt(first.ms)}, ${first.mutating} mutating requests`)
@@ -376,6 +378,21 @@ async function main(): Promise<number> {
     rows.push({ what: 'reference: `node --import tsx -e 0`', samples: tsxBare.map((s) => s.ms), cpu: cpuOf(tsxBare), unit: 'ms' })
     const npxHelp = await repeat(Math.min(RUNS, 3), () => runProcess(['npx', 'tsx', RUN, '--help'], w.env, PROJECT))
     rows.push({ what: '`npx tsx scripts/run.ts --help` (npx and the tsx CLI on top)', samples: npxHelp.map((s) => s.ms), cpu: cpuOf(npxHelp), unit: 'ms', note: 'reference' })
+
+    // status on the converged world: read-only, each object once (exit 0: every app kept up to date)
+    log('bench: status')
+    status = await repeat(RUNS, async () => {
+      w.sandbox.resetStats()
+      const s = await runProcess([process.execPath, '--import', TSX, STATUS], w.env, join(w.root, 'cwd'))
+      s.mutating = w.sandbox.stats().mutatingTotal
+      s.readTwice = Object.entries(w.sandbox.stats().reads ?? {}).filter(([, n]) => n > 1).map(([path, n]) => `${n}x ${decodeURIComponent(path)}`)
+      if (s.code !== 0) throw new Error(`status exited ${s.code}:\n${s.stderr}`)
+      return s
+    })
+    rows.push({ what: '`scripts/status.ts` after the setup (every app kept up to date)', samples: status.map((s) => s.ms), cpu: cpuOf(status), unit: 'ms' })
+    if (status.some((s) => s.mutating)) notes.push(`status sent ${status.map((s) => s.mutating).join(', ')} mutating requests (it must send none)`)
+    const statusReadTwice = [...new Set(status.flatMap((s) => s.readTwice ?? []))]
+    if (statusReadTwice.length) notes.push(`status read ${statusReadTwice.length} object(s) more than once: ${statusReadTwice.join(', ')}`)
 
     log('bench: child processes (strace)')
     children = await childProcesses(w, [])
@@ -442,6 +459,7 @@ async function main(): Promise<number> {
     { what: 'converged rerun / plain-Node probe', a: converged, b: probe, target: 3 },
     { what: '`--list` / `node --import tsx -e 0`', a: list, b: tsxBare, target: 1.5 },
     { what: '`--help` / `node --import tsx -e 0`', a: help, b: tsxBare, target: 1.5 },
+    { what: '`scripts/status.ts` / `--help`', a: status, b: help, target: 3 },
   ].map((r) => {
     const wall = med(r.a, (x) => x.ms) / med(r.b, (x) => x.ms)
     const cpu = med(r.a, (x) => x.cpuMs) / med(r.b, (x) => x.cpuMs)

@@ -77,12 +77,23 @@ async function outsideFacts(ctx: Ctx, view: ClusterView, now: number): Promise<O
         const policies = managedImages(iu, ref, app).map((m) => ({ ...m, image: splitConstraint(m.image).image }))
         queries.push({ app, images: policies.map((p) => p.image), iuNs: iu.metadata.namespace ?? '', policies })
       }
-  const [git, registry, github] = await Promise.all([
-    ctx.repoDir && isGitCheckout(ctx.repoDir) ? import('./git-images.ts').then((m) => m.readGitImages(ctx.repoDir, queries)).catch(() => new Map()) : Promise.resolve(new Map()),
+  // the Applications whose source in git is read: those selected, and those that hold an ImageUpdater
+  const { trackedBy } = await import('../cluster/argo.ts')
+  const owners = (view.imageUpdaters ?? []).map((iu) => view.applications.find((a) => a.metadata.name === trackedBy(iu))).filter((a): a is NonNullable<typeof a> => !!a)
+  const readGit = async () => {
+    if (!ctx.repoDir || !isGitCheckout(ctx.repoDir)) return { git: new Map(), imageUpdaters: new Map() }
+    const m = await import('./git-images.ts')
+    const sources = await m.readSources(ctx.repoDir, [...new Set([...queries.map((q) => q.app), ...owners])]).catch(() => new Map())
+    return { git: m.gitImages(sources, queries), imageUpdaters: m.gitImageUpdaters(sources, ctx.settings.argocdNamespace) }
+  }
+  const [fromGit, registry, github] = await Promise.all([
+    readGit(),
     import('./registry.ts').then((m) => m.newestAllowed(view, queries, now)),
     import('./github-token.ts').then((m) => m.githubTokenFacts(ctx, view)),
   ])
-  return { git, registry, github, onboarded }
+  const git = fromGit.git
+  const gitImageUpdaters = fromGit.imageUpdaters
+  return { git, gitImageUpdaters, registry, github, onboarded }
 }
 
 export { imageKey }

@@ -106,13 +106,18 @@ async function refFor(repoDir: string, revision: string | undefined): Promise<st
   return 'HEAD'
 }
 
-/** Reads the tag git sets for each queried app image; an app whose source is not a path in this repo is left out. */
-export async function readGitImages(repoDir: string, queries: GitImageQuery[]): Promise<GitImages> {
-  const result: GitImages = new Map()
-  const sources = queries
-    .map((q) => ({ q, source: [q.app.spec?.source, ...(q.app.spec?.sources ?? [])].find((s) => s?.path && !s.chart) }))
-    .filter((x) => x.source && x.q.images.length)
-  if (!sources.length) return result
+/** One Application's source in git: the branch read, and the files of its path with their text. */
+export interface SourceFiles {
+  ref: string
+  path: string
+  files: { file: string; text: string | undefined }[]
+}
+
+/** The files of each Application's source path (those in this repo), keyed by Application name. */
+export async function readSources(repoDir: string, apps: KObj[]): Promise<Map<string, SourceFiles>> {
+  const out = new Map<string, SourceFiles>()
+  const sources = apps.map((app) => ({ app, source: [app.spec?.source, ...(app.spec?.sources ?? [])].find((s) => s?.path && !s.chart) })).filter((x) => x.source)
+  if (!sources.length) return out
   const refs = new Map<string, Promise<string>>()
   const withRefs = await Promise.all(
     sources.map(async (x) => {
@@ -131,37 +136,53 @@ export async function readGitImages(repoDir: string, queries: GitImageQuery[]): 
       trees.set(ref, stdout.split('\n').filter(Boolean))
     }),
   )
-  const plan = withRefs.map((x) => {
-    const inPath = (trees.get(x.ref) ?? []).filter((f) => x.path === '' || x.path === '.' || f.startsWith(`${x.path}/`))
-    const direct = (f: string) => f.slice(x.path && x.path !== '.' ? x.path.length + 1 : 0)
-    const override = inPath.find((f) => direct(f) === `.argocd-source-${x.q.app.metadata.name}.yaml`)
-    const kustomization = inPath.find((f) => KUSTOMIZATIONS.includes(direct(f)))
-    const manifests = inPath.filter((f) => /\.ya?ml$/.test(f) && f !== override && f !== kustomization && !direct(f).startsWith('.argocd-source')).slice(0, MAX_FILES_PER_APP)
-    return { ...x, override, kustomization, manifests }
-  })
-  const specs = [...new Set(plan.flatMap((p) => [p.override, p.kustomization, ...p.manifests].filter((f): f is string => !!f).map((f) => `${p.ref}:${f}`)))]
+  const plan = withRefs.map((x) => ({ ...x, files: (trees.get(x.ref) ?? []).filter((f) => (x.path === '' || x.path === '.' || f.startsWith(`${x.path}/`)) && /(\.ya?ml|\/Kustomization)$/.test(f)).slice(0, MAX_FILES_PER_APP) }))
+  const specs = [...new Set(plan.flatMap((p) => p.files.map((f) => `${p.ref}:${f}`)))]
   const blobs = await catFiles(repoDir, specs).catch(() => [] as (string | undefined)[])
-  const blob = (ref: string, file: string | undefined) => (file ? blobs[specs.indexOf(`${ref}:${file}`)] : undefined)
-  for (const p of plan)
-    for (const image of p.q.images) {
-      const key = `${p.q.app.metadata.name} ${image}`
-      const override = fromSourceOverride(blob(p.ref, p.override), image)
-      if (override) {
-        result.set(key, { tag: override, file: p.override! })
+  for (const p of plan) out.set(p.app.metadata.name, { ref: p.ref, path: p.path, files: p.files.map((file) => ({ file, text: blobs[specs.indexOf(`${p.ref}:${file}`)] })) })
+  return out
+}
+
+/** The tag git sets for each queried app image, with the file that sets it. */
+export function gitImages(sources: Map<string, SourceFiles>, queries: GitImageQuery[]): GitImages {
+  const result: GitImages = new Map()
+  for (const q of queries) {
+    const src = sources.get(q.app.metadata.name)
+    if (!src) continue
+    const direct = (f: string) => f.slice(src.path && src.path !== '.' ? src.path.length + 1 : 0)
+    const override = src.files.find((f) => direct(f.file) === `.argocd-source-${q.app.metadata.name}.yaml`)
+    const kustomization = src.files.find((f) => KUSTOMIZATIONS.includes(direct(f.file)))
+    const manifests = src.files.filter((f) => f !== override && f !== kustomization && !direct(f.file).startsWith('.argocd-source'))
+    for (const image of q.images) {
+      const key = `${q.app.metadata.name} ${image}`
+      const fromOverride = fromSourceOverride(override?.text, image)
+      if (fromOverride) {
+        result.set(key, { tag: fromOverride, file: override!.file })
         continue
       }
-      const kust = fromKustomization(blob(p.ref, p.kustomization), image)
-      if (kust) {
-        result.set(key, { tag: kust, file: p.kustomization! })
+      const fromKust = fromKustomization(kustomization?.text, image)
+      if (fromKust) {
+        result.set(key, { tag: fromKust, file: kustomization!.file })
         continue
       }
-      for (const f of p.manifests) {
-        const tag = fromWorkloads(blob(p.ref, f), image)
+      for (const f of manifests) {
+        const tag = fromWorkloads(f.text, image)
         if (tag) {
-          result.set(key, { tag, file: f })
+          result.set(key, { tag, file: f.file })
           break
         }
       }
     }
+  }
   return result
+}
+
+/** The ImageUpdaters as git holds them (by `namespace/name`; a document without a namespace takes `defaultNs`), with their file. */
+export function gitImageUpdaters(sources: Map<string, SourceFiles>, defaultNs: string): Map<string, { obj: KObj; file: string }> {
+  const out = new Map<string, { obj: KObj; file: string }>()
+  for (const src of sources.values())
+    for (const f of src.files)
+      for (const doc of docsOf(f.text))
+        if (doc.kind === 'ImageUpdater' && doc.metadata?.name) out.set(`${doc.metadata.namespace ?? defaultNs}/${doc.metadata.name}`, { obj: doc, file: f.file })
+  return out
 }

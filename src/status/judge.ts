@@ -72,6 +72,8 @@ export interface StatusReport {
 export interface OutsideFacts {
   /** from the Application's source in the GitOps repo */
   git: Map<string, { tag?: string; file: string }>
+  /** the ImageUpdaters as the GitOps repo holds them (`namespace/name`), with their file */
+  gitImageUpdaters?: Map<string, { obj: KObj; file: string }>
   /** from the registry: the newest tag the policy allows, when it was pushed, or why unknown */
   registry: Map<string, { newest?: string; createdAt?: number; note?: string; refused?: string }>
   /** GitHub's answer about the write-back token; undefined: not asked */
@@ -320,9 +322,14 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
     const ns = iu.metadata.namespace ?? ''
     const iuName = `${ns}/${iu.metadata.name}`
     const iuProblems: Finding[] = []
-    const schema = imageUpdaterSchemaProblems(iu, version)
-    if (schema.length)
-      iuProblems.push({ subject: `ImageUpdater ${iuName}`, problem: `ImageUpdater ${iuName} is not valid for Image Updater ${version} (the installed chart's CRD): ${schema.join('; ')}`, fix: `fix the ImageUpdater in the GitOps repo for ${version} (npx tsx scripts/run.ts --only 4 repairs the setup's own), or install the chart it was written for (CHART_VERSION)` })
+    // as it runs, and as git holds it: the API server drops a field its CRD does not know on the next
+    // sync (a typo such as allowTag: then no filter at all), and refuses one that misses a required field
+    const inGit = facts.gitImageUpdaters?.get(iuName)
+    for (const [what, obj] of [[`ImageUpdater ${iuName}`, iu], [`ImageUpdater ${iuName} in git (${inGit?.file})`, inGit?.obj]] as const) {
+      const schema = obj ? imageUpdaterSchemaProblems(obj, version) : []
+      if (schema.length)
+        iuProblems.push({ subject: `ImageUpdater ${iuName}`, problem: `${what} is not valid for Image Updater ${version}, the release that runs (its CRD): ${schema.join('; ')}`, fix: `fix the ImageUpdater${inGit ? ` in ${inGit.file}` : ''} for ${version} (npx tsx scripts/run.ts --only 4 repairs the setup's own), or install the chart it was written for (CHART_VERSION)` })
+    }
     // since 1.2 the controller watches only its own namespace
     if (d && minor !== undefined && minor >= 102 && d.metadata.namespace !== ns && !/\*|,/.test(String(view.controller?.configMap?.data?.['watch.namespaces'] ?? '')))
       iuProblems.push({ subject: `ImageUpdater ${iuName}`, problem: `ImageUpdater ${iuName} is in namespace ${ns}, but the controller (${ctrlName}) watches only its own namespace`, fix: `move the ImageUpdater to ${d.metadata.namespace}, beside the Applications it selects` })
