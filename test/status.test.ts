@@ -45,6 +45,15 @@ async function withoutAutoSync<T>(app: string, fn: () => Promise<T>): Promise<T>
   }
 }
 
+/** The report once `ref` holds what `holds` says, edited again (by `change`) while something puts it back. */
+async function holding(ref: { apiVersion: string; kind: string; namespace?: string; name: string }, holds: (o: any) => boolean, change: (o: any) => void): Promise<StatusReport> {
+  for (let i = 0; ; i++) {
+    if (!holds(sb.store.get(ref))) edit(ref, change)
+    const r = await report()
+    if (holds(sb.store.get(ref)) || i >= 20) return r
+  }
+}
+
 /** The Application that manages the ImageUpdater (Argo CD's tracking). */
 const iuOwner = () => {
   const iu = sb.store.get(IU)!
@@ -78,7 +87,7 @@ after(async () => {
   rmSync(stateDir, { recursive: true, force: true })
 })
 
-test('after a full setup: exit 0, one row per app with its Application, ImageUpdater, images and last check; the CLI says the same without a token', { timeout: 60_000 }, async () => {
+test('after a full setup: exit 0, one row per app with its Application, ImageUpdater, images and last check; the CLI says the same without a token', { timeout: 180_000 }, async () => {
   const r = await report()
   assert.equal(r.exitCode, 0, screen(r))
   assert.deepEqual(r.apps.map((a) => a.app), ['it-tools'])
@@ -119,7 +128,7 @@ test('no check for more than twice the interval: named with the time of the last
   assert.ok(problems(r).some((p) => /^it-tools: no check since .*more than twice the interval \(2m\)/.test(p)), problems(r).join('\n'))
 })
 
-test('the controller scaled to 0: exit 1 naming the controller and how to scale it back', { timeout: 60_000 }, async () => {
+test('the controller scaled to 0: exit 1 naming the controller and how to scale it back', { timeout: 180_000 }, async () => {
   const scale = async (replicas: number) => {
     edit(CONTROLLER, (d) => (d.spec.replicas = replicas))
     await until(`controller at ${replicas} ready`, () => Number(sb.store.get(CONTROLLER)?.status?.readyReplicas ?? 0) === replicas && sb.store.get(CONTROLLER)?.spec?.replicas === replicas)
@@ -145,7 +154,7 @@ test('the controller scaled to 0: exit 1 naming the controller and how to scale 
   })
 })
 
-test('a bad token in Vault, refreshed into the pull secret by ESO: exit 1 naming the registry refusal', { timeout: 90_000 }, async () => {
+test('a bad token in Vault, refreshed into the pull secret by ESO: exit 1 naming the registry refusal', { timeout: 180_000 }, async () => {
   const ctx = makeCtx()
   const k = await kube(ctx)
   const bad = ['ghp', 'TESTONLYrevoked0123456789abcdefghijk'].join('_')
@@ -174,11 +183,12 @@ test('a bad token in Vault, refreshed into the pull secret by ESO: exit 1 naming
   }
 })
 
-test('an onboarded Application that no ImageUpdater selects: exit 1 naming the app', { timeout: 60_000 }, async () => {
+test('an onboarded Application that no ImageUpdater selects: exit 1 naming the app', { timeout: 180_000 }, async () => {
   await withoutAutoSync(iuOwner(), async () => {
     const before = edit(IU, (o) => (o.spec.applicationRefs[0].namePattern = 'it-tools-old'))
     try {
-      const r = await report()
+      // a sync that was under way when automated sync went off may still put the old one back: edit again then
+      const r = await holding(IU, (o) => o.spec.applicationRefs[0].namePattern === 'it-tools-old', (o) => (o.spec.applicationRefs[0].namePattern = 'it-tools-old'))
       assert.equal(r.exitCode, 1, screen(r))
       const row = r.apps.find((a) => a.app === 'it-tools')
       assert.ok(row, screen(r))
@@ -191,7 +201,7 @@ test('an onboarded Application that no ImageUpdater selects: exit 1 naming the a
   })
 })
 
-test('an ImageUpdater in git invalid for the installed release (a misspelt field the API server drops): exit 1 naming file and field', { timeout: 60_000 }, async () => {
+test('an ImageUpdater in git invalid for the installed release (a misspelt field the API server drops): exit 1 naming file and field', { timeout: 180_000 }, async () => {
   const file = git(repo.dir, 'grep', '-l', 'kind: ImageUpdater', 'HEAD', '--', '*.yaml').split('\n')[0].replace(/^HEAD:/, '')
   const docs = parseAllDocuments(read(repo.dir, file))
   const doc = docs.find((d) => d.get('kind') === 'ImageUpdater')!
@@ -199,7 +209,10 @@ test('an ImageUpdater in git invalid for the installed release (a misspelt field
   writeFileSync(join(repo.dir, file), docs.map((d) => String(d)).join('---\n'))
   git(repo.dir, 'commit', '-qam', 'a typo')
   git(repo.dir, 'push', '-q', 'origin', 'HEAD')
+  const head = git(repo.dir, 'rev-parse', 'HEAD')
   try {
+    // status reads git at the commit Argo CD synced
+    await until('Argo CD synced the typo', () => sb.store.get(APPLICATION(iuOwner()))?.status?.sync?.revision === head, 30_000)
     const r = await report()
     assert.equal(r.exitCode, 1, screen(r))
     const invalid = problems(r).find((p) => p.includes(`ImageUpdater argocd/it-tools in git (${file}) is not valid for Image Updater 1.2.2`))
@@ -211,7 +224,7 @@ test('an ImageUpdater in git invalid for the installed release (a misspelt field
   }
 })
 
-test('the pull secret no longer refreshed by ESO (Vault lost the key): exit 1 naming the ExternalSecret', { timeout: 60_000 }, async () => {
+test('the pull secret no longer refreshed by ESO (Vault lost the key): exit 1 naming the ExternalSecret', { timeout: 180_000 }, async () => {
   const k = await kube(makeCtx())
   sb.actors.vault.remove('secret/homelab/github')
   const forceSync = () => {
@@ -234,7 +247,7 @@ test('the pull secret no longer refreshed by ESO (Vault lost the key): exit 1 na
   }
 })
 
-test('the GitHub token in git-creds close to expiry and without read:packages: exit 1 naming both; the token only in the Authorization header', { timeout: 60_000 }, async () => {
+test('the GitHub token in git-creds close to expiry and without read:packages: exit 1 naming both; the token only in the Authorization header', { timeout: 180_000 }, async () => {
   const { createServer } = await import('node:http')
   const seen: string[] = []
   const expires = new Date(Date.now() + 3 * 86_400_000)
@@ -263,7 +276,80 @@ test('the GitHub token in git-creds close to expiry and without read:packages: e
   }
 })
 
-test("the app's Application deleted (the app moved away): exit 1 naming the app and 'matches no Application'", { timeout: 60_000 }, async () => {
+test('the registry: the newest allowed tag, read with the pull secret, newer than what runs for more than 3 intervals; then credentials it refuses', { timeout: 180_000 }, async () => {
+  const { createServer } = await import('node:http')
+  const built = (tag: string) => ({ 'sha-3f2c1ab': Date.now() - 7_200_000, 'sha-ffffff1': Date.now() - 20 * 60_000, 'v9.9.9': Date.now() }[tag])
+  let accepted = `meirongdev:${PAT}`
+  const hits: string[] = []
+  const registry = createServer((req, res) => {
+    const url = new URL(req.url!, 'http://x')
+    const base = `http://127.0.0.1:${(registry.address() as { port: number }).port}`
+    hits.push(`${req.method} ${url.pathname}`)
+    if (url.pathname === '/token') {
+      const basic = Buffer.from(String(req.headers.authorization ?? '').replace(/^Basic /, ''), 'base64').toString()
+      if (basic !== accepted) return void res.writeHead(401).end('{"errors":[{"code":"UNAUTHORIZED"}]}')
+      return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"token":"t-ok"}')
+    }
+    if (req.headers.authorization !== 'Bearer t-ok') return void res.writeHead(401, { 'www-authenticate': `Bearer realm="${base}/token",service="fake",scope="repository:meirongdev/it-tools:pull"` }).end()
+    const m = /^\/v2\/meirongdev\/it-tools\/(tags\/list|manifests\/(.+)|blobs\/sha256:(.+))$/.exec(url.pathname)
+    if (!m) return void res.writeHead(404).end()
+    res.writeHead(200, { 'content-type': 'application/json' })
+    if (m[1] === 'tags/list') return void res.end(JSON.stringify({ name: 'meirongdev/it-tools', tags: ['sha-3f2c1ab', 'sha-ffffff1', 'v9.9.9'] }))
+    if (m[2]) return void res.end(JSON.stringify({ schemaVersion: 2, config: { digest: `sha256:${m[2]}` } }))
+    res.end(JSON.stringify({ created: new Date(built(m[3]!)!).toISOString() }))
+  })
+  await new Promise<void>((r) => registry.listen(0, '127.0.0.1', r))
+  const cm = { apiVersion: 'v1', kind: 'ConfigMap', namespace: 'argocd', name: 'argocd-image-updater-config' }
+  try {
+    await withoutAutoSync('argocd-image-updater', async () => {
+      const before = edit(cm, (o) => (o.data['registries.conf'] = String(o.data['registries.conf']).replace(/api_url: \S+ghcr\.io\S*/, `api_url: http://127.0.0.1:${(registry.address() as { port: number }).port}`)))
+      assert.notEqual(sb.store.get(cm)!.data['registries.conf'], before.data['registries.conf'], 'the ghcr.io entry now points at the fake registry')
+      try {
+        const r = await report()
+        const img = r.apps[0].images[0]
+        assert.equal(img.newest, 'sha-ffffff1', screen(r))
+        assert.equal(r.exitCode, 1, screen(r))
+        assert.ok(problems(r).some((p) => /ghcr\.io\/meirongdev\/it-tools:sha-ffffff1 \(pushed .*\) is allowed and newer than the running sha-3f2c1ab, and has not been deployed for more than 3 intervals \(2m\)/.test(p)), screen(r))
+        assert.ok(hits.includes('GET /token'), 'through the token service, with the pull secret')
+        // a tag pushed a minute ago is not late yet
+        const soon = await report(built('sha-ffffff1')! + 60_000)
+        assert.ok(!problems(soon).some((p) => /not been deployed/.test(p)), screen(soon))
+
+        accepted = 'meirongdev:another-token'
+        const refused = await report()
+        assert.equal(refused.exitCode, 1)
+        assert.ok(problems(refused).some((p) => /the registry refused the credentials of the pull secret for ghcr\.io\/meirongdev\/it-tools: .*401/.test(p)), screen(refused))
+        assert.ok(!JSON.stringify(refused).includes(PAT), 'the token is never printed')
+      } finally {
+        edit(cm, (o) => (o.data = before.data))
+      }
+    })
+  } finally {
+    registry.close()
+  }
+})
+
+test('write-back failing (the token may not push): exit 1 naming it; once it may, the update lands and shows as the last update', { timeout: 180_000 }, async () => {
+  sb.actors.gitHost.readOnlyToken(PAT)
+  sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', 'sha-abcdef1', new Date())
+  try {
+    await until('a failed write-back', () => sb.store.get(IU)?.status?.conditions?.some((c: { type: string; status: string }) => c.type === 'Error' && c.status === 'True'), 30_000)
+    const r = await report()
+    assert.equal(r.exitCode, 1, screen(r))
+    assert.ok(problems(r).some((p) => /^it-tools: write-back to git fails \(controller log: Could not update application spec: .*Permission to .* denied/.test(p)), screen(r))
+  } finally {
+    sb.actors.gitHost.reset()
+  }
+  await until('the update written back', () => sb.store.get(IU)?.status?.lastUpdatedAt, 30_000)
+  await until('the new tag running', () => (sb.store.get(APPLICATION('it-tools'))?.status?.summary?.images ?? []).some((i: string) => i.endsWith(':sha-abcdef1')), 30_000)
+  const r = await report()
+  const row = r.apps[0]
+  assert.equal(row.images[0].running, 'sha-abcdef1', screen(r))
+  assert.ok(row.lastUpdate, screen(r))
+  assert.ok(row.recentUpdates.some((u) => u.endsWith('ghcr.io/meirongdev/it-tools:sha-abcdef1')), screen(r))
+})
+
+test("the app's Application deleted (the app moved away): exit 1 naming the app and 'matches no Application'", { timeout: 180_000 }, async () => {
   sb.store.delete({ apiVersion: 'argoproj.io/v1alpha1', kind: 'Application', namespace: 'argocd', name: 'it-tools' })
   const r = await report()
   assert.equal(r.exitCode, 1, screen(r))

@@ -81,10 +81,11 @@ async function outsideFacts(ctx: Ctx, view: ClusterView, now: number): Promise<O
   const { trackedBy } = await import('../cluster/argo.ts')
   const owners = (view.imageUpdaters ?? []).map((iu) => view.applications.find((a) => a.metadata.name === trackedBy(iu))).filter((a): a is NonNullable<typeof a> => !!a)
   const readGit = async () => {
-    if (!ctx.repoDir || !isGitCheckout(ctx.repoDir)) return { git: new Map(), imageUpdaters: new Map() }
+    if (!ctx.repoDir || !isGitCheckout(ctx.repoDir)) return { git: new Map(), imageUpdaters: new Map(), notes: [`image in git: not read (GITOPS_REPO_DIR ${ctx.repoDir || 'unset'} is not a git checkout)`] }
     const m = await import('./git-images.ts')
-    const sources = await m.readSources(ctx.repoDir, [...new Set([...queries.map((q) => q.app), ...owners])]).catch(() => new Map())
-    return { git: m.gitImages(sources, queries), imageUpdaters: m.gitImageUpdaters(sources, ctx.settings.argocdNamespace) }
+    const sources: Map<string, import('./git-images.ts').SourceFiles> = await m.readSources(ctx.repoDir, [...new Set([...queries.map((q) => q.app), ...owners])]).catch(() => new Map())
+    const notes = [...sources].filter(([, s]) => s.notFetched).map(([app, s]) => `image in git for ${app}: read at ${s.ref}, as the checkout has not fetched ${s.notFetched!.slice(0, 7)}, which Argo CD synced (git -C ${ctx.repoDir} fetch)`)
+    return { git: m.gitImages(sources, queries), imageUpdaters: m.gitImageUpdaters(sources, ctx.settings.argocdNamespace), notes }
   }
   const [fromGit, registry, github] = await Promise.all([
     readGit(),
@@ -93,7 +94,7 @@ async function outsideFacts(ctx: Ctx, view: ClusterView, now: number): Promise<O
   ])
   const git = fromGit.git
   const gitImageUpdaters = fromGit.imageUpdaters
-  return { git, gitImageUpdaters, registry, github, onboarded }
+  return { git, gitImageUpdaters, registry, github, onboarded, notes: fromGit.notes ?? [] }
 }
 
 export { imageKey }

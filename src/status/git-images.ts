@@ -1,8 +1,8 @@
 // The image tag the GitOps repo sets for an app, read as Argo CD renders its source: Image
 // Updater's `.argocd-source-<app>.yaml` (its write-back) over the kustomization's `images:` over
-// the workload manifests in the source path. Read from the branch the Application tracks as the
-// checkout last fetched it (origin/<targetRevision>, else HEAD), with one `git ls-tree` per branch
-// and one `git cat-file --batch` for every file: no checkout file is read or changed.
+// the workload manifests in the source path. Read at the commit Argo CD last synced when the
+// checkout has it (else the branch as last fetched), with one `git ls-tree` per commit and one
+// `git cat-file --batch` for every file: nothing is fetched, no checkout file is read or changed.
 import { spawn } from 'node:child_process'
 import { parseAllDocuments } from 'yaml'
 import { gitEnv, gitRun } from '../git.ts'
@@ -94,16 +94,20 @@ function fromWorkloads(text: string | undefined, image: string): string | undefi
   return undefined
 }
 
-async function refFor(repoDir: string, revision: string | undefined): Promise<string> {
+/**
+ * The commit to read an Application's source at: the one Argo CD last synced (status.sync.revision),
+ * when the checkout has it; else what the checkout last fetched of the branch it tracks.
+ */
+async function refFor(repoDir: string, revision: string | undefined, synced: string | undefined): Promise<{ ref: string; notFetched?: string }> {
   const rev = revision && revision !== 'HEAD' ? revision : undefined
-  for (const candidate of rev ? [`origin/${rev}`, rev] : ['origin/HEAD'])
+  for (const candidate of [...(synced && /^[0-9a-f]{40}$/.test(synced) ? [synced] : []), ...(rev ? [`origin/${rev}`, rev] : ['origin/HEAD'])])
     try {
       await gitRun(repoDir, ['rev-parse', '--verify', '--quiet', `${candidate}^{commit}`])
-      return candidate
+      return { ref: candidate, ...(synced && candidate !== synced ? { notFetched: synced } : {}) }
     } catch {
       // next candidate
     }
-  return 'HEAD'
+  return { ref: 'HEAD', ...(synced ? { notFetched: synced } : {}) }
 }
 
 /** One Application's source in git: the branch read, and the files of its path with their text. */
@@ -111,19 +115,30 @@ export interface SourceFiles {
   ref: string
   path: string
   files: { file: string; text: string | undefined }[]
+  /** the commit Argo CD synced, when the checkout does not have it (then `ref` is older) */
+  notFetched?: string
 }
 
 /** The files of each Application's source path (those in this repo), keyed by Application name. */
 export async function readSources(repoDir: string, apps: KObj[]): Promise<Map<string, SourceFiles>> {
   const out = new Map<string, SourceFiles>()
-  const sources = apps.map((app) => ({ app, source: [app.spec?.source, ...(app.spec?.sources ?? [])].find((s) => s?.path && !s.chart) })).filter((x) => x.source)
+  const sources = apps
+    .map((app) => {
+      const all = app.spec?.source ? [app.spec.source] : (app.spec?.sources ?? [])
+      const i = all.findIndex((s: any) => s?.path && !s.chart)
+      // the commit Argo CD rendered this source at (multi-source apps list one per source)
+      const synced = app.spec?.source ? app.status?.sync?.revision : app.status?.sync?.revisions?.[i]
+      return { app, source: all[i], synced: typeof synced === 'string' ? synced : undefined }
+    })
+    .filter((x) => x.source)
   if (!sources.length) return out
-  const refs = new Map<string, Promise<string>>()
+  const refs = new Map<string, ReturnType<typeof refFor>>()
   const withRefs = await Promise.all(
     sources.map(async (x) => {
       const rev = String(x.source.targetRevision ?? '')
-      if (!refs.has(rev)) refs.set(rev, refFor(repoDir, rev))
-      return { ...x, ref: await refs.get(rev)!, path: String(x.source.path).replace(/^\.?\/+|\/+$/g, '') }
+      const key = `${rev} ${x.synced ?? ''}`
+      if (!refs.has(key)) refs.set(key, refFor(repoDir, rev, x.synced))
+      return { ...x, ...(await refs.get(key)!), path: String(x.source.path).replace(/^\.?\/+|\/+$/g, '') }
     }),
   )
   // the files of each source path, one ls-tree per ref
@@ -139,7 +154,7 @@ export async function readSources(repoDir: string, apps: KObj[]): Promise<Map<st
   const plan = withRefs.map((x) => ({ ...x, files: (trees.get(x.ref) ?? []).filter((f) => (x.path === '' || x.path === '.' || f.startsWith(`${x.path}/`)) && /(\.ya?ml|\/Kustomization)$/.test(f)).slice(0, MAX_FILES_PER_APP) }))
   const specs = [...new Set(plan.flatMap((p) => p.files.map((f) => `${p.ref}:${f}`)))]
   const blobs = await catFiles(repoDir, specs).catch(() => [] as (string | undefined)[])
-  for (const p of plan) out.set(p.app.metadata.name, { ref: p.ref, path: p.path, files: p.files.map((file) => ({ file, text: blobs[specs.indexOf(`${p.ref}:${file}`)] })) })
+  for (const p of plan) out.set(p.app.metadata.name, { ref: p.ref, path: p.path, ...(p.notFetched ? { notFetched: p.notFetched } : {}), files: p.files.map((file) => ({ file, text: blobs[specs.indexOf(`${p.ref}:${file}`)] })) })
   return out
 }
 

@@ -80,6 +80,8 @@ export interface OutsideFacts {
   github?: { skipped?: string; status?: number; scopes?: string[]; expiresAt?: string; secret: string; privateRepo?: boolean; scopeProblem?: string }
   /** apps the setup onboarded (saved state) */
   onboarded: string[]
+  /** what could not be read as wished, said under "not checked" */
+  notes?: string[]
 }
 
 export const imageKey = (app: string, image: string) => `${app} ${image}`
@@ -246,7 +248,7 @@ function warningsOn(view: ClusterView, kind: string, namespace: string | undefin
 
 export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: number; offline?: boolean }): StatusReport {
   const problems: Finding[] = []
-  const notes: string[] = []
+  const notes: string[] = [...(facts.notes ?? [])]
   const d = view.controller?.deployment
   const version = controllerVersion(view)
   const minor = minorOf(version)
