@@ -188,6 +188,12 @@ function matchesLabels(app: KObj, selectors: any): boolean {
   return true
 }
 
+/** The Application's destination as Argo CD names it: its cluster name, `in-cluster` for the local API. */
+export function clusterName(app: KObj): string | undefined {
+  const d = app.spec?.destination ?? {}
+  return d.name ?? (d.server === 'https://kubernetes.default.svc' ? 'in-cluster' : d.server)
+}
+
 /** The running tag (or digest) of `image` in the Application's status.summary.images. */
 export function runningTag(app: KObj | undefined, image: string): string | undefined {
   const hit = ((app?.status?.summary?.images ?? []) as string[]).find((i) => sameImage(i, image))
@@ -417,7 +423,7 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
       rows.push({
         app: name,
         application: `${ns}/${name}`,
-        cluster: app.spec?.destination?.name ?? app.spec?.destination?.server,
+        cluster: clusterName(app),
         sync: app.status?.sync?.status,
         health: app.status?.health?.status,
         imageUpdater: iuName,
@@ -439,7 +445,7 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
     rows.push({
       app: name,
       application: app ? `${app.metadata.namespace}/${name}` : undefined,
-      cluster: app?.spec?.destination?.name ?? app?.spec?.destination?.server,
+      cluster: app ? clusterName(app) : undefined,
       sync: app?.status?.sync?.status,
       health: app?.status?.health?.status,
       matches: false,
