@@ -315,6 +315,9 @@ async function repoPreflight(ctx: Ctx, selected: Task[], managedPaths: string[])
       throw err
     }
   }
+  // never push a repo that does not render: refused here, before the first write
+  const { renderGate } = await import('./repo-model/render-gate.ts')
+  await renderGate(check, check.touchedPaths, { when: 'nothing was changed' })
   // a read-only or immutable file would stop the run after earlier tasks wrote
   verifyWritable(ctx.repoDir, [...check.touchedPaths])
 }
@@ -555,6 +558,17 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
   printSkipped()
   if (ctx.dryRun) {
     process.stdout.write(`\n${await dryRunFound(ctx)}\n`)
+    // the same render check the run makes before it writes: a plan that would not render is refused
+    if (ctx.touchedPaths.size) {
+      try {
+        const { renderGate } = await import('./repo-model/render-gate.ts')
+        process.stdout.write(`${await renderGate(ctx, ctx.touchedPaths, { when: 'nothing was changed (dry run)' })}\n`)
+      } catch (err) {
+        process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n`)
+        process.stderr.write(`\n✖ ${redact(describeError(err), ctx.secrets)}\n`)
+        return 1
+      }
+    }
     const pending = reports.filter((r) => r.status === 'pending')
     if (pending.length === 0) {
       process.stdout.write('\nNothing to do: everything is up to date.\n')

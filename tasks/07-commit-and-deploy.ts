@@ -48,6 +48,13 @@ export const task: Task = {
         }
       },
     })
+    // never push a repo that does not render: every Application the commit's files feed is rendered
+    // first (in --dry-run and before anything is written, the runner does the same on the plan)
+    const committing = publish.find((c) => c.paths?.length)?.paths ?? []
+    if (committing.length && !ctx.dryRun) {
+      const { renderGate } = await import('../src/repo-model/render-gate.ts')
+      ctx.log(await renderGate(ctx, committing))
+    }
     // The pushed commit drops it-tools.yaml from personal-services, which auto-prunes and may sync
     // it at any moment: its prune is paused before the push and restored once it-tools has adopted
     // the Deployment and Service (see src/cluster/deploy.ts). Under an app-of-apps parent with

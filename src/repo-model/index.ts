@@ -135,7 +135,7 @@ async function readModel(ctx: ModelCtx, files: string[], started: number): Promi
       annotations: metaMap(json.metadata?.annotations),
       labels: metaMap(json.metadata?.labels),
       json,
-      render: { status: 'elsewhere', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [] },
+      render: { status: 'elsewhere', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [], folders: [] },
     }
   }
 

@@ -67,6 +67,7 @@ export function duplicatesOf(objects: RenderedObject[]): DuplicateIdentity[] {
 /** A Directory source: the files Argo CD selects (include/exclude, recurse), every document of them. */
 async function renderDirectory(ctx: FileCtx, files: string[], src: ModelSource, index: number, namespace: string | undefined, out: AppRender): Promise<void> {
   const path = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '')
+  out.folders.push(path)
   const sel = { include: src.directory?.include, exclude: src.directory?.exclude, recurse: src.directory?.recurse ?? false, line: 0 }
   for (const rel of filesUnder(files, path, sel.recurse)) {
     if (!/\.(ya?ml|json)$/i.test(rel) || !selects(sel, rel)) continue
@@ -244,6 +245,7 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
   await walkKustomization(ctx, fileSet, dir, { prefix: '', suffix: '' }, walk)
   out.kustomizations.push(...walk.kustomizations)
   out.notes.push(...walk.notes)
+  out.folders.push(...walk.dirs)
   for (const d of walk.dirs) for (const rel of filesUnder(files, d, true)) out.inputs.push(d ? `${d}/${rel}` : rel)
   out.inputs.push(...walk.files)
   const root = kustomizationFile(fileSet, dir) ?? `${dir}/kustomization.yaml`
@@ -268,7 +270,7 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
 
 /** What the app's sources render from this repo. */
 export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined): Promise<AppRender> {
-  const out: AppRender = { status: 'rendered', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [] }
+  const out: AppRender = { status: 'rendered', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [], folders: [] }
   const own = sources.filter((s) => s.thisRepo && s.path !== undefined && !s.chart)
   if (own.length === 0) {
     out.status = 'elsewhere'
@@ -291,6 +293,7 @@ export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<stri
     else if (src.type === 'Helm') {
       opaque = true
       out.notes.push(`${src.path}: a Helm chart folder of this repo; named, not rendered (helm is not installed here)`)
+      out.folders.push(src.path)
       for (const rel of filesUnder(files, src.path, true)) out.inputs.push(`${src.path}/${rel}`)
     } else {
       opaque = true
@@ -298,6 +301,7 @@ export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<stri
     }
   }
   out.inputs = [...new Set(out.inputs)].sort()
+  out.folders = [...new Set(out.folders)].sort()
   out.duplicates = duplicatesOf(out.objects)
   if (out.status !== 'failed' && opaque) out.status = 'opaque'
   return out

@@ -128,6 +128,8 @@ export interface AppRender {
   duplicates: DuplicateIdentity[]
   /** repo files the render read (the app's inputs: a change to any of them changes what it renders) */
   inputs: string[]
+  /** folders it reads (source paths, every kustomization's folder): a file added or removed there may change it */
+  folders: string[]
 }
 
 export interface ModelApp {
