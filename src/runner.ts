@@ -564,7 +564,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
         const { renderGate } = await import('./repo-model/render-gate.ts')
         process.stdout.write(`${await renderGate(ctx, ctx.touchedPaths, { when: 'nothing was changed (dry run)' })}\n`)
       } catch (err) {
-        process.stdout.write(`${redact(formatPlan(reports, opts.summaryOnly), ctx.secrets)}\n`)
+        process.stdout.write(`${shown(ctx, formatPlan(reports, opts.planDetail, paintFor(process.stdout)))}\n`)
         process.stderr.write(`\n✖ ${redact(describeError(err), ctx.secrets)}\n`)
         return 1
       }
