@@ -38,6 +38,7 @@ export const SETTING_SPECS = {
   secretStore: { env: 'SECRET_STORE', default: 'vault-backend', help: 'ESO ClusterSecretStore that reads Vault.' },
   tagRegex: { env: 'TAG_REGEX', default: '', help: 'Tags Image Updater may deploy (written as `regexp:<this>`); empty = derived from the running tag (sha-<hex>: ^sha-[0-9a-f]+$). Per app: APP_<NAME>_TAG_REGEX.' },
   updateStrategy: { env: 'UPDATE_STRATEGY', default: '', help: 'Image Updater strategy: semver, newest-build, digest or alphabetical; empty = derived from the running tag (sha-<hex>: newest-build, 1.12.0: semver within the major, latest: digest). Per app: APP_<NAME>_STRATEGY.' },
+  alertRules: { env: 'ALERT_RULES', default: 'false', help: "Where the GitOps repo runs the Prometheus Operator (kube-prometheus-stack): task 5 adds a PrometheusRule on Image Updater's metrics (applications watched falling to 0, errors rising) and the chart values that make them scrapable (chart 1.2+). true or false." },
   chartVersion: { env: 'CHART_VERSION', default: '1.2.4', help: 'argocd-image-updater Helm chart version (1.0.x, 1.1.x or 1.2.x).' },
   repoUrl: { env: 'GITOPS_REPO_URL', default: '', help: 'Repo URL Argo CD uses; empty = the repoURL your Applications already use for this repo, else `origin`.' },
   branch: { env: 'GIT_BRANCH', default: 'main', help: 'Branch Argo CD tracks and the setup commits to.' },

@@ -8,40 +8,48 @@ import { planRepairs, valuesRepairs } from '../src/repairs.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
-import { getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
+import { appendToSequence, getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
 import { SetupError } from '../src/errors.ts'
 import type { Ctx } from '../src/context.ts'
+import { alertRuleLabels, alertRulesOn, alertValuesFile } from '../src/alert-rules.ts'
 
 /**
  * The chart's Application is written once; after that only the chart version follows CHART_VERSION
  * (the rest, sync options included, is the user's).
  */
-async function planChartApplication(ctx: Ctx, rel: string, rendered: string, ours: string[]) {
+async function planChartApplication(ctx: Ctx, rel: string, rendered: string, ours: string[], alertValues?: string) {
   const text = await readRepoFile(ctx, rel)
-  if (text === null) return newApplication(ctx, rel, rendered, undefined, ours)
+  const withAlerts = (t: string) => (alertValues ? appendToSequence(t, rel, ['spec', 'sources', 0, 'helm', 'valueFiles'], alertValues) : t)
+  if (text === null) return newApplication(ctx, rel, withAlerts(rendered), undefined, ours)
   const path = ['spec', 'sources', 0, 'targetRevision']
   const { value, line } = getAt(text, rel, path)
   if (getAt(text, rel, ['spec', 'sources', 0, 'chart']).value !== 'argocd-image-updater')
     throw new SetupError(`${rel}:${line}: expected spec.sources[0] to be the argocd-image-updater chart`, `move ${rel} away to have it written again, or make its first source the chart, then rerun`)
-  return planRepairs(ctx, rel, text, [{ reason: `chart version ${ctx.settings.chartVersion} (CHART_VERSION)`, routine: true, edit: (t) => (value === ctx.settings.chartVersion ? t : setScalar(t, rel, path, ctx.settings.chartVersion)) }])
+  return planRepairs(ctx, rel, text, [
+    { reason: `chart version ${ctx.settings.chartVersion} (CHART_VERSION)`, routine: true, edit: (t) => (value === ctx.settings.chartVersion ? t : setScalar(t, rel, path, ctx.settings.chartVersion)) },
+    ...(alertValues ? [{ reason: `the alert rules' values file (ALERT_RULES=true): ${alertValues}`, edit: withAlerts }] : []),
+  ])
 }
 
 export const task: Task = {
   id: 5,
   title: 'Install Argo CD Image Updater (Helm chart Application and values)',
   scope: 'repo',
-  managedPaths: (ctx) => [`${ctx.settings.valuesDir}/argocd-image-updater.yaml`, `${ctx.settings.applicationsDir}/argocd-image-updater.yaml`],
+  managedPaths: (ctx) => [`${ctx.settings.valuesDir}/argocd-image-updater.yaml`, `${ctx.settings.applicationsDir}/argocd-image-updater.yaml`, ...(alertRulesOn(ctx) ? [alertValuesFile(ctx)] : [])],
   async plan(ctx) {
     const facts = await repoFacts(ctx)
     const vars = templateVars(ctx, facts)
     const values = await readRepoFile(ctx, facts.valuesFile)
     if (values !== null) singleDocument(values, facts.valuesFile)
     const hosts = facts.apps.map((a) => a.image.registry)
+    // ALERT_RULES=true: a second values file with the metrics, the ServiceMonitor and the PrometheusRule (src/alert-rules.ts)
+    const alerts = alertRulesOn(ctx) ? await planFile(ctx, alertValuesFile(ctx), renderManifest('image-updater-alerts-values.yaml', { ruleLabels: await alertRuleLabels(ctx, facts.shape.appMinor) })) : undefined
     return present([
+      alerts,
       values === null
         ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null)
         : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx) })),
-      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile]),
+      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile], alertRulesOn(ctx) ? `$values/${alertValuesFile(ctx)}` : undefined),
     ])
   },
 }
