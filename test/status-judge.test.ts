@@ -113,3 +113,32 @@ test('the ImageUpdater schema of each release: spec.namespace required on 1.0, d
   assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '1.2.0'), [], 'any 1.2 release is checked against 1.2.2\'s CRD')
   assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '9.9.9'), [], 'no CRD bundled: no verdict')
 })
+
+test('the CLI: a cluster that does not answer is exit 2 with the reason (also in --json); --help is exit 0; a wrong option exit 2', { timeout: 120_000 }, async () => {
+  const { mkdtempSync, rmSync, writeFileSync } = await import('node:fs')
+  const { tmpdir } = await import('node:os')
+  const { join } = await import('node:path')
+  const { runSetup } = await import('./helpers.ts')
+  const dir = mkdtempSync(join(tmpdir(), 'status-cli-'))
+  try {
+    const kubeconfig = join(dir, 'kubeconfig')
+    // port 9 (discard) refuses connections on this host
+    writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://127.0.0.1:9\n    insecure-skip-tls-verify: true\nusers:\n- name: u\n  user:\n    token: not-a-real-token\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n', { mode: 0o600 })
+    const env = { GITOPS_REPO_DIR: dir, STATE_DIR: join(dir, 'state'), KUBECONFIG: kubeconfig, KUBE_CONTEXT: 'x', GITHUB_API_URL: 'off' }
+    const down = await runSetup([], env, 'scripts/status.ts')
+    assert.equal(down.code, 2, down.stdout + down.stderr)
+    assert.match(down.stderr, /^status: cannot tell: .*127\.0\.0\.1:9.*ECONNREFUSED/m)
+    assert.match(down.stderr, /fix: /)
+    const json = await runSetup(['--json'], env, 'scripts/status.ts')
+    assert.equal(json.code, 2)
+    assert.match(JSON.parse(json.stdout).cannotTell, /ECONNREFUSED/)
+    const help = await runSetup(['--help'], env, 'scripts/status.ts')
+    assert.equal(help.code, 0)
+    assert.match(help.stdout, /Exit status: 0 every app is kept up to date, 1 a problem was found, 2 it cannot tell/)
+    const wrong = await runSetup(['--jsn'], env, 'scripts/status.ts')
+    assert.equal(wrong.code, 2)
+    assert.match(wrong.stderr, /Unknown option '--jsn'/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
