@@ -18,6 +18,8 @@ export interface Ctx {
   yes: boolean
   /** --switch-cluster: the cluster differs from the one recorded for this repo, and that is meant */
   switchCluster?: boolean
+  /** progress lines are redrawn in place (a terminal): a wait says its elapsed time every 2 s */
+  liveProgress?: boolean
   /** progress lines for the current task (goes through the renderer, never straight to stdout) */
   log(line: string): void
   /** things the user must see after the run (printed once the renderer is done), e.g. resources broken before the setup */

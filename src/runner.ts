@@ -61,8 +61,8 @@ function listTasks(tasks: Task[], state: StateStore | undefined): string {
 /** How much of the diffs a dry run prints: `summary` none, `folded` (the default) long new files as a line count, `full` all. */
 export type PlanDetail = 'summary' | 'folded' | 'full'
 
-/** A new file longer than this is folded to its line count unless --dry-run=full. */
-export const FOLD_LINES = 40
+/** A new or deleted file longer than this is folded to its line count unless --dry-run=full. */
+export const FOLD_LINES = 20
 
 /** Colours for the plan; `plain` when the terminal has none or NO_COLOR is set. */
 export interface Paint {
@@ -87,8 +87,10 @@ export function paintFor(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv = p
 function shownDiff(diff: string, detail: PlanDetail, paint: Paint): string {
   const lines = diff.split('\n')
   const added = lines.filter((l) => l.startsWith('+') && !l.startsWith('+++')).length
-  if (detail !== 'full' && lines[0] === '--- /dev/null' && added > FOLD_LINES)
-    return [...lines.slice(0, 2).map(paint.heading), paint.added(`(new file, ${added} lines; --dry-run=full prints it)`)].map((l) => `    ${l}`).join('\n')
+  const removed = lines.filter((l) => l.startsWith('-') && !l.startsWith('---')).length
+  const folded = (line: string) => [...lines.slice(0, 2).map(paint.heading), line].map((l) => `    ${l}`).join('\n')
+  if (detail !== 'full' && lines[0] === '--- /dev/null' && added > FOLD_LINES) return folded(paint.added(`(new file, ${added} lines; --dry-run=full prints it)`))
+  if (detail !== 'full' && lines[1] === '+++ /dev/null' && removed > FOLD_LINES) return folded(paint.removed(`(deleted, ${removed} lines; --dry-run=full prints them)`))
   return lines
     .map((l) => (l.startsWith('+++') || l.startsWith('---') ? paint.heading(l) : l.startsWith('+') ? paint.added(l) : l.startsWith('-') ? paint.removed(l) : l.startsWith('@@') ? paint.hunk(l) : l))
     .map((l) => `    ${l}`)
@@ -437,6 +439,7 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     return cliDone
   })
   const fancy = redrawingTerminal()
+  ctx.liveProgress = fancy
   const { Listr } = await import('listr2')
   const list = new Listr<Ctx, 'default' | 'simple', 'simple'>(
     reports.map((report) => ({
@@ -552,8 +555,13 @@ async function runSelected(ctx: Ctx, selected: Task[], allTasks: Task[], opts: R
     return 1
   }
   reopenQuestions()
-  // the list is over: a stop now only cuts the final lines short
-  ctx.stop?.onStop(async (cause) => STOP_EXIT_CODE[cause])
+  // the list is over: a stop now waits for the last lines and the lock's release, then says so
+  // (an exit here at once left the lock behind and said nothing)
+  ctx.stop?.onStop(async (cause) => {
+    await cliDone
+    process.stderr.write(`\n✖ stopped by ${STOP_TEXT[cause]} after the last task had finished: the run is complete and the lock is released\n`)
+    return STOP_EXIT_CODE[cause]
+  })
   printNotes()
   printSkipped()
   if (ctx.dryRun) {

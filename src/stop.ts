@@ -25,11 +25,15 @@ export interface PutBack {
 }
 
 const PUT_BACK_TIMEOUT_MS = 15_000
+/** A signal repeated within this long is an echo of the first (a relaying parent), not a second Ctrl-C. */
+export const RELAY_ECHO_MS = 1000
 
 export class StopControl {
   private readonly putBacks = new Map<string, PutBack>()
   private handler: ((cause: StopCause) => Promise<number>) | undefined
   private stopping = false
+  private firstCause: StopCause | undefined
+  private firstAt = 0
 
   constructor(private readonly exit: (code: number) => void = (code) => process.exit(code)) {}
 
@@ -69,13 +73,20 @@ export class StopControl {
     return lines
   }
 
-  /** Stops the process the registered way; a second request while stopping exits at once. */
+  /**
+   * Stops the process the registered way; a second request while stopping exits at once, but the
+   * same signal again within RELAY_ECHO_MS is one stop (a parent that relays the terminal's Ctrl-C,
+   * as tsx's CLI does, makes the run get it twice).
+   */
   async stop(cause: StopCause): Promise<void> {
+    if (this.stopping && cause === this.firstCause && Date.now() - this.firstAt < RELAY_ECHO_MS) return
     if (this.stopping) {
       process.stderr.write(`\n✖ stopped again (${STOP_TEXT[cause]}) while cleaning up: exiting now; run --list to see the saved progress\n`)
       return this.exit(STOP_EXIT_CODE[cause])
     }
     this.stopping = true
+    this.firstCause = cause
+    this.firstAt = Date.now()
     let code = STOP_EXIT_CODE[cause]
     try {
       if (this.handler) code = await this.handler(cause)

@@ -97,6 +97,18 @@ test('progress: a line when the reason changes, at most one every few seconds, w
   assert.equal(shortReason(['one', 'two', 'three', 'four']), 'one; two (+2 more)')
 })
 
+test('progress never stands still: the same reason is said again after the refresh time, with the elapsed seconds moved', async () => {
+  const lines: string[] = []
+  const p = new WaitProgress((l) => lines.push(l), 'Application argocd/x', 300_000, 3000, 40)
+  p.update('A')
+  p.update('A')
+  assert.equal(lines.length, 1)
+  await new Promise((r) => setTimeout(r, 50))
+  p.update('A')
+  assert.equal(lines.length, 2, 'said again once the refresh time passed')
+  assert.match(lines[1], /: A$/)
+})
+
 test('one look of a wait reads a pending ExternalSecret and its Events once, for the terminal check and the cause both', async () => {
   const calls: string[] = []
   const es = {

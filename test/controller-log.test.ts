@@ -119,3 +119,20 @@ test('v1.2 status: generation observed, Error=False, Ready=True (ReconcileSuccee
   assert.match(waiting({ conditions: [{ type: 'Ready', status: 'True', reason: 'ReconcileCompletedWithErrors' }, { type: 'Error', status: 'False' }] }), /want True \(ReconcileSucceeded\)/)
   assert.match(waiting({ imagesManaged: 1 }), /imagesManaged=1, want 2/)
 })
+
+test('a registry refusal in the log ends the wait at once, even mid-cycle; a healthy cycle after it clears it', async () => {
+  const refused = `${at(2)} level=error msg="Could not get tags from registry: unauthorized: authentication required" imageUpdater_name=it-tools`
+  const midCycle = [start(2), refused].join('\n')
+  const v = analyzeLog(midCycle, { since: Date.parse('2026-01-01T00:00:01Z') })
+  assert.equal(v.healthy, false)
+  assert.equal(v.terminal?.what, 'unauthorized')
+  assert.match(v.terminal!.fix, /read:packages/)
+  const started = Date.now()
+  let reads = 0
+  const ended = await awaitHealthyCycle(async () => (reads++, analyzeLog(midCycle)), 5_000, () => {}, { pollMs: 1, sayEveryMs: 10_000 })
+  assert.equal(reads, 1, 'no second look: waiting will not clear it')
+  assert.ok(Date.now() - started < 1000)
+  assert.equal(ended.terminal?.what, 'unauthorized')
+  assert.equal(analyzeLog([midCycle, result(2, 'applications=1 images_considered=1 images_skipped=0 images_updated=0 errors=1'), cycle(3)].join('\n')).terminal, undefined, 'fixed since: a healthy cycle came after')
+  assert.equal(analyzeLog(midCycle, { since: Date.parse('2026-01-01T00:00:05Z') }).terminal, undefined, 'older than the apply: history')
+})

@@ -127,6 +127,19 @@ test('stop control: puts back what was remembered, bounded, and a second stop ex
   assert.deepEqual(exits, [143, 130])
 })
 
+test('stop control: the same signal again within a second is one stop (a parent relaying Ctrl-C), not "stopped again"', async () => {
+  const exits: number[] = []
+  const stop = new StopControl((code) => void exits.push(code))
+  let release: () => void = () => {}
+  stop.onStop(() => new Promise<number>((r) => (release = () => r(130))))
+  const first = stop.stop('SIGINT')
+  await stop.stop('SIGINT')
+  assert.deepEqual(exits, [], 'the echo did not exit')
+  release()
+  await first
+  assert.deepEqual(exits, [130])
+})
+
 test('an idle sandbox controller backs off, and a change wakes it at once', async () => {
   const { ControllerLoop } = await import('../sandbox/actors/loop.ts')
   let cycles = 0
@@ -203,11 +216,13 @@ test('the plan folds a long new file to its line count (--dry-run=full prints it
   const newFile = { summary: 'create big.md', paths: ['big.md'], diff: ['--- /dev/null', '+++ b/big.md', `@@ -0,0 +1,${body.length} @@`, ...body].join('\n'), apply: async () => {} }
   const small = { summary: 'create small.yaml', paths: ['small.yaml'], diff: ['--- /dev/null', '+++ b/small.yaml', '@@ -0,0 +1,1 @@', '+a: 1'].join('\n'), apply: async () => {} }
   const edit = { summary: 'edit c.yaml', paths: ['c.yaml'], diff: ['--- a/c.yaml', '+++ b/c.yaml', '@@ -1,1 +1,1 @@', '-a: 1', '+a: 2'].join('\n'), apply: async () => {} }
-  const reports = [{ task: task(0), status: 'pending' as const, changes: [newFile, small, edit] }]
+  const gone = { summary: 'delete old.yaml', paths: ['old.yaml'], diff: ['--- a/old.yaml', '+++ /dev/null', `@@ -1,${body.length} +0,0 @@`, ...body.map((l) => `-${l.slice(1)}`)].join('\n'), apply: async () => {} }
+  const reports = [{ task: task(0), status: 'pending' as const, changes: [newFile, small, edit, gone] }]
   const folded = formatPlan(reports)
   assert.match(folded, new RegExp(`\\(new file, ${FOLD_LINES + 5} lines; --dry-run=full prints it\\)`))
   assert.doesNotMatch(folded, /\+line 3\b/)
   assert.match(folded, /\+a: 1/, 'a short new file is shown whole')
+  assert.match(folded, new RegExp(`\\+\\+\\+ /dev/null\\n {4}\\(deleted, ${FOLD_LINES + 5} lines; --dry-run=full prints them\\)`))
   assert.match(formatPlan(reports, 'full'), new RegExp(`\\+line ${FOLD_LINES + 4}\\b`))
   const coloured = formatPlan(reports, 'folded', COLOURED)
   assert.ok(coloured.includes('\u001b[31m-a: 1\u001b[39m'), coloured)

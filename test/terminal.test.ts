@@ -91,7 +91,7 @@ test('a terminal that reports 0 columns is drawn 80 wide, not one character per 
   }
 })
 
-test('Ctrl-C mid-wait in task 7: the wait stops, auto-prune is reported paused with its restore command, progress saved, lock released, exit 130', { skip }, async () => {
+test('Ctrl-C mid-wait in task 7: the counter moves, the wait stops, auto-prune is reported paused with its restore command, progress saved, lock released, exit 130', { skip }, async () => {
   const fx = fixture()
   const cluster = await withCluster(fx)
   // no controllers: task 7's first wait (vault-eso Synced at the pushed commit) never ends by itself
@@ -100,6 +100,11 @@ test('Ctrl-C mid-wait in task 7: the wait stops, auto-prune is reported paused w
   try {
     term.run(cliCommand(''))
     await term.waitFor(/waiting for Application argocd\/vault-eso synced and healthy at [0-9a-f]{7}/, 120_000)
+    // the counter moves while nothing else does (it stood at 0s for minutes once): every 2 s
+    const elapsed = () => Number(/synced and healthy at [0-9a-f]{7} \((\d+)s of 300s\)/.exec(term.output())?.[1] ?? -1)
+    const first = elapsed()
+    await new Promise((r) => setTimeout(r, 4500))
+    assert.ok(elapsed() > first, `the counter stood at ${first}s: ${term.output()}`)
     term.press('C-c')
     assert.equal(await term.exitCode(30_000), 130, term.screen())
     const screen = term.screen()
@@ -232,6 +237,42 @@ test('the dry run on a terminal: pending marked pending (not done), long new fil
     assert.doesNotMatch(term.output(), /new file, \d+ lines/, '--dry-run=full prints every file whole')
   } finally {
     term.stop()
+    fx.cleanup()
+  }
+})
+
+test('Ctrl-C mid-wait in task 8 under `npx tsx` while the run is busy: the stop report with the resume line, the lock released, exit 130', { skip }, async () => {
+  const fx = fixture()
+  const cluster = await withCluster(fx)
+  const env = { ...fx.env, ...cluster.env }
+  const term = Terminal.start({ ...env, SYNC_TIMEOUT_SECONDS: '300' })
+  try {
+    const setup = await runSetup(['--only', '0-7'], env)
+    assert.equal(setup.code, 0, setup.stdout + setup.stderr)
+    // the controller goes unavailable and nothing brings it back: task 8's first check waits
+    await cluster.sandbox.actors.stop()
+    const ref = { apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'argocd', name: 'argocd-image-updater-controller' }
+    cluster.sandbox.store.updateStatus(ref, { replicas: 1, availableReplicas: 0, conditions: [{ type: 'Available', status: 'False', reason: 'MinimumReplicasUnavailable', message: 'Deployment does not have minimum availability.' }] })
+    // as `npx tsx scripts/run.ts` runs it: tsx's CLI as the parent, which relays Ctrl-C
+    term.run(`node ${join(PROJECT, 'node_modules', 'tsx', 'dist', 'cli.mjs')} ${join(PROJECT, 'scripts', 'run.ts')} --from 8`)
+    await term.waitFor(/8 {2}Verify that Image Updater manages the app/, 120_000)
+    const holder = JSON.parse(readFileSync(lockFileOf(fx.dir), 'utf8')).pid as number
+    // busy at the moment of Ctrl-C (a loaded machine): its event loop cannot answer for a while;
+    // tsx's CLI then killed it with SIGKILL, silently, the lock left behind
+    process.kill(holder, 'SIGSTOP')
+    term.press('C-c')
+    await new Promise((r) => setTimeout(r, 500))
+    process.kill(holder, 'SIGCONT')
+    assert.equal(await term.exitCode(30_000), 130, term.screen())
+    const out = term.output()
+    assert.match(out, /✖ Stopped by Ctrl-C during task 8 \(Verify that Image Updater manages the app\)\./)
+    assert.match(out, /The run lock is released\./)
+    assert.doesNotMatch(out, /stopped again/, 'the relayed Ctrl-C is one stop')
+    assert.match(out, /Resume with: cd \S+ && npx tsx scripts\/run\.ts --from 8\s*$/m)
+    assert.equal(existsSync(lockFileOf(fx.dir)), false, 'the lock is released')
+  } finally {
+    term.stop()
+    await cluster.stop()
     fx.cleanup()
   }
 })

@@ -12,10 +12,14 @@ export interface LogRule {
   /** text searched for, case-insensitively */
   pattern: string
   fix: string
+  /** waiting will not clear it (the registry refused the credentials): a wait ends at once */
+  terminal?: boolean
 }
 
 /** Lines that fail a cycle even when its result line says errors=0 (see docs/plans for the sources). */
 export const PROBLEM_LINES: LogRule[] = [
+  // first: a refusal is named as such even on a "Could not get tags" line
+  { pattern: 'unauthorized', terminal: true, fix: 'the registry refused the credentials: the token needs read:packages (classic PAT); rerun task 1 with a token that has it' },
   { pattern: 'Invalid match option syntax', fix: 'allowTags must be "regexp:<re>" (or "any"): set TAG_REGEX and rerun task 4 (npx tsx scripts/run.ts --only 4 then --from 7)' },
   { pattern: 'Could not compile regexp', fix: 'allowTags holds a regexp Go cannot compile (RE2: no lookarounds or backreferences): fix TAG_REGEX and rerun task 4' },
   { pattern: 'Unknown sort option', fix: 'updateStrategy must be semver, newest-build, digest or alphabetical: fix UPDATE_STRATEGY and rerun task 4' },
@@ -27,7 +31,7 @@ export const PROBLEM_LINES: LogRule[] = [
   { pattern: 'not of supported source type', fix: 'Image Updater only updates Kustomize and Helm apps: rerun task 3 (npx tsx scripts/run.ts --only 3 then --from 7)' },
   { pattern: 'Could not get tags from registry', fix: 'the registry refused the tag list: the token needs read:packages (classic PAT) and the pull secret must hold it (rerun task 1)' },
   { pattern: 'could not get tags', fix: 'the registry refused the tag list: the token needs read:packages (classic PAT) and the pull secret must hold it (rerun task 1)' },
-  { pattern: 'unauthorized', fix: 'the registry refused the credentials: the token needs read:packages (classic PAT); rerun task 1 with a token that has it' },
+
 ]
 
 export const IDLE_LINE = 'No ImageUpdater CRs to process'
@@ -67,6 +71,8 @@ export interface LogVerdict {
   failedCycles: JudgedCycle[]
   /** problems outside cycles that count now (an idle line newer than the ImageUpdater) */
   idle: Problem[]
+  /** a line newer than `since` that waiting will not clear (a terminal rule), even mid-cycle */
+  terminal?: Problem
 }
 
 export interface LogExpectations {
@@ -143,8 +149,11 @@ export function analyzeLog(text: string, expect: LogExpectations = {}): LogVerdi
   let sawStart = false
   const cycles: JudgedCycle[] = []
   let idleAfter: { index: number; problem: Problem } | undefined
+  let terminal: { index: number; problem: Problem } | undefined
   lines.forEach((l, i) => {
     if (l.includes(IDLE_LINE) && counts(lineTime(l))) idleAfter = { index: i, problem: { what: IDLE_LINE, fix: IDLE_FIX } }
+    const rule = ruleFor(l)
+    if (rule?.terminal && counts(lineTime(l))) terminal = { index: i, problem: { what: rule.pattern, fix: rule.fix } }
     if (START.test(l)) sawStart = true
     const result = parseCycle(l, i)
     if (!result) return segment.push(l)
@@ -157,7 +166,10 @@ export function analyzeLog(text: string, expect: LogExpectations = {}): LogVerdi
   const idle = idleAfter && (!lastCycle || idleAfter.index > lastCycle.result.line) ? [idleAfter.problem] : []
   // a problem line after the last result line belongs to a cycle still running: judged when it ends
   const failedCycles = cycles.filter((c) => c.problems.length > 0)
-  return { lastCycle, healthy: !!lastCycle && lastCycle.problems.length === 0 && idle.length === 0, failedCycles, idle }
+  // a terminal line counts unless a healthy cycle ended after it (the credentials were fixed since)
+  const healthyLast = !!lastCycle && lastCycle.problems.length === 0
+  const stillTerminal = terminal && !(healthyLast && terminal.index < lastCycle!.result.line) ? terminal.problem : undefined
+  return { lastCycle, healthy: healthyLast && idle.length === 0 && !stillTerminal, failedCycles, idle, terminal: stillTerminal }
 }
 
 /** What the check says about a verdict, in one line. */

@@ -247,7 +247,25 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       if (!shape.statusCounts) return record(manages, [], `applicationRefs select ${spec.name}`, iuHint)
       const appliedAt = appliedTime(iu)
       const images = managedImageCount(iu, apps[spec.applicationFile], spec.name)
-      const r = await awaitState(k, ref, (o) => imageUpdaterStatus(o, appliedAt, images), opts.waitMs, `ImageUpdater ${ns}/${spec.name} reconciled without errors`)
+      // the status waits out errors that may clear on the next cycle; a line in the controller's log
+      // that waiting will not clear (the registry refused the credentials) ends the wait at once
+      const logSays = async (): Promise<string | undefined> => {
+        if (!controllerPod) return undefined
+        const v = analyzeLog(await k.logs(ns, controllerPod.metadata.name, controllerPod.spec?.containers?.[0]?.name, 400), { crName: spec.name, since: appliedAt, images })
+        return v.terminal ? `the controller log says "${v.terminal.what}": ${v.terminal.fix}` : undefined
+      }
+      const r = await awaitState(
+        k,
+        ref,
+        async (o) => {
+          const state = imageUpdaterStatus(o, appliedAt, images)
+          if ('ready' in state) return state
+          const said = await logSays()
+          return said ? { failed: said } : state
+        },
+        opts.waitMs,
+        `ImageUpdater ${ns}/${spec.name} reconciled without errors`,
+      )
       const st = r.obj?.status
       record(manages, r.error ? [r.error] : [], `Ready (ReconcileSucceeded), applicationsMatched=${st?.applicationsMatched} imagesManaged=${st?.imagesManaged}, checked ${st?.lastCheckedAt}`, `${iuHint}; the Error condition and the log name the cause`)
     })
@@ -264,7 +282,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     for (const { name, iu, app } of imageUpdaters) {
       const expect = { crName: name, since: appliedTime(iu), images: managedImageCount(iu, app, name) }
       const read = async () => analyzeLog(await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400), expect)
-      const verdict = await awaitHealthyCycle(read, Math.max(0, deadline - Date.now()), ctx.log)
+      const verdict = await awaitHealthyCycle(read, Math.max(0, deadline - Date.now()), ctx.log, { pollMs: 500, sayEveryMs: ctx.liveProgress ? 2000 : 10_000 })
       const last = verdict.lastCycle
       const mine = [...verdict.idle, ...(verdict.healthy ? [] : last ? last.problems : [{ what: 'no update cycle since the ImageUpdater was created', fix: `the controller runs a cycle every interval (2m by default): look at ${iuHint}` }])]
       for (const p of mine) if (!problems.some((q) => q.what === p.what)) problems.push({ what: imageUpdaters.length > 1 ? `${name}: ${p.what}` : p.what, fix: p.fix })
@@ -354,6 +372,8 @@ export async function awaitHealthyCycle(read: () => Promise<LogVerdict>, waitMs:
   for (;;) {
     const v = await read()
     if (v.healthy) return v
+    // the registry refused the credentials: no later cycle will do better
+    if (v.terminal) return v
     const f = v.failedCycles
     // two cycles failed, the last one included (a transient error gets one more cycle)
     if (f.length >= 2 && f.at(-1) === v.lastCycle) return v

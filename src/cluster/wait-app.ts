@@ -11,11 +11,17 @@ import { externalSecretCause, findTerminal } from './terminal-states.ts'
 import { withReadCache } from './read-cache.ts'
 import { RunReads } from '../run-reads.ts'
 
-/** A new progress line at most this often, and only when the reason changed. */
+/** A new progress line at most this often when the reason changed. */
 export const PROGRESS_EVERY_MS = 3000
+/**
+ * The same reason is said again this often, so the elapsed seconds move: on a redrawing terminal
+ * (the line is redrawn in place) every 2 s, in a log (each line stays) every 30 s.
+ */
+export const REFRESH_LIVE_MS = 2000
+export const REFRESH_LOG_MS = 30_000
 const RECHECK_MS = 1000
 
-/** Progress lines for a wait: what, why not done yet, elapsed against the limit; no flood. */
+/** Progress lines for a wait: what, why not done yet, elapsed against the limit; no flood, never still. */
 export class WaitProgress {
   private readonly started = Date.now()
   private lastLineAt = 0
@@ -25,6 +31,7 @@ export class WaitProgress {
     private readonly what: string,
     private readonly limitMs: number,
     private readonly everyMs = PROGRESS_EVERY_MS,
+    private readonly refreshMs = REFRESH_LOG_MS,
   ) {}
 
   elapsedSeconds(): number {
@@ -32,9 +39,9 @@ export class WaitProgress {
   }
 
   update(reason: string): void {
-    if (reason === this.shown) return
     const now = Date.now()
-    if (this.lastLineAt && now - this.lastLineAt < this.everyMs) return
+    const since = now - this.lastLineAt
+    if (reason === this.shown ? since < this.refreshMs : this.lastLineAt && since < this.everyMs) return
     this.shown = reason
     this.lastLineAt = now
     this.log(`waiting for ${this.what} (${this.elapsedSeconds()}s of ${Math.round(this.limitMs / 1000)}s): ${reason}`)
@@ -62,7 +69,7 @@ export interface AppWait {
 /** Waits until the app is done; resolves with the warnings about resources broken before the setup. */
 export async function waitForApp(ctx: Ctx, k: Kube, w: AppWait): Promise<{ warnings: string[] }> {
   const timeoutMs = Number(ctx.settings.syncTimeoutSeconds) * 1000
-  const progress = new WaitProgress(ctx.log, w.what, timeoutMs)
+  const progress = new WaitProgress(ctx.log, w.what, timeoutMs, PROGRESS_EVERY_MS, ctx.liveProgress ? REFRESH_LIVE_MS : REFRESH_LOG_MS)
   let verdict: Verdict | undefined
   let terminal: SetupError | undefined
   const check = async (app: KObj | undefined): Promise<WaitState> => {
