@@ -65,6 +65,8 @@ export interface Kube {
   /** the kubeconfig's current-context (what kubectl would use) */
   currentContext: string
   contextNames: string[]
+  /** the API server of each context of the kubeconfig */
+  contextServers: Record<string, string>
   server: string
   get(ref: KRef): Promise<KObj | undefined>
   list(apiVersion: string, kind: string, namespace?: string, labelSelector?: string): Promise<KObj[]>
@@ -80,16 +82,30 @@ export interface Kube {
 
 type ClientNode = typeof import('./client-node.ts')
 
-const clients = new WeakMap<Ctx, Promise<Kube>>()
+const clients = new WeakMap<Ctx, Map<string, Promise<Kube>>>()
 
-/** The cluster client for this run (created once per Ctx). */
-export function kube(ctx: Ctx): Promise<Kube> {
-  let k = clients.get(ctx)
+/** Another kube context than KUBE_CONTEXT's, and the setting that named it (for its messages). */
+export interface OtherContext {
+  context: string
+  setting: string
+}
+
+/**
+ * The cluster client for this run (created once per Ctx): KUBE_CONTEXT's, or with `other` the
+ * client of another context (the cluster Vault runs on), also made once per run and context, each
+ * with its own kept-alive connection.
+ */
+export function kube(ctx: Ctx, other?: OtherContext): Promise<Kube> {
+  let byContext = clients.get(ctx)
+  if (!byContext) clients.set(ctx, (byContext = new Map()))
+  const key = other?.context ?? ''
+  let k = byContext.get(key)
   if (!k) {
-    k = connect(ctx).then((client) => withReadCache(client, runReads(ctx)))
-    clients.set(ctx, k)
+    // reads of another cluster are kept apart from the same names on this one
+    k = connect(ctx, other).then((client) => withReadCache(client, runReads(ctx), other ? `context ${other.context}: ` : ''))
+    byContext.set(key, k)
     // a failed connection attempt must not be cached: the next call retries
-    k.catch(() => clients.delete(ctx))
+    k.catch(() => byContext.delete(key))
   }
   return k
 }
@@ -264,7 +280,7 @@ function loadMerged(k8s: ClientNode, kc: KubeConfigLike, files: string[]): void 
   }
 }
 
-async function connect(ctx: Ctx): Promise<Kube> {
+async function connect(ctx: Ctx, other?: OtherContext): Promise<Kube> {
   const k8s: ClientNode = await import('./client-node.ts')
   const kc = new k8s.KubeConfig()
   shareOneAgent(kc)
@@ -280,12 +296,13 @@ async function connect(ctx: Ctx): Promise<Kube> {
   const contextNames = kc.getContexts().map((c) => c.name)
   // KUBE_CONTEXT selects the context, as `kubectl --context` does: the kubeconfig's current-context
   // (which another terminal may have switched) never decides where this setup writes.
-  const want = ctx.settings.kubeContext
+  const want = other?.context ?? ctx.settings.kubeContext
+  const setting = other?.setting ?? 'KUBE_CONTEXT'
   if (want) {
     if (!contextNames.includes(want))
       throw new SetupError(
-        `KUBE_CONTEXT ${want} is not in the kubeconfig ${file ?? '~/.kube/config'} (contexts: ${contextNames.join(', ') || 'none'})`,
-        'set KUBE_CONTEXT to one of those, or KUBECONFIG to the kubeconfig that has it',
+        `${setting} ${want} is not in the kubeconfig ${file ?? '~/.kube/config'} (contexts: ${contextNames.join(', ') || 'none'})`,
+        `set ${setting} to one of those, or KUBECONFIG to the kubeconfig that has it`,
       )
     kc.setCurrentContext(want)
   }
@@ -301,7 +318,9 @@ async function connect(ctx: Ctx): Promise<Kube> {
   const certProblem = clientCertificateProblem(user, contextName, userFile, cluster.server)
   if (certProblem) throw certProblem
   boundRequests(kc, Number(ctx.settings.requestTimeoutSeconds) * 1000)
-  return makeKube(k8s, kc, { contextName, currentContext, contextNames, server: cluster.server })
+  // each context's API server, so the cluster a repo names by its server can be found (Vault's)
+  const contextServers = Object.fromEntries(kc.getContexts().map((c) => [c.name, kc.getCluster(c.cluster)?.server ?? '']))
+  return makeKube(k8s, kc, { contextName, currentContext, contextNames, contextServers, server: cluster.server })
 }
 
 type Agentish = { createConnection?: (opts: unknown, cb?: unknown) => import('node:net').Socket }
@@ -368,7 +387,7 @@ function boundHandshake(socket: import('node:net').Socket, ms: number): void {
 function makeKube(
   k8s: ClientNode,
   kc: InstanceType<ClientNode['KubeConfig']>,
-  info: { contextName: string; currentContext: string; contextNames: string[]; server: string },
+  info: { contextName: string; currentContext: string; contextNames: string[]; contextServers: Record<string, string>; server: string },
 ): Kube {
   // KubernetesObjectApi resolves kind -> resource path through discovery; expose that for watches.
   class ObjectApi extends k8s.KubernetesObjectApi {

@@ -7,10 +7,11 @@
 import type { RunReads } from '../run-reads.ts'
 import type { KObj, KRef, Kube } from './kube.ts'
 
-const refKey = (r: KRef) => `kube get ${r.apiVersion} ${r.kind} ${r.namespace ?? ''}/${r.name}`
 const copy = <T>(value: T): T => (value === undefined ? value : structuredClone(value))
 
-export function withReadCache(k: Kube, reads: RunReads): Kube {
+/** `prefix` keeps the reads of a client of another cluster (context) apart from this one's. */
+export function withReadCache(k: Kube, reads: RunReads, prefix = ''): Kube {
+  const refKey = (r: KRef) => `${prefix}kube get ${r.apiVersion} ${r.kind} ${r.namespace ?? ''}/${r.name}`
   const cached: Kube = { ...k }
   for (const [name, value] of Object.entries(k)) {
     if (typeof value !== 'function' || ['get', 'list', 'waitFor', 'exec', 'logs'].includes(name)) continue
@@ -25,7 +26,7 @@ export function withReadCache(k: Kube, reads: RunReads): Kube {
   }
   cached.get = async (ref) => copy(await reads.once(refKey(ref), () => k.get(ref)))
   cached.list = async (apiVersion, kind, namespace, labelSelector) =>
-    copy(await reads.once(`kube list ${apiVersion} ${kind} ${namespace ?? ''} ${labelSelector ?? ''}`, () => k.list(apiVersion, kind, namespace, labelSelector)))
+    copy(await reads.once(`${prefix}kube list ${apiVersion} ${kind} ${namespace ?? ''} ${labelSelector ?? ''}`, () => k.list(apiVersion, kind, namespace, labelSelector)))
   cached.waitFor = async (ref, check, opts) => {
     // An object read earlier in this run, with no write of ours since, that is already what the
     // wait wants: done, as a wait started at that read would have been. Anything else waits fresh.

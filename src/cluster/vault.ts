@@ -8,7 +8,8 @@
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { forgetRunReads, runReads } from '../run-reads.ts'
-import { kube, type ExecResult } from './kube.ts'
+import type { ExecResult } from './kube.ts'
+import { vaultCluster } from './vault-cluster.ts'
 
 export interface VaultStatus {
   initialized: boolean
@@ -33,14 +34,19 @@ function firstLine(r: ExecResult): string {
  * in its JSON instead, which vaultStatus reads.)
  */
 async function vault(ctx: Ctx, command: string[], stdin?: string): Promise<ExecResult> {
-  const k = await kube(ctx)
+  // Vault may run on another cluster than Argo CD (src/cluster/vault-cluster.ts)
+  const { kube: k, context } = await vaultCluster(ctx)
   const { vaultNamespace: ns, vaultPod: pod } = ctx.settings
   const podObj = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: ns, name: pod })
-  if (!podObj) throw new SetupError(`pod ${ns}/${pod} does not exist`, 'check VAULT_NAMESPACE and VAULT_POD in .env (kubectl get pods -A | grep vault)')
+  if (!podObj)
+    throw new SetupError(
+      `pod ${ns}/${pod} does not exist${context ? ` (kube context ${context}, the cluster Vault runs on)` : ''}`,
+      `check VAULT_NAMESPACE and VAULT_POD in .env (kubectl ${context ? `--context ${context} ` : ''}get pods -A | grep vault)${context ? ', and VAULT_KUBE_CONTEXT' : ''}`,
+    )
   const container: string | undefined = podObj.spec?.containers?.[0]?.name
   const exec = () => k.exec(ns, pod, container, command, stdin)
   let r: ExecResult
-  if (isRead(command)) r = await runReads(ctx).once(`vault exec ${command.join(' ')}`, exec)
+  if (isRead(command)) r = await runReads(ctx).once(`vault exec ${context ?? ''} ${command.join(' ')}`, exec)
   else {
     // a login or a write: what this run read from Vault before (and anything else) is read again
     forgetRunReads(ctx)
@@ -50,7 +56,7 @@ async function vault(ctx: Ctx, command: string[], stdin?: string): Promise<ExecR
       forgetRunReads(ctx)
     }
   }
-  if (r.exitCode !== 0 && /\bVault is sealed\b/.test(`${r.stderr}\n${r.stdout}`)) throw new SetupError(`Vault is sealed (${command.slice(0, 3).join(' ')})`, unsealFix(ctx))
+  if (r.exitCode !== 0 && /\bVault is sealed\b/.test(`${r.stderr}\n${r.stdout}`)) throw new SetupError(`Vault is sealed (${command.slice(0, 3).join(' ')})`, unsealFix(ctx, context))
   return r
 }
 
@@ -74,14 +80,16 @@ export async function vaultStatus(ctx: Ctx): Promise<VaultStatus> {
   }
 }
 
-export function unsealFix(ctx: Ctx): string {
-  return `unseal it: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator unseal`
+/** `context`: the kube context of Vault's cluster when it is not KUBE_CONTEXT's. */
+export function unsealFix(ctx: Ctx, context?: string): string {
+  return `unseal it: kubectl ${context ? `--context ${context} ` : ''}-n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator unseal`
 }
 
 export async function requireUnsealed(ctx: Ctx): Promise<void> {
   const s = await vaultStatus(ctx)
-  if (!s.initialized) throw new SetupError('Vault is not initialized', `initialize it: kubectl -n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator init`)
-  if (s.sealed) throw new SetupError('Vault is sealed', unsealFix(ctx))
+  const { context } = await vaultCluster(ctx)
+  if (!s.initialized) throw new SetupError('Vault is not initialized', `initialize it: kubectl ${context ? `--context ${context} ` : ''}-n ${ctx.settings.vaultNamespace} exec -it ${ctx.settings.vaultPod} -- vault operator init`)
+  if (s.sealed) throw new SetupError('Vault is sealed', unsealFix(ctx, context))
 }
 
 export async function isLoggedIn(ctx: Ctx): Promise<boolean> {
