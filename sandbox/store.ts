@@ -66,9 +66,11 @@ interface Stored {
 }
 
 const HISTORY_LIMIT = 5000
+const CRD_CLEANUP_FINALIZER = 'customresourcecleanup.apiextensions.k8s.io'
 /** Field managers of the sandbox's own controllers (their writes skip the upstream schema check). */
 export const CONTROLLER_MANAGERS = new Set(['kube-controller-manager', 'k3s', 'external-secrets'])
 const clone = <T>(v: T): T => structuredClone(v)
+const finalizersOf = (o: KObject): string[] => (Array.isArray(o.metadata.finalizers) ? (o.metadata.finalizers as string[]) : [])
 
 export class Store {
   private readonly objects = new Map<string, Stored>()
@@ -249,6 +251,20 @@ export class Store {
     const key = this.key(type, ref.namespace, ref.name)
     const current = this.objects.get(key)
     if (!current) return undefined
+    // The API server deletes a CRD's objects first and keeps the CRD (Terminating, with its
+    // customresourcecleanup finalizer) while one of them waits for its own finalizers: an
+    // ImageUpdater whose controller is gone keeps its CRD too.
+    if (type.kind === 'CustomResourceDefinition' && !this.dry && !current.obj.metadata.deletionTimestamp) {
+      const served = typesOfCrd(current.obj)
+      const instances = [...this.objects.values()].filter((o) => served.some((t) => t.group === o.type.group && t.kind === o.type.kind && o.type.custom))
+      for (const o of instances) this.delete({ apiVersion: joinApiVersion(o.type.group, o.type.version), kind: o.type.kind, namespace: o.obj.metadata.namespace, name: o.obj.metadata.name })
+      if (this.instancesOf(current.obj).length) {
+        const next = this.present(current, type)
+        next.metadata.finalizers = [...new Set([...finalizersOf(next), CRD_CLEANUP_FINALIZER])]
+        next.metadata.deletionTimestamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z')
+        return this.commit(key, next, type, 'MODIFIED')
+      }
+    }
     const finalizers = current.obj.metadata.finalizers
     if (Array.isArray(finalizers) && finalizers.length > 0) {
       if (current.obj.metadata.deletionTimestamp) return this.present(current, type)
@@ -273,7 +289,25 @@ export class Store {
     const gone = this.present(current, type)
     gone.metadata.resourceVersion = String(++this.rv)
     this.emit({ type: 'DELETED', object: gone })
+    // the last object of a Terminating CRD is gone: the CRD goes too
+    if (type.custom) {
+      for (const [k, c] of [...this.objects]) {
+        if (c.type.kind !== 'CustomResourceDefinition' || !c.obj.metadata.deletionTimestamp || !finalizersOf(c.obj).includes(CRD_CLEANUP_FINALIZER)) continue
+        if (!typesOfCrd(c.obj).some((t) => t.group === type.group && t.kind === type.kind) || this.instancesOf(c.obj).length) continue
+        const next = clone(c.obj)
+        const left = finalizersOf(next).filter((f) => f !== CRD_CLEANUP_FINALIZER)
+        next.metadata.finalizers = left
+        if (left.length) this.commit(k, next, c.type, 'MODIFIED')
+        else this.remove(k, { obj: next, type: c.type }, c.type)
+      }
+    }
     return clone(gone)
+  }
+
+  /** The objects of the kinds a CRD serves. */
+  private instancesOf(crd: KObject): Stored[] {
+    const served = typesOfCrd(crd)
+    return [...this.objects.values()].filter((o) => served.some((t) => t.group === o.type.group && t.kind === o.type.kind && o.type.custom))
   }
 
   /** Runs `write` as a dry run (`dryRun=All`): it validates and returns the result but stores nothing. */

@@ -86,6 +86,8 @@ interface InFlight {
   released: boolean
 }
 
+const APP_RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io'
+
 export class ArgoCdController {
   private readonly renderCache = new Map<string, { key: string; comparison: Comparison }>()
   /** app → revision of the last automated sync attempt (Argo CD does not retry a failed one) */
@@ -221,9 +223,28 @@ export class ArgoCdController {
     return this.env.store.peek({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
   }
 
+  /**
+   * An Application being deleted: with Argo CD's resources finalizer its resources go first (a
+   * cascading delete) and the finalizer is removed once none is left, so a resource held by its own
+   * finalizer holds the Application too; without it the resources stay (orphaned), as upstream.
+   */
+  private cascade(app: KObject): void {
+    const finalizers: string[] = Array.isArray(app.metadata.finalizers) ? (app.metadata.finalizers as string[]) : []
+    if (!finalizers.includes(APP_RESOURCES_FINALIZER)) return
+    const left = this.tracked(app.metadata.name)
+    for (const o of left) if (!o.metadata.deletionTimestamp) this.env.store.delete({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+    if (this.tracked(app.metadata.name).length) return
+    const live = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name: app.metadata.name })
+    if (!live) return
+    live.metadata.finalizers = finalizers.filter((f) => f !== APP_RESOURCES_FINALIZER)
+    this.env.store.update(live, FIELD_MANAGER)
+    this.env.log(`argocd: ${app.metadata.name} deleted with its resources`)
+  }
+
   async reconcile(app: KObject): Promise<void> {
     const name = app.metadata.name
     const ref = { ...APP, namespace: app.metadata.namespace, name }
+    if (app.metadata.deletionTimestamp) return this.cascade(app)
     const cmp = await this.compare(app)
     const operation = app.operation
     const auto = app.spec?.syncPolicy?.automated

@@ -19,6 +19,7 @@ const IU = { apiVersion: 'argocd-image-updater.argoproj.io/v1alpha1', kind: 'Ima
 const APP = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
 const ANN = 'argocd-image-updater.argoproj.io/'
 const STATUS_REFRESH_MS = 10_000
+export const IU_FINALIZER = 'resources-finalizer.argocd-image-updater.argoproj.io'
 
 export interface ImageUpdaterDeps {
   store: Store
@@ -137,6 +138,9 @@ export class ImageUpdaterController {
     const { store } = this.deps
     const pod = store.list('v1', 'Pod').find((p) => p.metadata.labels?.['app.kubernetes.io/name'] === 'argocd-image-updater' && p.status?.phase === 'Running' && !p.metadata.deletionTimestamp)
     if (!pod) return
+    // a pod whose Deployment is deleted is being shut down (SIGTERM): it reconciles nothing more
+    const owner = ((pod.metadata as any).ownerReferences ?? []).find((r: any) => r.kind === 'ReplicaSet')?.deployment
+    if (owner && !store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: pod.metadata.namespace, name: owner })) return
     const ns = pod.metadata.namespace!
     const image: string = pod.spec?.containers?.[0]?.image ?? ''
     const appVersion = (/:v?(\d+\.\d+\.\d+)/.exec(image)?.[1] ?? pod.metadata.labels?.['app.kubernetes.io/version'] ?? '1.2.2').replace(/^v/, '')
@@ -144,7 +148,7 @@ export class ImageUpdaterController {
     this.level = parseLevel(cm?.data?.['log.level'])
     const registries: any[] = (cm?.data?.['registries.conf'] ? parse(cm.data['registries.conf'])?.registries : undefined) ?? []
     const log = this.podLog(pod, appVersion, registries.length)
-    const crs = store.typeOf(IU.apiVersion, IU.kind) ? store.list(IU.apiVersion, IU.kind, ns) : []
+    const crs = (store.typeOf(IU.apiVersion, IU.kind) ? store.list(IU.apiVersion, IU.kind, ns) : []).filter((cr) => this.holdFinalizer(cr))
     const podKey = `${ns}/${pod.metadata.name}`
     const warmUp = !this.warmedUp.has(podKey)
     const webhook = this.webhookPending
@@ -160,6 +164,28 @@ export class ImageUpdaterController {
       crLog.write('info', `Processing results: applications=${r.totals.applications} images_considered=${r.totals.considered} images_skipped=${r.totals.skipped} images_updated=${r.totals.updated} errors=${r.totals.errors}`)
       if (!warmUp && versionAtLeast(appVersion, 1, 2)) this.writeStatus(cr, r.totals, r.imagesManaged, r.updates)
     }
+  }
+
+  /**
+   * Like upstream's reconciler: every ImageUpdater it sees gets its finalizer, and one being deleted
+   * loses it (and is not processed). With the controller gone nobody removes it, so deleting an
+   * ImageUpdater after the controller hangs, and so does its CRD. Returns whether to process `cr`.
+   */
+  private holdFinalizer(cr: KObject): boolean {
+    const finalizers: string[] = Array.isArray(cr.metadata.finalizers) ? (cr.metadata.finalizers as string[]) : []
+    const ref = { ...IU, namespace: cr.metadata.namespace, name: cr.metadata.name }
+    const write = (next: string[]) => {
+      const live = this.deps.store.get(ref)
+      if (!live) return
+      live.metadata.finalizers = next
+      this.deps.store.update(live, 'argocd-image-updater')
+    }
+    if (cr.metadata.deletionTimestamp) {
+      if (finalizers.includes(IU_FINALIZER)) write(finalizers.filter((f) => f !== IU_FINALIZER))
+      return false
+    }
+    if (!finalizers.includes(IU_FINALIZER)) write([...finalizers, IU_FINALIZER])
+    return true
   }
 
   /** Status as upstream v1.2 writes it after each reconcile: Ready, Error and Reconciling conditions with its reasons. */
