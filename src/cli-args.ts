@@ -25,6 +25,12 @@ export interface RunOptions {
   help: boolean
   /** --app NAME (repeatable): the apps to onboard, as APPS does */
   apps?: string[]
+  /** lifecycle commands (src/lifecycle/): undo the setup; stop or restart updates of one app */
+  retire?: boolean
+  pause?: string
+  resume?: string
+  /** --retire keeps the GitHub token in Vault */
+  keepToken?: boolean
 }
 
 export const USAGE = `Usage: npx tsx scripts/run.ts [options]
@@ -55,6 +61,11 @@ Options:
   --switch-cluster  run against a different cluster than the one this GitOps repo's
                     setup ran against before (a rebuilt or moved cluster)
   --any-token-shape store a GitHub token that does not look like one (ghp_..., github_pat_...)
+  --pause <app>     stop Image Updater for this app (its ImageUpdater leaves what Argo CD
+                    syncs; the app keeps the tag it runs); --resume <app> brings it back
+  --retire          undo the setup: pin the tags last written, remove the ImageUpdaters, the
+                    controller, its values and ExternalSecrets, and the token in Vault
+                    (--keep-token keeps it); one commit; with --dry-run the plan
   -h, --help        show this help
 `
 
@@ -76,6 +87,10 @@ export const RUN_OPTIONS = {
   'any-token-shape': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
   app: { type: 'string', multiple: true },
+  retire: { type: 'boolean', default: false },
+  pause: { type: 'string' },
+  resume: { type: 'string' },
+  'keep-token': { type: 'boolean', default: false },
 } as const satisfies NonNullable<ParseArgsConfig['options']>
 
 /**
@@ -166,6 +181,14 @@ export function parseRunArgs(argv: string[], known: number[]): RunOptions {
   if (values.only) opts.only = parseIds(values.only, known, '--only')
   if (values.from !== undefined) opts.from = parseIds(values.from, known, '--from')[0]
   if (opts.only && opts.from !== undefined) throw new SetupError('--only and --from do not go together', 'use one of them')
+  const lifecycle = [values.retire && '--retire', values.pause !== undefined && '--pause', values.resume !== undefined && '--resume'].filter((f): f is string => Boolean(f))
+  if (lifecycle.length > 1) throw new SetupError(`${lifecycle.join(' and ')} do not go together`, 'use one of them per run')
+  if (lifecycle.length && (values.only || values.skip || values.from !== undefined)) throw new SetupError(`${lifecycle[0]} runs on its own, not with --only, --skip or --from`, `drop those: npx tsx scripts/run.ts ${lifecycle[0]}${values.pause ?? values.resume ? ` ${values.pause ?? values.resume}` : ''}`)
+  if (values['keep-token'] && !values.retire) throw new SetupError('--keep-token goes with --retire', 'use it as: npx tsx scripts/run.ts --retire --keep-token')
+  if (values.retire) opts.retire = true
+  if (values.pause !== undefined) opts.pause = values.pause
+  if (values.resume !== undefined) opts.resume = values.resume
+  if (values['keep-token']) opts.keepToken = true
   return opts
 }
 

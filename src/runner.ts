@@ -259,7 +259,8 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
     // only when Vault does not hold a token for this user yet (a converged rerun asks nothing).
     const resumedIds = opts.dryRun || opts.fresh ? [] : (ctx.state.run?.completed ?? [])
     // (without a terminal task 1 says so itself, after the checks that name bad settings)
-    if (!ctx.state.cluster && selected.some((t) => t.id === 1 && !resumedIds.includes(1)) && tokenNeedsAsking(ctx) && canAsk()) {
+    const lifecycle = opts.retire || opts.pause !== undefined || opts.resume !== undefined
+    if (!lifecycle && !ctx.state.cluster && selected.some((t) => t.id === 1 && !resumedIds.includes(1)) && tokenNeedsAsking(ctx) && canAsk()) {
       await askGithubToken(ctx)
       secrets = ctx.secrets
     }
@@ -273,6 +274,8 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
         return STOP_EXIT_CODE[cause]
       })
     }
+    // --retire, --pause, --resume: src/lifecycle/
+    if (lifecycle) return await (await import('./lifecycle/index.ts')).runLifecycle(ctx, { retire: Boolean(opts.retire), pause: opts.pause, resume: opts.resume, keepToken: Boolean(opts.keepToken), summaryOnly: opts.summaryOnly })
     return await runSelected(ctx, selected, tasks, opts, commands.resume, cliDone)
   } catch (err) {
     return fail(err)

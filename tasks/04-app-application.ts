@@ -14,6 +14,7 @@ import type { Change, Task } from '../src/task.ts'
 import { applicationRepairs, imageUpdaterRepairs, kustomizationRepairs, planRepairs, type Repair } from '../src/repairs.ts'
 import { appendToSequence, getAt } from '../src/yaml-edit.ts'
 import { findImageUpdaters, imageUpdaterFiles, imageUpdaterFor, rememberImageUpdaterFile } from '../src/image-updaters.ts'
+import { isPaused } from '../src/lifecycle/paused-mark.ts'
 
 export const IMAGE_UPDATER_FILE = 'image-updater.yaml'
 
@@ -96,10 +97,12 @@ export const task: Task = {
         changes.push(explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`))
       // the kustomization lists the ImageUpdater's file when it is in the app's folder (else another Application syncs it)
       const listed = iuRel.startsWith(`${app.appPath}/`) ? iuRel.slice(app.appPath.length + 1) : undefined
+      const paused = isPaused(await readRepoFile(ctx, iuRel))
       changes.push(
         await planRepairs(ctx, kustomizationRel, kustomization, [
           ...kustomizationRepairs(kustomization, kustomizationRel, { argocdNamespace: ns, destination: app.namespace, docs }),
-          ...(listed ? [{ reason: `resources lists ${listed}`, routine: true, edit: (t: string) => appendToSequence(t, kustomizationRel, ['resources'], listed) }] : []),
+          // a paused app (--pause, src/lifecycle/) keeps its ImageUpdater out of resources
+          ...(listed && !paused ? [{ reason: `resources lists ${listed}`, routine: true, edit: (t: string) => appendToSequence(t, kustomizationRel, ['resources'], listed) }] : []),
         ]),
       )
     }

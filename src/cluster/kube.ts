@@ -74,6 +74,8 @@ export interface Kube {
   apply(obj: KObj, opts: { force: boolean }): Promise<KObj>
   /** JSON merge patch (annotations, sync operations, pausing auto-prune) */
   mergePatch(ref: KRef, patch: unknown): Promise<KObj>
+  /** deletes (background propagation); false when it was not there */
+  delete(ref: KRef): Promise<boolean>
   /** resolves with the object once `check` says ready; watches, reconnecting when a watch drops */
   waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj>
   exec(namespace: string, pod: string, container: string | undefined, command: string[], stdin?: string | Buffer): Promise<ExecResult>
@@ -467,6 +469,16 @@ function makeKube(
     }
   }
 
+  async function del(ref: KRef): Promise<boolean> {
+    try {
+      await withApplyRetry(() => objects.delete(header(ref) as never, undefined, undefined, undefined, undefined, 'Background'))
+      return true
+    } catch (err) {
+      if (statusOf(err) === 404) return false
+      throw failure(err, `delete ${label(ref)}`)
+    }
+  }
+
   async function waitFor(ref: KRef, check: WaitCheck, opts: WaitOptions): Promise<KObj> {
     // the timer starts first and covers everything, discovery included: a stalled API server cannot
     // stretch a wait beyond SYNC_TIMEOUT_SECONDS
@@ -629,5 +641,5 @@ function makeKube(
     }
   }
 
-  return { ...info, get, list, apply, mergePatch, waitFor, exec, logs }
+  return { ...info, get, list, apply, mergePatch, delete: del, waitFor, exec, logs }
 }

@@ -5,6 +5,7 @@
 //   vault login -no-print -
 //   vault kv get -format=json <path>
 //   vault kv put -format=json <path> username=<user> pat=-
+//   vault kv metadata delete <path> (a retirement)
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { forgetRunReads, runReads } from '../run-reads.ts'
@@ -133,4 +134,10 @@ export async function kvGet(ctx: Ctx, path: string): Promise<KvSecret | undefine
 export async function kvPutGithub(ctx: Ctx, path: string, username: string, pat: string): Promise<void> {
   const r = await vault(ctx, ['vault', 'kv', 'put', '-format=json', path, `username=${username}`, 'pat=-'], pat)
   if (r.exitCode !== 0) throw new SetupError(`vault kv put ${path} failed: ${firstLine(r)}`, 'check that the KV v2 engine is mounted at the path prefix and the token may write it')
+}
+
+/** Removes the key with every version (`vault kv metadata delete`), as a retirement does. */
+export async function kvDestroy(ctx: Ctx, path: string): Promise<void> {
+  const r = await vault(ctx, ['vault', 'kv', 'metadata', 'delete', path])
+  if (r.exitCode !== 0) throw new SetupError(`vault kv metadata delete ${path} failed: ${firstLine(r)}`, 'check that the token may delete metadata at that path (vault policy: delete on <mount>/metadata/...)')
 }

@@ -12,6 +12,7 @@ import { judgeApp, resourceLabel, snapshotFor, type Verdict } from './app-snapsh
 import { warningsWithCauses } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API, knownOurs } from './our-resources.ts'
+import { isPaused } from '../lifecycle/paused-mark.ts'
 import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './controller-log.ts'
 import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
@@ -238,6 +239,8 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     const iuHint = `kubectl -n ${ns} get imageupdater ${spec.name} -o yaml; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
     const manages = `ImageUpdater ${spec.name} manages the image`
     await guard(manages, iuHint, async () => {
+      // paused with --pause (src/lifecycle/pause.ts): no ImageUpdater on purpose, nothing to judge
+      if (isPaused(await readRepoFile(ctx, `${spec.appPath}/image-updater.yaml`))) return record(manages, [], `paused (--pause ${spec.name}); --resume ${spec.name} brings it back`, iuHint)
       const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: spec.name }
       const iu = await k.get(ref)
       if (!iu) return record(manages, [`ImageUpdater ${ns}/${spec.name} not found`], '', iuHint)

@@ -1,0 +1,170 @@
+// The cluster half of `--retire`, planned after the push (a dry run plans it against the cluster as
+// it is): see src/lifecycle/retire.ts for the order and why.
+import type { Ctx } from '../context.ts'
+import type { Change } from '../task.ts'
+import { SetupError } from '../errors.ts'
+import { kube, type KObj, type Kube } from '../cluster/kube.ts'
+import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API } from '../cluster/our-resources.ts'
+import { CONTROLLER_CONFIGMAP } from '../cluster/verify.ts'
+import { ensureLogin, isLoggedIn, kvDestroy, kvGet } from '../cluster/vault.ts'
+import { readRepoFile } from '../files.ts'
+import { parseYaml } from '../yaml-parse.ts'
+import { appRef, deleteWithResources, syncAndWait, workloadChanges, workloadsOf, type WorkloadState } from './cluster-steps.ts'
+import { ARGO_HELM, CHART_NAME, includesOf, type Footprint } from './footprint.ts'
+import { remainingReaders, repoLeftovers, type RetireOptions } from './retire.ts'
+
+const IU_CRD = 'imageupdaters.argocd-image-updater.argoproj.io'
+
+async function liveImageUpdaters(k: Kube, ns: string): Promise<KObj[]> {
+  try {
+    return await k.list(IMAGE_UPDATER_API, 'ImageUpdater', ns)
+  } catch {
+    return [] // the kind is gone with its CRD
+  }
+}
+
+const isChartApp = (a: KObj) => [a.spec?.source, ...(a.spec?.sources ?? [])].some((s) => s?.chart === CHART_NAME)
+const iuLabel = (o: KObj) => `ImageUpdater ${o.metadata.namespace}/${o.metadata.name}${o.metadata.deletionTimestamp ? ' (Terminating)' : ''}`
+
+export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOptions, rev: string | undefined): Promise<Change[]> {
+  const k = await kube(ctx)
+  const ns = ctx.settings.argocdNamespace
+  const changes: Change[] = []
+  const short = rev ? rev.slice(0, 7) : 'the pushed commit'
+  const appNames = fp.apps.map((a) => a.name)
+  const before = new Map<string, WorkloadState[]>()
+  for (const name of appNames) before.set(name, await workloadsOf(k, await k.get(appRef(ctx, name))))
+
+  // 1. the apps first: Argo CD prunes their ImageUpdaters while the controller still runs
+  const ius = await liveImageUpdaters(k, ns)
+  for (const name of appNames) {
+    if (!(await k.get(appRef(ctx, name)))) continue
+    const mine = ius.filter((iu) => iu.metadata.labels?.['app.kubernetes.io/instance'] === name || fp.imageUpdaters.some((d) => d.name === iu.metadata.name))
+    const keeps = (before.get(name) ?? []).map((w) => `${w.label} keeps ${w.images.join(', ')}`).join('; ')
+    changes.push({
+      summary: `sync Application ${ns}/${name} at ${short}${mine.length ? `: Argo CD prunes ${mine.map(iuLabel).join(', ')} while the controller runs` : ''}${keeps ? `; ${keeps}` : ''}`,
+      async apply() {
+        const target = rev ?? ctx.pushedRevision
+        if (!target) throw new SetupError('no pushed commit to sync to', 'run the same command again')
+        await syncAndWait(ctx, k, name, target, async () => {
+          const left = (await liveImageUpdaters(k, ns)).filter((iu) => mine.some((m) => m.metadata.name === iu.metadata.name))
+          return left.length ? `${left.map(iuLabel).join(', ')} still there` : undefined
+        })
+        const changed = workloadChanges(before.get(name) ?? [], await workloadsOf(k, await k.get(appRef(ctx, name))))
+        if (changed.length) throw new SetupError(`the retirement changed what ${name} runs: ${changed.join('; ')}`, `look at ${name}'s kustomization images: and the Application; the tag Image Updater last wrote is in git history (git log -p -- '*.argocd-source-${name}.yaml')`)
+        ctx.log(`${name}: Synced and Healthy at ${target.slice(0, 7)}, its ImageUpdater pruned; ${keeps || 'no workload listed'}`)
+      },
+    })
+  }
+  // ImageUpdaters no app of the repo prunes (applied by hand, or their app is gone): deleted directly, still before the controller
+  const orphans = ius.filter((iu) => !fp.imageUpdaters.some((d) => d.name === iu.metadata.name) && !appNames.includes(iu.metadata.labels?.['app.kubernetes.io/instance'] ?? ''))
+  if (orphans.length)
+    changes.push({
+      summary: `delete ${orphans.map(iuLabel).join(', ')} (no Application of the repo syncs it) while the controller still removes their finalizer`,
+      async apply() {
+        for (const iu of orphans) {
+          const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: iu.metadata.namespace, name: iu.metadata.name }
+          await k.delete(ref)
+          await k.waitFor(ref, (o) => (o ? { waiting: 'Terminating' } : { ready: true }), { timeoutMs: Number(ctx.settings.syncTimeoutSeconds) * 1000, what: `${iuLabel(iu)} deleted` })
+        }
+      },
+    })
+
+  // 2. the controller: the chart's Application with its resources, once no ImageUpdater is left
+  const chartApps = (await k.list('argoproj.io/v1alpha1', 'Application', ns)).filter(isChartApp)
+  for (const app of chartApps) {
+    changes.push({
+      summary: `delete Application ${ns}/${app.metadata.name} with its resources (the controller, its CRD, ConfigMap and RBAC), after every ImageUpdater is gone`,
+      async apply() {
+        const left = await liveImageUpdaters(k, ns)
+        if (left.length)
+          throw new SetupError(
+            `${left.map(iuLabel).join(', ')} still exist: deleting the controller now would leave them (and their CRD) stuck Terminating, since only the controller removes their finalizer`,
+            `delete them first (kubectl -n ${ns} delete imageupdater ${left.map((o) => o.metadata.name).join(' ')}), then run the same command again`,
+          )
+        await deleteWithResources(ctx, k, app.metadata.name, async () => (await liveImageUpdaters(k, ns)).filter((o) => o.metadata.deletionTimestamp).map(iuLabel))
+        ctx.log(`Application ${ns}/${app.metadata.name} deleted with its resources`)
+      },
+    })
+  }
+
+  // 3. the ExternalSecrets: pruned by the Applications that synced them, else deleted
+  const esRefs = fp.externalSecrets.map((d) => ({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: d.namespace ?? ns, name: d.name }))
+  const liveEs = (await Promise.all(esRefs.map(async (r) => ((await k.get(r).catch(() => undefined)) ? r : undefined)))).filter((r) => r !== undefined)
+  if (liveEs.length) {
+    const syncers = [...new Set(fp.externalSecrets.flatMap((d) => includesOf(fp.docs, d.file).map((a) => a.name)))]
+    const names = liveEs.map((r) => `${r.namespace}/${r.name}`).join(', ')
+    changes.push({
+      summary: syncers.length ? `sync Application ${syncers.map((s) => `${ns}/${s}`).join(', ')} at ${short}: Argo CD prunes ExternalSecret ${names} (their Secrets go with them)` : `delete ExternalSecret ${names} (their Secrets go with them)`,
+      async apply() {
+        const target = rev ?? ctx.pushedRevision
+        for (const s of syncers) if (target) await syncAndWait(ctx, k, s, target)
+        // an Application without prune leaves them: deleted here
+        for (const r of liveEs) await k.delete(r)
+        for (const r of liveEs) await k.waitFor(r, (o) => (o ? { waiting: 'still there' } : { ready: true }), { timeoutMs: Number(ctx.settings.syncTimeoutSeconds) * 1000, what: `ExternalSecret ${r.namespace}/${r.name} deleted` })
+      },
+    })
+  }
+
+  // 4. the AppProject as the repo has it now (argo-helm gone from sourceRepos)
+  for (const p of fp.docs.filter((d) => d.kind === 'AppProject')) {
+    const live = await k.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', namespace: p.namespace ?? ns, name: p.name })
+    if (!live || !(live.spec?.sourceRepos ?? []).includes(ARGO_HELM)) continue
+    const text = await readRepoFile(ctx, p.file)
+    const desired = text === null ? undefined : (parseYaml(text)[p.index]?.toJS() as KObj | undefined)
+    if (!desired || (desired.spec?.sourceRepos ?? []).includes(ARGO_HELM)) continue
+    changes.push({
+      summary: `apply AppProject ${live.metadata.namespace}/${p.name} from ${p.file} (server-side): sourceRepos without ${ARGO_HELM}`,
+      async apply() {
+        await k.apply({ ...desired, metadata: { ...desired.metadata, namespace: desired.metadata.namespace ?? ns } }, { force: true })
+      },
+    })
+  }
+
+  // 5. the token in Vault, unless something else reads it
+  const readers = remainingReaders(ctx, fp)
+  const path = ctx.settings.vaultPath
+  if (opts.keepToken) ctx.log(`${path}: kept (--keep-token)`)
+  else if (readers.length) ctx.log(`${path}: kept, ${readers.map((r) => `ExternalSecret ${r.namespace ?? ns}/${r.name} (${r.file})`).join(', ')} read${readers.length === 1 ? 's' : ''} it too`)
+  else {
+    const readable = ctx.dryRun ? await isLoggedIn(ctx) : await ensureLogin(ctx)
+    if (!readable || (await kvGet(ctx, path)))
+      changes.push({
+        summary: `vault kv metadata delete ${path}: the GitHub token, read by no ExternalSecret of the repo any more (--keep-token keeps it)`,
+        async apply() {
+          await ensureLogin(ctx)
+          await kvDestroy(ctx, path)
+        },
+      })
+  }
+
+  if (!changes.length && !fp.apps.length) return []
+  // 6. verified: nothing of the updater left, every app as it was
+  changes.push({
+    summary: 'verify: nothing of Image Updater left in the cluster or in the repo outside docs/; every app Synced and Healthy, running what it ran',
+    async apply() {
+      const problems: string[] = []
+      if (await k.get({ apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: IU_CRD })) problems.push(`CRD ${IU_CRD} is still there`)
+      for (const iu of await liveImageUpdaters(k, ns)) problems.push(`${iuLabel(iu)} is still there`)
+      if (await k.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: CONTROLLER_DEPLOYMENT })) problems.push(`Deployment ${ns}/${CONTROLLER_DEPLOYMENT} is still there`)
+      if (await k.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP })) problems.push(`ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} is still there`)
+      for (const a of (await k.list('argoproj.io/v1alpha1', 'Application', ns)).filter(isChartApp)) problems.push(`Application ${ns}/${a.metadata.name} (the ${CHART_NAME} chart) is still there`)
+      for (const r of esRefs) if (await k.get(r).catch(() => undefined)) problems.push(`ExternalSecret ${r.namespace}/${r.name} is still there`)
+      for (const s of fp.secretsRead) {
+        const [sns, sname] = s.split('/')
+        if (await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: sns, name: sname })) problems.push(`Secret ${s} is still there`)
+      }
+      for (const line of await repoLeftovers(ctx)) problems.push(`repo: ${line}`)
+      for (const name of appNames) {
+        const app = await k.get(appRef(ctx, name))
+        const sync = app?.status?.sync?.status
+        const health = app?.status?.health?.status
+        if (sync !== 'Synced' || health !== 'Healthy') problems.push(`Application ${ns}/${name} is ${sync ?? 'missing'}/${health ?? 'missing'}`)
+        problems.push(...workloadChanges(before.get(name) ?? [], await workloadsOf(k, app)).map((p) => `${name}: ${p}`))
+      }
+      if (problems.length) throw new SetupError(`the retirement is not complete:\n  ${problems.join('\n  ')}`, 'fix what is named above (each line says what is left), then run the same command again')
+      ctx.log(`verified: nothing of Image Updater left; ${appNames.length ? `${appNames.join(', ')} Synced and Healthy, running what they ran` : 'no app was updated by it'}`)
+    },
+  })
+  return changes
+}
