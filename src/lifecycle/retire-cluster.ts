@@ -83,6 +83,10 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
             `delete them first (kubectl -n ${ns} delete imageupdater ${left.map((o) => o.metadata.name).join(' ')}), then run the same command again`,
           )
         await deleteWithResources(ctx, k, app.metadata.name, async () => (await liveImageUpdaters(k, ns)).filter((o) => o.metadata.deletionTimestamp).map(iuLabel))
+        // the chart marks its CRD helm.sh/resource-policy: keep, which Argo CD may honour: with no
+        // ImageUpdater left, deleting it loses nothing
+        const crdRef = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: IU_CRD }
+        if (await k.delete(crdRef)) await k.waitFor(crdRef, (o) => (o ? { waiting: 'Terminating' } : { ready: true }), { timeoutMs: Number(ctx.settings.syncTimeoutSeconds) * 1000, what: `CRD ${IU_CRD} deleted` })
         ctx.log(`Application ${ns}/${app.metadata.name} deleted with its resources`)
       },
     })
