@@ -89,6 +89,19 @@ test('allow-tags and strategy validation like the real controller', () => {
   const bare = parseAllowTags('^sha-[0-9a-f]+$')
   assert.match(bare.warning!, /Invalid match option syntax/)
   assert.equal(bare.value('sha-abc123'), false, 'a bare regex matches nothing')
+  // Go's regexp (RE2) compiles the filter: what JavaScript takes and Go refuses matches no tag at all
+  for (const re of ['^sha-(?=[0-9a-f]{7})[0-9a-f]+$', '^(?!latest$).*', '(?<=sha-)[0-9a-f]+', '^(v)\\d+\\1$', '^v[0-9]++$', '^(?>sha)-x$']) {
+    assert.doesNotThrow(() => new RegExp(re.replace('++', '+').replace('(?>', '(?:')), 'JavaScript takes it (possessive and atomic aside)')
+    const refused = parseAllowTags(`regexp:${re}`)
+    assert.equal(refused.warning, `Could not compile regexp '${re}'`, re)
+    assert.deepEqual(['sha-1234567', 'sha-1234567abc', 'v1', 'latest'].filter(refused.value), [], `${re} matches no tag`)
+  }
+  const rewritten = parseAllowTags('regexp:^sha-[0-9a-f]{7,}$')
+  assert.deepEqual([rewritten.warning, ['sha-1234567abc', 'sha-123', 'xsha-1234567'].filter(rewritten.value)], [undefined, ['sha-1234567abc']])
+  // Go syntax JavaScript lacks compiles: named groups (?P<n>), flags (?i), \z
+  assert.deepEqual(['(?P<sha>^sha-[0-9a-f]+$)', '(?i)^SHA-[0-9A-F]+\\z'].map((re) => parseAllowTags(`regexp:${re}`)).map((p) => [p.warning, p.value('sha-abc')]), [[undefined, true], [undefined, true]])
+  assert.equal(parseAllowTags('ANY').value('anything'), true)
+  assert.deepEqual([parseAllowTags('glob:sha-*').warning, parseAllowTags('glob:sha-*').value('sha-1')], ['Unknown match function: glob', false])
   assert.equal(parseStrategy(undefined).value, 'semver')
   assert.equal(parseStrategy('newest-build').warning, undefined)
   assert.equal(parseStrategy('latest').value, 'newest-build')

@@ -1,23 +1,29 @@
 // Image Updater's per-image settings, validated the way the real controller does: `allow-tags` must
-// be `regexp:<re>` or `any` (anything else logs "Invalid match option syntax" and then matches no tag
-// at all), strategies `semver` (default), `newest-build`, `alphabetical`, `digest`, with `latest` and
-// `name` as deprecated aliases and an unknown value falling back to semver.
+// be `regexp:<re>` or `any` (anything else logs "Invalid match option syntax" or "Unknown match
+// function" and then matches no tag at all); the regexp compiles with Go's rules (RE2, through
+// re2js): a lookahead, lookbehind, backreference or possessive quantifier logs "Could not compile
+// regexp" and matches no tag, where JavaScript would have taken it; strategies `semver` (default),
+// `newest-build`, `alphabetical`, `digest`, with `latest` and `name` as deprecated aliases and an
+// unknown value falling back to semver.
+import { RE2JS } from 're2js'
 
 export type Strategy = 'semver' | 'newest-build' | 'alphabetical' | 'digest'
 export interface TagInfo { tag: string; builtAt: Date; digest?: string }
 export interface Parsed<T> { value: T; warning?: string }
 
 export function parseAllowTags(option: string | undefined): Parsed<(tag: string) => boolean> {
-  if (option === undefined || option === '' || option === 'any') return { value: () => true }
-  if (option.startsWith('regexp:')) {
-    try {
-      const re = new RegExp(option.slice('regexp:'.length))
-      return { value: (tag) => re.test(tag) }
-    } catch (e) {
-      return { value: () => false, warning: `Could not compile regexp '${option.slice(7)}': ${(e as Error).message}` }
-    }
+  if (option === undefined || option === '' || option.toLowerCase() === 'any') return { value: () => true }
+  const colon = option.indexOf(':')
+  if (colon < 0) return { value: () => false, warning: `Invalid match option syntax '${option}', ignoring` }
+  const [fn, re] = [option.slice(0, colon), option.slice(colon + 1)]
+  if (fn.toLowerCase() !== 'regexp') return { value: () => false, warning: `Unknown match function: ${fn}` }
+  try {
+    // Go's regexp.MatchString: a match anywhere in the tag (anchors are the filter's own)
+    const compiled = RE2JS.compile(re)
+    return { value: (tag) => compiled.test(tag) }
+  } catch {
+    return { value: () => false, warning: `Could not compile regexp '${re}'` }
   }
-  return { value: () => false, warning: `Invalid match option syntax '${option}', ignoring` }
 }
 
 export function parseIgnoreTags(option: string | undefined): (tag: string) => boolean {
