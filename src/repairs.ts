@@ -8,6 +8,7 @@ import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { planFile } from './files.ts'
 import type { ChartShape } from './render/chart.ts'
+import { goRegexpCause, goRegexpProblem } from './render/go-regexp.ts'
 import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
 import { OLD_PULL_SECRET, PULL_SECRET } from './pull-secret.ts'
@@ -55,6 +56,26 @@ function strategyRepair(rel: string, path: YamlPath, value: unknown, line: numbe
 function allowTagsRepair(rel: string, path: YamlPath, value: unknown): Repair | undefined {
   if (typeof value !== 'string' || value === 'any' || value.startsWith('regexp:')) return undefined
   return { reason: `allowTags "${value}" lacks the regexp: prefix, so it matches no tag: regexp:${value}`, edit: (t) => setScalar(t, rel, path, `regexp:${value}`) }
+}
+
+/**
+ * A tag filter Go's regexp refuses (lookaround, backreferences, possessive quantifiers...): Image
+ * Updater would match no tag with it. Refused before anything is written, with the construct and a
+ * rewrite Go accepts (`where`: file and line or annotation; `field`: what to change, and where).
+ */
+function refuseGoRefusedFilter(value: unknown, where: string, field: string): void {
+  if (typeof value !== 'string' || value.toLowerCase() === 'any') return
+  const re = value.startsWith('regexp:') ? value.slice('regexp:'.length) : value
+  const problem = goRegexpProblem(re)
+  if (!problem) return
+  throw new SetupError(
+    `${where}: the tag filter ${goRegexpCause(re, problem)}`,
+    problem.rewrite !== undefined
+      ? `set ${field} to regexp:${problem.rewrite} (the same tags, in syntax Go accepts), then rerun`
+      : problem.construct
+        ? `take ${problem.remove} out of ${field}, then rerun`
+        : `fix ${field} (Go's syntax: https://pkg.go.dev/regexp/syntax), then rerun`,
+  )
 }
 
 /** A pull-secret reference to the chart's own Secret (the name an older run used): the pull secret's own name. */
@@ -180,7 +201,9 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
     const strategy = getAt(text, rel, [...base, 'updateStrategy'])
     const s = strategyRepair(rel, [...base, 'updateStrategy'], strategy.value, strategy.line)
     if (s) repairs.push(s)
-    const allow = allowTagsRepair(rel, [...base, 'allowTags'], getAt(text, rel, [...base, 'allowTags']).value)
+    const allowTags = getAt(text, rel, [...base, 'allowTags'])
+    refuseGoRefusedFilter(allowTags.value, `${rel}:${allowTags.line}`, `${[...base, 'allowTags'].join('.')} in ${rel}`)
+    const allow = allowTagsRepair(rel, [...base, 'allowTags'], allowTags.value)
     if (allow) repairs.push(allow)
     const pull = oldPullSecretRepair(rel, [...base, 'pullSecret'], getAt(text, rel, [...base, 'pullSecret']).value, o.argocdNamespace)
     if (pull) repairs.push(pull)
@@ -202,6 +225,7 @@ export function applicationRepairs(text: string, rel: string, o: { app: AppSpec;
     for (const [key, value] of Object.entries(annotations as Record<string, unknown>)) {
       if (!key.startsWith(ANN)) continue
       const option = key.slice(ANN.length)
+      if (/(^|\.)(tag-match-expr|allow-tags)$/.test(option)) refuseGoRefusedFilter(value, `${rel}:${getAt(text, rel, ['metadata', 'annotations', key]).line}`, `the annotation ${key} in ${rel}`)
       if (/(^|\.)tag-match-expr$/.test(option)) {
         const allowKey = key.replace(/tag-match-expr$/, 'allow-tags')
         const re = String(value ?? '')
@@ -275,6 +299,7 @@ export function annotationImages(annotations: Record<string, unknown>, app: AppS
   const push = (alias: string, imageName: string, mine: boolean) => {
     const strategy = ann(`${alias}.update-strategy`)
     const allow = ann(`${alias}.allow-tags`) ?? ann(`${alias}.tag-match-expr`)
+    refuseGoRefusedFilter(allow, `the ${app.name} Application's annotations`, `the annotation ${ANN}${alias}.${ann(`${alias}.allow-tags`) !== undefined ? 'allow-tags' : 'tag-match-expr'}`)
     const settings: [string, string][] = []
     const renamed = strategy === undefined ? (mine ? app.policy.strategy : undefined) : (RENAMED[strategy] ?? strategy)
     if (renamed) settings.push(['updateStrategy', renamed])

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { sampleFiles } from '../sandbox/sample-repo.ts'
 import { fixture, git, runSetup, snapshot, withCluster, type Fixture } from './helpers.ts'
+import { APP, byHand, handFollowed, IU } from './by-hand.ts'
 
 interface Case {
   name: string
@@ -25,7 +26,21 @@ const cases: Case[] = [
   { name: 'empty GITHUB_USERNAME', env: { GITHUB_USERNAME: ' ' }, cause: /missing setting GITHUB_USERNAME/, fix: /fix: set GITHUB_USERNAME/ },
   { name: 'GitOps dir that is not a repo', env: { GITOPS_REPO_DIR: tmpdir() }, cause: /is not a git checkout/, fix: /fix: point GITOPS_REPO_DIR/ },
   { name: 'invalid image reference', env: { IMAGE: 'ghcr.io/MeiRong/it-tools:latest' }, cause: /IMAGE "ghcr.io\/MeiRong\/it-tools:latest" is not an image reference/, fix: /fix: set IMAGE like/ },
-  { name: 'regex that does not compile', env: { TAG_REGEX: '^sha-[0-9a-f+$' }, cause: /TAG_REGEX "\^sha-\[0-9a-f\+\$" does not compile/, fix: /fix: set TAG_REGEX/ },
+  { name: 'regex that does not compile', env: { TAG_REGEX: '^sha-[0-9a-f+$' }, cause: /TAG_REGEX "\^sha-\[0-9a-f\+\$" does not compile: missing closing \]/, fix: /fix: set TAG_REGEX to a regular expression Go accepts/ },
+  { name: 'regex Go refuses (a lookahead JavaScript takes)', env: { TAG_REGEX: '^sha-(?=[0-9a-f]{7})[0-9a-f]+$' }, cause: /TAG_REGEX "\^sha-\(\?=\[0-9a-f\]\{7\}\)\[0-9a-f\]\+\$" uses a lookahead `\(\?=`, which Go's regexp \(RE2\) refuses: Image Updater logs "Could not compile regexp" and then matches no tag at all/, fix: /fix: set TAG_REGEX=\^sha-\[0-9a-f\]\{7,\}\$ \(the same tags, in syntax Go accepts\)/ },
+  { name: 'per-app regex Go refuses, with no rewrite to derive', env: { APP_IT_TOOLS_TAG_REGEX: '^(?!latest$).+$' }, cause: /APP_IT_TOOLS_TAG_REGEX "\^\(\?!latest\$\)\.\+\$" uses a negative lookahead `\(\?!`/, fix: /fix: take the negative lookahead \(\?!\.\.\.\) \(Go has no lookaround: list the tags to skip in ignore-tags instead\) out of APP_IT_TOOLS_TAG_REGEX/ },
+  {
+    name: 'a tag filter Go refuses in the annotations of a plan followed by hand',
+    overrides: { ...handFollowed, [APP]: byHand[APP]!.replace('it-tools.tag-match-expr: ^sha-[0-9a-f]+$', 'it-tools.allow-tags: regexp:^sha-(?=[0-9a-f]{7})[0-9a-f]+$') },
+    cause: /argocd\/applications\/it-tools\.yaml:\d+: the tag filter "\^sha-\(\?=\[0-9a-f\]\{7\}\)\[0-9a-f\]\+\$" uses a lookahead `\(\?=`, which Go's regexp \(RE2\) refuses/,
+    fix: /fix: set the annotation argocd-image-updater\.argoproj\.io\/it-tools\.allow-tags in argocd\/applications\/it-tools\.yaml to regexp:\^sha-\[0-9a-f\]\{7,\}\$/,
+  },
+  {
+    name: 'a tag filter Go refuses in an existing ImageUpdater',
+    overrides: { ...byHand, [IU]: byHand[IU]!.replace(/allowTags: .*/, () => "allowTags: 'regexp:^v(\\d+)\\.\\1$'") },
+    cause: /image-updater\.yaml:\d+: the tag filter "\^v\(\\d\+\)\\\.\\1\$" uses a backreference `\\1`/,
+    fix: /fix: take the backreference \\1 \(Go has no backreferences: spell the repeated part out\) out of spec\.applicationRefs\.0\.images\.0\.commonUpdateSettings\.allowTags in k8s\/helm\/manifests\/it-tools\/image-updater\.yaml/,
+  },
   { name: 'regex with its own regexp: prefix', env: { TAG_REGEX: 'regexp:^sha-[0-9a-f]+$' }, cause: /starts with "regexp:"/, fix: /fix: set TAG_REGEX=\^sha-/ },
   { name: 'unknown strategy', env: { UPDATE_STRATEGY: 'latest' }, cause: /UPDATE_STRATEGY "latest" is not an Image Updater strategy/, fix: /fix: set UPDATE_STRATEGY to one of semver, newest-build/ },
   { name: 'annotation-only chart 0.x', env: { CHART_VERSION: '0.14.0' }, cause: /Image Updater 0\.x, which is configured by annotations only/, fix: /fix: set CHART_VERSION=1\.2\.4/ },

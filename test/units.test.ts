@@ -197,3 +197,36 @@ test("an unreachable API at 127.0.0.1 off the k3s host: the fix names k3s.yaml's
   assert.equal(unreachableFix('https://192.168.1.10:6443', refused, false), usual)
   assert.equal(unreachableFix('https://127.0.0.1:6443', Object.assign(new Error('Unauthorized'), { code: 401 }), false), usual, 'it answered')
 })
+
+test("tag filters as Go's regexp (RE2) compiles them: the construct it refuses, and a rewrite it accepts where one can be derived", async () => {
+  const { goRegexpProblem } = await import('../src/render/go-regexp.ts')
+  const { RE2JS } = await import('re2js')
+  // [filter, construct, rewrite or undefined]
+  const cases: [string, string, string | undefined][] = [
+    ['^sha-(?=[0-9a-f]{7})[0-9a-f]+$', 'a lookahead `(?=`', '^sha-[0-9a-f]{7,}$'],
+    ['^v(?=\\d)\\d+\\.\\d+$', 'a lookahead `(?=`', '^v\\d+\\.\\d+$'],
+    ['^v[0-9]++$', 'a possessive quantifier `++`', '^v[0-9]+$'],
+    ['^(?>sha)-[0-9a-f]+\\Z', 'an atomic group `(?>`', '^(?:sha)-[0-9a-f]+\\z'],
+    ['^(?!latest$).+$', 'a negative lookahead `(?!`', undefined],
+    ['(?<=sha-)[0-9a-f]+$', 'a lookbehind `(?<=`', undefined],
+    ['(?<!x)v1', 'a negative lookbehind `(?<!`', undefined],
+    ['^(v)\\d+\\1$', 'a backreference `\\1`', undefined],
+    ['^x{1001}$', 'a repeat count over 1000 `{1001}`', undefined],
+    // a lookahead that is more than a minimum count of the run to the end cannot be dropped
+    ['^(?=a{3})a*ab$', 'a lookahead `(?=`', undefined],
+  ]
+  for (const [re, construct, rewrite] of cases) {
+    assert.doesNotThrow(() => new RegExp(re.replace('++', '+').replace('(?>', '(?:').replace('\\Z', '$')), `JavaScript takes ${re}`)
+    const p = goRegexpProblem(re)
+    assert.equal(p?.construct, construct, re)
+    assert.equal(p?.rewrite, rewrite, re)
+    if (rewrite !== undefined) assert.doesNotThrow(() => RE2JS.compile(rewrite), `Go takes the rewrite ${rewrite}`)
+    else assert.ok(p?.remove, `${re}: says what to take out`)
+  }
+  // the rewrite allows the tags the filter meant
+  const rewritten = RE2JS.compile(goRegexpProblem('^sha-(?=[0-9a-f]{7})[0-9a-f]+$')!.rewrite!)
+  assert.deepEqual(['sha-1234567', 'sha-1234567abcdef', 'sha-123456', 'sha-12345678z', 'latest'].filter((t) => rewritten.test(t)), ['sha-1234567', 'sha-1234567abcdef'])
+  // what Go takes is fine, Go-only syntax included; a plain mistake is a plain syntax error
+  for (const re of ['^sha-[0-9a-f]+$', '(?P<sha>[0-9a-f]+)', '(?i)^v\\d+\\z', '[[:alnum:]]+']) assert.equal(goRegexpProblem(re), undefined, re)
+  assert.deepEqual(goRegexpProblem('^sha-[0-9a-f+$'), { construct: '', error: 'error parsing regexp: missing closing ]: `[0-9a-f+$`', remove: 'what Go names: missing closing ]: `[0-9a-f+$`' })
+})

@@ -5,6 +5,7 @@
 // alike. Image Updater itself matches the ImageUpdater's `imageName` against the live image by the
 // name as written (it keeps `dko0/squoosh` and `docker.io/dko0/squoosh` apart), which is why the
 // name as written is kept too, and the setup writes that form.
+import { goRegexpCause, goRegexpProblem } from './go-regexp.ts'
 import { SetupError } from '../errors.ts'
 
 export interface ImageRef {
@@ -97,9 +98,10 @@ export function verifyStrategy(strategy: string, setting = 'UPDATE_STRATEGY'): a
 export function verifyTagRegex(re: string, setting = 'TAG_REGEX'): void {
   if (re.startsWith('regexp:'))
     throw new SetupError(`${setting} starts with "regexp:"; the setup adds that prefix itself`, `set ${setting}=${re.slice('regexp:'.length)}`)
-  try {
-    new RegExp(re)
-  } catch (err) {
-    throw new SetupError(`${setting} "${re}" does not compile: ${(err as Error).message}`, `set ${setting} to a valid regular expression, e.g. ^sha-[0-9a-f]+$`)
-  }
+  // Image Updater compiles it with Go's regexp: what Go refuses matches no tag, whatever JavaScript says
+  const problem = goRegexpProblem(re)
+  if (!problem) return
+  if (problem.rewrite !== undefined) throw new SetupError(`${setting} ${goRegexpCause(re, problem)}`, `set ${setting}=${problem.rewrite} (the same tags, in syntax Go accepts)`)
+  if (!problem.construct) throw new SetupError(`${setting} ${goRegexpCause(re, problem)}`, `set ${setting} to a regular expression Go accepts, e.g. ^sha-[0-9a-f]+$ (syntax: https://pkg.go.dev/regexp/syntax)`)
+  throw new SetupError(`${setting} ${goRegexpCause(re, problem)}`, `take ${problem.remove} out of ${setting}, then rerun (Go's syntax: https://pkg.go.dev/regexp/syntax)`)
 }
