@@ -8,6 +8,7 @@
 //
 //   npm run bench                 (RUNS=7 by default; RUNS=3 npm run bench for a quick look)
 //   BENCH=terminal npm run bench  (only how soon a failing deploy stops: section "bench-terminal")
+//   BENCH=model npm run bench     (only what the repo model costs: section "model-cost", scripts/model-cost.ts)
 import { execFileSync, spawn } from 'node:child_process'
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { createServer, connect, type Server } from 'node:tls'
@@ -325,6 +326,11 @@ async function main(): Promise<number> {
   const log = (line: string) => process.stderr.write(`${line}\n`)
   if (process.env.BENCH === 'terminal') {
     await terminalLatency(log)
+    return 0
+  }
+  if (process.env.BENCH === 'model') {
+    const { measureModelCost } = await import('./model-cost.ts')
+    replaceQualitySection('model-cost', (await measureModelCost(log)).join('\n'))
     return 0
   }
   const rows: Row[] = []

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { appNamed, appsReading, describeWhere, imageUpdatersFor, loadRepoModel, objectsNamed } from '../src/repo-model/index.ts'
 import { loadConfig } from '../src/settings.ts'
+import { forgetKeptBuilds } from '../src/repo-model/render.ts'
 
 const URL = 'https://github.com/owner/homelab.git'
 const REMOTE = 'https://192.168.1.20:6443'
@@ -167,8 +168,8 @@ export function gitRepo(files: Record<string, string>): { dir: string; cleanup()
   return { dir, cleanup: () => rmSync(root, { recursive: true, force: true }) }
 }
 
-export function settingsFor(dir: string) {
-  return loadConfig({ env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'owner' }, cwd: '/nonexistent' }).settings
+export function settingsFor(dir: string, env: Record<string, string> = {}) {
+  return loadConfig({ env: { GITOPS_REPO_DIR: dir, GITHUB_USERNAME: 'owner', ...env }, cwd: '/nonexistent' }).settings
 }
 
 test('repo model: every Application of a two-cluster homelab, where it comes from, its type and cluster', async () => {
@@ -288,5 +289,29 @@ spec:
     assert.deepEqual(withNas.clusters.map((c) => `${c.name} ${c.declaredBy}`), ['in-cluster in-cluster', 'homelab Secret', 'nas ExternalSecret'])
   } finally {
     repo.cleanup()
+  }
+})
+
+test('repo model: Kustomize builds are kept on disk by their inputs, so the next run starts no kubectl', async () => {
+  const repo = gitRepo(HOMELAB)
+  const stateDir = mkdtempSync(join(tmpdir(), 'repo-model-state-'))
+  try {
+    forgetKeptBuilds()
+    const first = await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }) })
+    assert.equal(first.cost.kustomizeBuilds, 2, 'platform and blog: nothing kept yet')
+    // a new run: a new settings object, nothing kept in memory
+    forgetKeptBuilds()
+    const next = await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }) })
+    assert.equal(next.cost.kustomizeBuilds, 0)
+    assert.deepEqual(appNamed(next, 'platform')!.render.objects.map((o) => o.name), appNamed(first, 'platform')!.render.objects.map((o) => o.name))
+    // a changed input is built again, the others are not
+    writeFileSync(join(repo.dir, 'apps/blog/deploy.yaml'), HOMELAB['apps/blog/deploy.yaml']!.replace('1.0.0', '1.0.1'))
+    forgetKeptBuilds()
+    const changed = await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }) })
+    assert.equal(changed.cost.kustomizeBuilds, 1)
+    assert.match(JSON.stringify(appNamed(changed, 'blog')!.render.objects[0]!.json), /blog:1\.0\.1/)
+  } finally {
+    repo.cleanup()
+    rmSync(stateDir, { recursive: true, force: true })
   }
 })

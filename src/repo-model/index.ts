@@ -6,7 +6,7 @@
 import { performance } from 'node:perf_hooks'
 import type { Ctx } from '../context.ts'
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { readRepoFile } from '../files.ts'
 import { generateApps, pathGlob } from './appsets.ts'
 import { clusterOfDoc, resolveDestination, vaultCluster, withInCluster } from './clusters.ts'
@@ -84,6 +84,12 @@ async function thisRepoUrls(ctx: ModelCtx, appDocs: FileDoc[], fileSet: Set<stri
   const best = [...votes].sort((a, b) => b[1] - a[1])[0]
   if (best) for (const [url, n] of votes) if (n === best[1] || normalizeRepoUrl(url) === normalizeRepoUrl(best[0])) urls.add(url)
   return [...urls]
+}
+
+/** Kustomize builds kept between runs, beside the saved progress (STATE_DIR is relative to this project). */
+function buildCache(ctx: ModelCtx): string | undefined {
+  if (!ctx.settings.stateDir) return undefined
+  return resolve(import.meta.dirname, '..', '..', ctx.settings.stateDir, 'kustomize-builds')
 }
 
 async function readModel(ctx: ModelCtx, files: string[], started: number): Promise<RepoModel> {
@@ -175,7 +181,7 @@ async function readModel(ctx: ModelCtx, files: string[], started: number): Promi
   for (let depth = 0; pending.length && depth < 10; depth++) {
     const level = pending
     pending = []
-    await Promise.all(level.map(async (app) => (app.render = await renderApp(ctx, files, fileSet, app.sources, app.destination.namespace))))
+    await Promise.all(level.map(async (app) => (app.render = await renderApp(ctx, files, fileSet, app.sources, app.destination.namespace, buildCache(ctx)))))
     for (const parent of level)
       for (const o of parent.render.objects) {
         if (o.kind === 'Application' && o.apiVersion.startsWith('argoproj.io/')) {

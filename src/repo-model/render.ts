@@ -3,7 +3,9 @@
 // document each object comes from). Helm folders and plugins are named, not rendered (no helm here).
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises'
+import { statSync } from 'node:fs'
+import { delimiter } from 'node:path'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { parseAllDocuments } from 'yaml'
@@ -178,8 +180,13 @@ async function limited<T>(work: () => Promise<T>): Promise<T> {
 
 /** How many `kubectl kustomize` processes ran (the model's cost), and builds kept by their inputs. */
 export const kustomizeStats = { builds: 0 }
-const builds = new Map<string, Promise<{ ok: true; yaml: string } | { ok: false; message: string }>>()
+const builds = new Map<string, Promise<Built>>()
 const KEEP_BUILDS = 128
+
+/** Forgets the builds kept in memory (what a new process starts with; for tests of the ones on disk). */
+export function forgetKeptBuilds(): void {
+  builds.clear()
+}
 
 function kubectlKustomize(dir: string): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
   kustomizeStats.builds++
@@ -202,7 +209,55 @@ function kubectlKustomize(dir: string): Promise<{ ok: true; yaml: string } | { o
  * its inputs, else on a temp copy of them with the overlay applied. Builds are kept by the content of
  * their inputs, so a model loaded again after an unrelated change builds nothing again.
  */
-async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
+type Built = { ok: true; yaml: string } | { ok: false; message: string }
+
+/** The kubectl on PATH, by path, size and mtime: a build kept on disk is only as good as the kubectl that made it. */
+let kubectlStampValue: string | undefined
+function kubectlStamp(): string {
+  if (kubectlStampValue === undefined) {
+    kubectlStampValue = 'none'
+    for (const d of (process.env.PATH ?? '').split(delimiter)) {
+      try {
+        const st = statSync(join(d, 'kubectl'))
+        kubectlStampValue = `${join(d, 'kubectl')}:${st.size}:${st.mtimeMs}`
+        break
+      } catch {}
+    }
+  }
+  return kubectlStampValue
+}
+
+const KEEP_ON_DISK = 256
+
+/**
+ * Builds that succeeded, kept on disk by their inputs' content (STATE_DIR/kustomize-builds), so a
+ * later run over the same files starts no kubectl at all. Failures are never kept: the run says why.
+ */
+async function fromDisk(cacheDir: string | undefined, key: string, make: () => Promise<Built>): Promise<Built> {
+  if (!cacheDir) return make()
+  const file = join(cacheDir, `${key}.yaml`)
+  const kept = await readFile(file, 'utf8').catch(() => undefined)
+  if (kept !== undefined) return { ok: true, yaml: kept }
+  const built = await make()
+  if (built.ok) {
+    try {
+      await mkdir(cacheDir, { recursive: true })
+      const tmp = `${file}.tmp-${process.pid}`
+      await writeFile(tmp, built.yaml)
+      await rename(tmp, file)
+      const names = (await readdir(cacheDir)).filter((n) => n.endsWith('.yaml'))
+      if (names.length > KEEP_ON_DISK) {
+        const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(cacheDir, n)).catch(() => undefined))?.mtimeMs ?? 0 })))
+        for (const { n } of aged.sort((a, b) => a.t - b.t).slice(0, names.length - KEEP_ON_DISK)) await rm(join(cacheDir, n), { force: true })
+      }
+    } catch {
+      // a cache that cannot be written only costs the next run a build
+    }
+  }
+  return built
+}
+
+async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk, cacheDir?: string): Promise<Built> {
   const inputs = new Set<string>(walk.files)
   for (const d of walk.dirs) for (const rel of filesUnder(allFiles, d, true)) inputs.add(d ? `${d}/${rel}` : rel)
   const sorted = [...inputs].sort()
@@ -213,11 +268,12 @@ async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk):
     contents.set(rel, text)
     hash.update(`\0${rel}\0${text}`)
   }
+  hash.update(`\0kubectl ${kubectlStamp()}`)
   const key = hash.digest('hex')
   let kept = builds.get(key)
   if (!kept) {
     const overlaid = sorted.some((rel) => ctx.overlay?.has(rel)) || [...(ctx.overlay?.keys() ?? [])].some((rel) => [...walk.dirs].some((d) => rel.startsWith(`${d}/`)))
-    kept = overlaid ? buildCopy(contents, dir) : kubectlKustomize(join(ctx.repoDir, dir))
+    kept = fromDisk(cacheDir, key, () => (overlaid ? buildCopy(contents, dir) : kubectlKustomize(join(ctx.repoDir, dir))))
     builds.set(key, kept)
     if (builds.size > KEEP_BUILDS) builds.delete(builds.keys().next().value!)
   }
@@ -239,7 +295,7 @@ async function buildCopy(contents: Map<string, string>, dir: string): Promise<{ 
   }
 }
 
-async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<string>, src: ModelSource, index: number, namespace: string | undefined, out: AppRender): Promise<void> {
+async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<string>, src: ModelSource, index: number, namespace: string | undefined, out: AppRender, cacheDir?: string): Promise<void> {
   const dir = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '')
   const walk: Walk = { kustomizations: [], docs: [], dirs: new Set(), files: new Set(), notes: [] }
   await walkKustomization(ctx, fileSet, dir, { prefix: '', suffix: '' }, walk)
@@ -249,7 +305,7 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
   for (const d of walk.dirs) for (const rel of filesUnder(files, d, true)) out.inputs.push(d ? `${d}/${rel}` : rel)
   out.inputs.push(...walk.files)
   const root = kustomizationFile(fileSet, dir) ?? `${dir}/kustomization.yaml`
-  const result = await build(ctx, files, dir, walk)
+  const result = await build(ctx, files, dir, walk, cacheDir)
   if (!result.ok) {
     out.status = 'failed'
     out.error ??= { file: root, message: result.message }
@@ -269,7 +325,8 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
 }
 
 /** What the app's sources render from this repo. */
-export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined): Promise<AppRender> {
+/** `cacheDir`: where successful Kustomize builds are kept between runs (none: only in memory). */
+export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined, cacheDir?: string): Promise<AppRender> {
   const out: AppRender = { status: 'rendered', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [], folders: [] }
   const own = sources.filter((s) => s.thisRepo && s.path !== undefined && !s.chart)
   if (own.length === 0) {
@@ -289,7 +346,7 @@ export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<stri
     }
     if (src.ref && !src.path) continue
     if (src.type === 'Directory') await renderDirectory(ctx, files, src, index, namespace, out)
-    else if (src.type === 'Kustomize') await renderKustomize(ctx, files, fileSet, src, index, namespace, out)
+    else if (src.type === 'Kustomize') await renderKustomize(ctx, files, fileSet, src, index, namespace, out, cacheDir)
     else if (src.type === 'Helm') {
       opaque = true
       out.notes.push(`${src.path}: a Helm chart folder of this repo; named, not rendered (helm is not installed here)`)
