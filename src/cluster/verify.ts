@@ -9,7 +9,7 @@ import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
 import { judgeApp, resourceLabel, snapshotFor, type Verdict } from './app-snapshot.ts'
-import { warningsWithCauses } from './wait-app.ts'
+import { PROGRESS_EVERY_MS, REFRESH_LIVE_MS, REFRESH_LOG_MS, WaitProgress, warningsWithCauses } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API, knownOurs } from './our-resources.ts'
 import { isPaused } from '../lifecycle/paused-mark.ts'
@@ -37,14 +37,21 @@ const lastCondition = (o: KObj | undefined) => {
 }
 
 /** Waits by watch for `check`, or (waitMs 0, as in dry-run) looks once. Returns the object or the last state. */
-async function awaitState(k: Kube, ref: KRef, check: WaitCheck, waitMs: number, what: string): Promise<{ obj?: KObj; error?: string }> {
+async function awaitState(k: Kube, ref: KRef, check: WaitCheck, waitMs: number, what: string, say?: Pick<Ctx, 'log' | 'liveProgress'>): Promise<{ obj?: KObj; error?: string }> {
   if (waitMs <= 0) {
     const obj = await k.get(ref)
     const state = await check(obj)
     return 'ready' in state ? { obj } : { error: 'waiting' in state ? state.waiting : state.failed }
   }
+  const progress = say && new WaitProgress(say.log, what, waitMs, PROGRESS_EVERY_MS, say.liveProgress ? REFRESH_LIVE_MS : REFRESH_LOG_MS)
+  const said: WaitCheck = async (obj) => {
+    const state = await check(obj)
+    if ('waiting' in state) progress?.update(state.waiting)
+    return state
+  }
   try {
-    return { obj: await k.waitFor(ref, check, { timeoutMs: waitMs, what }) }
+    // looked at again every second, so the elapsed time moves while nothing changes
+    return { obj: await k.waitFor(ref, said, { timeoutMs: waitMs, what, recheckMs: progress ? 1000 : undefined }) }
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) }
   }
@@ -85,6 +92,8 @@ const globMatch = (pattern: string, name: string) =>
 export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<CheckResult[]> {
   const s = ctx.settings
   const k = await kube(ctx)
+  // every wait of the checks says what it waits for, its elapsed time moving (every 2 s on a terminal)
+  const wait = (ref: KRef, check: WaitCheck, waitMs: number, what: string) => awaitState(k, ref, check, waitMs, what, ctx)
   const facts = await repoFacts(ctx)
   const ns = s.argocdNamespace
   const results: CheckResult[] = []
@@ -101,8 +110,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   // 1. the controller
   const ctrlHint = `kubectl -n ${ns} describe deployment ${CONTROLLER_DEPLOYMENT}; check the argocd-image-updater Application`
   await guard('controller Deployment available', ctrlHint, async () => {
-    const r = await awaitState(
-      k,
+    const r = await wait(
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: CONTROLLER_DEPLOYMENT },
       (d) => (!d ? { waiting: 'not found' } : conditionTrue(d, 'Available') || (d.status?.availableReplicas ?? 0) >= 1 ? { ready: true } : { waiting: lastCondition(d) }),
       opts.waitMs,
@@ -119,8 +127,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   const levelHint = `the chart reads config."log.level" from ${facts.valuesFile}; sync the argocd-image-updater Application`
   await guard('ConfigMap log level', levelHint, async () => {
     const want = await intendedLogLevel(ctx)
-    const r = await awaitState(
-      k,
+    const r = await wait(
       { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP },
       (cm) => (!cm ? { waiting: 'not found' } : cm.data?.['log.level'] === want ? { ready: true } : { waiting: `log.level is ${cm.data?.['log.level'] ?? 'unset'}, want ${want}` }),
       opts.waitMs,
@@ -135,8 +142,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   for (const es of await externalSecrets(ctx)) {
     const esHint = `kubectl -n ${ns} describe externalsecret ${es.name}: check Vault holds ${s.vaultPath} (task 1) and the ClusterSecretStore ${s.secretStore} is Ready`
     await guard(`ExternalSecret ${es.name} Ready`, esHint, async () => {
-      const r = await awaitState(
-        k,
+      const r = await wait(
         { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: ns, name: es.name },
         (o) => (!o ? { waiting: 'not found' } : conditionTrue(o, 'Ready') ? { ready: true } : { waiting: lastCondition(o) }),
         opts.waitMs,
@@ -178,7 +184,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       // judged against task 7's snapshot: a resource broken before the setup and untouched is a warning
       const judge = { before: await snapshotFor(ctx, name, () => k.get(ref)), knownOurs: ourKeys, containsOurs: ours, revision: rev }
       let verdict: Verdict | undefined
-      const r = await awaitState(k, ref, async (a) => {
+      const r = await wait(ref, async (a) => {
         verdict = await judgeApp(a, judge)
         return verdict.state
       }, opts.waitMs, `Application ${name} Synced and Healthy at ${rev.slice(0, 7)}`)
@@ -257,8 +263,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         const v = analyzeLog(await k.logs(ns, controllerPod.metadata.name, controllerPod.spec?.containers?.[0]?.name, 400), { crName: spec.name, since: appliedAt, images })
         return v.terminal ? `the controller log says "${v.terminal.what}": ${v.terminal.fix}` : undefined
       }
-      const r = await awaitState(
-        k,
+      const r = await wait(
         ref,
         async (o) => {
           const state = imageUpdaterStatus(o, appliedAt, images)
