@@ -118,15 +118,17 @@ export function repeatedArgs(argv: string[]): string[] {
   return out
 }
 
-/** parseArgs' own messages, with the option meant when one is close ("--dryrun": did you mean --dry-run?). */
-function optionError(err: Error & { code?: string }): SetupError {
+/**
+ * parseArgs' own messages, with the option meant when one is close ("--dryrun": did you mean
+ * --dry-run?), taken from the options given (the runner's RUN_OPTIONS, or another command's).
+ */
+export function optionError(err: Error & { code?: string }, options: object = RUN_OPTIONS, help = 'see --help for the options'): SetupError {
   const unknown = /^Unknown option '(-{1,2})([^']+)'/.exec(err.message)
   if (unknown) {
-    const names = Object.keys(RUN_OPTIONS)
-    const meant = didYouMean(unknown[2], names)
-    return new SetupError(`unknown option ${unknown[1]}${unknown[2]}`, meant ? `did you mean --${meant}? (see --help for the options)` : 'see --help for the options')
+    const meant = didYouMean(unknown[2], Object.keys(options))
+    return new SetupError(`unknown option ${unknown[1]}${unknown[2]}`, meant ? `did you mean --${meant}? (${help})` : help)
   }
-  return new SetupError(err.message, 'see --help for the options')
+  return new SetupError(err.message, help)
 }
 
 /** "5", "2,3", "2-6", "0,2-6" → ids, each checked against the known ones. */

@@ -53,7 +53,7 @@ export const SETTING_SPECS = {
   finalLogLevel: { env: 'FINAL_LOG_LEVEL', default: 'info', help: 'Image Updater log level after verification (task 9).' },
   kubeconfig: { env: 'KUBECONFIG', default: '', path: true, picksCluster: true, help: "Kubeconfig file; several joined by : are merged, as kubectl merges them; empty = ~/.kube/config. On another machine than the k3s server: a copy of its /etc/rancher/k3s/k3s.yaml with the server: line set to the server's address." },
   kubeContext: { env: 'KUBE_CONTEXT', default: '', picksCluster: true, help: 'Kube context to run against (as kubectl --context); empty = the current context, and later runs refuse a different cluster than the first one (--switch-cluster).' },
-  vaultKubeContext: { env: 'VAULT_KUBE_CONTEXT', default: '', help: "Kube context of the cluster Vault runs on; empty = told from the repo (the cluster whose server host the ClusterSecretStore's Vault server shares, and the context that reaches it or has its Argo CD name), else KUBE_CONTEXT's." },
+  vaultKubeContext: { env: 'VAULT_KUBE_CONTEXT', default: '', picksCluster: true, help: "Kube context of the cluster Vault runs on; empty = told from the repo (the cluster whose server host the ClusterSecretStore's Vault server shares, and the context that reaches it or has its Argo CD name), else KUBE_CONTEXT's." },
   vaultNamespace: { env: 'VAULT_NAMESPACE', default: 'vault', help: 'Namespace of the Vault pod.' },
   vaultPod: { env: 'VAULT_POD', default: 'vault-0', help: 'Vault pod that runs `vault kv` commands.' },
   vaultToken: { env: 'VAULT_TOKEN', secret: true, default: '', help: 'Vault token, only when the pod is not logged in; passed on stdin, never argv.' },

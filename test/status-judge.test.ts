@@ -137,7 +137,7 @@ test('the CLI: a cluster that does not answer is exit 2 with the reason (also in
     assert.match(help.stdout, /Exit status: 0 every app is kept up to date, 1 a problem was found, 2 it cannot tell/)
     const wrong = await runSetup(['--jsn'], env, 'scripts/status.ts')
     assert.equal(wrong.code, 2)
-    assert.match(wrong.stderr, /Unknown option '--jsn'/)
+    assert.match(wrong.stderr, /unknown option --jsn\n  fix: did you mean --json\?/)
   } finally {
     rmSync(dir, { recursive: true, force: true })
   }

@@ -233,3 +233,11 @@ test('the plan folds a long new file to its line count (--dry-run=full prints it
   assert.equal(paintFor({ isTTY: true }, { TERM: 'dumb' }), PLAIN)
   assert.equal(paintFor({ isTTY: false }, {}), PLAIN)
 })
+
+test('scripts/status.ts and every option the runner gains get the same suggestion (lifecycle\'s --retire, --pause)', async () => {
+  const { parseStatusArgs } = await import('../src/status/command.ts')
+  assert.throws(() => parseStatusArgs(['--jsn']), (e: Error & { fix: string }) => e.message === 'unknown option --jsn' && /did you mean --json\? \(see npx tsx scripts\/status\.ts --help/.test(e.fix))
+  const { RUN_OPTIONS } = await import('../src/cli-args.ts')
+  for (const name of ['retire', 'pause'].filter((n) => n in RUN_OPTIONS))
+    assert.throws(() => parseRunArgs([`--${name}z`], [0, 1]), (e: Error & { fix: string }) => e.fix.includes(`did you mean --${name}?`), name)
+})

@@ -3,6 +3,7 @@
 // Exit 0: every app is kept up to date; 1: a problem was found; 2: it cannot tell (the cluster does
 // not answer, settings unreadable), with the reason.
 import { parseArgs } from 'node:util'
+import { optionError } from '../cli-args.ts'
 import { resolve } from 'node:path'
 import type { Ctx } from '../context.ts'
 import { describeError, SetupError } from '../errors.ts'
@@ -39,15 +40,13 @@ export interface StatusOptions {
 }
 
 export function parseStatusArgs(argv: string[]): StatusOptions {
+  const options = { json: { type: 'boolean', default: false }, offline: { type: 'boolean', default: false }, 'env-file': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } } as const
   try {
-    const { values } = parseArgs({
-      args: argv,
-      strict: true,
-      options: { json: { type: 'boolean', default: false }, offline: { type: 'boolean', default: false }, 'env-file': { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
-    })
+    const { values } = parseArgs({ args: argv, strict: true, options })
     return { json: values.json, offline: values.offline, envFile: values['env-file'], help: values.help }
   } catch (err) {
-    throw new SetupError((err as Error).message, 'see npx tsx scripts/status.ts --help for the options')
+    // a mistyped option gets the one meant (src/cli-args.ts)
+    throw optionError(err as Error, options, 'see npx tsx scripts/status.ts --help for the options')
   }
 }
 
