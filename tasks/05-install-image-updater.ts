@@ -44,6 +44,7 @@ export const task: Task = {
     const hosts = facts.apps.map((a) => a.image.registry)
     // ALERT_RULES=true: a second values file with the metrics, the ServiceMonitor and the PrometheusRule (src/alert-rules.ts)
     const alerts = alertRulesOn(ctx) ? await planFile(ctx, alertValuesFile(ctx), renderManifest('image-updater-alerts-values.yaml', { ruleLabels: await alertRuleLabels(ctx, facts.shape.appMinor) })) : undefined
+    if (alerts) alerts.summary += ' (PrometheusRule argocd-image-updater: ImageUpdaterWatchesNothing, ImageUpdaterImageErrors; metrics Service and ServiceMonitor on)'
     return present([
       alerts,
       values === null

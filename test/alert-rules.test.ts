@@ -26,6 +26,9 @@ test('ALERT_RULES=true in a repo with the Prometheus Operator: --dry-run shows t
     const off = await runSetup(['--dry-run=full', ...REPO_TASKS], fx.env)
     assert.ok(!off.stdout.includes(ALERTS), 'off by default')
     const env = { ...fx.env, ALERT_RULES: 'true' }
+    // the plain dry run names the rule in the change's summary (a long new file is folded)
+    const plain = await runSetup(['--dry-run', ...REPO_TASKS], env)
+    assert.match(plain.stdout, new RegExp(`create ${ALERTS} \\(PrometheusRule argocd-image-updater: ImageUpdaterWatchesNothing, ImageUpdaterImageErrors`))
     const dry = await runSetup(['--dry-run=full', ...REPO_TASKS], env)
     assert.equal(dry.code, 2, dry.stdout + dry.stderr)
     assert.match(dry.stdout, new RegExp(`create ${ALERTS}`))

@@ -108,8 +108,8 @@ test('an ImageUpdater outside the controller namespace (1.2 watches its own), no
 test('the ImageUpdater schema of each release: spec.namespace required on 1.0, dropped on 1.2; useAnnotations unknown on 1.0', () => {
   const spec = { applicationRefs: [{ namePattern: 'a', useAnnotations: true }] }
   const o = (s: unknown) => ({ apiVersion: 'x', kind: 'ImageUpdater', metadata: { name: 'a' }, spec: s }) as KObj
-  assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '1.0.2'), ['spec.namespace is required', 'spec.applicationRefs[0].images is required', 'spec.applicationRefs[0].useAnnotations is not a field of this release (dropped, never read)'])
-  assert.deepEqual(imageUpdaterSchemaProblems(o({ ...spec, namespace: 'argocd' }), '1.2.2'), ['spec.namespace is not a field of this release (dropped, never read)'])
+  assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '1.0.2'), ['spec.namespace: required', 'spec.applicationRefs[0].images: required', 'spec.applicationRefs[0].useAnnotations: unknown field (the CRD does not declare it)'])
+  assert.deepEqual(imageUpdaterSchemaProblems(o({ ...spec, namespace: 'argocd' }), '1.2.2'), ['spec.namespace: unknown field (the CRD does not declare it)'])
   assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '1.2.0'), [], 'any 1.2 release is checked against 1.2.2\'s CRD')
   assert.deepEqual(imageUpdaterSchemaProblems(o(spec), '9.9.9'), [], 'no CRD bundled: no verdict')
 })

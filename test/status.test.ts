@@ -217,7 +217,7 @@ test('an ImageUpdater in git invalid for the installed release (a misspelt field
     assert.equal(r.exitCode, 1, screen(r))
     const invalid = problems(r).find((p) => p.includes(`ImageUpdater argocd/it-tools in git (${file}) is not valid for Image Updater 1.2.2`))
     assert.ok(invalid, screen(r))
-    assert.match(invalid, /spec\.applicationRefs\[0\]\.images\[0\]\.commonUpdateSettings\.allowTag is not a field of this release/)
+    assert.match(invalid, /spec\.applicationRefs\[0\]\.images\[0\]\.commonUpdateSettings\.allowTag: unknown field \(the CRD does not declare it\)/)
   } finally {
     git(repo.dir, 'revert', '--no-edit', 'HEAD')
     git(repo.dir, 'push', '-q', 'origin', 'HEAD')

@@ -1,55 +1,23 @@
-// An ImageUpdater checked against the CRD of the Image Updater release that runs: a required field
-// missing (spec.namespace up to 1.1.0), a field that release does not know (useAnnotations before
-// 1.1, spec.namespace from 1.2: the API server drops it on the next write, and the controller
-// never sees it), a value outside an enum, a wrong type. Only the schema's structure is read:
-// properties, required, items, enum, type.
-import { IMAGE_UPDATER_SPEC_SCHEMAS } from './imageupdater-crds.ts'
+// An ImageUpdater checked against the CRD of the Image Updater release that runs (the repo model's
+// reading of manifests/crds/, src/repo-model/crd-schema.ts): a required field missing (spec.namespace
+// up to 1.1.0), a field that release does not declare (useAnnotations before 1.1, spec.namespace from
+// 1.2, a misspelt allowTag: dropped or refused by the API server, never read by the controller), a
+// value outside an enum, a wrong type, the CRD's validation rules.
 import type { KObj } from '../cluster/kube.ts'
+import { IMAGE_UPDATER_CRD_FILES, imageUpdaterSchema, schemaProblems } from '../repo-model/crd-schema.ts'
 
-interface Schema {
-  type?: string
-  properties?: Record<string, Schema>
-  required?: string[]
-  items?: Schema
-  enum?: unknown[]
-  'x-kubernetes-preserve-unknown-fields'?: boolean
-}
-
-/** The bundled release whose CRD applies to `version` (same minor; else none). */
+/** The app minor (`1.2`) whose CRD applies to `version` (`1.2.2`); undefined when none is bundled. */
 export function schemaRelease(version: string | undefined): string | undefined {
   const m = /^(\d+)\.(\d+)/.exec(version ?? '')
-  if (!m) return undefined
-  return Object.keys(IMAGE_UPDATER_SPEC_SCHEMAS).find((v) => v.startsWith(`${m[1]}.${m[2]}.`))
-}
-
-const typeOf = (v: unknown) => (Array.isArray(v) ? 'array' : v === null ? 'null' : Number.isInteger(v) ? 'integer' : typeof v)
-
-function check(value: unknown, schema: Schema, path: string, out: string[]): void {
-  if (value === undefined || value === null) return
-  const t = typeOf(value)
-  if (schema.type && schema.type !== t && !(schema.type === 'number' && t === 'integer')) {
-    out.push(`${path} is ${t}, the CRD wants ${schema.type}`)
-    return
-  }
-  if (schema.enum && !schema.enum.includes(value)) out.push(`${path} is ${JSON.stringify(value)}, not one of ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`)
-  if (t === 'array' && schema.items) (value as unknown[]).forEach((v, i) => check(v, schema.items!, `${path}[${i}]`, out))
-  if (t !== 'object') return
-  const obj = value as Record<string, unknown>
-  for (const r of schema.required ?? []) if (obj[r] === undefined) out.push(`${path}.${r} is required`)
-  if (!schema.properties || schema['x-kubernetes-preserve-unknown-fields']) return
-  for (const [k, v] of Object.entries(obj)) {
-    const sub = schema.properties[k]
-    if (!sub) out.push(`${path}.${k} is not a field of this release (dropped, never read)`)
-    else check(v, sub, `${path}.${k}`, out)
-  }
+  const minor = m ? `${m[1]}.${m[2]}` : undefined
+  return minor && IMAGE_UPDATER_CRD_FILES[minor] ? minor : undefined
 }
 
 /** What is wrong with the ImageUpdater's spec for the release `version` (empty: valid, or no CRD bundled for it). */
 export function imageUpdaterSchemaProblems(iu: KObj, version: string | undefined): string[] {
-  const release = schemaRelease(version)
-  if (!release) return []
-  const out: string[] = []
-  if (!iu.spec) return ['spec is missing']
-  check(iu.spec, IMAGE_UPDATER_SPEC_SCHEMAS[release] as Schema, 'spec', out)
-  return out
+  const minor = schemaRelease(version)
+  if (!minor) return []
+  if (!iu.spec) return ['spec: required']
+  const spec = imageUpdaterSchema(minor).schema.properties?.spec
+  return spec ? schemaProblems(iu.spec, spec, 'spec') : []
 }
