@@ -284,6 +284,13 @@ export class StateStore {
     await this.save()
   }
 
+  /** Image Updater was retired (`--retire`): no app is expected to be updated any more. */
+  async forgetOnboarded(): Promise<void> {
+    if (!this.state.onboarded) return
+    delete this.state.onboarded
+    await this.save()
+  }
+
   /** The apps the setup onboarded, by Application name. */
   get onboarded(): string[] {
     return Object.keys(this.state.onboarded ?? {})

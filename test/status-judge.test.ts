@@ -142,3 +142,18 @@ test('the CLI: a cluster that does not answer is exit 2 with the reason (also in
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('an onboarded app without ImageUpdater: a problem, unless --pause marked its ImageUpdater file (then a paused row and a note)', () => {
+  const noIu = view({ imageUpdaters: [] })
+  const missing = judge(noIu, facts({ onboarded: ['it-tools'] }), { now: NOW })
+  assert.equal(missing.exitCode, 1)
+  assert.ok(all(missing).some((p) => /^it-tools: Application argocd\/it-tools was onboarded by the setup, but no ImageUpdater selects it/.test(p)), all(missing).join('\n'))
+  const gitImageUpdaters = new Map([['argocd/it-tools', { obj: iu(), file: 'apps/it-tools/image-updater.yaml', paused: true }]])
+  const paused = judge(noIu, facts({ onboarded: ['it-tools'], gitImageUpdaters }), { now: NOW })
+  assert.equal(paused.exitCode, 0, all(paused).join('\n'))
+  assert.equal(paused.apps[0].verdict, 'paused')
+  assert.ok(paused.notes.some((n) => /it-tools: paused \(apps\/it-tools\/image-updater\.yaml is marked paused.*--resume it-tools/.test(n)), paused.notes.join('\n'))
+  // an app whose Application is gone with its ImageUpdater still says what the controller sees
+  const gone = judge(view({ imageUpdaters: [], applications: [] }), facts({ onboarded: ['it-tools'] }), { now: NOW })
+  assert.ok(all(gone).some((p) => /^it-tools: .*matches no Application for it-tools/.test(p)), all(gone).join('\n'))
+})

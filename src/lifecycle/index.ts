@@ -36,6 +36,8 @@ export async function runLifecycle(ctx: Ctx, opts: LifecycleOptions): Promise<nu
     )
     // a setup after the retirement starts over: no task counts as done
     if (!ctx.dryRun && ctx.state.run) await ctx.state.finishRun([])
+    // and `status` expects no app to be updated any more
+    if (!ctx.dryRun && code === 0) await ctx.state.forgetOnboarded()
     return code
   }
   const { pausePhases } = await import('./pause.ts')

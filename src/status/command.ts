@@ -82,7 +82,9 @@ async function outsideFacts(ctx: Ctx, view: ClusterView, now: number): Promise<O
   const readGit = async () => {
     if (!ctx.repoDir || !isGitCheckout(ctx.repoDir)) return { git: new Map(), imageUpdaters: new Map(), notes: [`image in git: not read (GITOPS_REPO_DIR ${ctx.repoDir || 'unset'} is not a git checkout)`] }
     const m = await import('./git-images.ts')
-    const sources: Map<string, import('./git-images.ts').SourceFiles> = await m.readSources(ctx.repoDir, [...new Set([...queries.map((q) => q.app), ...owners])]).catch(() => new Map())
+    // the onboarded apps too: a paused one's ImageUpdater file stays in its folder, marked
+    const onboardedApps = view.applications.filter((a) => onboarded.includes(a.metadata.name))
+    const sources: Map<string, import('./git-images.ts').SourceFiles> = await m.readSources(ctx.repoDir, [...new Set([...queries.map((q) => q.app), ...owners, ...onboardedApps])]).catch(() => new Map())
     const notes = [...sources].filter(([, s]) => s.notFetched).map(([app, s]) => `image in git for ${app}: read at ${s.ref}, as the checkout has not fetched ${s.notFetched!.slice(0, 7)}, which Argo CD synced (git -C ${ctx.repoDir} fetch)`)
     return { git: m.gitImages(sources, queries), imageUpdaters: m.gitImageUpdaters(sources, ctx.settings.argocdNamespace), notes }
   }

@@ -8,6 +8,7 @@ import { parseAllDocuments } from 'yaml'
 import { gitEnv, gitRun } from '../git.ts'
 import type { KObj } from '../cluster/kube.ts'
 import { readImageRef, sameImage } from '../render/image.ts'
+import { isPaused } from '../lifecycle/paused-mark.ts'
 
 export interface GitImageQuery {
   app: KObj
@@ -192,12 +193,15 @@ export function gitImages(sources: Map<string, SourceFiles>, queries: GitImageQu
   return result
 }
 
-/** The ImageUpdaters as git holds them (by `namespace/name`; a document without a namespace takes `defaultNs`), with their file. */
-export function gitImageUpdaters(sources: Map<string, SourceFiles>, defaultNs: string): Map<string, { obj: KObj; file: string }> {
-  const out = new Map<string, { obj: KObj; file: string }>()
+/**
+ * The ImageUpdaters as git holds them (by `namespace/name`; a document without a namespace takes
+ * `defaultNs`), with their file; `paused`: the file carries `--pause`'s mark (out of what Argo CD syncs).
+ */
+export function gitImageUpdaters(sources: Map<string, SourceFiles>, defaultNs: string): Map<string, { obj: KObj; file: string; paused: boolean }> {
+  const out = new Map<string, { obj: KObj; file: string; paused: boolean }>()
   for (const src of sources.values())
     for (const f of src.files)
       for (const doc of docsOf(f.text))
-        if (doc.kind === 'ImageUpdater' && doc.metadata?.name) out.set(`${doc.metadata.namespace ?? defaultNs}/${doc.metadata.name}`, { obj: doc, file: f.file })
+        if (doc.kind === 'ImageUpdater' && doc.metadata?.name) out.set(`${doc.metadata.namespace ?? defaultNs}/${doc.metadata.name}`, { obj: doc, file: f.file, paused: isPaused(f.text ?? null) })
   return out
 }

@@ -73,7 +73,7 @@ export interface OutsideFacts {
   /** from the Application's source in the GitOps repo */
   git: Map<string, { tag?: string; file: string }>
   /** the ImageUpdaters as the GitOps repo holds them (`namespace/name`), with their file */
-  gitImageUpdaters?: Map<string, { obj: KObj; file: string }>
+  gitImageUpdaters?: Map<string, { obj: KObj; file: string; paused?: boolean }>
   /** from the registry: the newest tag the policy allows, when it was pushed, or why unknown */
   registry: Map<string, { newest?: string; createdAt?: number; note?: string; refused?: string }>
   /** GitHub's answer about the write-back token; undefined: not asked */
@@ -438,10 +438,17 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
     }
   }
 
-  // the apps the setup onboarded: each must be selected by an ImageUpdater
+  // the apps the setup onboarded: each must be selected by an ImageUpdater, unless `--pause` took it out
+  const paused = [...(facts.gitImageUpdaters?.values() ?? [])].filter((g) => g.paused)
   for (const name of facts.onboarded) {
     if (rows.some((r) => r.app === name)) continue
     const app = view.applications.find((a) => a.metadata.name === name)
+    const pausedBy = app && paused.find((g) => (g.obj.spec?.applicationRefs ?? []).some((r: { namePattern?: string }) => r.namePattern && globMatch(String(r.namePattern), name)))
+    if (app && pausedBy) {
+      notes.push(`${name}: paused (${pausedBy.file} is marked paused and out of what Argo CD syncs); npx tsx scripts/run.ts --resume ${name} brings it back`)
+      rows.push({ app: name, application: `${app.metadata.namespace}/${name}`, cluster: clusterName(app), sync: app.status?.sync?.status, health: app.status?.health?.status, matches: false, images: [], recentUpdates: [], problems: [], verdict: 'paused' })
+      continue
+    }
     rows.push({
       app: name,
       application: app ? `${app.metadata.namespace}/${name}` : undefined,
@@ -454,7 +461,7 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
       problems: [
         app
           ? { subject: name, problem: `Application ${app.metadata.namespace}/${name} was onboarded by the setup, but no ImageUpdater selects it: its image is not updated`, fix: `put its ImageUpdater back (npx tsx scripts/run.ts --app ${name} writes it), or, if it is no longer wanted, forget it with npx tsx scripts/run.ts --fresh` }
-          : { subject: name, problem: `${name} was onboarded by the setup, but neither its Application nor an ImageUpdater for it exists any more`, fix: `if ${name} moved, onboard it where it is now (npx tsx scripts/run.ts --app ${name}); if it is gone, nothing is left to update` },
+          : { subject: name, problem: `${name} was onboarded by the setup, but its Application is gone and no ImageUpdater selects it any more: Image Updater matches no Application for ${name}, nothing updates it`, fix: `if ${name} moved (another cluster, another Argo CD), onboard it where it runs now (npx tsx scripts/run.ts --app ${name} with that repo and cluster); if it is retired, nothing is left to update` },
       ],
       verdict: '',
     })
@@ -462,7 +469,7 @@ export function judge(view: ClusterView, facts: OutsideFacts, opts: { now: numbe
   if (!rows.length && !problems.length)
     problems.push({ subject: 'ImageUpdater', problem: 'no ImageUpdater in the cluster and no app onboarded by the setup: nothing is kept up to date', fix: 'run the setup: npx tsx scripts/run.ts' })
 
-  for (const r of rows) r.verdict = r.problems.length ? `${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}` : controllerWorks ? 'kept up to date' : 'not checked (controller)'
+  for (const r of rows) if (r.verdict !== 'paused') r.verdict = r.problems.length ? `${r.problems.length} problem${r.problems.length > 1 ? 's' : ''}` : controllerWorks ? 'kept up to date' : 'not checked (controller)'
   const any = problems.length > 0 || rows.some((r) => r.problems.length > 0)
   return { context: view.context, server: view.server, controller, apps: rows, problems, notes, exitCode: any ? 1 : 0 }
 }
