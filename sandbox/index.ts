@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createPki, type Pki } from './apiserver/pki.ts'
 import { Pods, type PodRuntime } from './apiserver/pods.ts'
+import { ClusterDirectory, IN_CLUSTER_NAME, IN_CLUSTER_SERVER } from './actors/clusters.ts'
 import { startApiServer } from './apiserver/server.ts'
 import { Faults, Stats, type FaultSwitches, type SandboxStats } from './apiserver/stats.ts'
 import { Store } from './store.ts'
@@ -18,6 +19,19 @@ export type { SandboxStats } from './apiserver/stats.ts'
 export type { FaultSwitches } from './apiserver/stats.ts'
 
 export type { Actors } from './actors/index.ts'
+
+/** A cluster besides in-cluster (another destination of the repo's Applications), with its own API. */
+export interface SandboxCluster {
+  /** Argo CD's name for it, also its kubeconfig context */
+  name: string
+  /** its address as the repo names it (what Argo CD's cluster Secret says) */
+  server: string
+  /** where the sandbox serves its API (https://127.0.0.1:<port>) */
+  url: string
+  pki: Pki
+  store: Store
+  pods: PodRuntime
+}
 
 export interface Sandbox {
   url: string
@@ -32,6 +46,10 @@ export interface Sandbox {
   /** The exec/log hooks (the same the actors get), e.g. for tests that stand up their own pod. */
   pods: PodRuntime
   actors: Actors
+  /** the other clusters the repo deploys to, each with its own API, store and certificates (none for a single-cluster repo) */
+  clusters: SandboxCluster[]
+  /** settings a run against this sandbox needs beyond KUBECONFIG (VAULT_KUBE_CONTEXT when Vault runs on another cluster) */
+  settings: Record<string, string>
   stats(): SandboxStats
   resetStats(): void
   faults: FaultSwitches
@@ -65,7 +83,11 @@ const base64 = (text: string) => Buffer.from(text, 'utf8').toString('base64')
  * inline as base64 data, the server as https://127.0.0.1:<port>. A second user and context carry
  * the bearer token, the other credential a real kubeconfig may hold.
  */
-export function kubeconfigYaml(url: string, pki: Pki, token: string): string {
+export function kubeconfigYaml(url: string, pki: Pki, token: string, others: { name: string; url: string; pki: Pki }[] = []): string {
+  // each other cluster: its own CA, server and admin client pair, context named as Argo CD names it
+  const clusters = others.map((o) => `- name: ${o.name}\n  cluster:\n    certificate-authority-data: ${base64(o.pki.caPem)}\n    server: ${o.url}\n`).join('')
+  const users = others.map((o) => `- name: ${o.name}\n  user:\n    client-certificate-data: ${base64(o.pki.client.certPem)}\n    client-key-data: ${base64(o.pki.client.keyPem)}\n`).join('')
+  const contexts = others.map((o) => `- name: ${o.name}\n  context:\n    cluster: ${o.name}\n    user: ${o.name}\n    namespace: default\n`).join('')
   return `apiVersion: v1
 kind: Config
 clusters:
@@ -73,7 +95,7 @@ clusters:
   cluster:
     certificate-authority-data: ${base64(pki.caPem)}
     server: ${url}
-users:
+${clusters}users:
 - name: ${CONTEXT_NAME}
   user:
     client-certificate-data: ${base64(pki.client.certPem)}
@@ -81,7 +103,7 @@ users:
 - name: ${TOKEN_CONTEXT_NAME}
   user:
     token: ${token}
-contexts:
+${users}contexts:
 - name: ${CONTEXT_NAME}
   context:
     cluster: ${CONTEXT_NAME}
@@ -92,7 +114,7 @@ contexts:
     cluster: ${CONTEXT_NAME}
     user: ${TOKEN_CONTEXT_NAME}
     namespace: default
-current-context: ${CONTEXT_NAME}
+${contexts}current-context: ${CONTEXT_NAME}
 `
 }
 
@@ -152,7 +174,7 @@ function releaseDir(dir: string, lock: string, files: string[]): void {
 }
 
 /** Stands in when actors are disabled: nothing runs, and asking them for anything says so. */
-function noActors(): Actors {
+function noActors(store: Store, pods: PodRuntime): Actors {
   const off = () => {
     throw new Error('the sandbox was started with actors: false')
   }
@@ -162,7 +184,8 @@ function noActors(): Actors {
     imageUpdaterWebhook: off,
     vault: { seal: off, unseal: off, logout: off, login: off, read: off, remove: off },
     faults: { failSync: off, podWaiting: off, holdSync: off },
-    report: { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [] },
+    report: { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [], clusters: [], vaultCluster: IN_CLUSTER_NAME },
+    clusters: new ClusterDirectory({ name: IN_CLUSTER_NAME, server: IN_CLUSTER_SERVER, store, pods }, []),
     settle: async () => {},
     stop: async () => {},
   }
@@ -197,19 +220,34 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
   }
   const kubeconfigPath = join(dir, 'kubeconfig')
   let actors: Actors
+  // the other clusters the repo deploys to: each its own store, CA and certificates, and port
+  const others: (SandboxCluster & { close(): Promise<void> })[] = []
+  const addCluster = async (name: string, serverUrl: string) => {
+    const own = { store: new Store(), pods: new Pods(), pki: createPki() }
+    const api = await startApiServer({ ...own, stats: new Stats(), faults: new Faults(), token: `sandbox-${randomBytes(12).toString('hex')}` })
+    others.push({ name, server: serverUrl, url: api.url, ...own, close: () => api.close() })
+    return own
+  }
+  const closeAll = async () => {
+    await server.close()
+    for (const o of others) await o.close()
+  }
   try {
     writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, pki, token), { mode: 0o600 })
-    actors = opts.actors === false ? noActors() : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs, problems: opts.problems })
+    actors = opts.actors === false ? noActors(store, pods) : await loadActors({ store, pods, repoDir: opts.repoDir, log, controllerDelayMs: opts.controllerDelayMs, problems: opts.problems, addCluster })
+    if (others.length) writeFileSync(kubeconfigPath, kubeconfigYaml(server.url, pki, token, others), { mode: 0o600 })
     if (opts.strict && actors.report.unmodelled.length) {
       await actors.stop()
       throw new Error(`the sandbox could not model ${actors.report.unmodelled.length} part(s) of ${opts.repoDir} (strict): ${actors.report.unmodelled.join('; ')}`)
     }
   } catch (e) {
-    await server.close()
+    await closeAll()
     if (ownDir) rmSync(dir, { recursive: true, force: true })
     else releaseDir(dir, lock, ['kubeconfig'])
     throw e
   }
+  // a run needs to know where Vault runs when it is not beside Argo CD
+  const settings: Record<string, string> = actors.report.vaultCluster && actors.report.vaultCluster !== IN_CLUSTER_NAME ? { VAULT_KUBE_CONTEXT: actors.report.vaultCluster } : {}
   // another terminal publishes image tags through the dir (`scripts/sandbox.ts publish`)
   const stopControl =
     opts.actors === false
@@ -229,6 +267,8 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
     store,
     pods,
     actors,
+    clusters: others.map(({ close: _close, ...c }) => c),
+    settings,
     stats: () => stats.snapshot(),
     resetStats: () => stats.reset(),
     faults,
@@ -239,7 +279,7 @@ export async function startSandbox(opts: SandboxOptions): Promise<Sandbox> {
       try {
         await actors.stop()
       } finally {
-        await server.close()
+        await closeAll()
         if (ownDir) rmSync(dir, { recursive: true, force: true })
         else releaseDir(dir, lock, ['kubeconfig', CONTROL_DIR])
       }

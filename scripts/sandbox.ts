@@ -103,9 +103,13 @@ async function main(): Promise<void> {
   const kubectl = `kubectl --kubeconfig ${sandbox.kubeconfigPath}`
   // One line per Application (sync, health) and what the sandbox could not model.
   console.log('Applications at start:')
-  for (const line of reportLines(sandbox.actors.report)) console.log(line)
+  const contexts = Object.fromEntries([['in-cluster', sandbox.contextName], ...sandbox.clusters.map((c) => [c.name, c.name])])
+  for (const line of reportLines(sandbox.actors.report, contexts)) console.log(line)
   console.log(`kubeconfig: ${sandbox.kubeconfigPath}`)
   console.log(`try: ${kubectl} get applications -A`)
+  for (const c of sandbox.clusters) console.log(`cluster ${c.name} (${c.server} in the repo) at ${c.url}: ${kubectl} --context ${c.name} get pods -A`)
+  // what a run against this sandbox needs beyond KUBECONFIG, one `setting KEY=VALUE` each
+  for (const [key, value] of Object.entries(sandbox.settings)) console.log(`setting ${key}=${value}`)
   console.log(`export KUBECONFIG=${sandbox.kubeconfigPath}`)
   console.log(`publish an image tag (from another terminal): npx tsx scripts/sandbox.ts publish <image>:<tag>${args.dir ? ` --dir ${args.dir}` : ` --dir ${dirname(sandbox.kubeconfigPath)}`}`)
   console.log(

@@ -33,9 +33,16 @@ export interface ArgoEnv {
   remoteFor(repoURL: string): GitRemote | undefined
   /** Apps the sandbox cannot render (a public Helm chart): reported Synced and Healthy with no resources. */
   opaque?(app: KObject): boolean
+  /**
+   * The cluster an Application deploys to (resolved through the cluster Secrets, as Argo CD does),
+   * or why it has none. Absent: every destination is `store` (a single-cluster sandbox).
+   */
+  destination?(app: KObject): { store: Store; cluster: string } | { error: string }
 }
 
 interface Comparison {
+  /** the destination cluster's objects */
+  store: Store
   desired: KObject[]
   revision: string
   revisions: string[]
@@ -117,6 +124,11 @@ export class ArgoCdController {
     }
   }
 
+  /** Drops every cached render: a kind's scope (namespaced or not) changed since, e.g. a CRD the seeder installed. */
+  forgetRenders(): void {
+    this.renderCache.clear()
+  }
+
   async reconcileAll(): Promise<void> {
     for (const listed of this.env.store.list(APP.apiVersion, APP.kind)) {
       // each reconcile reads the Application when it starts (the informer's copy), not at the list
@@ -138,13 +150,16 @@ export class ArgoCdController {
   private async compare(app: KObject): Promise<Comparison> {
     const name = app.metadata.name
     const destNs = app.spec?.destination?.namespace ?? ''
-    const fail = (type: string, message: string): Comparison => ({ desired: [], revision: '', revisions: [], sourceType: 'Directory', error: { type, message } })
+    const fail = (type: string, message: string): Comparison => ({ store: this.env.store, desired: [], revision: '', revisions: [], sourceType: 'Directory', error: { type, message } })
     const projectName = app.spec?.project ?? 'default'
     const project = this.env.store.get({ ...PROJECT, namespace: app.metadata.namespace, name: projectName })
     if (!project) return fail('InvalidSpecError', `Application referencing project ${projectName} which does not exist`)
     const sources = this.sources(app)
     if (!sources.length) return fail('InvalidSpecError', 'spec.source or spec.sources must be specified')
-    if (this.env.opaque?.(app)) return { desired: [], revision: String(sources[0]?.targetRevision ?? ''), revisions: [], sourceType: 'Helm' }
+    const dest = this.env.destination?.(app) ?? { store: this.env.store, cluster: 'in-cluster' }
+    if ('error' in dest) return fail('InvalidSpecError', dest.error)
+    const store = dest.store
+    if (this.env.opaque?.(app)) return { store, desired: [], revision: String(sources[0]?.targetRevision ?? ''), revisions: [], sourceType: 'Helm' }
     const allowed: string[] = project.spec?.sourceRepos ?? []
     for (const s of sources) {
       const ok = allowed.some((r) => r === '*' || normaliseRepoUrl(r) === normaliseRepoUrl(s.repoURL) || (r.includes('*') && globMatch(r, s.repoURL)))
@@ -161,7 +176,7 @@ export class ArgoCdController {
       resolved.push(sha)
       if (s.ref) refs.set(s.ref, { remote, sha })
     }
-    const cacheKey = JSON.stringify([sources, resolved, destNs])
+    const cacheKey = JSON.stringify([sources, resolved, destNs, dest.cluster])
     const cached = this.renderCache.get(name)
     if (cached?.key === cacheKey) return cached.comparison
     const desired: KObject[] = []
@@ -183,7 +198,7 @@ export class ArgoCdController {
       return failed
     }
     for (const o of desired) {
-      const type = this.env.store.typeOf(o.apiVersion, o.kind)
+      const type = store.typeOf(o.apiVersion, o.kind)
       const definedHere = desired.find((c) => c.kind === 'CustomResourceDefinition' && c.spec?.names?.kind === o.kind && c.spec?.group === o.apiVersion.split('/')[0])
       const namespaced = type ? type.namespaced : definedHere ? definedHere.spec.scope !== 'Cluster' : true
       if (namespaced) o.metadata.namespace ??= destNs
@@ -191,7 +206,7 @@ export class ArgoCdController {
       o.metadata.labels = { ...(o.metadata.labels ?? {}), [TRACKING_LABEL]: name }
     }
     const main = revisions.find((r, i) => !sources[i]?.ref || sources[i]?.path) ?? revisions[0] ?? ''
-    const comparison = { desired, revision: main, revisions, sourceType }
+    const comparison = { store, desired, revision: main, revisions, sourceType }
     this.renderCache.set(name, { key: cacheKey, comparison })
     return comparison
   }
@@ -203,24 +218,24 @@ export class ArgoCdController {
   }
 
   /** Live objects carrying this app's tracking label (what it would prune). */
-  private tracked(appName: string): KObject[] {
+  private tracked(appName: string, store: Store): KObject[] {
     const out: KObject[] = []
     const seen = new Set<string>()
-    for (const t of this.env.store.types()) {
+    for (const t of store.types()) {
       if (UNTRACKED_KINDS.has(t.kind)) continue
       const av = t.group ? `${t.group}/${t.version}` : t.version
       const id = `${t.group}/${t.kind}`
       if (seen.has(id)) continue
       seen.add(id)
       // filtered before the store copies anything: this runs for every app on every cycle
-      out.push(...this.env.store.list(av, t.kind, undefined, (o) => o.metadata.labels?.[TRACKING_LABEL] === appName && !(o.metadata as any).ownerReferences?.length))
+      out.push(...store.list(av, t.kind, undefined, (o) => o.metadata.labels?.[TRACKING_LABEL] === appName && !(o.metadata as any).ownerReferences?.length))
     }
     return out
   }
 
   /** The live object, to compare with (read only: not a copy). */
-  private live(o: KObject): Readonly<KObject> | undefined {
-    return this.env.store.peek({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+  private live(o: KObject, store: Store): Readonly<KObject> | undefined {
+    return store.peek({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
   }
 
   /**
@@ -335,7 +350,7 @@ export class ArgoCdController {
     const healths = []
     const images = new Set<string>()
     for (const o of cmp.desired) {
-      const live = this.live(o)
+      const live = this.live(o, cmp.store)
       const inSync = !!live && isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
       if (!inSync) synced = false
       const h = resourceHealth(live)
@@ -344,7 +359,7 @@ export class ArgoCdController {
       const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
       resources.push({ group, version, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name, status: inSync ? 'Synced' : 'OutOfSync', ...(h ? { health: h } : {}) })
     }
-    for (const o of this.tracked(app.metadata.name)) {
+    for (const o of this.tracked(app.metadata.name, cmp.store)) {
       if (wanted.has(keyOf(o))) continue
       synced = false
       const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]
@@ -378,7 +393,7 @@ export class ArgoCdController {
       this.env.log(`argocd: sync of ${name} failed (injected): ${injected}`)
       return state('Failed', injected)
     }
-    const store = this.env.store
+    const store = cmp.store
     const options: string[] = app.spec?.syncPolicy?.syncOptions ?? []
     const destNs = app.spec?.destination?.namespace
     // Dry run: every kind must be served (or defined by a CRD in the same sync).
@@ -408,7 +423,7 @@ export class ArgoCdController {
         continue
       }
       try {
-        const live = this.live(o)
+        const live = this.live(o, store)
         const changed = !live || !isSubset({ ...o, metadata: { labels: o.metadata.labels, annotations: o.metadata.annotations } }, live)
         if (changed) store.apply(o, FIELD_MANAGER, { force: true })
         results.push({ ...base, status: 'Synced', message: !live ? `${o.kind.toLowerCase()}/${o.metadata.name} created` : changed ? `${o.kind.toLowerCase()}/${o.metadata.name} configured` : `${o.kind.toLowerCase()}/${o.metadata.name} unchanged`, hookPhase: 'Succeeded', syncPhase: 'Sync' })
@@ -425,7 +440,7 @@ export class ArgoCdController {
     this.skipped.set(name, stillSkipped)
     if (app.spec?.syncPolicy?.automated?.prune || promptPrune) {
       const wanted = new Set(cmp.desired.map(keyOf))
-      for (const o of this.tracked(name)) {
+      for (const o of this.tracked(name, store)) {
         if (wanted.has(keyOf(o))) continue
         store.delete({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
         const [group, version] = o.apiVersion.includes('/') ? o.apiVersion.split('/') : ['', o.apiVersion]

@@ -97,6 +97,7 @@ const SECRET_STORE_COLUMNS: PrinterColumn[] = [
 ]
 
 export const applicationCrd = (): KObject => crd('argoproj.io', 'Application', 'applications', 'Namespaced', 'v1alpha1', looseRoot(), {}, APPLICATION_COLUMNS)
+export const applicationSetCrd = (): KObject => crd('argoproj.io', 'ApplicationSet', 'applicationsets', 'Namespaced', 'v1alpha1', looseRoot())
 export const appProjectCrd = (): KObject => crd('argoproj.io', 'AppProject', 'appprojects', 'Namespaced', 'v1alpha1', looseRoot())
 export const externalSecretCrd = (): KObject => crd('external-secrets.io', 'ExternalSecret', 'externalsecrets', 'Namespaced', 'v1', looseRoot(false), {}, EXTERNAL_SECRET_COLUMNS)
 export const clusterSecretStoreCrd = (): KObject => crd('external-secrets.io', 'ClusterSecretStore', 'clustersecretstores', 'Cluster', 'v1', looseRoot(), {}, SECRET_STORE_COLUMNS)

@@ -11,7 +11,9 @@ import type { KObject, Store } from '../store.ts'
 import { splitApiVersion } from '../apiserver/kinds.ts'
 import { hasModel } from '../apiserver/model-schema.ts'
 import type { ArgoCdController } from './argocd.ts'
-import { applicationCrd, appProjectCrd, clusterSecretStoreCrd, externalSecretCrd, installedCrd } from './crds.ts'
+import { ClusterDirectory, declaredCluster, generatedClusterSecret, IN_CLUSTER_NAME, IN_CLUSTER_SERVER, makesClusterSecret, normaliseServer, type ClusterHandle, type PlannedCluster } from './clusters.ts'
+import { reconcileApplicationSets } from './applicationset.ts'
+import { applicationCrd, applicationSetCrd, appProjectCrd, clusterSecretStoreCrd, externalSecretCrd, installedCrd } from './crds.ts'
 import { vaultApiPath } from './eso-keys.ts'
 import { reconcileExternalSecrets } from './eso.ts'
 import { normaliseRepoUrl, type GitRemote } from './git-source.ts'
@@ -40,15 +42,22 @@ export interface RepoScan {
   head: string
   projects: KObject[]
   applications: KObject[]
+  /** cluster Secrets and the ExternalSecrets that make them (label argocd.argoproj.io/secret-type: cluster) */
+  clusterDocs: KObject[]
+  applicationSets: KObject[]
 }
 
 export interface StartReport {
-  /** one line per Application: name, sync, health (and why, when it is opaque or broken) */
-  apps: { name: string; sync: string; health: string; note?: string }[]
+  /** one entry per Application: its cluster, sync, health, and why when it is opaque or not Synced and Healthy */
+  apps: { name: string; cluster: string; sync: string; health: string; note?: string; reasons?: string[] }[]
+  /** the clusters the sandbox runs: in-cluster first, then one per other destination, with where its cluster Secret came from */
+  clusters: { name: string; server: string; secretFrom: string }[]
+  /** the cluster vault-0 runs on */
+  vaultCluster: string
   /** apps kept opaque, with the reason */
   opaque: { name: string; reason: string }[]
   /** CRDs installed for custom kinds the apps render, and whether a package gave the real schema */
-  crds: { name: string; schemaFrom?: string }[]
+  crds: { name: string; schemaFrom?: string; cluster?: string }[]
   /** kinds the sandbox could not serve at all (built-in kinds it does not model) */
   unknownKinds: string[]
   /** what the sandbox could not model, one line each (empty: it modelled everything) */
@@ -68,6 +77,8 @@ export async function scanRepo(remote: GitRemote): Promise<RepoScan> {
   const texts = await Promise.all(files.map(async (f) => [f, await remote.show(head, f)] as const))
   const projects: KObject[] = []
   const applications: KObject[] = []
+  const clusterDocs: KObject[] = []
+  const applicationSets: KObject[] = []
   for (const [file, text] of texts) {
     if (!text.includes('argoproj.io')) continue
     let docs: KObject[]
@@ -81,9 +92,11 @@ export async function scanRepo(remote: GitRemote): Promise<RepoScan> {
       if (isArgo(o, 'AppProject')) projects.push(withNs)
       // Only whole Applications (a kustomize patch of one has no destination).
       else if (isArgo(o, 'Application') && sourcesOf(o).length && o.spec?.destination) applications.push(withNs)
+      else if (isArgo(o, 'ApplicationSet') && o.spec?.generators && o.spec?.template) applicationSets.push(withNs)
+      else if (makesClusterSecret(o)) clusterDocs.push(withNs)
     }
   }
-  return { head, projects, applications }
+  return { head, projects, applications, clusterDocs, applicationSets }
 }
 
 /** Why the sandbox cannot render an app's sources (undefined: it can). */
@@ -140,6 +153,7 @@ function vaultReads(objects: KObject[], store: Store): Map<string, Set<string>> 
 }
 
 export interface SeedOptions {
+  /** the in-cluster API's objects (Argo CD's cluster) */
   store: Store
   remote: GitRemote
   scan: RepoScan
@@ -151,33 +165,120 @@ export interface SeedOptions {
   log: (l: string) => void
   /** Apps to leave with a problem (Degraded: their ExternalSecrets' Vault keys stay empty; OutOfSync: one resource deleted). */
   problems?: Record<string, SeededProblem>
+  /** every cluster the sandbox runs (in-cluster alone for a single-cluster repo) */
+  clusters?: ClusterDirectory
+  /** the clusters besides in-cluster the repo names, and where their cluster Secrets come from */
+  planned?: PlannedCluster[]
+}
+
+const b64 = (s: string) => Buffer.from(s, 'utf8').toString('base64')
+const ES_KINDS = new Set(['ExternalSecret', 'ClusterSecretStore', 'SecretStore'])
+
+/** A Secret as the API server stores it: stringData folded into data. */
+function asStored(secret: KObject): KObject {
+  const { stringData, ...rest } = secret as any
+  if (!stringData) return secret
+  return { ...rest, data: { ...(rest.data ?? {}), ...Object.fromEntries(Object.entries<string>(stringData).map(([k, v]) => [k, b64(String(v))])) } }
+}
+
+/** The repo document that registers a planned cluster (its Secret, or the ExternalSecret making it). */
+function registrationOf(c: PlannedCluster, docs: KObject[], taken: Set<KObject>): KObject | undefined {
+  const declared = (o: KObject) => declaredCluster(o) ?? {}
+  const exact = docs.find((o) => !taken.has(o) && o.kind === c.secretFrom && (declared(o).name === c.name || (declared(o).server && normaliseServer(declared(o).server!) === c.server)))
+  if (exact) return exact
+  // an ExternalSecret whose name and server come from Vault: the one named after the cluster, else the only one left
+  const open = docs.filter((o) => !taken.has(o) && o.kind === c.secretFrom)
+  return open.find((o) => o.metadata.name.includes(c.name) || String(o.spec?.target?.name ?? '').includes(c.name)) ?? (open.length === 1 ? open[0] : undefined)
+}
+
+/**
+ * The Vault values an ExternalSecret that makes a cluster Secret must read so that the Secret names
+ * this cluster: where its template (or, without one, the Secret itself) takes `name` or `server`
+ * from a Vault key, that key holds the cluster's name or server.
+ */
+function clusterVaultValues(es: KObject, c: PlannedCluster, store: Store, objects: KObject[]): Map<string, Record<string, string>> {
+  const want: Record<string, string> = { name: c.name, server: c.server }
+  const template = es.spec?.target?.template?.data
+  // secret key (what the template sees) → the value it must have
+  const needed = new Map<string, string>()
+  for (const field of ['name', 'server']) {
+    const t = template?.[field]
+    if (template && typeof t === 'string') {
+      const ref = /^\s*\{\{-?\s*\.(\w+)\s*-?\}\}\s*$/.exec(t)
+      if (ref) needed.set(ref[1]!, want[field]!)
+    } else if (!template) needed.set(field, want[field]!)
+  }
+  const out = new Map<string, Record<string, string>>()
+  const css = [...store.list('external-secrets.io/v1', 'ClusterSecretStore'), ...objects.filter((o) => o.kind === 'ClusterSecretStore')].find((o) => o.metadata.name === es.spec?.secretStoreRef?.name)
+  const provider = css?.spec?.provider?.vault ?? { path: 'secret', version: 'v2' }
+  const put = (key: unknown, prop: string, value: string) => {
+    const path = vaultApiPath(String(key ?? ''), provider)
+    out.set(path, { ...(out.get(path) ?? {}), [prop]: value })
+  }
+  for (const d of es.spec?.data ?? []) {
+    const value = needed.get(d?.secretKey)
+    if (value !== undefined) put(d?.remoteRef?.key, d?.remoteRef?.property || 'value', value)
+  }
+  for (const d of es.spec?.dataFrom ?? []) if (d?.extract) for (const [k, v] of needed) if (!(es.spec?.data ?? []).some((x: any) => x?.secretKey === k)) put(d.extract.key, k, v)
+  return out
 }
 
 export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
   const { store, vault, scan, argo } = opts
   const problems = opts.problems ?? {}
-  for (const name of SEED_NAMESPACES) ensure(store, namespace(name))
-  for (const crd of [applicationCrd(), appProjectCrd(), externalSecretCrd(), clusterSecretStoreCrd()]) ensure(store, crd)
-  ensure(store, localPathStorageClass())
-
-  ensure(store, runningPod({ name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/instance': 'vault', component: 'server', 'statefulset.kubernetes.io/pod-name': 'vault-0' }, spec: { containers: [{ name: 'vault', image: 'hashicorp/vault:1.17.2' }] } }))
-  ensure(store, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'vault', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } }, spec: { selector: { 'app.kubernetes.io/name': 'vault' }, ports: [{ name: 'http', port: 8200, targetPort: 8200 }] } })
-  ensure(store, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: 'external-secrets' }, type: 'Opaque', data: { token: Buffer.from(vault.rootToken).toString('base64') } })
+  const inCluster: ClusterHandle = opts.clusters?.inCluster ?? { name: IN_CLUSTER_NAME, server: IN_CLUSTER_SERVER, store, pods: undefined as never }
+  const clusters = opts.clusters ?? new ClusterDirectory(inCluster, [])
+  const planned = opts.planned ?? []
+  for (const name of SEED_NAMESPACES.filter((n) => n !== 'vault')) ensure(store, namespace(name))
+  for (const crd of [applicationCrd(), appProjectCrd(), applicationSetCrd(), externalSecretCrd(), clusterSecretStoreCrd()]) ensure(store, crd)
+  for (const c of clusters.all) {
+    ensure(c.store, namespace('kube-node-lease'))
+    ensure(c.store, localPathStorageClass())
+  }
 
   for (const p of scan.projects) ensure(store, p)
   for (const a of scan.applications) ensure(store, a)
-  for (const name of Object.keys(problems)) if (!scan.applications.some((a) => a.metadata.name === name)) throw new Error(`sandbox: cannot seed ${name} ${problems[name]}: the repo has no Application named ${name}`)
+  // the ApplicationSets applied long ago, and the Applications they generated then
+  for (const s of scan.applicationSets) ensure(store, s)
+  await reconcileApplicationSets({ store, remoteFor: opts.remoteFor, log: opts.log })
+  for (const name of Object.keys(problems)) if (!store.get({ ...APP, namespace: 'argocd', name })) throw new Error(`sandbox: cannot seed ${name} ${problems[name]}: the repo has no Application named ${name}`)
+
+  // Argo CD's cluster Secrets, as they were before any sync: the repo's own (its Secret; the Secret
+  // its ExternalSecret made long ago) or, where the repo registers none, the one `argocd cluster add` made.
+  const taken = new Set<KObject>()
+  const registrations = new Map<PlannedCluster, KObject>()
+  for (const c of planned) {
+    const doc = c.secretFrom === 'generated' ? undefined : registrationOf(c, scan.clusterDocs, taken)
+    if (doc) {
+      taken.add(doc)
+      registrations.set(c, doc)
+    }
+    if (!doc) ensure(store, generatedClusterSecret(c))
+    else if (doc.kind === 'Secret') ensure(store, asStored(doc))
+    else {
+      const target = String(doc.spec?.target?.name ?? doc.metadata.name)
+      const labels = { ...(doc.spec?.target?.template?.metadata?.labels ?? {}) }
+      ensure(store, { apiVersion: 'v1', kind: 'Secret', metadata: { name: target, namespace: doc.metadata.namespace ?? 'argocd', labels }, type: 'Opaque', data: { name: b64(c.name), server: b64(c.server) } })
+    }
+  }
+  const clusterOf = (app: KObject): ClusterHandle => {
+    const r = clusters.resolve(app.metadata.name, app.spec?.destination)
+    return 'cluster' in r ? r.cluster : inCluster
+  }
 
   // What each app renders; the opaque ones render nothing.
-  const report: StartReport = { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [] }
+  const report: StartReport = { apps: [], opaque: [], crds: [], unknownKinds: [], unmodelled: [], clusters: [{ name: IN_CLUSTER_NAME, server: IN_CLUSTER_SERVER, secretFrom: 'in-cluster' }, ...planned.map((p) => ({ name: p.name, server: p.server, secretFrom: p.secretFrom }))], vaultCluster: IN_CLUSTER_NAME }
   const rendered = new Map<string, KObject[]>()
+  const appCluster = new Map<string, ClusterHandle>()
   for (const app of store.list(APP.apiVersion, APP.kind)) {
+    const cluster = clusterOf(app)
+    appCluster.set(app.metadata.name, cluster)
     const reason = unrenderable(app, opts.remoteFor)
     if (reason) {
       opts.opaque.add(app, reason)
       report.opaque.push({ name: app.metadata.name, reason })
       // Its chart put its resources in the destination namespace.
-      if (app.spec?.destination?.namespace) ensure(store, namespace(app.spec.destination.namespace))
+      if (app.spec?.destination?.namespace) ensure(cluster.store, namespace(app.spec.destination.namespace))
       continue
     }
     const { objects, error } = await argo.desired(app)
@@ -185,44 +286,64 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
       const why = `Helm chart in git at ${sourcesOf(app)[0]?.path}`
       opts.opaque.add(app, why)
       report.opaque.push({ name: app.metadata.name, reason: why })
-      if (app.spec?.destination?.namespace) ensure(store, namespace(app.spec.destination.namespace))
+      if (app.spec?.destination?.namespace) ensure(cluster.store, namespace(app.spec.destination.namespace))
       continue
     }
     rendered.set(app.metadata.name, objects)
   }
   const all = [...rendered.values()].flat()
 
-  // CRDs of the custom kinds the apps render that nothing serves yet and no app defines.
-  const missing = new Map<string, { group: string; kind: string; versions: string[] }>()
-  for (const o of all) {
-    if (store.typeOf(o.apiVersion, o.kind)) continue
-    const { group, version } = splitApiVersion(o.apiVersion)
-    if (all.some((c) => c.kind === 'CustomResourceDefinition' && c.spec?.group === group && c.spec?.names?.kind === o.kind)) continue
-    if (BUILTIN_GROUPS.has(group)) {
-      const name = `${o.apiVersion} ${o.kind}`
-      if (!report.unknownKinds.includes(name)) report.unknownKinds.push(name)
-      continue
+  for (const cluster of clusters.all) {
+    const objects = [...rendered].filter(([n]) => appCluster.get(n) === cluster).flatMap(([, o]) => o)
+    // ESO runs on each cluster that has a store (its CRDs and namespace with it).
+    if (cluster !== inCluster && objects.some((o) => ES_KINDS.has(o.kind) && String(o.apiVersion).startsWith('external-secrets.io/'))) {
+      for (const crd of [externalSecretCrd(), clusterSecretStoreCrd()]) ensure(cluster.store, crd)
+      ensure(cluster.store, namespace('external-secrets'))
     }
-    const entry = missing.get(`${group}/${o.kind}`) ?? { group, kind: o.kind, versions: [] }
-    if (!entry.versions.includes(version)) entry.versions.push(version)
-    missing.set(`${group}/${o.kind}`, entry)
-  }
-  for (const m of missing.values()) {
-    const { crd, schemaFrom } = installedCrd(m.group, m.kind, m.versions, (pkg, v) => hasModel(pkg, m.group, v, m.kind))
-    ensure(store, crd)
-    report.crds.push({ name: crd.metadata.name, ...(schemaFrom ? { schemaFrom } : {}) })
+    // CRDs of the custom kinds the apps render that nothing serves yet and no app defines.
+    const missing = new Map<string, { group: string; kind: string; versions: string[] }>()
+    for (const o of objects) {
+      if (cluster.store.typeOf(o.apiVersion, o.kind)) continue
+      const { group, version } = splitApiVersion(o.apiVersion)
+      if (objects.some((c) => c.kind === 'CustomResourceDefinition' && c.spec?.group === group && c.spec?.names?.kind === o.kind)) continue
+      if (BUILTIN_GROUPS.has(group)) {
+        const name = `${o.apiVersion} ${o.kind}`
+        if (!report.unknownKinds.includes(name)) report.unknownKinds.push(name)
+        continue
+      }
+      const entry = missing.get(`${group}/${o.kind}`) ?? { group, kind: o.kind, versions: [] }
+      if (!entry.versions.includes(version)) entry.versions.push(version)
+      missing.set(`${group}/${o.kind}`, entry)
+    }
+    for (const m of missing.values()) {
+      const { crd, schemaFrom } = installedCrd(m.group, m.kind, m.versions, (pkg, v) => hasModel(pkg, m.group, v, m.kind))
+      ensure(cluster.store, crd)
+      report.crds.push({ name: crd.metadata.name, ...(schemaFrom ? { schemaFrom } : {}), ...(cluster !== inCluster ? { cluster: cluster.name } : {}) })
+    }
+    // a class the claims name and nothing on this cluster defines was installed by hand
+    const outOfBand = storageClassesOutOfBand(objects)
+    for (const name of outOfBand) ensure(cluster.store, outOfBandStorageClass(name))
+    for (const name of outOfBand) if (!(report.storageClassesOutOfBand ?? []).includes(name)) report.storageClassesOutOfBand = [...(report.storageClassesOutOfBand ?? []), name]
+    // Every namespace a resource lives in, whether an app creates it or the operator made it by hand.
+    for (const o of objects) {
+      const type = cluster.store.typeOf(o.apiVersion, o.kind)
+      if (type?.namespaced !== false && o.metadata.namespace) ensure(cluster.store, namespace(o.metadata.namespace))
+      if (o.kind === 'Namespace' && !splitApiVersion(o.apiVersion).group) ensure(cluster.store, namespace(o.metadata.name))
+    }
   }
 
-  const outOfBand = storageClassesOutOfBand(all)
-  for (const name of outOfBand) ensure(store, outOfBandStorageClass(name))
-  if (outOfBand.length) report.storageClassesOutOfBand = outOfBand
+  // the renders above guessed the scope of kinds whose CRDs were only installed now
+  argo.forgetRenders()
 
-  // Every namespace a resource lives in, whether an app creates it or the operator made it by hand.
-  for (const o of all) {
-    const type = store.typeOf(o.apiVersion, o.kind)
-    if (type?.namespaced !== false && o.metadata.namespace) ensure(store, namespace(o.metadata.namespace))
-    if (o.kind === 'Namespace' && !splitApiVersion(o.apiVersion).group) ensure(store, namespace(o.metadata.name))
-  }
+  // Vault runs on the cluster whose address its ClusterSecretStores name (the host of
+  // provider.vault.server is that cluster's node), else beside Argo CD.
+  const vaultServer = all.find((o) => o.kind === 'ClusterSecretStore' && o.spec?.provider?.vault?.server && clusters.byHost(o.spec.provider.vault.server))?.spec.provider.vault.server
+  const vaultCluster = (vaultServer && clusters.byHost(vaultServer)) || inCluster
+  report.vaultCluster = vaultCluster.name
+  ensure(vaultCluster.store, namespace('vault'))
+  ensure(vaultCluster.store, runningPod({ name: 'vault-0', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault', 'app.kubernetes.io/instance': 'vault', component: 'server', 'statefulset.kubernetes.io/pod-name': 'vault-0' }, spec: { containers: [{ name: 'vault', image: 'hashicorp/vault:1.17.2' }] } }))
+  ensure(vaultCluster.store, { apiVersion: 'v1', kind: 'Service', metadata: { name: 'vault', namespace: 'vault', labels: { 'app.kubernetes.io/name': 'vault' } }, spec: { selector: { 'app.kubernetes.io/name': 'vault' }, ports: [{ name: 'http', port: 8200, targetPort: 8200 }] } })
+  for (const c of clusters.all) if (c.store.typeOf('external-secrets.io/v1', 'ExternalSecret')) ensure(c.store, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'vault-token', namespace: 'external-secrets' }, type: 'Opaque', data: { token: Buffer.from(vault.rootToken).toString('base64') } })
 
   // A generated value for every Vault key an ExternalSecret reads (except where a test wants it Degraded).
   const degraded = new Set(Object.entries(problems).filter(([, p]) => p === 'Degraded').map(([n]) => n))
@@ -231,60 +352,112 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
     if (!rendered.get(name)!.some((o) => o.kind === 'ExternalSecret')) throw new Error(`sandbox: cannot seed ${name} Degraded: it renders no ExternalSecret whose Vault key could be missing`)
   }
   const withheld = vaultReads([...rendered].filter(([n]) => degraded.has(n)).flatMap(([, o]) => o), store)
+  // The keys an ExternalSecret making a cluster Secret reads hold that cluster's name and server.
+  const fixed = new Map<string, Record<string, string>>()
+  for (const [c, doc] of registrations) {
+    if (doc.kind !== 'ExternalSecret') continue
+    const live = all.find((o) => o.kind === 'ExternalSecret' && o.metadata.name === doc.metadata.name && o.metadata.namespace === doc.metadata.namespace) ?? doc
+    for (const [path, values] of clusterVaultValues(live, c, store, all)) fixed.set(path, { ...(fixed.get(path) ?? {}), ...values })
+  }
   for (const [path, props] of keep) {
     if (withheld.has(path) || vault.readLatest(path)) continue
     const data: Record<string, string> = {}
-    for (const p of props.size ? props : ['value']) data[p] = placeholder()
-    vault.write(path, data)
+    for (const p of props.size ? props : fixed.has(path) ? [] : ['value']) data[p] = placeholder()
+    vault.write(path, { ...data, ...(fixed.get(path) ?? {}) })
   }
 
   // What these Applications had synced: one sync each, as if done long ago.
-  for (const a of store.list(APP.apiVersion, APP.kind)) await argo.reconcile({ ...a, operation: { sync: {}, initiatedBy: { username: 'admin' } } })
+  const syncOnce = (a: KObject) => argo.reconcile({ ...a, operation: { sync: {}, initiatedBy: { username: 'admin' } } })
+  for (const a of store.list(APP.apiVersion, APP.kind)) await syncOnce(a)
   // Children a root app created in that pass get their first sync too.
-  for (const a of store.list(APP.apiVersion, APP.kind)) if (!a.status?.operationState) await argo.reconcile({ ...a, operation: { sync: {}, initiatedBy: { username: 'admin' } } })
+  for (const a of store.list(APP.apiVersion, APP.kind)) if (!a.status?.operationState) await syncOnce(a)
   for (let i = 0; i < 3; i++) {
-    reconcileDeployments(store)
-    reconcileStatefulWorkloads(store)
-    reconcileK3s(store)
-    reconcileExternalSecrets(store, vault)
+    for (const c of clusters.all) {
+      reconcileDeployments(c.store)
+      reconcileStatefulWorkloads(c.store)
+      reconcileK3s(c.store)
+      if (c.store.typeOf('external-secrets.io/v1', 'ExternalSecret')) reconcileExternalSecrets(c.store, vault)
+    }
   }
-  for (const [name, problem] of Object.entries(problems)) if (problem === 'OutOfSync') breakSync(store, name, rendered.get(name) ?? [])
+  for (const [name, problem] of Object.entries(problems)) if (problem === 'OutOfSync') breakSync(store, appCluster.get(name)?.store ?? store, name, rendered.get(name) ?? [])
   await argo.reconcileAll()
 
   const dayAgo = new Date(Date.now() - 24 * 3600 * 1000)
-  for (const d of store.list('apps/v1', 'Deployment')) {
-    for (const c of d.spec?.template?.spec?.containers ?? []) {
-      const { name, tag } = splitImage(String(c.image))
-      if (name.startsWith('ghcr.io/') && tag) opts.registry.pushTag(name, tag, dayAgo)
+  for (const c of clusters.all) {
+    for (const d of c.store.list('apps/v1', 'Deployment')) {
+      for (const ctr of d.spec?.template?.spec?.containers ?? []) {
+        const { name, tag } = splitImage(String(ctr.image))
+        if (name.startsWith('ghcr.io/') && tag) opts.registry.pushTag(name, tag, dayAgo)
+      }
     }
   }
 
   for (const a of store.list(APP.apiVersion, APP.kind)) {
     const reason = opts.opaque.reason(a)
-    const condition = a.status?.conditions?.[0]?.message
-    report.apps.push({ name: a.metadata.name, sync: a.status?.sync?.status ?? 'Unknown', health: a.status?.health?.status ?? 'Unknown', ...(reason ? { note: `opaque: ${reason}` } : condition ? { note: condition } : problems[a.metadata.name] ? { note: `seeded ${problems[a.metadata.name]} on purpose` } : {}) })
+    const sync = a.status?.sync?.status ?? 'Unknown'
+    const health = a.status?.health?.status ?? 'Unknown'
+    const why = sync === 'Synced' && health === 'Healthy' ? [] : appReasons(a)
+    const note = reason ? `opaque: ${reason}` : problems[a.metadata.name] ? `seeded ${problems[a.metadata.name]} on purpose` : why[0]
+    report.apps.push({ name: a.metadata.name, cluster: clusterOf(a).name, sync, health, ...(note ? { note } : {}), ...(why.length ? { reasons: why } : {}) })
   }
   for (const o of report.opaque) report.unmodelled.push(`${o.name}: rendered as an opaque app without resources (${o.reason})`)
   for (const k of report.unknownKinds) report.unmodelled.push(`kind ${k}: not served by the sandbox`)
   for (const c of report.crds) if (!c.schemaFrom) report.unmodelled.push(`CRD ${c.name}: installed with a permissive schema (no package ships its real one)`)
-  opts.log(`sandbox: seeded ${scan.applications.length} Applications from ${opts.remote.bareDir} at ${scan.head.slice(0, 7)}`)
+  opts.log(`sandbox: seeded ${store.list(APP.apiVersion, APP.kind).length} Applications from ${opts.remote.bareDir} at ${scan.head.slice(0, 7)}${planned.length ? ` on ${planned.length + 1} clusters` : ''}`)
   return report
 }
 
+/**
+ * Why an Application is not Synced and Healthy, as `kubectl describe application` shows it: its
+ * conditions, the last operation's message when it did not succeed, and each resource that is out
+ * of sync or not healthy, with the health message.
+ */
+export function appReasons(app: KObject): string[] {
+  const out: string[] = []
+  for (const c of app.status?.conditions ?? []) out.push(`${c.type}: ${c.message}`)
+  const op = app.status?.operationState
+  if (op && op.phase !== 'Succeeded' && op.message) out.push(`sync ${op.phase}: ${op.message}`)
+  for (const r of app.status?.resources ?? []) {
+    const id = `${r.kind} ${r.namespace ? `${r.namespace}/` : ''}${r.name}`
+    if (r.requiresPruning) out.push(`${id}: OutOfSync (requires pruning)`)
+    else if (r.status && r.status !== 'Synced') out.push(`${id}: ${r.status}${r.health?.status && r.health.status !== 'Healthy' ? `, ${r.health.status}${r.health.message ? `: ${r.health.message}` : ''}` : ''}`)
+    else if (r.health?.status && r.health.status !== 'Healthy') out.push(`${id}: ${r.health.status}${r.health.message ? `: ${r.health.message}` : ''}`)
+  }
+  return out
+}
+
 /** OutOfSync on purpose: one resource of the app is gone (an app without selfHeal leaves it so). */
-function breakSync(store: Store, name: string, objects: KObject[]): void {
+function breakSync(store: Store, target: Store, name: string, objects: KObject[]): void {
   const app = store.list(APP.apiVersion, APP.kind).find((a) => a.metadata.name === name)!
   if (app.spec?.syncPolicy?.automated?.selfHeal) throw new Error(`sandbox: cannot seed ${name} OutOfSync: it has selfHeal, so Argo CD would heal it`)
   const victim = objects.find((o) => o.kind !== 'Namespace' && o.kind !== 'CustomResourceDefinition')
   if (!victim) throw new Error(`sandbox: cannot seed ${name} OutOfSync: it renders no resource`)
-  store.delete({ apiVersion: victim.apiVersion, kind: victim.kind, namespace: victim.metadata.namespace, name: victim.metadata.name })
+  target.delete({ apiVersion: victim.apiVersion, kind: victim.kind, namespace: victim.metadata.namespace, name: victim.metadata.name })
 }
 
-/** The start report as lines: one per Application, then what the sandbox could not model. */
-export function reportLines(report: StartReport): string[] {
+/**
+ * The start report as lines: the Applications grouped by the cluster they deploy to (sync, health,
+ * and for each one not Synced and Healthy the reasons `kubectl describe application` gives), the
+ * CRDs installed, then what the sandbox could not model.
+ */
+export function reportLines(report: StartReport, contexts: Record<string, string> = {}): string[] {
   const width = Math.max(4, ...report.apps.map((a) => a.name.length))
-  const lines = report.apps.map((a) => `  ${a.name.padEnd(width)}  ${a.sync.padEnd(9)} ${a.health.padEnd(11)}${a.note ? ` ${a.note}` : ''}`.trimEnd())
-  for (const c of report.crds) lines.push(`  CRD ${c.name}: ${c.schemaFrom ? `schema from ${c.schemaFrom}` : 'permissive schema'}`)
+  const lines: string[] = []
+  const clusters = report.clusters?.length ? report.clusters : [{ name: IN_CLUSTER_NAME, server: IN_CLUSTER_SERVER, secretFrom: 'in-cluster' }]
+  const several = clusters.length > 1
+  for (const c of clusters) {
+    const apps = report.apps.filter((a) => (a.cluster ?? IN_CLUSTER_NAME) === c.name)
+    if (several) {
+      const context = contexts[c.name] ? `, context ${contexts[c.name]}` : ''
+      const from = c.secretFrom === 'in-cluster' ? '' : c.secretFrom === 'generated' ? ', cluster Secret generated (the repo registers none)' : `, cluster Secret from the repo's ${c.secretFrom}`
+      lines.push(`cluster ${c.name} (${c.server}${context}${from}${report.vaultCluster === c.name ? ', Vault' : ''}): ${apps.length} Application(s)`)
+    }
+    for (const a of apps) {
+      lines.push(`  ${a.name.padEnd(width)}  ${a.sync.padEnd(9)} ${a.health.padEnd(11)}${a.note ? ` ${a.note}` : ''}`.trimEnd())
+      for (const r of (a.reasons ?? []).slice(a.note === a.reasons?.[0] ? 1 : 0)) lines.push(`  ${' '.repeat(width)}    ${r}`)
+    }
+  }
+  for (const c of report.crds) lines.push(`  CRD ${c.name}${c.cluster ? ` (on ${c.cluster})` : ''}: ${c.schemaFrom ? `schema from ${c.schemaFrom}` : 'permissive schema'}`)
   for (const name of report.storageClassesOutOfBand ?? []) lines.push(`  StorageClass ${name}: installed out of band (nothing in the repo defines it); its claims bind at once (Immediate)`)
   if (report.unmodelled.length) lines.push(`  not modelled (${report.unmodelled.length}): ${report.unmodelled.join('; ')}`)
   return lines
