@@ -124,9 +124,12 @@ export class ArgoCdController {
     }
   }
 
-  /** Drops every cached render: a kind's scope (namespaced or not) changed since, e.g. a CRD the seeder installed. */
-  forgetRenders(): void {
-    this.renderCache.clear()
+  /**
+   * Drops the cached renders holding one of these kinds (`group/Kind`): their scope (namespaced or
+   * not) was guessed before the CRD the seeder installed since.
+   */
+  forgetRenders(kinds: Set<string>): void {
+    for (const [app, { comparison }] of this.renderCache) if (comparison.desired.some((o) => kinds.has(`${o.apiVersion.includes('/') ? o.apiVersion.split('/')[0] : ''}/${o.kind}`))) this.renderCache.delete(app)
   }
 
   async reconcileAll(): Promise<void> {
@@ -204,6 +207,11 @@ export class ArgoCdController {
       if (namespaced) o.metadata.namespace ??= destNs
       else delete o.metadata.namespace
       o.metadata.labels = { ...(o.metadata.labels ?? {}), [TRACKING_LABEL]: name }
+      // as gitops-engine's NormalizeSecret: stringData compares (and applies) as the data it becomes
+      if (o.kind === 'Secret' && o.apiVersion === 'v1' && o.stringData && typeof o.stringData === 'object') {
+        o.data = { ...(o.data ?? {}), ...Object.fromEntries(Object.entries(o.stringData as Record<string, unknown>).map(([k, v]) => [k, Buffer.from(String(v)).toString('base64')])) }
+        delete o.stringData
+      }
     }
     const main = revisions.find((r, i) => !sources[i]?.ref || sources[i]?.path) ?? revisions[0] ?? ''
     const comparison = { store, desired, revision: main, revisions, sourceType }
@@ -246,9 +254,12 @@ export class ArgoCdController {
   private cascade(app: KObject): void {
     const finalizers: string[] = Array.isArray(app.metadata.finalizers) ? (app.metadata.finalizers as string[]) : []
     if (!finalizers.includes(APP_RESOURCES_FINALIZER)) return
-    const left = this.tracked(app.metadata.name)
-    for (const o of left) if (!o.metadata.deletionTimestamp) this.env.store.delete({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
-    if (this.tracked(app.metadata.name).length) return
+    // its resources are on its destination cluster (none to delete when that cannot be resolved)
+    const dest = this.env.destination?.(app) ?? { store: this.env.store, cluster: 'in-cluster' }
+    const target = 'error' in dest ? undefined : dest.store
+    const left = target ? this.tracked(app.metadata.name, target) : []
+    for (const o of left) if (!o.metadata.deletionTimestamp) target!.delete({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
+    if (target && this.tracked(app.metadata.name, target).length) return
     const live = this.env.store.get({ ...APP, namespace: app.metadata.namespace, name: app.metadata.name })
     if (!live) return
     live.metadata.finalizers = finalizers.filter((f) => f !== APP_RESOURCES_FINALIZER)

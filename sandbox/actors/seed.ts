@@ -237,6 +237,8 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
   }
 
   for (const p of scan.projects) ensure(store, p)
+  // Argo CD makes the project `default` when it starts (unless the repo brings its own)
+  ensure(store, { apiVersion: 'argoproj.io/v1alpha1', kind: 'AppProject', metadata: { name: 'default', namespace: 'argocd' }, spec: { sourceRepos: ['*'], destinations: [{ namespace: '*', server: '*' }], clusterResourceWhitelist: [{ group: '*', kind: '*' }] } })
   for (const a of scan.applications) ensure(store, a)
   // the ApplicationSets applied long ago, and the Applications they generated then
   for (const s of scan.applicationSets) ensure(store, s)
@@ -293,11 +295,13 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
   }
   const all = [...rendered.values()].flat()
 
+  const installedKinds = new Set<string>()
   for (const cluster of clusters.all) {
     const objects = [...rendered].filter(([n]) => appCluster.get(n) === cluster).flatMap(([, o]) => o)
     // ESO runs on each cluster that has a store (its CRDs and namespace with it).
     if (cluster !== inCluster && objects.some((o) => ES_KINDS.has(o.kind) && String(o.apiVersion).startsWith('external-secrets.io/'))) {
       for (const crd of [externalSecretCrd(), clusterSecretStoreCrd()]) ensure(cluster.store, crd)
+      for (const kind of ES_KINDS) installedKinds.add(`external-secrets.io/${kind}`)
       ensure(cluster.store, namespace('external-secrets'))
     }
     // CRDs of the custom kinds the apps render that nothing serves yet and no app defines.
@@ -318,6 +322,7 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
     for (const m of missing.values()) {
       const { crd, schemaFrom } = installedCrd(m.group, m.kind, m.versions, (pkg, v) => hasModel(pkg, m.group, v, m.kind))
       ensure(cluster.store, crd)
+      installedKinds.add(`${m.group}/${m.kind}`)
       report.crds.push({ name: crd.metadata.name, ...(schemaFrom ? { schemaFrom } : {}), ...(cluster !== inCluster ? { cluster: cluster.name } : {}) })
     }
     // a class the claims name and nothing on this cluster defines was installed by hand
@@ -333,7 +338,7 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
   }
 
   // the renders above guessed the scope of kinds whose CRDs were only installed now
-  argo.forgetRenders()
+  argo.forgetRenders(installedKinds)
 
   // Vault runs on the cluster whose address its ClusterSecretStores name (the host of
   // provider.vault.server is that cluster's node), else beside Argo CD.
@@ -440,6 +445,8 @@ function breakSync(store: Store, target: Store, name: string, objects: KObject[]
  * and for each one not Synced and Healthy the reasons `kubectl describe application` gives), the
  * CRDs installed, then what the sandbox could not model.
  */
+const REPORT_REASONS = 6
+
 export function reportLines(report: StartReport, contexts: Record<string, string> = {}): string[] {
   const width = Math.max(4, ...report.apps.map((a) => a.name.length))
   const lines: string[] = []
@@ -454,7 +461,10 @@ export function reportLines(report: StartReport, contexts: Record<string, string
     }
     for (const a of apps) {
       lines.push(`  ${a.name.padEnd(width)}  ${a.sync.padEnd(9)} ${a.health.padEnd(11)}${a.note ? ` ${a.note}` : ''}`.trimEnd())
-      for (const r of (a.reasons ?? []).slice(a.note === a.reasons?.[0] ? 1 : 0)) lines.push(`  ${' '.repeat(width)}    ${r}`)
+      // the first reasons in full; a sync that failed for one cause leaves dozens of resources Missing
+      const rest = (a.reasons ?? []).slice(a.note === a.reasons?.[0] ? 1 : 0)
+      for (const r of rest.slice(0, REPORT_REASONS)) lines.push(`  ${' '.repeat(width)}    ${r}`)
+      if (rest.length > REPORT_REASONS) lines.push(`  ${' '.repeat(width)}    ... and ${rest.length - REPORT_REASONS} more (kubectl describe application ${a.name} -n argocd)`)
     }
   }
   for (const c of report.crds) lines.push(`  CRD ${c.name}${c.cluster ? ` (on ${c.cluster})` : ''}: ${c.schemaFrom ? `schema from ${c.schemaFrom}` : 'permissive schema'}`)
