@@ -41,6 +41,9 @@ function readSource(s: Record<string, any>, fileSet: Set<string>, isThisRepo: (u
   if (chart) {
     type = 'Helm'
     typeWhy = `chart ${chart} from the Helm repository ${repoURL}`
+  } else if (typeof s.ref === 'string' && path === undefined) {
+    type = 'Directory'
+    typeWhy = `ref ${s.ref}: files the other sources read as $${s.ref}, not rendered itself`
   } else if (explicit.length === 1) {
     type = TYPE_OF[explicit[0]!]
     typeWhy = `spec.source.${explicit[0]} is set`
