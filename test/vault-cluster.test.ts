@@ -157,3 +157,21 @@ test("Vault on Argo CD's cluster (the store in-cluster, no other cluster): the o
   assert.equal(await isLoggedIn(ctx(r, { KUBECONFIG: kubeconfig('homelab') })), true)
   assert.deepEqual([argo.asked, remote.asked], [['vault token lookup -format=json'], []])
 })
+
+test('against the multi-cluster sandbox (homelab-today): Vault on homelab is found without VAULT_KUBE_CONTEXT, through the context named homelab', async () => {
+  const { buildCorpusRepo, CORPUS } = await import('../sandbox/corpus/index.ts')
+  const { startSandbox } = await import('../sandbox/index.ts')
+  const corpus = buildCorpusRepo(CORPUS.find((c) => c.name === 'homelab-today')!)
+  const sandbox = await startSandbox({ repoDir: corpus.dir, controllerDelayMs: 10 })
+  try {
+    assert.deepEqual(sandbox.settings, { VAULT_KUBE_CONTEXT: 'homelab' }, 'what the sandbox says a run needs')
+    assert.equal(sandbox.store.get({ apiVersion: 'v1', kind: 'Pod', namespace: 'vault', name: 'vault-0' }), undefined, "no Vault on Argo CD's cluster")
+    const logs: string[] = []
+    const c = ctx(corpus.dir, { ...corpus.env, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName }, logs)
+    assert.equal(await isLoggedIn(c), true)
+    assert.ok(logs.some((l) => /Vault's cluster: the ClusterSecretStore vault-backend .* on the Argo CD cluster homelab \(https:\/\/10\.10\.0\.5:6443\): kube context homelab/.test(l)), logs.join('\n'))
+  } finally {
+    await sandbox.stop()
+    rmSync(corpus.root, { recursive: true, force: true })
+  }
+})
