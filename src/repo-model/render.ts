@@ -8,7 +8,6 @@ import { statSync } from 'node:fs'
 import { delimiter } from 'node:path'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
-import { parseAllDocuments } from 'yaml'
 import type { Ctx } from '../context.ts'
 import { readRepoFile } from '../files.ts'
 import { selects } from '../include.ts'
@@ -314,9 +313,7 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
   // kustomize's output: one document per object, in its order
   const byName = new Map<string, WalkedDoc[]>()
   for (const d of walk.docs) byName.set(`${d.kind}/${d.name}`, [...(byName.get(`${d.kind}/${d.name}`) ?? []), d])
-  for (const doc of parseAllDocuments(result.yaml) as any[]) {
-    const json = doc.toJS?.() as Record<string, any> | null
-    if (!json || typeof json !== 'object') continue
+  for (const { json } of parseFile(result.yaml, `kubectl kustomize ${dir}`).docs) {
     const candidates = byName.get(`${json.kind}/${json.metadata?.name}`) ?? []
     const from = candidates.find((c) => c.namespace === json.metadata?.namespace) ?? candidates[0]
     const o = toObject(json, namespace, from ? { file: from.file, line: from.line, doc: from.doc, source: index } : { file: root, line: 1, doc: 0, source: index })

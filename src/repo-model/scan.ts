@@ -101,6 +101,22 @@ export interface ParsedFile {
  * the files the tasks read again and again out of that small cache.
  */
 export function parseFile(text: string, file: string): ParsedFile {
+  // a parse is a function of the text (and the name its messages carry): a reload after one file
+  // changed parses that file alone. Callers only read what this returns.
+  const key = `${file}\0${text}`
+  const kept = parsedFiles.get(key)
+  if (kept) return kept
+  const parsed = parseFresh(text, file)
+  parsedFiles.set(key, parsed)
+  if (parsedFiles.size > KEEP_PARSED) parsedFiles.delete(parsedFiles.keys().next().value!)
+  return parsed
+}
+
+/** Enough for every file of a large homelab repo and the Kustomize builds of its apps. */
+const KEEP_PARSED = 2048
+const parsedFiles = new Map<string, ParsedFile>()
+
+function parseFresh(text: string, file: string): ParsedFile {
   const starts = lineStarts(text)
   const parsed = parseAllDocuments(text, { merge: true, prettyErrors: false })
   const all = Array.isArray(parsed) ? parsed : []

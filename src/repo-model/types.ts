@@ -1,6 +1,7 @@
 // The repo model's shapes: the GitOps repo as Argo CD sees it. These types are the contract between
 // the model (src/repo-model/) and its users (onboarding, the render gate, the dry-run report).
-// Paths are repo-relative with `/`; lines are 1-based.
+// Paths are repo-relative with `/`; lines are 1-based. Every `json` is shared with the model's
+// caches (the same text is parsed once per process): read it, never change it (structuredClone first).
 
 /** A place in the repo: a file and the line of the document (or item) there. */
 export interface Where {
