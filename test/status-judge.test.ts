@@ -157,3 +157,13 @@ test('an onboarded app without ImageUpdater: a problem, unless --pause marked it
   const gone = judge(view({ imageUpdaters: [], applications: [] }), facts({ onboarded: ['it-tools'] }), { now: NOW })
   assert.ok(all(gone).some((p) => /^it-tools: .*matches no Application for it-tools/.test(p)), all(gone).join('\n'))
 })
+
+test('write-back failing told by a Warning Event on the Application (no log line for it)', () => {
+  const event: KObj = { apiVersion: 'v1', kind: 'Event', metadata: { name: 'e1', namespace: 'argocd' }, type: 'Warning', reason: 'WriteBackFailed', message: 'could not push to https://github.com/o/r.git: 403', involvedObject: { kind: 'Application', namespace: 'argocd', name: 'it-tools' } }
+  const other: KObj = { ...event, metadata: { name: 'e2', namespace: 'argocd' }, involvedObject: { kind: 'Application', namespace: 'argocd', name: 'other' } }
+  const ok = judge(view({ events: [other] }), facts(), { now: NOW })
+  assert.ok(!all(ok).some((p) => /write-back/.test(p)), 'an Event on another app is not this one\'s')
+  const r = judge(view({ events: [event, other] }), facts(), { now: NOW })
+  assert.equal(r.exitCode, 1)
+  assert.ok(all(r).some((p) => p === 'it-tools: write-back fails (Event WriteBackFailed: could not push to https://github.com/o/r.git: 403)'), all(r).join('\n'))
+})
