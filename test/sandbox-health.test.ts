@@ -111,6 +111,24 @@ describe('controllers behind a healthy homelab', () => {
     assert.equal(claim('local').status?.phase, 'Pending', 'local-path still waits for its first consumer')
   })
 
+  it("the aggregator marks APIServices Available (local ones at once, a service's while it exists), and Argo CD's check reads it", () => {
+    const store = new Store()
+    const api = (name: string, service?: { namespace: string; name: string }) => ({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', metadata: { name }, spec: { group: name.split('.').slice(1).join('.'), version: 'v1beta1', groupPriorityMinimum: 100, versionPriority: 100, ...(service ? { service } : {}) } })
+    store.create(api('v1beta1.local.example.com'), 'test')
+    store.create(api('v1beta1.metrics.k8s.io', { namespace: 'kube-system', name: 'metrics-server' }), 'test')
+    const get = (name: string) => store.get({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name })
+    assert.deepEqual(resourceHealth(get('v1beta1.local.example.com')), { status: 'Progressing', message: 'Waiting to be processed' }, 'no check ran yet')
+    assert.equal(reconcileK3s(store), true)
+    assert.equal(resourceHealth(get('v1beta1.local.example.com'))!.status, 'Healthy')
+    assert.deepEqual(resourceHealth(get('v1beta1.metrics.k8s.io')), { status: 'Progressing', message: 'ServiceNotFound: service/metrics-server in "kube-system" is not present' })
+    store.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'metrics-server', namespace: 'kube-system' }, spec: { ports: [{ port: 443 }] } }, 'test')
+    reconcileK3s(store)
+    assert.equal(resourceHealth(get('v1beta1.metrics.k8s.io'))!.status, 'Healthy')
+    assert.equal(reconcileK3s(store), false, 'a second pass changes nothing')
+    // no check for a kind Argo CD does not assess
+    assert.equal(resourceHealth({ apiVersion: 'v1', kind: 'ResourceQuota', metadata: { name: 'q', namespace: 'default' } } as any), undefined)
+  })
+
   it('servicelb and Traefik give LoadBalancer Services and Ingresses the node address', () => {
     const store = new Store()
     store.create({ apiVersion: 'v1', kind: 'Service', metadata: { name: 'lb', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } }, 'test')

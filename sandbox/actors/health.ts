@@ -183,7 +183,15 @@ function cronJob(o: KObject): HealthStatus {
   return h('Healthy', 'CronJob has completed its last execution successfully')
 }
 
+/** gitops-engine's APIService check: its Available condition, else waiting. */
+function apiService(o: KObject): HealthStatus {
+  const available = (o.status?.conditions ?? []).find((c: any) => c?.type === 'Available')
+  if (!available) return h('Progressing', 'Waiting to be processed')
+  return h(available.status === 'True' ? 'Healthy' : 'Progressing', `${available.reason ?? ''}: ${available.message ?? ''}`)
+}
+
 const CHECKS: Record<string, (o: KObject) => HealthStatus> = {
+  'apiregistration.k8s.io/APIService': apiService,
   'apps/Deployment': deployment,
   'apps/StatefulSet': statefulSet,
   'apps/DaemonSet': daemonSet,

@@ -2,8 +2,9 @@
 // provisioner, which binds each claim of a known class to a new PersistentVolume (and the classes the
 // owner installed by hand, taken as there when nothing in the repo defines them); servicelb
 // (klipper-lb), which gives LoadBalancer Services the node's address; and the bundled Traefik, which
-// publishes that address on Ingresses. Without these, Argo CD would see claims Pending and
-// Services/Ingresses without a load balancer address: Progressing forever.
+// publishes that address on Ingresses; and the aggregator's check that marks APIServices Available.
+// Without these, Argo CD would see claims Pending, Services/Ingresses without a load balancer
+// address and APIServices never available: Progressing forever.
 import type { KObject, Store } from '../store.ts'
 
 export const NODE_IP = '192.168.1.50'
@@ -74,9 +75,10 @@ function claimsInUse(store: Store): Set<string> {
  * Binds claims: a claim without a class gets the default one (as the DefaultStorageClass admission
  * plugin does), a claim of an existing class gets a new volume; a claim of an unknown class stays
  * Pending, as it would on k3s (a class the repo's claims name that nothing defines is installed at
- * start as one made by hand, Immediate: storageClassesOutOfBand). local-path binds WaitForFirstConsumer: a claim no Pod mounts stays
- * Pending, and Argo CD shows it, and its app, Progressing for as long (gitops-engine's PVC check
- * maps Pending to Progressing whatever the cause; argoproj/argo-cd#29201 is open about it).
+ * start as one made by hand, Immediate: storageClassesOutOfBand). local-path binds
+ * WaitForFirstConsumer: a claim no Pod mounts stays Pending, and Argo CD shows it, and its app,
+ * Progressing for as long (gitops-engine's PVC check maps Pending to Progressing whatever the
+ * cause; argoproj/argo-cd#29201 is open about it).
  */
 function bindClaims(store: Store): boolean {
   let wrote = false
@@ -142,8 +144,29 @@ function publishAddresses(store: Store): boolean {
   return wrote
 }
 
+/**
+ * The aggregator's availability check: an APIService served by the API server itself (no service)
+ * is Available at once, one backed by a Service is Available while that Service exists.
+ */
+function checkApiServices(store: Store): boolean {
+  let wrote = false
+  for (const api of store.list('apiregistration.k8s.io/v1', 'APIService')) {
+    const svc = api.spec?.service
+    const found = !svc || store.get({ apiVersion: 'v1', kind: 'Service', namespace: svc.namespace, name: svc.name })
+    const condition = found
+      ? { type: 'Available', status: 'True', reason: svc ? 'Passed' : 'Local', message: svc ? 'all checks passed' : 'Local APIServices are always available' }
+      : { type: 'Available', status: 'False', reason: 'ServiceNotFound', message: `service/${svc.name} in "${svc.namespace}" is not present` }
+    const now = api.status?.conditions?.find((c: any) => c?.type === 'Available')
+    if (now?.status === condition.status && now?.reason === condition.reason) continue
+    store.updateStatus({ apiVersion: 'apiregistration.k8s.io/v1', kind: 'APIService', name: api.metadata.name }, { conditions: [{ ...condition, lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }] })
+    wrote = true
+  }
+  return wrote
+}
+
 /** One pass of k3s' own controllers. Returns whether anything was written. */
 export function reconcileK3s(store: Store): boolean {
   const bound = bindClaims(store)
-  return publishAddresses(store) || bound
+  const apis = checkApiServices(store)
+  return publishAddresses(store) || bound || apis
 }
