@@ -1,6 +1,7 @@
 // The resource types the sandbox serves: every built-in kind of Kubernetes 1.33 that the model
 // packages ship (found from their data, not listed here), plus one type per served version of every
 // CustomResourceDefinition in the store (a custom kind exists only while its CRD does).
+import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
@@ -169,12 +170,15 @@ function findBuiltinFacts(): BuiltinFacts[] {
 }
 
 /**
- * The facts, kept in the temp folder per version of both packages: reading 5 MB of generated client
- * code costs 50-200 ms, which every process starting a sandbox would pay again.
+ * The facts, kept in the temp folder per version of both packages (and of the code that finds them):
+ * reading 5 MB of generated client code costs 50-200 ms, which every process starting a sandbox
+ * would pay again.
  */
 function builtinFacts(): BuiltinFacts[] {
   const version = (pkg: string) => (load(`${pkg}/package.json`) as { version: string }).version
-  const cache = join(tmpdir(), `sandbox-builtin-kinds-${version('kubernetes-models')}-${version('@kubernetes/client-node')}.json`)
+  // (the hash of the finder's own code: a change to how kinds are found is not read from an old cache)
+  const finder = createHash('sha256').update(findBuiltinFacts.toString() + openApiPaths.toString() + guessPlural.toString()).digest('hex').slice(0, 8)
+  const cache = join(tmpdir(), `sandbox-builtin-kinds-${version('kubernetes-models')}-${version('@kubernetes/client-node')}-${finder}.json`)
   try {
     return JSON.parse(readFileSync(cache, 'utf8'))
   } catch {
