@@ -171,6 +171,26 @@ spec:
         automated: {prune: true, selfHeal: true}
         syncOptions: [CreateNamespace=true]
 `,
+    'argocd/matrix.yaml': `# the matrix generator: not modelled by the sandbox
+apiVersion: argoproj.io/v1alpha1
+kind: ApplicationSet
+metadata:
+  name: matrix-apps
+  namespace: argocd
+spec:
+  generators:
+    - matrix:
+        generators:
+          - clusters: {}
+          - list: {elements: [{app: echo}]}
+  template:
+    metadata:
+      name: '{{name}}-{{app}}'
+    spec:
+      project: home
+      source: {repoURL: ${REPO}, targetRevision: main, path: 'apps/{{app}}'}
+      destination: {server: '{{server}}', namespace: '{{app}}'}
+`,
     'homelab-apps/gitea/deployment.yaml': deployment('gitea', 'gitea/gitea:1.22'),
     'homelab-apps/retired/deployment.yaml': deployment('old', 'busybox:1.36'),
     'edge/uptime/app.yaml': 'cluster:\n  server: https://kubernetes.default.svc\nnamespace: uptime\n',

@@ -82,6 +82,13 @@ describe('a repo that deploys to several clusters', () => {
     assert.ok(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'uptime', name: 'uptime-kuma' }))
     const set = sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', namespace: 'argocd', name: 'homelab-apps' })!
     assert.equal(set.status.conditions.find((c: any) => c.type === 'ResourcesUpToDate').status, 'True')
+    // a generator the sandbox does not play is said so, in the set's status and the start report
+    const matrix = sb.store.get({ apiVersion: 'argoproj.io/v1alpha1', kind: 'ApplicationSet', namespace: 'argocd', name: 'matrix-apps' })!
+    assert.equal(matrix.status.conditions.find((c: any) => c.type === 'ErrorOccurred').status, 'True')
+    assert.ok(sb.actors.report.unmodelled.includes('ApplicationSet matrix-apps: the matrix generator is not modelled by the sandbox'), sb.actors.report.unmodelled.join('; '))
+    const lines = reportLines(sb.actors.report)
+    assert.ok(lines.includes('  ApplicationSet homelab-apps: 1 Application(s) generated'), lines.join('\n'))
+    assert.ok(lines.includes('  ApplicationSet matrix-apps: ErrorOccurred: the matrix generator is not modelled by the sandbox'))
   })
 
   it('registers the clusters as Argo CD does: the ExternalSecret\'s cluster Secret from Vault, a generated one for nas', () => {

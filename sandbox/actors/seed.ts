@@ -64,6 +64,8 @@ export interface StartReport {
   unmodelled: string[]
   /** storage classes the claims use that nothing in the repo defines: taken as installed by hand */
   storageClassesOutOfBand?: string[]
+  /** each ApplicationSet: how many Applications it generated, or the error it reports (a generator not modelled among them) */
+  applicationSets?: { name: string; applications: number; error?: string }[]
 }
 
 const sourcesOf = (app: KObject): any[] => (Array.isArray(app.spec?.sources) && app.spec.sources.length ? app.spec.sources : app.spec?.source ? [app.spec.source] : [])
@@ -405,6 +407,12 @@ export async function seedCluster(opts: SeedOptions): Promise<StartReport> {
     const note = reason ? `opaque: ${reason}` : problems[a.metadata.name] ? `seeded ${problems[a.metadata.name]} on purpose` : why[0]
     report.apps.push({ name: a.metadata.name, cluster: clusterOf(a).name, sync, health, ...(note ? { note } : {}), ...(why.length ? { reasons: why } : {}) })
   }
+  for (const set of store.list('argoproj.io/v1alpha1', 'ApplicationSet')) {
+    const error = (set.status?.conditions ?? []).find((c: any) => c.type === 'ErrorOccurred' && c.status === 'True')?.message
+    const applications = store.list(APP.apiVersion, APP.kind, set.metadata.namespace, (a) => ((a.metadata as any).ownerReferences ?? []).some((r: any) => r.uid === set.metadata.uid)).length
+    report.applicationSets = [...(report.applicationSets ?? []), { name: set.metadata.name, applications, ...(error ? { error } : {}) }]
+    if (error && /is not modelled by the sandbox/.test(error)) report.unmodelled.push(`ApplicationSet ${set.metadata.name}: ${error}`)
+  }
   for (const o of report.opaque) report.unmodelled.push(`${o.name}: rendered as an opaque app without resources (${o.reason})`)
   for (const k of report.unknownKinds) report.unmodelled.push(`kind ${k}: not served by the sandbox`)
   for (const c of report.crds) if (!c.schemaFrom) report.unmodelled.push(`CRD ${c.name}: installed with a permissive schema (no package ships its real one)`)
@@ -468,6 +476,7 @@ export function reportLines(report: StartReport, contexts: Record<string, string
     }
   }
   for (const c of report.crds) lines.push(`  CRD ${c.name}${c.cluster ? ` (on ${c.cluster})` : ''}: ${c.schemaFrom ? `schema from ${c.schemaFrom}` : 'permissive schema'}`)
+  for (const s of report.applicationSets ?? []) lines.push(`  ApplicationSet ${s.name}: ${s.error ? `ErrorOccurred: ${s.error}` : `${s.applications} Application(s) generated`}`)
   for (const name of report.storageClassesOutOfBand ?? []) lines.push(`  StorageClass ${name}: installed out of band (nothing in the repo defines it); its claims bind at once (Immediate)`)
   if (report.unmodelled.length) lines.push(`  not modelled (${report.unmodelled.length}): ${report.unmodelled.join('; ')}`)
   return lines
