@@ -89,6 +89,35 @@ async function externalSecrets(ctx: Ctx): Promise<EsSpec[]> {
 const globMatch = (pattern: string, name: string) =>
   new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name)
 
+/**
+ * The controller pod to read: the newest Ready one not being deleted. After a chart upgrade (or a
+ * values change that rolls the pod) the pod seen at the start may be gone by the time its log is
+ * read, so every read picks again.
+ */
+function newestPod(pods: KObj[]): KObj | undefined {
+  const current = pods.filter((p) => !p.metadata.deletionTimestamp).sort((a, b) => String(b.metadata.creationTimestamp).localeCompare(String(a.metadata.creationTimestamp)))
+  return current.find((p) => conditionTrue(p, 'Ready')) ?? current[0] ?? pods[0]
+}
+
+async function controllerLog(k: Kube, ns: string): Promise<string> {
+  const pod = newestPod(await k.list('v1', 'Pod', ns, 'app.kubernetes.io/name=argocd-image-updater'))
+  if (!pod) return ''
+  try {
+    return await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400)
+  } catch {
+    return '' // gone between the list and the read: the next read picks the pod that replaced it
+  }
+}
+
+/** A Deployment still rolling out a new template (a chart upgrade): its old pod is on its way out. */
+function rollingOut(d: KObj): { waiting: string } | undefined {
+  const st = d.status ?? {}
+  if (st.observedGeneration !== undefined && st.observedGeneration < (d.metadata.generation ?? 1)) return { waiting: 'the Deployment controller has not seen the new template yet' }
+  const want = d.spec?.replicas ?? 1
+  if (st.updatedReplicas !== undefined && st.updatedReplicas < want) return { waiting: `${st.updatedReplicas} of ${want} pods updated to the new template` }
+  return undefined
+}
+
 export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<CheckResult[]> {
   const s = ctx.settings
   const k = await kube(ctx)
@@ -112,7 +141,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   await guard('controller Deployment available', ctrlHint, async () => {
     const r = await wait(
       { apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: CONTROLLER_DEPLOYMENT },
-      (d) => (!d ? { waiting: 'not found' } : conditionTrue(d, 'Available') || (d.status?.availableReplicas ?? 0) >= 1 ? { ready: true } : { waiting: lastCondition(d) }),
+      (d) => (!d ? { waiting: 'not found' } : rollingOut(d) ?? (conditionTrue(d, 'Available') || (d.status?.availableReplicas ?? 0) >= 1 ? { ready: true } : { waiting: lastCondition(d) })),
       opts.waitMs,
       `Deployment ${ns}/${CONTROLLER_DEPLOYMENT} available`,
     )
@@ -121,7 +150,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   let controllerPod: KObj | undefined
   await guard('controller Pod ready', ctrlHint, async () => {
     const pods = await k.list('v1', 'Pod', ns, 'app.kubernetes.io/name=argocd-image-updater')
-    controllerPod = pods.find((p) => conditionTrue(p, 'Ready')) ?? pods[0]
+    controllerPod = newestPod(pods)
     record('controller Pod ready', controllerPod && conditionTrue(controllerPod, 'Ready') ? [] : [controllerPod ? `pod ${controllerPod.metadata.name} not Ready: ${lastCondition(controllerPod)}` : 'no pod labelled app.kubernetes.io/name=argocd-image-updater'], `pod ${controllerPod?.metadata.name}`, `kubectl -n ${ns} get pods -l app.kubernetes.io/name=argocd-image-updater; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`)
   })
   const levelHint = `the chart reads config."log.level" from ${facts.valuesFile}; sync the argocd-image-updater Application`
@@ -260,7 +289,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       // that waiting will not clear (the registry refused the credentials) ends the wait at once
       const logSays = async (): Promise<string | undefined> => {
         if (!controllerPod) return undefined
-        const v = analyzeLog(await k.logs(ns, controllerPod.metadata.name, controllerPod.spec?.containers?.[0]?.name, 400), { crName: spec.name, since: appliedAt, images })
+        const v = analyzeLog(await controllerLog(k, ns), { crName: spec.name, since: appliedAt, images })
         return v.terminal ? `the controller log says "${v.terminal.what}": ${v.terminal.fix}` : undefined
       }
       const r = await wait(
@@ -283,13 +312,12 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   const iuHint = `kubectl -n ${ns} get imageupdater; kubectl -n ${ns} logs deploy/${CONTROLLER_DEPLOYMENT}`
   await guard('controller log shows it working', iuHint, async () => {
     if (!controllerPod) return record('controller log shows it working', ['no controller pod to read'], '', iuHint)
-    const pod = controllerPod
     const deadline = Date.now() + opts.waitMs
     const problems: Problem[] = []
     const seen: string[] = []
     for (const { name, iu, app } of imageUpdaters) {
       const expect = { crName: name, since: appliedTime(iu), images: managedImageCount(iu, app, name) }
-      const read = async () => analyzeLog(await k.logs(ns, pod.metadata.name, pod.spec?.containers?.[0]?.name, 400), expect)
+      const read = async () => analyzeLog(await controllerLog(k, ns), expect)
       const verdict = await awaitHealthyCycle(read, Math.max(0, deadline - Date.now()), ctx.log, { pollMs: 500, sayEveryMs: ctx.liveProgress ? 2000 : 10_000 })
       const last = verdict.lastCycle
       const mine = [...verdict.idle, ...(verdict.healthy ? [] : last ? last.problems : [{ what: 'no update cycle since the ImageUpdater was created', fix: `the controller runs a cycle every interval (2m by default): look at ${iuHint}` }])]

@@ -14,6 +14,10 @@ export interface ChartShape {
   useAnnotations: boolean
 }
 
+/** The newest chart checked against the upstream sources (argo-helm chart 1.2.4 = app v1.2.2). */
+export const NEWEST_VERIFIED_CHART = '1.2.4'
+const NEWEST_VERIFIED_PATCH = 4
+
 export function chartShape(chartVersion: string): ChartShape {
   const m = /^v?(\d+)\.(\d+)\.(\d+)$/.exec(chartVersion.trim())
   if (!m) throw new SetupError(`CHART_VERSION "${chartVersion}" is not a chart version like 1.2.4`, 'set CHART_VERSION to an argocd-image-updater chart version, e.g. CHART_VERSION=1.2.4')
@@ -23,8 +27,15 @@ export function chartShape(chartVersion: string): ChartShape {
       `CHART_VERSION ${chartVersion} installs Image Updater 0.x, which is configured by annotations only; this setup writes the ImageUpdater resource of 1.x`,
       'set CHART_VERSION=1.2.4 (or any 1.0.x-1.2.x)',
     )
+  const patch = Number(m[3])
   if (major !== 1 || minor > 2)
-    throw new SetupError(`CHART_VERSION ${chartVersion} is newer than the charts this setup knows (1.0.x to 1.2.x)`, 'set CHART_VERSION=1.2.4, the newest chart this setup was checked against')
+    throw new SetupError(`CHART_VERSION ${chartVersion} is newer than the charts this setup knows (1.0.x to 1.2.x)`, `set CHART_VERSION=${NEWEST_VERIFIED_CHART}`)
+  // within 1.2, a patch after the newest verified one may carry a CRD or values this setup has not seen
+  if (minor === 2 && patch > NEWEST_VERIFIED_PATCH)
+    throw new SetupError(
+      `CHART_VERSION ${chartVersion} is not a chart this setup has verified against upstream (the newest verified is ${NEWEST_VERIFIED_CHART}, app v1.2.2; a chart for app v1.3.0 is not verified yet)`,
+      `set CHART_VERSION=${NEWEST_VERIFIED_CHART}`,
+    )
   const appMinor = `1.${minor}` as ChartShape['appMinor']
   return { chartVersion, appMinor, specNamespace: minor < 2, statusCounts: minor >= 2, useAnnotations: minor >= 1 }
 }
