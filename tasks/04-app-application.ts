@@ -15,6 +15,7 @@ import { applicationRepairs, imageUpdaterRepairs, kustomizationRepairs, planRepa
 import { appendToSequence, getAt } from '../src/yaml-edit.ts'
 import { findImageUpdaters, imageUpdaterFiles, imageUpdaterFor, rememberImageUpdaterFile } from '../src/image-updaters.ts'
 import { isPaused } from '../src/lifecycle/paused-mark.ts'
+import { imageUpdaterDrift, sayHandSet } from '../src/lifecycle/drift.ts'
 
 export const IMAGE_UPDATER_FILE = 'image-updater.yaml'
 
@@ -92,7 +93,10 @@ export const task: Task = {
         const annotations = application === null ? undefined : (getAt(application, app.applicationFile, ['metadata', 'annotations']).value as Record<string, unknown> | undefined)
         const repairs = imageUpdaterRepairs(found.source, found.file, { app, argocdNamespace: ns, shape: facts.shape, branch: ctx.settings.branch, applicationAnnotations: annotations ?? {}, pullSecret: pullSecretRef(ctx) })
         // the repairs edit the ImageUpdater's own document; the file's other documents stay as they are
-        changes.push(await planRepairs(ctx, found.file, fileText, inDocument(repairs, found.source)))
+        // settings changed since the setup wrote it: followed where the setup's value is still there (src/lifecycle/drift.ts)
+        const drift = await imageUpdaterDrift(ctx, found.file, fileText, found.source, app)
+        sayHandSet(ctx, drift.handSet)
+        changes.push(await planRepairs(ctx, found.file, fileText, inDocument([...repairs, ...drift.repairs], found.source)))
       } else
         changes.push(explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`))
       // the kustomization lists the ImageUpdater's file when it is in the app's folder (else another Application syncs it)

@@ -11,6 +11,7 @@ import type { Task } from '../src/task.ts'
 import { appendToSequence, getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
 import { SetupError } from '../src/errors.ts'
 import type { Ctx } from '../src/context.ts'
+import { chartHandSet, settingDrift } from '../src/lifecycle/drift.ts'
 import { alertRuleLabels, alertRulesOn, alertValuesFile } from '../src/alert-rules.ts'
 
 /**
@@ -25,6 +26,9 @@ async function planChartApplication(ctx: Ctx, rel: string, rendered: string, our
   const { value, line } = getAt(text, rel, path)
   if (getAt(text, rel, ['spec', 'sources', 0, 'chart']).value !== 'argocd-image-updater')
     throw new SetupError(`${rel}:${line}: expected spec.sources[0] to be the argocd-image-updater chart`, `move ${rel} away to have it written again, or make its first source the chart, then rerun`)
+  // a chart version set by hand after the setup stops the run (the ImageUpdaters follow CHART_VERSION): src/lifecycle/drift.ts
+  const refused = chartHandSet((await settingDrift(ctx, rel, text, text, [{ path, want: ctx.settings.chartVersion, setting: 'CHART_VERSION', what: 'chart version' }])).handSet)
+  if (refused) throw refused
   return planRepairs(ctx, rel, text, [
     { reason: `chart version ${ctx.settings.chartVersion} (CHART_VERSION)`, routine: true, edit: (t) => (value === ctx.settings.chartVersion ? t : setScalar(t, rel, path, ctx.settings.chartVersion)) },
     ...(alertValues ? [{ reason: `the alert rules' values file (ALERT_RULES=true): ${alertValues}`, edit: withAlerts }] : []),

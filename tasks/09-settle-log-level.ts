@@ -17,6 +17,7 @@ import { kube } from '../src/cluster/kube.ts'
 import { containsCommit, lastChange, setupRevision } from '../src/cluster/origin.ts'
 import { loadObject } from '../src/cluster/repo-objects.ts'
 import { CONTROLLER_CONFIGMAP, formatResult, runVerify } from '../src/cluster/verify.ts'
+import { sayHandSet, settingDrift } from '../src/lifecycle/drift.ts'
 
 const LEVEL_PATH = ['config', 'log.level']
 
@@ -74,6 +75,14 @@ export const task: Task = {
     const waitChange: Change = {
       summary: `wait for the argocd-image-updater Application at the pushed commit and ConfigMap ${CONTROLLER_CONFIGMAP} log.level=${want}`,
       apply: () => syncAndConfirm(ctx),
+    }
+    // a level set by hand after the setup (neither the setup's SETUP_LOG_LEVEL nor one it wrote) stays: src/lifecycle/drift.ts
+    if (level !== want && level !== ctx.settings.logLevel) {
+      const { handSet } = await settingDrift(ctx, file, text, text, [{ path: LEVEL_PATH, want, setting: 'FINAL_LOG_LEVEL', what: 'log level' }])
+      if (handSet.length) {
+        sayHandSet(ctx, handSet)
+        return []
+      }
     }
     if (level !== want) {
       const results = await runVerify(ctx, { waitMs: 0 })
