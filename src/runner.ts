@@ -237,6 +237,9 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
     ctx.rerun = commands.rerun
     secrets = ctx.secrets
     for (const w of made.warnings) process.stderr.write(`! ${w}\n`)
+    // `npx tsx scripts/run.ts` works only here (elsewhere npx finds no tsx, tsx no script): said to a
+    // person at a terminal who started it from another folder (the printed commands cd there too)
+    if (resolve(cwd) !== PROJECT_DIR && process.stderr.isTTY) process.stderr.write(`! started from ${cwd}; this tool's folder is ${PROJECT_DIR}: run it there (cd ${PROJECT_DIR}), as the commands it prints do\n`)
   } catch (err) {
     if (opts.list) {
       process.stdout.write(listTasks(tasks, undefined))

@@ -26,6 +26,8 @@ test('token prompt: asked before the cluster is touched, hidden, and a typo is r
     term.press('Enter')
     assert.equal(await term.exitCode(), 1)
     const screen = term.screen()
+    // started from another folder than the tool's: one line says where to run it
+    assert.match(screen, new RegExp(`! started from ${term.dir}; this tool's folder is ${PROJECT}: run it there \\(cd ${PROJECT}\\), as the commands it prints do`))
     assert.match(screen, /✖ the GitHub token from the prompt does not look like a GitHub token \(8 characters, no ghp_\/github_pat_ prefix/)
     assert.match(screen, /nothing was stored/)
     assert.match(screen, /fix: run again and paste the whole token .* add --any-token-shape/)
@@ -51,7 +53,8 @@ test('Ctrl-C or Ctrl-D at the token prompt: one line, exit 130, nothing held', {
       assert.equal(existsSync(lockFileOf(fx.dir)), false, 'no run lock while asking')
       term.press(key)
       assert.equal(await term.exitCode(), 130, term.screen())
-      assert.match(term.output(), new RegExp(`^\\nGitHub token for .*\\n✖ stopped by ${name} at the question; nothing was changed\\n\\[exit-\\d+ 130\\]\\n`))
+      // (started from the test's own folder: the one line saying where the tool lives comes first)
+      assert.match(term.output(), new RegExp(`^\\n! started from .*\\nGitHub token for .*\\n✖ stopped by ${name} at the question; nothing was changed\\n\\[exit-\\d+ 130\\]\\n`))
     }
     assert.deepEqual(readdirSync(fx.stateDir), [], 'nothing stored')
     assert.equal(git(fx.dir, 'status', '--porcelain'), '', 'nothing written to the repo')
