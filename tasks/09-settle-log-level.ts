@@ -12,7 +12,7 @@ import { getAt, setScalar } from '../src/yaml-edit.ts'
 import { judgeApp, snapshotFor, type JudgeInput } from '../src/cluster/app-snapshot.ts'
 import { sourcePaths, syncTrigger } from '../src/cluster/argo.ts'
 import { knownOurs } from '../src/cluster/our-resources.ts'
-import { waitForApp } from '../src/cluster/wait-app.ts'
+import { waitForApp, withProgress } from '../src/cluster/wait-app.ts'
 import { kube } from '../src/cluster/kube.ts'
 import { containsCommit, lastChange, setupRevision } from '../src/cluster/origin.ts'
 import { loadObject } from '../src/cluster/repo-objects.ts'
@@ -52,11 +52,9 @@ async function syncAndConfirm(ctx: Ctx): Promise<void> {
   })
   for (const w of warnings) ctx.warn?.(w)
   const want = ctx.settings.finalLogLevel
-  await k.waitFor(
-    { apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP },
-    (cm) => (cm?.data?.['log.level'] === want ? { ready: true } : { waiting: `log.level is ${cm?.data?.['log.level'] ?? 'unset'}` }),
-    { timeoutMs, what: `ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} log.level=${want}` },
-  )
+  const what = `ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} log.level=${want}`
+  const said = withProgress(ctx, what, timeoutMs, (cm) => (cm?.data?.['log.level'] === want ? { ready: true } : { waiting: `log.level is ${cm?.data?.['log.level'] ?? 'unset'}` }))
+  await k.waitFor({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP }, said.check, { timeoutMs, what, recheckMs: said.recheckMs })
   ctx.log(`ConfigMap ${CONTROLLER_CONFIGMAP} now has log.level=${want}`)
 }
 

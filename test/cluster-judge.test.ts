@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { judgeApp, snapshotOf, type JudgeInput } from '../src/cluster/app-snapshot.ts'
-import { shortReason, waitForApp, WaitProgress } from '../src/cluster/wait-app.ts'
+import { shortReason, waitForApp, WaitProgress, withProgress } from '../src/cluster/wait-app.ts'
 import type { KObj, Kube } from '../src/cluster/kube.ts'
 import type { Ctx } from '../src/context.ts'
 import { SetupError } from '../src/errors.ts'
@@ -138,4 +138,13 @@ test('one look of a wait reads a pending ExternalSecret and its Events once, for
   assert.equal(count('get ExternalSecret/github'), looks)
   assert.equal(count('list Event'), looks)
   assert.equal(count('get ClusterSecretStore/vault-backend'), looks)
+})
+
+test('withProgress: any wait says what it waits for and why, and is looked at every second so its counter moves', async () => {
+  const lines: string[] = []
+  const said = withProgress({ log: (l) => lines.push(l), liveProgress: true }, 'ConfigMap argocd/x log.level=info', 300_000, (cm) => (cm?.data?.level === 'info' ? { ready: true } : { waiting: `log.level is ${cm?.data?.level ?? 'unset'}` }))
+  assert.equal(said.recheckMs, 1000)
+  assert.deepEqual(await said.check({ data: { level: 'debug' } } as never), { waiting: 'log.level is debug' })
+  assert.deepEqual(await said.check({ data: { level: 'info' } } as never), { ready: true })
+  assert.deepEqual(lines, ['waiting for ConfigMap argocd/x log.level=info (0s of 300s): log.level is debug'])
 })

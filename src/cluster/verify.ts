@@ -9,7 +9,7 @@ import { chartShape } from '../render/chart.ts'
 import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
 import { judgeApp, resourceLabel, snapshotFor, type Verdict } from './app-snapshot.ts'
-import { PROGRESS_EVERY_MS, REFRESH_LIVE_MS, REFRESH_LOG_MS, WaitProgress, warningsWithCauses } from './wait-app.ts'
+import { warningsWithCauses, withProgress } from './wait-app.ts'
 import { sourcePaths, trackedBy } from './argo.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API, knownOurs } from './our-resources.ts'
 import { isPaused } from '../lifecycle/paused-mark.ts'
@@ -43,15 +43,9 @@ async function awaitState(k: Kube, ref: KRef, check: WaitCheck, waitMs: number, 
     const state = await check(obj)
     return 'ready' in state ? { obj } : { error: 'waiting' in state ? state.waiting : state.failed }
   }
-  const progress = say && new WaitProgress(say.log, what, waitMs, PROGRESS_EVERY_MS, say.liveProgress ? REFRESH_LIVE_MS : REFRESH_LOG_MS)
-  const said: WaitCheck = async (obj) => {
-    const state = await check(obj)
-    if ('waiting' in state) progress?.update(state.waiting)
-    return state
-  }
+  const said = say ? withProgress(say, what, waitMs, check) : { check, recheckMs: undefined }
   try {
-    // looked at again every second, so the elapsed time moves while nothing changes
-    return { obj: await k.waitFor(ref, said, { timeoutMs: waitMs, what, recheckMs: progress ? 1000 : undefined }) }
+    return { obj: await k.waitFor(ref, said.check, { timeoutMs: waitMs, what, recheckMs: said.recheckMs }) }
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) }
   }

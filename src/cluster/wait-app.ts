@@ -6,7 +6,7 @@
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { judgeApp, resourceLabel, type JudgeInput, type Verdict } from './app-snapshot.ts'
-import type { KObj, KRef, Kube, WaitState } from './kube.ts'
+import type { KObj, KRef, Kube, WaitCheck, WaitState } from './kube.ts'
 import { externalSecretCause, findTerminal } from './terminal-states.ts'
 import { withReadCache } from './read-cache.ts'
 import { RunReads } from '../run-reads.ts'
@@ -45,6 +45,23 @@ export class WaitProgress {
     this.shown = reason
     this.lastLineAt = now
     this.log(`waiting for ${this.what} (${this.elapsedSeconds()}s of ${Math.round(this.limitMs / 1000)}s): ${reason}`)
+  }
+}
+
+/**
+ * `check` that also says, on the task line, what it waits for and why not yet, the elapsed time
+ * moving (every 2 s on a terminal): pass the returned check and recheckMs to `k.waitFor`.
+ */
+export function withProgress(ctx: Pick<Ctx, 'log' | 'liveProgress'>, what: string, timeoutMs: number, check: WaitCheck): { check: WaitCheck; recheckMs: number } {
+  const progress = new WaitProgress(ctx.log, what, timeoutMs, PROGRESS_EVERY_MS, ctx.liveProgress ? REFRESH_LIVE_MS : REFRESH_LOG_MS)
+  return {
+    async check(obj) {
+      const state = await check(obj)
+      if ('waiting' in state) progress.update(state.waiting)
+      return state
+    },
+    // looked at again every second, so the elapsed time moves while nothing changes
+    recheckMs: RECHECK_MS,
   }
 }
 
