@@ -15,7 +15,7 @@ import { startSandbox, type Sandbox } from '../sandbox/index.ts'
 import { createSampleRepo, SAMPLE_IMAGE_TAG, type SampleRepo } from '../sandbox/sample-repo.ts'
 import type { Ctx } from '../src/context.ts'
 import { SetupError } from '../src/errors.ts'
-import { git, sandboxCtx, snapshot, until } from './helpers.ts'
+import { git, runSetup, sandboxCtx, snapshot, until } from './helpers.ts'
 import { fullRun as runAll } from './full-run.ts'
 import vaultTask from '../tasks/01-vault-token.ts'
 import appTask from '../tasks/04-app-application.ts'
@@ -143,7 +143,7 @@ test('--pause keeps the tag last written and stops updates; a setup rerun leaves
   await runTask1(makeCtx(current))
   assert.deepEqual(secretTokens(), { pull: current, git: current })
   sb.actors.registry.pushTag(IMAGE, 'sha-aaaaaa1', new Date(Date.now() - 60_000))
-  await until('Image Updater deploys sha-aaaaaa1', () => running() === `${IMAGE}:sha-aaaaaa1`, 60_000)
+  await until('Image Updater deploys sha-aaaaaa1', () => running() === `${IMAGE}:sha-aaaaaa1`, 120_000)
   const uid = dep()?.metadata.uid
   git(repo.dir, 'pull', '-q', '--rebase')
 
@@ -178,7 +178,7 @@ test('--pause keeps the tag last written and stops updates; a setup rerun leaves
   assert.ok(iu(), 'the ImageUpdater is back')
   assert.match(readRepo(`${APP_DIR}/kustomization.yaml`) ?? '', /- image-updater\.yaml/)
   assert.doesNotMatch(readRepo(`${APP_DIR}/image-updater.yaml`) ?? '', /paused/)
-  await until('Image Updater deploys sha-bbbbbb2 after the resume', () => running() === `${IMAGE}:sha-bbbbbb2`, 60_000)
+  await until('Image Updater deploys sha-bbbbbb2 after the resume', () => running() === `${IMAGE}:sha-bbbbbb2`, 120_000)
   assert.equal(dep()?.metadata.uid, uid)
   assert.match((await lifecycle({ resume: 'it-tools' }, true)).printed, /Nothing to do/)
 })
@@ -264,6 +264,20 @@ test('a setup after a retirement works', { timeout: 180_000 }, async () => {
   }
   assert.ok(iu(), 'the ImageUpdater is back')
   assert.ok(output.some((l) => /^PASS controller log shows it working/.test(l)))
+  // the commands as typed: a dry run prints the plan and exits 2 while something is pending
+  const env = { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'meirongdev', STATE_DIR: stateDir, GITHUB_API_URL: 'off', KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: 'sandbox', SYNC_TIMEOUT_SECONDS: '30' }
+  const head = git(repo.dir, 'rev-parse', 'HEAD')
+  const retire = await runSetup(['--retire', '--dry-run'], env)
+  assert.equal(retire.code, 2, retire.stderr)
+  assert.match(retire.stdout, /^• delete Application argocd\/argocd-image-updater with its resources/m)
+  assert.match(retire.stdout, /nothing was changed \(dry run\)/)
+  const pause = await runSetup(['--pause', 'it-tools', '--dry-run'], env)
+  assert.equal(pause.code, 2, pause.stderr)
+  assert.match(pause.stdout, /Argo CD prunes ImageUpdater it-tools while the controller runs/)
+  const wrong = await runSetup(['--pause', 'it-tools', '--retire'], env)
+  assert.equal(wrong.code, 1)
+  assert.match(wrong.stderr, /--retire and --pause do not go together/)
+  assert.equal(git(repo.dir, 'rev-parse', 'HEAD'), head, 'dry runs commit nothing')
 })
 
 test('deleting the controller before the ImageUpdaters leaves them, their CRD and the chart Application stuck', { timeout: 60_000 }, async () => {
