@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { appNamed, appsReading, describeWhere, imageUpdatersFor, loadRepoModel, objectsNamed } from '../src/repo-model/index.ts'
@@ -297,8 +297,12 @@ test('repo model: Kustomize builds are kept on disk by their inputs, so the next
   const stateDir = mkdtempSync(join(tmpdir(), 'repo-model-state-'))
   try {
     forgetKeptBuilds()
+    // a dry run keeps nothing on disk (STATE_DIR stays as it was)
+    await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }), dryRun: true })
+    assert.deepEqual(readdirSync(stateDir), [])
     const first = await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }) })
-    assert.equal(first.cost.kustomizeBuilds, 2, 'platform and blog: nothing kept yet')
+    assert.equal(first.cost.kustomizeBuilds, 0, 'the dry run built them (kept in memory for this process)')
+    assert.equal(readdirSync(join(stateDir, 'kustomize-builds')).length, 2, 'platform and blog, kept for later runs')
     // a new run: a new settings object, nothing kept in memory
     forgetKeptBuilds()
     const next = await loadRepoModel({ repoDir: repo.dir, settings: settingsFor(repo.dir, { STATE_DIR: stateDir }) })

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path'
 import { readRepoFile } from '../files.ts'
 import { generateApps, pathGlob } from './appsets.ts'
 import { clusterOfDoc, resolveDestination, vaultCluster, withInCluster } from './clusters.ts'
-import { identityOf, kustomizeStats, renderApp } from './render.ts'
+import { identityOf, kustomizeStats, renderApp, type BuildCache } from './render.ts'
 import { isYamlFile, listRepoFiles, parseFile, type FileDoc } from './scan.ts'
 import { normalizeRepoUrl, readSources } from './sources.ts'
 import type { ArgoCluster, ModelApp, ModelAppSet, ModelImageUpdater, RenderedObject, RepoModel, VaultStore, Where } from './types.ts'
@@ -20,7 +20,8 @@ export { IN_CLUSTER_NAME, IN_CLUSTER_SERVER, hostOf } from './clusters.ts'
 export { identityOf, CLUSTER_SCOPED_KINDS } from './render.ts'
 export { normalizeRepoUrl } from './sources.ts'
 
-export type ModelCtx = Pick<Ctx, 'repoDir' | 'overlay' | 'settings'>
+/** What the model reads with: the checkout, the run's overlay, the settings (`dryRun`: keep no builds on disk). */
+export type ModelCtx = Pick<Ctx, 'repoDir' | 'overlay' | 'settings'> & { dryRun?: boolean }
 
 /** Kinds the model reads out of every file (the rest of a file is read only when an app renders it). */
 const WANTED = /^\s*kind:\s*["']?(Application|ApplicationSet|ImageUpdater|Secret|ExternalSecret|ClusterSecretStore|SecretStore)["']?\s*(#.*)?$/m
@@ -87,9 +88,9 @@ async function thisRepoUrls(ctx: ModelCtx, appDocs: FileDoc[], fileSet: Set<stri
 }
 
 /** Kustomize builds kept between runs, beside the saved progress (STATE_DIR is relative to this project). */
-function buildCache(ctx: ModelCtx): string | undefined {
+function buildCache(ctx: ModelCtx): BuildCache | undefined {
   if (!ctx.settings.stateDir) return undefined
-  return resolve(import.meta.dirname, '..', '..', ctx.settings.stateDir, 'kustomize-builds')
+  return { dir: resolve(import.meta.dirname, '..', '..', ctx.settings.stateDir, 'kustomize-builds'), write: !ctx.dryRun }
 }
 
 async function readModel(ctx: ModelCtx, files: string[], started: number): Promise<RepoModel> {

@@ -185,6 +185,7 @@ const KEEP_BUILDS = 128
 /** Forgets the builds kept in memory (what a new process starts with; for tests of the ones on disk). */
 export function forgetKeptBuilds(): void {
   builds.clear()
+  onDisk.clear()
 }
 
 function kubectlKustomize(dir: string): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
@@ -228,35 +229,50 @@ function kubectlStamp(): string {
 
 const KEEP_ON_DISK = 256
 
+/** Where successful builds are kept between runs, and whether this run may add to it (not in --dry-run). */
+export interface BuildCache {
+  dir: string
+  write: boolean
+}
+
 /**
  * Builds that succeeded, kept on disk by their inputs' content (STATE_DIR/kustomize-builds), so a
  * later run over the same files starts no kubectl at all. Failures are never kept: the run says why.
  */
-async function fromDisk(cacheDir: string | undefined, key: string, make: () => Promise<Built>): Promise<Built> {
-  if (!cacheDir) return make()
-  const file = join(cacheDir, `${key}.yaml`)
-  const kept = await readFile(file, 'utf8').catch(() => undefined)
-  if (kept !== undefined) return { ok: true, yaml: kept }
-  const built = await make()
-  if (built.ok) {
-    try {
-      await mkdir(cacheDir, { recursive: true })
-      const tmp = `${file}.tmp-${process.pid}`
-      await writeFile(tmp, built.yaml)
-      await rename(tmp, file)
-      const names = (await readdir(cacheDir)).filter((n) => n.endsWith('.yaml'))
-      if (names.length > KEEP_ON_DISK) {
-        const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(cacheDir, n)).catch(() => undefined))?.mtimeMs ?? 0 })))
-        for (const { n } of aged.sort((a, b) => a.t - b.t).slice(0, names.length - KEEP_ON_DISK)) await rm(join(cacheDir, n), { force: true })
-      }
-    } catch {
-      // a cache that cannot be written only costs the next run a build
-    }
+async function fromDisk(cache: BuildCache | undefined, key: string, make: () => Promise<Built>): Promise<Built> {
+  if (!cache) return make()
+  const kept = await readFile(join(cache.dir, `${key}.yaml`), 'utf8').catch(() => undefined)
+  if (kept !== undefined) {
+    onDisk.add(`${cache.dir}\0${key}`)
+    return { ok: true, yaml: kept }
   }
-  return built
+  return make()
 }
 
-async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk, cacheDir?: string): Promise<Built> {
+/** Builds this process knows are on disk (read from there, or written). */
+const onDisk = new Set<string>()
+
+/** Keeps a successful build for later runs (a dry run changes nothing, its STATE_DIR included). */
+async function keepOnDisk(cache: BuildCache | undefined, key: string, built: Built): Promise<void> {
+  if (!cache?.write || !built.ok || onDisk.has(`${cache.dir}\0${key}`)) return
+  onDisk.add(`${cache.dir}\0${key}`)
+  try {
+    const file = join(cache.dir, `${key}.yaml`)
+    await mkdir(cache.dir, { recursive: true })
+    const tmp = `${file}.tmp-${process.pid}`
+    await writeFile(tmp, built.yaml)
+    await rename(tmp, file)
+    const names = (await readdir(cache.dir)).filter((n) => n.endsWith('.yaml'))
+    if (names.length > KEEP_ON_DISK) {
+      const aged = await Promise.all(names.map(async (n) => ({ n, t: (await stat(join(cache.dir, n)).catch(() => undefined))?.mtimeMs ?? 0 })))
+      for (const { n } of aged.sort((a, b) => a.t - b.t).slice(0, names.length - KEEP_ON_DISK)) await rm(join(cache.dir, n), { force: true })
+    }
+  } catch {
+    // a cache that cannot be written only costs the next run a build
+  }
+}
+
+async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk, cacheDir?: BuildCache): Promise<Built> {
   const inputs = new Set<string>(walk.files)
   for (const d of walk.dirs) for (const rel of filesUnder(allFiles, d, true)) inputs.add(d ? `${d}/${rel}` : rel)
   const sorted = [...inputs].sort()
@@ -276,7 +292,9 @@ async function build(ctx: FileCtx, allFiles: string[], dir: string, walk: Walk, 
     builds.set(key, kept)
     if (builds.size > KEEP_BUILDS) builds.delete(builds.keys().next().value!)
   }
-  return kept
+  const built = await kept
+  await keepOnDisk(cacheDir, key, built)
+  return built
 }
 
 async function buildCopy(contents: Map<string, string>, dir: string): Promise<{ ok: true; yaml: string } | { ok: false; message: string }> {
@@ -294,7 +312,7 @@ async function buildCopy(contents: Map<string, string>, dir: string): Promise<{ 
   }
 }
 
-async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<string>, src: ModelSource, index: number, namespace: string | undefined, out: AppRender, cacheDir?: string): Promise<void> {
+async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<string>, src: ModelSource, index: number, namespace: string | undefined, out: AppRender, cacheDir?: BuildCache): Promise<void> {
   const dir = (src.path ?? '').replace(/^\.?\/*/, '').replace(/\/+$/, '')
   const walk: Walk = { kustomizations: [], docs: [], dirs: new Set(), files: new Set(), notes: [] }
   await walkKustomization(ctx, fileSet, dir, { prefix: '', suffix: '' }, walk)
@@ -323,7 +341,7 @@ async function renderKustomize(ctx: FileCtx, files: string[], fileSet: Set<strin
 
 /** What the app's sources render from this repo. */
 /** `cacheDir`: where successful Kustomize builds are kept between runs (none: only in memory). */
-export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined, cacheDir?: string): Promise<AppRender> {
+export async function renderApp(ctx: FileCtx, files: string[], fileSet: Set<string>, sources: ModelSource[], namespace: string | undefined, cacheDir?: BuildCache): Promise<AppRender> {
   const out: AppRender = { status: 'rendered', notes: [], objects: [], kustomizations: [], duplicates: [], inputs: [], folders: [] }
   const own = sources.filter((s) => s.thisRepo && s.path !== undefined && !s.chart)
   if (own.length === 0) {
