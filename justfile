@@ -41,3 +41,7 @@ sample-repo dir:
 # start the sandbox cluster for a GitOps repo; its kubeconfig goes to dir/kubeconfig (fixed path)
 sandbox repo dir:
     npx tsx scripts/sandbox.ts --repo {{repo}} --dir {{dir}}
+
+# add an image tag to the running sandbox's registry, e.g. `npx just publish ghcr.io/meirongdev/it-tools:sha-1234567 /tmp/try/kube`
+publish ref dir:
+    npx tsx scripts/sandbox.ts publish {{ref}} --dir {{dir}}
