@@ -278,7 +278,7 @@ async function runCliUntilDone(argv: string[], tasks: Task[], io: { cwd?: string
       })
     }
     // --retire, --pause, --resume: src/lifecycle/
-    if (lifecycle) return await (await import('./lifecycle/index.ts')).runLifecycle(ctx, { retire: Boolean(opts.retire), pause: opts.pause, resume: opts.resume, keepToken: Boolean(opts.keepToken), summaryOnly: opts.summaryOnly })
+    if (lifecycle) return await (await import('./lifecycle/index.ts')).runLifecycle(ctx, { retire: Boolean(opts.retire), pause: opts.pause, resume: opts.resume, keepToken: Boolean(opts.keepToken), summaryOnly: opts.summaryOnly, release })
     return await runSelected(ctx, selected, tasks, opts, commands.resume, cliDone)
   } catch (err) {
     return fail(err)

@@ -21,6 +21,8 @@ export interface LifecycleOptions {
   summaryOnly: boolean
   /** where the plan and progress lines go (stdout) */
   print?: (line: string) => void
+  /** releases the run lock (a stop mid-way) */
+  release?: () => void
 }
 
 /**

@@ -3,6 +3,7 @@
 // as a setup run does.
 import type { Ctx } from '../context.ts'
 import { headCommit } from '../git.ts'
+import { STOP_EXIT_CODE, STOP_TEXT } from '../stop.ts'
 import { publishPhase, runPhases, type LifecycleOptions } from './command.ts'
 import type { Footprint } from './footprint.ts'
 import { planRetireRepo, retireFacts } from './retire.ts'
@@ -18,6 +19,13 @@ export async function runLifecycle(ctx: Ctx, opts: LifecycleOptions): Promise<nu
   const line = `Cluster: ${cluster.server} (kube context ${cluster.context}, kube-system uid ${cluster.kubeSystemUid})`
   if (opts.print) opts.print(line)
   else process.stderr.write(`${line}\n`)
+  // a stop mid-way leaves what is done (each step checks before it acts): the same command finishes it
+  const what = opts.retire ? '--retire' : opts.pause ? `--pause ${opts.pause}` : `--resume ${opts.resume}`
+  ctx.stop?.onStop(async (cause) => {
+    opts.release?.()
+    process.stderr.write(`\n✖ stopped by ${STOP_TEXT[cause]} during ${what}${ctx.dryRun ? '; a dry run changed nothing' : ': the steps done so far stay; run the same command again to finish (each step checks before it acts); the lock is released'}\n`)
+    return STOP_EXIT_CODE[cause]
+  })
   const rev = async (c: Ctx) => c.pushedRevision ?? (c.dryRun ? undefined : await headCommit(c.repoDir))
   if (opts.retire) {
     let fp: Footprint | undefined
