@@ -129,3 +129,15 @@ test('CRD schemas: the Image Updater CRDs of 1.0, 1.1 and 1.2 and their validati
   assert.equal(evalCel('self.enabled == false || has(self.cosignKey)', { enabled: false }), true)
   assert.equal(evalCel('self.enabled == false || has(self.cosignKey)', { enabled: true }), false)
 })
+
+test('--dry-run says what it found for each app of the run: Application, file, cluster, source type, and the reasons given', async () => {
+  const fx = fixture()
+  try {
+    const r = await runSetup(['--dry-run', '--only', '3'], { ...fx.env, GATE_FILES: '{}', GATE_INCLUDE: '', GATE_WHY: 'moved out: Image Updater skips Directory apps' }, 'test/fixtures/gate-run.ts')
+    assert.equal(r.code, 0, r.stdout + r.stderr)
+    assert.match(r.stdout, /Found in the repo \(as Argo CD sees it\):\n  it-tools:\n    Deployment personal-services\/it-tools from k8s\/helm\/manifests\/it-tools\.yaml:3\n      Application personal-services \(argocd\/applications\/personal-services\.yaml:3\), Directory \(spec\.source\.directory is set\)\n      cluster in-cluster \(https:\/\/kubernetes\.default\.svc\), namespace personal-services\n    why: moved out: Image Updater skips Directory apps\n/)
+    assert.match(r.stdout, /Vault \(store vault-backend, k8s\/helm\/manifests\/vault-eso-config\.yaml:\d+\): http:\/\/vault\.vault\.svc:8200 on cluster in-cluster/)
+  } finally {
+    fx.cleanup()
+  }
+})
