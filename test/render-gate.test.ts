@@ -4,7 +4,8 @@
 // the runner's preflight (nothing written) and in task 7 right before the commit (nothing committed).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
@@ -16,6 +17,16 @@ import { fixture, git, PROJECT, runSetup } from './helpers.ts'
 async function run(argv: string[], files: Record<string, string>, include: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; out: string }> {
   const r = await runSetup(argv, { ...env, GATE_FILES: JSON.stringify(files), GATE_INCLUDE: include.join(',') }, 'test/fixtures/gate-run.ts')
   return { code: r.code, out: r.stdout + r.stderr }
+}
+
+/** Files in a temp folder (no git: the model reads the folder as it is). */
+function tempRepo(files: Record<string, string>): { dir: string; cleanup(): void } {
+  const dir = mkdtempSync(join(tmpdir(), 'render-gate-'))
+  for (const [rel, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, rel)), { recursive: true })
+    writeFileSync(join(dir, rel), text)
+  }
+  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) }
 }
 
 const kustomizeApp = (name: string, path: string) => `apiVersion: argoproj.io/v1alpha1
@@ -139,5 +150,37 @@ test('--dry-run says what it found for each app of the run: Application, file, c
     assert.match(r.stdout, /Vault \(store vault-backend, k8s\/helm\/manifests\/vault-eso-config\.yaml:\d+\): http:\/\/vault\.vault\.svc:8200 on cluster in-cluster/)
   } finally {
     fx.cleanup()
+  }
+})
+
+test('render check: a second ImageUpdater of one name beside the first (the repair of a plan followed by hand) is refused as kustomize refuses it', async () => {
+  const updater = (file: string) => `apiVersion: argocd-image-updater.argoproj.io/v1alpha1
+kind: ImageUpdater
+metadata:
+  name: it-tools
+  namespace: argocd
+spec:
+  applicationRefs:
+    - namePattern: it-tools
+      images: [{alias: it-tools, imageName: ghcr.io/o/it-tools}] # ${file}
+`
+  const repo = tempRepo({
+    'apps/it-tools.yaml': kustomizeApp('it-tools', 'k8s/it-tools'),
+    'k8s/it-tools/kustomization.yaml': 'resources:\n  - imageupdater.yaml\n  - image-updater.yaml\n',
+    'k8s/it-tools/imageupdater.yaml': updater('by hand'),
+    'k8s/it-tools/image-updater.yaml': updater('by the setup'),
+  })
+  try {
+    const { loadRepoModel } = await import('../src/repo-model/index.ts')
+    const { renderGate } = await import('../src/repo-model/render-gate.ts')
+    const { settings } = loadConfig({ env: { GITOPS_REPO_DIR: repo.dir, GITHUB_USERNAME: 'owner' }, cwd: '/nonexistent-dir' })
+    await assert.rejects(renderGate({ repoDir: repo.dir, settings }, ['k8s/it-tools/image-updater.yaml']), (e: Error & { fix: string }) => {
+      assert.match(e.message, /render check: k8s\/it-tools\/kustomization\.yaml: the Application it-tools would not render after this change \(kubectl kustomize k8s\/it-tools\): .*ImageUpdater.*it-tools/)
+      assert.match(e.fix, /defines one object twice .*: keep one/)
+      return true
+    })
+    assert.equal((await loadRepoModel({ repoDir: repo.dir, settings })).applications.length, 1)
+  } finally {
+    repo.cleanup()
   }
 })

@@ -25,10 +25,13 @@ function buildProblem(app: ModelApp): Problem {
   const dir = err.file.includes('/') ? err.file.slice(0, err.file.lastIndexOf('/')) : '.'
   const kustomize = /kustomization|Kustomization$/.test(err.file)
   const missing = /no such file|does not exist|not found|missing/i.test(err.message)
+  const twice = /already registered id|conflict/i.test(err.message)
   return {
     cause: `${err.file}: the Application ${app.name} would not render after this change${kustomize ? ` (kubectl kustomize ${dir})` : ''}: ${err.message.split('\n').slice(0, 3).join(' ')}`,
     fix: kustomize
-      ? missing
+      ? twice
+        ? `the tree under ${dir} defines one object twice (two documents with one kind, namespace and name): keep one, deleting the other document or dropping its file from resources:`
+        : missing
         ? `make every resources: entry of ${err.file} (and of the kustomizations it includes) name a file or folder that exists, so that kubectl kustomize ${dir} builds`
         : `fix ${err.file} so that kubectl kustomize ${dir} builds`
       : `fix the YAML of ${err.file}`,
