@@ -13,6 +13,7 @@ import { readSelection, selects } from './include.ts'
 import { canonicalName, parseImage, readImageRef, sameImage, type ImageRef } from './render/image.ts'
 import { choosePolicy, updaterImageName, type UpdatePolicy } from './render/strategy.ts'
 import type { Settings } from './settings.ts'
+import { closeWorkloads, directoryRefusal, findCandidates, inPlace, sourceOf, type InPlace } from './app-resolve.ts'
 import { getAt, splitDocuments } from './yaml-edit.ts'
 
 export interface ObjectRef {
@@ -39,6 +40,16 @@ export interface AppSpec {
   policy: UpdatePolicy
   /** ImageUpdater images[].imageName: the name as the workload writes it, plus the constraint */
   imageName: string
+  /**
+   * Set when the app already renders through a Kustomize or Helm Application (found by the repo
+   * model): no move, no new Application; the ImageUpdater selects that Application.
+   */
+  inPlace?: InPlace
+}
+
+/** The Application Image Updater updates for the app: its own, or the one it renders through. */
+export function updatedApplication(app: AppSpec): string {
+  return app.inPlace?.application.name ?? app.name
 }
 
 export const WORKLOAD_KINDS = ['Deployment', 'StatefulSet', 'DaemonSet'] as const
@@ -126,7 +137,9 @@ async function namesFound(ctx: Ctx, selection: ReturnType<typeof readSelection>)
   }
   const files = entries.filter((e) => !e.isDirectory() && /\.ya?ml$/.test(e.name) && selects(selection, e.name)).map((e) => e.name.replace(/\.ya?ml$/, ''))
   const folders: string[] = []
-  for (const e of entries) if (e.isDirectory() && (await readRepoFile(ctx, `${dir}/${e.name}/kustomization.yaml`)) !== null) folders.push(`${e.name} (moved)`)
+  // "moved" only for what this setup onboarded: the owner's own folders are the owner's
+  const onboarded = new Set(ctx.state.onboarded)
+  for (const e of entries) if (e.isDirectory() && (await readRepoFile(ctx, `${dir}/${e.name}/kustomization.yaml`)) !== null) folders.push(`${e.name} (${onboarded.has(e.name) ? 'moved by the setup' : 'its own Kustomize folder'})`)
   return [...files, ...folders].sort()
 }
 
@@ -204,25 +217,21 @@ async function readApp(ctx: Ctx, name: string, selection: ReturnType<typeof read
     break
   }
   if (!docs) docs = await folderDocs(ctx, folder)
+  // not where the plan's layout puts it: wherever an Application of the repo renders it
   if (!docs || docs.length === 0) {
+    const elsewhere = await readFromModel(ctx, name)
+    if (elsewhere) return elsewhere.app
     const found = await namesFound(ctx, selection)
     throw new SetupError(
-      `no app named ${name}: ${s.personalServicesFile} syncs no ${s.manifestsDir}/${name}.yaml and the setup has not moved it to ${folder}/ (apps found: ${found.join(', ') || 'none'})`,
-      `set ${s.apps ? 'APPS' : 'APP_NAME'} to one of the names found (the app's file name without .yaml)`,
+      `no app named ${name}: ${s.personalServicesFile} syncs no ${s.manifestsDir}/${name}.yaml, there is no ${folder}/, and no Application of the repo renders a workload named ${name} (apps found: ${found.join(', ') || 'none'})${closeText(await closeTo(ctx, name))}`,
+      `set ${s.apps ? 'APPS' : 'APP_NAME'} to one of the names found (the app's file name without .yaml, or the workload's metadata.name)`,
     )
   }
   const where = sourceFile ?? `${folder}/`
   const workload = pickWorkload(name, docs, where)
   const namespace = workload.namespace ?? s.appNamespace
   const image = pickImage(ctx, name, workload)
-  const perStrategy = s.perApp[perAppSetting(name, 'STRATEGY')]
-  const perRegex = s.perApp[perAppSetting(name, 'TAG_REGEX')]
-  const policy = choosePolicy(image, name, {
-    strategy: perStrategy ?? (s.updateStrategy || undefined),
-    tagRegex: perRegex ?? (s.tagRegex || undefined),
-    strategySetting: perStrategy !== undefined || !s.updateStrategy ? perAppSetting(name, 'STRATEGY') : 'UPDATE_STRATEGY',
-    tagRegexSetting: perRegex !== undefined || !s.tagRegex ? perAppSetting(name, 'TAG_REGEX') : 'TAG_REGEX',
-  })
+  const policy = appPolicy(ctx, name, image)
   return {
     name,
     sourceFile,
@@ -235,6 +244,72 @@ async function readApp(ctx: Ctx, name: string, selection: ReturnType<typeof read
     policy,
     imageName: updaterImageName(image, policy),
   }
+}
+
+const closeText = (close: string[]) => (close.length ? `; elsewhere in the repo: ${close.join('; ')}` : '')
+
+async function closeTo(ctx: Ctx, name: string): Promise<string[]> {
+  const { loadRepoModel } = await import('./repo-model/index.ts')
+  return closeWorkloads(await loadRepoModel(ctx), name)
+}
+
+/**
+ * The app as the repo model finds it (src/app-resolve.ts): undefined when no Application renders a
+ * workload of that name; a refusal for a Directory Application other than the one the settings name
+ * (the setup moves apps out of that one) and for several Applications.
+ */
+async function readFromModel(ctx: Ctx, name: string): Promise<{ app: AppSpec } | undefined> {
+  const s = ctx.settings
+  const { loadRepoModel } = await import('./repo-model/index.ts')
+  const model = await loadRepoModel(ctx)
+  const imageSetting = s.perApp[perAppSetting(name, 'IMAGE')] !== undefined ? perAppSetting(name, 'IMAGE') : s.image ? 'IMAGE' : perAppSetting(name, 'IMAGE')
+  const found = findCandidates(model, name, { image: s.perApp[perAppSetting(name, 'IMAGE')] ?? (s.image || undefined), imageSetting })
+  if (found.length === 0) return undefined
+  const first = found.find((c) => c.object.name === name) ?? found[0]!
+  const source = sourceOf(first)
+  if (source.type === 'Directory') throw directoryRefusal(first, name, ctx)
+  if (source.type === 'Plugin')
+    throw new SetupError(`${name} renders through the config management plugin Application ${first.app.name} (${first.object.file}); the setup writes back for Kustomize and Helm Applications only`, `onboard ${name} with an ImageUpdater you write for ${first.app.name} (manifestTargets), or leave it out of ${s.apps ? 'APPS' : 'APP_NAME'}`)
+  const o = first.object
+  const doc: Doc = { kind: o.kind, apiVersion: o.apiVersion, name: o.name, namespace: o.namespace, line: o.line, file: o.file, json: o.json }
+  const image = pickImage(ctx, name, doc)
+  const placed = inPlace(found, image, name)
+  // a digest pin without a tag: following `latest` by digest would replace the owner's pin
+  if (image.digest && !image.tag && s.perApp[perAppSetting(name, 'STRATEGY')] === undefined && !s.updateStrategy)
+    throw new SetupError(
+      `${placed.kustomizeImage ? `${placed.kustomizeImage.file}:${placed.kustomizeImage.line}` : `${o.file}:${o.line}`}: ${name} is pinned by digest without a tag (${image.name}@${image.digest.slice(0, 19)}...); following latest by digest would replace the pin`,
+      `set ${perAppSetting(name, 'STRATEGY')} (and ${perAppSetting(name, 'TAG_REGEX')}) to the versions ${name} may move to, or leave ${name} out of ${s.apps ? 'APPS' : 'APP_NAME'} to keep the pin`,
+    )
+  const policy = appPolicy(ctx, name, image)
+  const namespace = o.namespace ?? first.app.destination.namespace ?? s.appNamespace
+  return {
+    app: {
+      name,
+      appPath: placed.source.path ?? '',
+      applicationFile: placed.applicationFile ?? '',
+      namespace,
+      workload: { ...refOf(doc, namespace), file: o.file, line: o.line },
+      // nothing changes hands: the Application that renders the app today keeps it
+      objects: [],
+      image,
+      policy,
+      imageName: updaterImageName(image, policy),
+      inPlace: placed,
+    },
+  }
+}
+
+/** The update policy: the user's settings where given, else derived from the running image. */
+function appPolicy(ctx: Ctx, name: string, image: ImageRef): UpdatePolicy {
+  const s = ctx.settings
+  const perStrategy = s.perApp[perAppSetting(name, 'STRATEGY')]
+  const perRegex = s.perApp[perAppSetting(name, 'TAG_REGEX')]
+  return choosePolicy(image, name, {
+    strategy: perStrategy ?? (s.updateStrategy || undefined),
+    tagRegex: perRegex ?? (s.tagRegex || undefined),
+    strategySetting: perStrategy !== undefined || !s.updateStrategy ? perAppSetting(name, 'STRATEGY') : 'UPDATE_STRATEGY',
+    tagRegexSetting: perRegex !== undefined || !s.tagRegex ? perAppSetting(name, 'TAG_REGEX') : 'TAG_REGEX',
+  })
 }
 
 /** Every app of this run, in the order given. Per-app settings for apps not in the run are refused (typos). */

@@ -3,7 +3,7 @@
 // and a surgical edit (src/yaml-edit.ts keeps every other byte), so the user's own tuning stays as
 // it is. What cannot be repaired safely stops with cause and fix. Files are created once; after that
 // only what the setup needs is checked and repaired.
-import type { AppSpec } from './apps.ts'
+import { updatedApplication, type AppSpec } from './apps.ts'
 import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { planFile } from './files.ts'
@@ -156,9 +156,10 @@ export function imageUpdaterRepairs(text: string, rel: string, o: { app: AppSpec
     repairs.push({ reason: `Image Updater ${o.shape.appMinor} requires spec.namespace: ${o.argocdNamespace}`, edit: (t) => insertKey(t, rel, ['spec'], 'namespace', o.argocdNamespace) })
   const refs = getAt(text, rel, ['spec', 'applicationRefs'])
   const refList = Array.isArray(refs.value) ? (refs.value as Record<string, any>[]) : []
-  const refIndex = refList.findIndex((r) => typeof r?.namePattern === 'string' && globMatches(r.namePattern, o.app.name))
+  const selected = updatedApplication(o.app)
+  const refIndex = refList.findIndex((r) => typeof r?.namePattern === 'string' && globMatches(r.namePattern, selected))
   if (refIndex < 0)
-    throw new SetupError(`${rel}:${refs.line}: the ImageUpdater selects no Application named ${o.app.name} (spec.applicationRefs[].namePattern)`, `add an applicationRefs entry with namePattern: ${o.app.name} to ${rel} (or move the file away to have it written again), then rerun`)
+    throw new SetupError(`${rel}:${refs.line}: the ImageUpdater selects no Application named ${selected} (spec.applicationRefs[].namePattern)`, `add an applicationRefs entry with namePattern: ${selected} to ${rel} (or move the file away to have it written again), then rerun`)
   const ref = refList[refIndex]!
   const images: Record<string, any>[] = Array.isArray(ref.images) ? ref.images : []
   const imageIndex = images.findIndex((i) => typeof i?.imageName === 'string' && sameImage(i.imageName, o.app.image))

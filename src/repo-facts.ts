@@ -4,12 +4,13 @@ import type { Ctx } from './context.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
 import { remoteUrl } from './git.ts'
-import { readApps, type AppSpec } from './apps.ts'
+import { readApps, updatedApplication, type AppSpec } from './apps.ts'
 import { chartShape, type ChartShape } from './render/chart.ts'
 import { type ImageRef } from './render/image.ts'
 import { PULL_SECRET } from './pull-secret.ts'
 import { registryEntries } from './render/registries.ts'
 import type { TemplateVars } from './render/template.ts'
+import { updaterHome, type UpdaterHome } from './updater-home.ts'
 import { getAt, singleDocument } from './yaml-edit.ts'
 
 export interface RepoFacts {
@@ -24,6 +25,8 @@ export interface RepoFacts {
   chartApplicationFile: string
   /** every app of this run, read from what runs (see src/apps.ts) */
   apps: AppSpec[]
+  /** where the ImageUpdaters of apps that stay where they are go (only when there are such apps) */
+  updaterHome?: UpdaterHome
   /** the first app's image, Kustomize folder and Application file (for single-app callers) */
   image: ImageRef
   appPath: string
@@ -40,6 +43,25 @@ export const PULL_SECRET_REGISTRY = 'ghcr.io'
 // facts are read once per run. No task changes what they are read from (the project's name, the
 // repoURL and destination of personal-services).
 const cache = new WeakMap<Ctx['settings'], Promise<RepoFacts>>()
+
+/** The file of the GitHub token's ExternalSecrets (task 2). */
+export const SECRET_FILE = 'github-external-secret.yaml'
+
+// the file's path per run (keyed by the settings object, as the repo facts): task 7 commits it
+const seen = new WeakMap<object, string>()
+export const secretFileSeen = (ctx: Ctx) => (seen.has(ctx.settings) ? [seen.get(ctx.settings)!] : [])
+
+/**
+ * Where the ExternalSecrets go: the folder the vault-eso Application syncs (its source path), so
+ * they are synced where the settings say ESO's files are; MANIFESTS_DIR when it names no path.
+ */
+export async function secretFile(ctx: Ctx): Promise<string> {
+  const text = await readRepoFile(ctx, ctx.settings.vaultEsoFile)
+  const path = text === null ? undefined : getAt(text, ctx.settings.vaultEsoFile, ['spec', 'source', 'path']).value
+  const rel = `${typeof path === 'string' && path.replace(/^\.?\/+|\/+$/g, '') ? path.replace(/^\.?\/+|\/+$/g, '') : ctx.settings.manifestsDir}/${SECRET_FILE}`
+  seen.set(ctx.settings, rel)
+  return rel
+}
 
 /** Reads a repo file that must exist, with a message naming the setting that points at it. */
 export async function requireRepoFile(ctx: Ctx, rel: string, setting: string): Promise<string> {
@@ -73,7 +95,9 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
   if (!repoUrl) throw new SetupError('cannot tell which repo URL Argo CD uses for the GitOps repo', 'set GITOPS_REPO_URL in .env (the repoURL of your Applications)')
   const server = services.getIn(['spec', 'destination', 'server'])
   const destinationName = services.getIn(['spec', 'destination', 'name'])
+  const updaterHomeFound = apps.some((a) => a.inPlace) ? await updaterHome(ctx, await (await import('./repo-model/index.ts')).loadRepoModel(ctx), 'argocd-image-updater') : undefined
   return {
+    ...(updaterHomeFound ? { updaterHome: updaterHomeFound } : {}),
     repoUrl,
     project: projectName,
     destinationServer: typeof server === 'string' && server ? server : ARGOCD_SERVER,
@@ -107,6 +131,10 @@ export function templateVars(ctx: Ctx, f: RepoFacts, app: AppSpec = f.apps[0]!):
   const s = ctx.settings
   return {
     appName: app.name,
+    // the Application Image Updater updates: the app's own, or the Kustomize/Helm one it renders through
+    applicationName: updatedApplication(app),
+    writeBackTarget: app.inPlace?.writeBackTarget ?? '',
+    imageUpdatersDir: f.updaterHome?.dir ?? '',
     appNamespace: app.namespace,
     argocdNamespace: s.argocdNamespace,
     vaultPath: s.vaultPath,
@@ -131,5 +159,5 @@ export function templateVars(ctx: Ctx, f: RepoFacts, app: AppSpec = f.apps[0]!):
 
 /** The per-app template flags: optional lines of image-updater.yaml. */
 export function templateFlags(f: RepoFacts, app: AppSpec): Record<string, boolean> {
-  return { specNamespace: f.shape.specNamespace, allowTags: app.policy.tagRegex !== undefined, pullSecret: app.image.registry === PULL_SECRET_REGISTRY }
+  return { specNamespace: f.shape.specNamespace, allowTags: app.policy.tagRegex !== undefined, pullSecret: app.image.registry === PULL_SECRET_REGISTRY, writeBackTarget: app.inPlace?.writeBackTarget !== undefined }
 }

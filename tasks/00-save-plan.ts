@@ -6,10 +6,11 @@ import { join } from 'node:path'
 import type { Ctx } from '../src/context.ts'
 import { planFile, present } from '../src/files.ts'
 import { findImageUpdaters, imageUpdaterFor } from '../src/image-updaters.ts'
-import { repoFacts } from '../src/repo-facts.ts'
+import { repoFacts, secretFile } from '../src/repo-facts.ts'
+import { updatedApplication } from '../src/apps.ts'
+import { updaterFile } from '../src/updater-home.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
-import { SECRET_FILE } from './02-external-secrets.ts'
 
 export const PLAN_NAME = 'argocd-image-updater.md'
 const BEFORE = '\n## Task 0 — save the plan\n'
@@ -24,8 +25,14 @@ export async function thisRun(ctx: Ctx): Promise<string> {
   const facts = await repoFacts(ctx)
   const updaters = await findImageUpdaters(ctx)
   const rows = facts.apps.map((app) => {
-    const iu = imageUpdaterFor(updaters, app.name, s.argocdNamespace)?.file ?? `${app.appPath}/image-updater.yaml`
     const policy = `${app.policy.strategy}${app.policy.tagRegex === undefined ? '' : ` (tags \`${app.policy.tagRegex}\`)`}`
+    const found = imageUpdaterFor(updaters, updatedApplication(app), s.argocdNamespace)?.file
+    if (app.inPlace) {
+      const iu = found ?? (facts.updaterHome ? updaterFile(facts.updaterHome, app.name) : '?')
+      const wb = app.inPlace.writeBackTarget ? `, write-back to \`${app.inPlace.kustomizeImage!.file}\`` : ''
+      return `| ${app.name} | \`${app.image.name}\` | \`${app.applicationFile}\` (the ${app.inPlace.source.type} Application ${app.inPlace.application.name}, unchanged) | \`${app.appPath}/\` (not moved${wb}) | \`${iu}\` | ${policy} |`
+    }
+    const iu = found ?? `${app.appPath}/image-updater.yaml`
     return `| ${app.name} | \`${app.image.name}\` | \`${app.applicationFile}\` | \`${app.appPath}/\` (moved out of \`${s.manifestsDir}/${app.name}.yaml\`, which \`${s.personalServicesFile}\` synced) | \`${iu}\` | ${policy} |`
   })
   return [
@@ -41,7 +48,7 @@ export async function thisRun(ctx: Ctx): Promise<string> {
     '',
     '| Shared | Path |',
     '| --- | --- |',
-    `| ExternalSecrets (synced by \`${s.vaultEsoFile}\`) | \`${s.manifestsDir}/${SECRET_FILE}\` |`,
+    `| ExternalSecrets (synced by \`${s.vaultEsoFile}\`) | \`${await secretFile(ctx)}\` |`,
     `| Image Updater's chart Application (Argo CD's cluster, namespace \`${s.argocdNamespace}\`) | \`${facts.chartApplicationFile}\` |`,
     `| chart values | \`${facts.valuesFile}\` |`,
     `| AppProject | \`${s.projectFile}\` |`,

@@ -3,24 +3,25 @@
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { OLD_PULL_SECRET, PULL_SECRET, migratePullSecretName } from '../src/pull-secret.ts'
 import { editInclude } from '../src/include.ts'
-import { readArgoFile, repoFacts, requireRepoFile, templateVars } from '../src/repo-facts.ts'
+import { readArgoFile, repoFacts, requireRepoFile, secretFile, secretFileSeen, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
 
-export const SECRET_FILE = 'github-external-secret.yaml'
+export { SECRET_FILE } from '../src/repo-facts.ts'
+import { SECRET_FILE } from '../src/repo-facts.ts'
 
 export const task: Task = {
   id: 2,
   title: 'ExternalSecrets for the GitHub token (ghcr pull + git write-back)',
   scope: 'repo',
-  managedPaths: (ctx) => [`${ctx.settings.manifestsDir}/${SECRET_FILE}`, ctx.settings.vaultEsoFile],
+  managedPaths: (ctx) => [`${ctx.settings.manifestsDir}/${SECRET_FILE}`, ...secretFileSeen(ctx), ctx.settings.vaultEsoFile],
   async plan(ctx) {
     const s = ctx.settings
     const facts = await repoFacts(ctx)
     const esoApp = await requireRepoFile(ctx, s.vaultEsoFile, 'VAULT_ESO_APP_FILE')
     readArgoFile(esoApp, s.vaultEsoFile, 'Application')
-    const rel = `${s.manifestsDir}/${SECRET_FILE}`
+    const rel = await secretFile(ctx)
     const rendered = renderManifest(SECRET_FILE, templateVars(ctx, facts))
     const current = await readRepoFile(ctx, rel)
     // An earlier version named the pull secret argocd-image-updater-secret, the chart's own Secret.

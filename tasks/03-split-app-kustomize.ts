@@ -85,6 +85,8 @@ export const task: Task = {
     // kustomizations that list a moved file, with the entries to drop (edited once each, below)
     const unlist = new Map<string, string[]>()
     for (const app of facts.apps) {
+      // already rendered through a Kustomize or Helm Application: it stays where it is
+      if (app.inPlace) continue
       const { files, old } = await planFolder(ctx, app)
       if (old) {
         moved.push(old.rel.slice(old.rel.lastIndexOf('/') + 1))

@@ -6,14 +6,15 @@ import type { Ctx } from '../src/context.ts'
 import { newApplication } from '../src/conventions.ts'
 import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { appNames, appPath, applicationFile, CLUSTER_SCOPED, folderDocs } from '../src/apps.ts'
-import { pullSecretRef, repoFacts, templateFlags, templateVars } from '../src/repo-facts.ts'
+import { appNames, appPath, applicationFile, CLUSTER_SCOPED, folderDocs, updatedApplication, type AppSpec } from '../src/apps.ts'
+import { updaterFile } from '../src/updater-home.ts'
+import { pullSecretRef, repoFacts, templateFlags, templateVars, type RepoFacts } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Change, Task } from '../src/task.ts'
 import { applicationRepairs, imageUpdaterRepairs, kustomizationRepairs, planRepairs, type Repair } from '../src/repairs.ts'
 import { appendToSequence, getAt } from '../src/yaml-edit.ts'
-import { findImageUpdaters, imageUpdaterFiles, imageUpdaterFor, rememberImageUpdaterFile } from '../src/image-updaters.ts'
+import { findImageUpdaters, imageUpdaterFiles, imageUpdaterFor, rememberImageUpdaterFile, type FoundImageUpdater } from '../src/image-updaters.ts'
 import { isPaused } from '../src/lifecycle/paused-mark.ts'
 import { imageUpdaterDrift, sayHandSet } from '../src/lifecycle/drift.ts'
 
@@ -44,12 +45,47 @@ function inDocument(repairs: Repair[], original: string): Repair[] {
   }))
 }
 
+/** The ImageUpdater found for the app, repaired in its own document of its file. */
+async function repairFound(ctx: Ctx, facts: RepoFacts, app: AppSpec, found: FoundImageUpdater, annotations: Record<string, unknown>): Promise<Change | undefined> {
+  const fileText = (await readRepoFile(ctx, found.file))!
+  const repairs = imageUpdaterRepairs(found.source, found.file, { app, argocdNamespace: ctx.settings.argocdNamespace, shape: facts.shape, branch: ctx.settings.branch, applicationAnnotations: annotations, pullSecret: pullSecretRef(ctx) })
+  // settings changed since the setup wrote it: followed where the setup's value is still there (src/lifecycle/drift.ts)
+  const drift = await imageUpdaterDrift(ctx, found.file, fileText, found.source, app)
+  sayHandSet(ctx, drift.handSet)
+  // the repairs edit the ImageUpdater's own document; the file's other documents stay as they are
+  return planRepairs(ctx, found.file, fileText, inDocument([...repairs, ...drift.repairs], found.source))
+}
+
+/**
+ * An app that already renders through a Kustomize or Helm Application: nothing of the owner's is
+ * touched (no move, no new Application, no kustomization edit); the ImageUpdater selects that
+ * Application, and lives where Argo CD's namespace is synced (src/updater-home.ts).
+ */
+async function planInPlace(ctx: Ctx, facts: RepoFacts, app: AppSpec): Promise<Change | undefined> {
+  const placed = app.inPlace!
+  const { noteChoice } = await import('../src/repo-model/report.ts')
+  const found = imageUpdaterFor(await findImageUpdaters(ctx), updatedApplication(app), ctx.settings.argocdNamespace)
+  for (const why of placed.why) noteChoice(ctx, app.name, why)
+  if (found) {
+    rememberImageUpdaterFile(ctx, found.file)
+    noteChoice(ctx, app.name, `the ImageUpdater ${found.name} in ${found.file} selects ${placed.application.name}: repaired in place, no second one written`)
+    return repairFound(ctx, facts, app, found, placed.application.annotations)
+  }
+  const home = facts.updaterHome!
+  const rel = updaterFile(home, app.name)
+  rememberImageUpdaterFile(ctx, rel)
+  noteChoice(ctx, app.name, home.why)
+  return explained(await planFile(ctx, rel, renderManifest('image-updater.yaml', templateVars(ctx, facts, app), templateFlags(facts, app)), null), `selects the Application ${placed.application.name}; ${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`)
+}
+
 /** Finds the ImageUpdater of each app of the run (see plan), so its file is among the managed paths. */
 export async function findRunImageUpdaters(ctx: Ctx): Promise<void> {
+  const facts = await repoFacts(ctx)
   const all = await findImageUpdaters(ctx)
-  for (const name of appNames(ctx.settings)) {
-    const found = imageUpdaterFor(all, name, ctx.settings.argocdNamespace)
+  for (const app of facts.apps) {
+    const found = imageUpdaterFor(all, updatedApplication(app), ctx.settings.argocdNamespace)
     if (found) rememberImageUpdaterFile(ctx, found.file)
+    else if (app.inPlace && facts.updaterHome) rememberImageUpdaterFile(ctx, updaterFile(facts.updaterHome, app.name))
   }
 }
 
@@ -70,6 +106,10 @@ export const task: Task = {
     // the Applications this setup writes are not siblings whose conventions it copies
     const ours = [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile]
     for (const app of facts.apps) {
+      if (app.inPlace) {
+        changes.push(await planInPlace(ctx, facts, app))
+        continue
+      }
       const vars = templateVars(ctx, facts, app)
       const kustomizationRel = `${app.appPath}/kustomization.yaml`
       const kustomization = await readRepoFile(ctx, kustomizationRel)
@@ -85,18 +125,12 @@ export const task: Task = {
       )
       // The ImageUpdater is found by what it is, in whatever file holds it; only when the repo has
       // none that selects the app is one written (never a second one beside the owner's).
-      const found = imageUpdaterFor(await findImageUpdaters(ctx), app.name, ns)
+      const found = imageUpdaterFor(await findImageUpdaters(ctx), updatedApplication(app), ns)
       if (found) rememberImageUpdaterFile(ctx, found.file)
       const iuRel = found?.file ?? `${app.appPath}/${IMAGE_UPDATER_FILE}`
       if (found) {
-        const fileText = (await readRepoFile(ctx, found.file))!
         const annotations = application === null ? undefined : (getAt(application, app.applicationFile, ['metadata', 'annotations']).value as Record<string, unknown> | undefined)
-        const repairs = imageUpdaterRepairs(found.source, found.file, { app, argocdNamespace: ns, shape: facts.shape, branch: ctx.settings.branch, applicationAnnotations: annotations ?? {}, pullSecret: pullSecretRef(ctx) })
-        // the repairs edit the ImageUpdater's own document; the file's other documents stay as they are
-        // settings changed since the setup wrote it: followed where the setup's value is still there (src/lifecycle/drift.ts)
-        const drift = await imageUpdaterDrift(ctx, found.file, fileText, found.source, app)
-        sayHandSet(ctx, drift.handSet)
-        changes.push(await planRepairs(ctx, found.file, fileText, inDocument([...repairs, ...drift.repairs], found.source)))
+        changes.push(await repairFound(ctx, facts, app, found, annotations ?? {}))
       } else
         changes.push(explained(await planFile(ctx, iuRel, renderManifest('image-updater.yaml', vars, templateFlags(facts, app)), null), `${app.policy.strategy} for ${app.image.name}: ${app.policy.why}`))
       // the kustomization lists the ImageUpdater's file when it is in the app's folder (else another Application syncs it)

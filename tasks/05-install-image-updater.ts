@@ -2,13 +2,13 @@
 // The values file is created once and then belongs to the user (task 9 only lowers the log level);
 // after that only what the setup needs is checked and repaired in place (src/repairs.ts).
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { pullSecretRef, repoFacts, templateVars } from '../src/repo-facts.ts'
+import { pullSecretRef, repoFacts, templateVars, type RepoFacts } from '../src/repo-facts.ts'
 import { newApplication } from '../src/conventions.ts'
 import { planRepairs, valuesRepairs } from '../src/repairs.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
-import { appendToSequence, getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
+import { appendBlockItem, appendToSequence, getAt, setScalar, singleDocument } from '../src/yaml-edit.ts'
 import { SetupError } from '../src/errors.ts'
 import type { Ctx } from '../src/context.ts'
 import { chartHandSet, settingDrift } from '../src/lifecycle/drift.ts'
@@ -18,10 +18,11 @@ import { alertRuleLabels, alertRulesOn, alertValuesFile } from '../src/alert-rul
  * The chart's Application is written once; after that only the chart version follows CHART_VERSION
  * (the rest, sync options included, is the user's).
  */
-async function planChartApplication(ctx: Ctx, rel: string, rendered: string, ours: string[], alertValues?: string) {
+async function planChartApplication(ctx: Ctx, facts: RepoFacts, rel: string, rendered: string, ours: string[], alertValues?: string) {
   const text = await readRepoFile(ctx, rel)
   const withAlerts = (t: string) => (alertValues ? appendToSequence(t, rel, ['spec', 'sources', 0, 'helm', 'valueFiles'], alertValues) : t)
   if (text === null) return newApplication(ctx, rel, withAlerts(rendered), undefined, ours)
+  const home = facts.updaterHome?.viaChart ? facts.updaterHome : undefined
   const path = ['spec', 'sources', 0, 'targetRevision']
   const { value, line } = getAt(text, rel, path)
   if (getAt(text, rel, ['spec', 'sources', 0, 'chart']).value !== 'argocd-image-updater')
@@ -29,9 +30,14 @@ async function planChartApplication(ctx: Ctx, rel: string, rendered: string, our
   // a chart version set by hand after the setup stops the run (the ImageUpdaters follow CHART_VERSION): src/lifecycle/drift.ts
   const refused = chartHandSet((await settingDrift(ctx, rel, text, text, [{ path, want: ctx.settings.chartVersion, setting: 'CHART_VERSION', what: 'chart version' }])).handSet)
   if (refused) throw refused
+  const sources = getAt(text, rel, ['spec', 'sources']).value
+  const syncsHome = home && Array.isArray(sources) && sources.some((x) => x?.path === home.dir)
   return planRepairs(ctx, rel, text, [
     { reason: `chart version ${ctx.settings.chartVersion} (CHART_VERSION)`, routine: true, edit: (t) => (value === ctx.settings.chartVersion ? t : setScalar(t, rel, path, ctx.settings.chartVersion)) },
     ...(alertValues ? [{ reason: `the alert rules' values file (ALERT_RULES=true): ${alertValues}`, edit: withAlerts }] : []),
+    ...(home && !syncsHome
+      ? [{ reason: `a source for ${home.dir}, the ImageUpdaters of the apps that stay where they are`, routine: true, edit: (t: string) => appendBlockItem(t, rel, ['spec', 'sources'], [`- repoURL: ${facts.repoUrl}`, `  targetRevision: ${ctx.settings.branch}`, `  path: ${home.dir}`]) }]
+      : []),
   ])
 }
 
@@ -54,7 +60,7 @@ export const task: Task = {
       values === null
         ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null)
         : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx) })),
-      await planChartApplication(ctx, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile], alertRulesOn(ctx) ? `$values/${alertValuesFile(ctx)}` : undefined),
+      await planChartApplication(ctx, facts, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars, { imageUpdaters: facts.updaterHome?.viaChart === true }), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile], alertRulesOn(ctx) ? `$values/${alertValuesFile(ctx)}` : undefined),
     ])
   },
 }

@@ -86,7 +86,7 @@ resources:
 
 
 /** The rest of the plan followed by hand (tasks 2, 5 and 6, done right), for a cluster that runs it all. */
-export function byHandInstall(render: (template: string, vars: Record<string, string>) => string): Record<string, string | null> {
+export function byHandInstall(render: (template: string, vars: Record<string, string>, flags?: Record<string, boolean>) => string): Record<string, string | null> {
   const vars = {
     argocdNamespace: 'argocd',
     vaultPath: 'secret/homelab/github',
@@ -103,7 +103,7 @@ export function byHandInstall(render: (template: string, vars: Record<string, st
   return {
     ...byHand,
     'k8s/helm/manifests/github-external-secret.yaml': render('github-external-secret.yaml', vars),
-    'argocd/applications/argocd-image-updater.yaml': render('image-updater-application.yaml', vars),
+    'argocd/applications/argocd-image-updater.yaml': render('image-updater-application.yaml', vars, { imageUpdaters: false }),
     'argocd/applications/vault-eso.yaml': sampleFiles['argocd/applications/vault-eso.yaml']!.replace('cloudflare-external-secret.yaml}', 'cloudflare-external-secret.yaml,github-external-secret.yaml}'),
     'argocd/projects/homelab.yaml': sampleFiles['argocd/projects/homelab.yaml']!.replace('   # 只允许本仓库\n', '   # 只允许本仓库\n    - https://argoproj.github.io/argo-helm\n'),
   }

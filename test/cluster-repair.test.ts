@@ -39,7 +39,7 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 before(async () => {
-  repo = createSampleRepo(byHandInstall((t, vars) => renderManifest(t, vars)))
+  repo = createSampleRepo(byHandInstall((t, vars, flags) => renderManifest(t, vars, flags)))
   stateDir = mkdtempSync(join(tmpdir(), 'cluster-repair-state-'))
   sb = await startSandbox({ repoDir: repo.dir, controllerDelayMs: 20, log: (l) => output.push(`[sandbox] ${l}`) })
   // ghcr.io knows the real token; the seeder's Vault placeholder (what a hand-made setup may hold) is refused

@@ -32,6 +32,7 @@ async function planAll(ctx: Ctx): Promise<Change[]> {
 
 import { APP, byHand, HAND_IU, handFollowed, IU, KUST, VALUES } from './by-hand.ts'
 import { findImageUpdaters } from '../src/image-updaters.ts'
+import { choicesFor } from '../src/repo-model/report.ts'
 import { imageUpdaterCrd } from '../sandbox/actors/crds.ts'
 import { validateCustomObject } from '../sandbox/apiserver/schema.ts'
 
@@ -274,3 +275,119 @@ test('conventions are what most siblings share: one Application alone sets none'
   assert.equal(app.metadata.finalizers, undefined)
   assert.equal(app.spec.syncPolicy.syncOptions, undefined, 'CreateNamespace=true is personal-services\' alone (1 of 3)')
 }))
+
+// A Kustomize tree Application of the owner's (in-cluster), holding jobs-sg among other apps, with a
+// digest pin and a top-level namespace: the app stays where it is.
+const PIN = `sha256:${'c0ffee'.repeat(10)}abcd`
+const TREE: Record<string, string> = {
+  'argocd/applications/tree.yaml': `apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: tree
+  namespace: argocd
+spec:
+  project: homelab
+  source:
+    repoURL: https://github.com/meirongdev/homelab.git
+    targetRevision: main
+    path: k8s/tree
+  destination:
+    server: https://kubernetes.default.svc
+    namespace: jobs
+`,
+  'k8s/tree/kustomization.yaml': `apiVersion: kustomize.config.k8s.io/v1beta1
+kind: Kustomization
+namespace: jobs   # 所有东西都在 jobs
+resources:
+  - jobs/jobs-sg.yaml
+  - jobs/jobs-worker.yaml
+images:
+  # 钉死：不要回滚
+  - name: ghcr.io/meirongdev/jobs-sg
+    newTag: 2.3.1
+    digest: ${PIN}
+`,
+  'k8s/tree/jobs/jobs-sg.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: jobs-sg\nspec:\n  selector:\n    matchLabels: {app: jobs-sg}\n  template:\n    metadata:\n      labels: {app: jobs-sg}\n    spec:\n      containers:\n        - name: web\n          image: ghcr.io/meirongdev/jobs-sg\n',
+  'k8s/tree/jobs/jobs-worker.yaml': 'apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: jobs-worker\nspec:\n  selector:\n    matchLabels: {app: jobs-worker}\n  template:\n    metadata:\n      labels: {app: jobs-worker}\n    spec:\n      containers:\n        - name: worker\n          image: ghcr.io/meirongdev/jobs-sg\n',
+}
+
+test('an app inside a Kustomize tree Application stays there: the ImageUpdater selects the tree, writes back to its images: pin, and lives where Argo CD\'s namespace is synced', withRepo(TREE, async (repo, ctx) => {
+  const before = Object.fromEntries(Object.keys(TREE).map((rel) => [rel, read(repo, rel)]))
+  const changes = await planAll(ctx)
+  const summary = changes.map((c) => c.summary).join('\n')
+  for (const [rel, text] of Object.entries(before)) assert.equal(read(repo, rel), text, `${rel} is the owner's and stays as it is (pin, namespace line, comments)`)
+  assert.match(summary, /create k8s\/helm\/image-updaters\/jobs-sg\.yaml \(selects the Application tree; semver for ghcr\.io\/meirongdev\/jobs-sg/)
+  assert.doesNotMatch(summary, /argocd\/applications\/jobs-sg\.yaml|k8s\/helm\/manifests\/jobs-sg/, 'no move, no Application of its own')
+  const iu = parse(read(repo, 'k8s/helm/image-updaters/jobs-sg.yaml'))
+  assert.equal(iu.metadata.namespace, 'argocd')
+  assert.deepEqual(validateCustomObject(iu, imageUpdaterCrd('1.2.2').spec.versions[0].schema.openAPIV3Schema).causes, [])
+  assert.equal(iu.spec.applicationRefs[0].namePattern, 'tree')
+  assert.deepEqual(iu.spec.applicationRefs[0].images[0], { alias: 'jobs-sg', imageName: 'ghcr.io/meirongdev/jobs-sg:2.x', commonUpdateSettings: { updateStrategy: 'semver', pullSecret: 'pullsecret:argocd/ghcr-pull-secret' } }, 'from the pin (2.3.1), not latest by digest')
+  assert.equal(iu.spec.applicationRefs[0].writeBackConfig.gitConfig.writeBackTarget, 'kustomization')
+  const chart = parse(read(repo, 'argocd/applications/argocd-image-updater.yaml'))
+  assert.deepEqual(chart.spec.sources[2], { repoURL: 'https://github.com/meirongdev/homelab.git', targetRevision: 'main', path: 'k8s/helm/image-updaters' }, 'synced into argocd on Argo CD\'s cluster by the chart Application')
+  const why = choicesFor(ctx, 'jobs-sg').join('\n')
+  assert.match(why, /no move: jobs-sg already renders through the Kustomize Application tree/)
+  assert.match(why, /2 workloads of tree run ghcr\.io\/meirongdev\/jobs-sg \(Deployment jobs-sg in k8s\/tree\/jobs\/jobs-sg\.yaml, Deployment jobs-worker in k8s\/tree\/jobs\/jobs-worker\.yaml\): one update changes them all/)
+  assert.match(why, /k8s\/tree\/kustomization\.yaml:\d+ sets the image .*Image Updater writes new versions into that images: entry/)
+  assert.match(read(repo, 'docs/plans/argocd-image-updater.md'), /\| jobs-sg \| `ghcr\.io\/meirongdev\/jobs-sg` \| `argocd\/applications\/tree\.yaml` \(the Kustomize Application tree, unchanged\) \| `k8s\/tree\/` \(not moved, write-back to `k8s\/tree\/kustomization\.yaml`\) \| `k8s\/helm\/image-updaters\/jobs-sg\.yaml` \| semver \|/)
+  assert.ok(managedPaths(ctx).includes('k8s/helm/image-updaters/jobs-sg.yaml'), 'committed')
+  execFileSync('kubectl', ['kustomize', join(repo.dir, 'k8s/tree')], { encoding: 'utf8' })
+  assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
+}, { APPS: 'it-tools,jobs-sg' }))
+
+const COPY: Record<string, string> = {
+  'argocd/applications/jobs-copy.yaml': TREE['argocd/applications/tree.yaml']!.replace('name: tree', 'name: jobs-copy').replace('path: k8s/tree', 'path: k8s/jobs-copy'),
+  'k8s/jobs-copy/kustomization.yaml': 'resources:\n  - jobs-sg.yaml\n',
+  'k8s/jobs-copy/jobs-sg.yaml': TREE['k8s/tree/jobs/jobs-sg.yaml']!.replace('image: ghcr.io/meirongdev/jobs-sg', 'image: docker.io/meirongdev/jobs-sg:1.0.0'),
+}
+const TOOLS: Record<string, string> = {
+  'argocd/applications/tools.yaml': TREE['argocd/applications/tree.yaml']!.replace('name: tree', 'name: tools').replace('path: k8s/tree', 'path: k8s/tools').replace('namespace: jobs', 'namespace: tools'),
+  'k8s/tools/cyberchef.yaml': TREE['k8s/tree/jobs/jobs-sg.yaml']!.replaceAll('jobs-sg', 'cyberchef').replace('name: cyberchef\nspec', 'name: cyberchef\n  namespace: tools\nspec').replace('image: ghcr.io/meirongdev/cyberchef', 'image: ghcr.io/gchq/cyberchef:10.19.4'),
+}
+
+test('an app name that renders nowhere is refused with the names found and the close ones elsewhere', withRepo(TREE, async (_repo, ctx) => {
+  await assert.rejects(planAll(ctx), /no app named job-sg: [^]*no Application of the repo renders a workload named job-sg \(apps found: calibre-web, homepage, it-tools, squoosh\); elsewhere in the repo: Deployment jobs\/jobs-sg in Application tree \(k8s\/tree\/jobs\/jobs-sg\.yaml:1, Kustomize, cluster in-cluster\)[^]*fix: set APP_NAME to one of the names found/)
+}, { APP_NAME: 'job-sg' }))
+
+test('an app name in two Applications is refused with both; the fix (its image) works as written', withRepo({ ...TREE, ...COPY }, async (repo, ctx) => {
+  let fix = ''
+  await assert.rejects(planAll(ctx), (err: Error & { fix?: string }) => {
+    assert.match(err.message, /jobs-sg is rendered by 2 Applications: /)
+    assert.match(err.message, /Deployment jobs\/jobs-sg in Application tree \(k8s\/tree\/jobs\/jobs-sg\.yaml:1, Kustomize, cluster in-cluster\)/)
+    assert.match(err.message, /Deployment jobs\/jobs-sg in Application jobs-copy \(k8s\/jobs-copy\/jobs-sg\.yaml:1, Kustomize, cluster in-cluster\)/)
+    fix = /e\.g\. (APP_JOBS_SG_IMAGE=\S+)\)/.exec(err.fix ?? '')?.[1] ?? ''
+    return true
+  })
+  assert.match(fix, /^APP_JOBS_SG_IMAGE=/)
+  const [key, value] = fix.split('=') as [string, string]
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const changes = await planAll(makeCtx(repo, state, { APP_NAME: 'jobs-sg', [key]: value }))
+    assert.ok(changes.some((c) => c.summary.startsWith('create k8s/helm/image-updaters/jobs-sg.yaml')), changes.map((c) => c.summary).join('\n'))
+  } finally {
+    rmSync(state, { recursive: true, force: true })
+  }
+}, { APP_NAME: 'jobs-sg' }))
+
+test('an app of another Directory Application is refused with the settings that move it; they work as written', withRepo(TOOLS, async (repo, ctx) => {
+  let fix = ''
+  await assert.rejects(planAll(ctx), (err: Error & { fix?: string }) => {
+    assert.match(err.message, /cyberchef renders through the Directory Application tools \(k8s\/tools\/cyberchef\.yaml:1\), which Image Updater skips/)
+    fix = err.fix ?? ''
+    return true
+  })
+  assert.match(fix, /^set PERSONAL_SERVICES_APP_FILE=argocd\/applications\/tools\.yaml and MANIFESTS_DIR=k8s\/tools in \.env/)
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const env = { APP_NAME: 'cyberchef', PERSONAL_SERVICES_APP_FILE: 'argocd/applications/tools.yaml', MANIFESTS_DIR: 'k8s/tools' }
+    const changes = await planAll(makeCtx(repo, state, env))
+    assert.ok(changes.some((c) => c.summary === 'delete k8s/tools/cyberchef.yaml'), changes.map((c) => c.summary).join('\n'))
+    assert.ok(existsSync(join(repo.dir, 'k8s/tools/cyberchef/cyberchef.yaml')))
+    // the ExternalSecrets go where vault-eso syncs, not into the moved app's Directory folder
+    assert.ok(existsSync(join(repo.dir, 'k8s/helm/manifests/github-external-secret.yaml')))
+    assert.ok(!existsSync(join(repo.dir, 'k8s/tools/github-external-secret.yaml')))
+  } finally {
+    rmSync(state, { recursive: true, force: true })
+  }
+}, { APP_NAME: 'cyberchef' }))

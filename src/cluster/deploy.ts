@@ -49,7 +49,8 @@ export function deploySteps(ctx: Ctx, facts: { chartApplicationFile: string; app
     { file: s.projectFile, kind: 'AppProject' },
     { file: s.vaultEsoFile, kind: 'Application', needs: 'secrets' },
     { file: facts.chartApplicationFile, kind: 'Application', needs: 'crd' },
-    ...facts.apps.map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
+    // an app that stays in the Application that renders it has no Application of ours to deploy
+    ...facts.apps.filter((app) => !app.inPlace).map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
     { file: s.personalServicesFile, kind: 'Application' },
   ]
 }

@@ -5,7 +5,7 @@ import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { readRepoFile } from '../files.ts'
 import { resourceKey } from './app-snapshot.ts'
-import { repoFacts } from '../repo-facts.ts'
+import { repoFacts, secretFile } from '../repo-facts.ts'
 import type { KObj } from './kube.ts'
 
 export const CONTROLLER_DEPLOYMENT = 'argocd-image-updater-controller'
@@ -13,7 +13,7 @@ export const IMAGE_UPDATER_API = 'argocd-image-updater.argoproj.io/v1alpha1'
 
 /** Our ExternalSecrets (from the file task 2 writes) as Argo CD resource keys. */
 export async function ourExternalSecrets(ctx: Ctx): Promise<{ key: string; namespace: string; name: string; secretName: string }[]> {
-  const text = await readRepoFile(ctx, `${ctx.settings.manifestsDir}/github-external-secret.yaml`)
+  const text = await readRepoFile(ctx, await secretFile(ctx))
   if (text === null) return []
   return parseYaml(text)
     .map((d) => d.toJS() as KObj | null)

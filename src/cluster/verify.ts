@@ -6,7 +6,7 @@ import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
 import { gitRun } from '../git.ts'
 import { chartShape } from '../render/chart.ts'
-import { PULL_SECRET_REGISTRY, repoFacts } from '../repo-facts.ts'
+import { PULL_SECRET_REGISTRY, repoFacts, secretFile } from '../repo-facts.ts'
 import { getAt } from '../yaml-edit.ts'
 import { judgeApp, resourceLabel, snapshotFor, type Verdict } from './app-snapshot.ts'
 import { warningsWithCauses, withProgress } from './wait-app.ts'
@@ -67,7 +67,7 @@ interface EsSpec {
 }
 
 async function externalSecrets(ctx: Ctx): Promise<EsSpec[]> {
-  const rel = `${ctx.settings.manifestsDir}/github-external-secret.yaml`
+  const rel = await secretFile(ctx)
   const text = await readRepoFile(ctx, rel)
   if (text === null) throw new SetupError(`${rel} does not exist`, 'run task 2 first: npx tsx scripts/run.ts --only 2')
   return parseYaml(text)
@@ -186,7 +186,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
         `Secret ${es.secretName}`,
         problems,
         es.docker ? `dockerconfigjson with a ${registry} entry for ${s.githubUsername}` : `username and password for ${s.githubUsername}`,
-        `check the template in ${s.manifestsDir}/github-external-secret.yaml and the values in Vault (${s.vaultPath}: username, pat)`,
+        `check the template in ${await secretFile(ctx)} and the values in Vault (${s.vaultPath}: username, pat)`,
       )
     })
   }

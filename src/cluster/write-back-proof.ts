@@ -6,7 +6,7 @@ import { parseYaml } from '../yaml-parse.ts'
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile } from '../files.ts'
-import { repoFacts } from '../repo-facts.ts'
+import { repoFacts, secretFile } from '../repo-facts.ts'
 import { checkTokenScopes, fineGrainedProblem, NEW_CLASSIC_TOKEN as TOKEN_URL } from './github-pat.ts'
 import { githubApiOff, githubGet, parseRepoUrl } from './github-api.ts'
 
@@ -80,7 +80,7 @@ export async function proveWriteBack(ctx: Ctx): Promise<string[]> {
   const s = ctx.settings
   const facts = await repoFacts(ctx)
   const said: string[] = []
-  const file = `${s.manifestsDir}/github-external-secret.yaml`
+  const file = await secretFile(ctx)
   const text = await readRepoFile(ctx, file)
   const secret = text === null ? undefined : writeBackSecretKeys(text)
   if (!secret) throw new SetupError(`${file} has no write-back ExternalSecret`, 'run task 2 first: npx tsx scripts/run.ts --only 2')
