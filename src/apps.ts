@@ -12,7 +12,8 @@ import { readRepoFile } from './files.ts'
 import { readSelection, selects } from './include.ts'
 import { canonicalName, parseImage, readImageRef, sameImage, type ImageRef } from './render/image.ts'
 import { choosePolicy, updaterImageName, type UpdatePolicy } from './render/strategy.ts'
-import type { Settings } from './settings.ts'
+import { SETTING_SPECS, type Settings } from './settings.ts'
+import { existsSync } from 'node:fs'
 import { closeWorkloads, directoryRefusal, findCandidates, inPlace, sourceOf, type InPlace } from './app-resolve.ts'
 import { getAt, splitDocuments } from './yaml-edit.ts'
 
@@ -127,6 +128,9 @@ export async function folderDocs(ctx: Ctx, folder: string): Promise<Doc[] | unde
 }
 
 /** File names (without .yaml) the Directory Application syncs, and folders the setup made: for "did you mean". */
+/** A selection that selects no file (the plan's Directory Application is not in the repo). */
+const NOTHING: ReturnType<typeof readSelection> = { include: '{}', items: [], recurse: false, line: 0 }
+
 async function namesFound(ctx: Ctx, selection: ReturnType<typeof readSelection>): Promise<string[]> {
   const dir = ctx.settings.manifestsDir
   let entries: { name: string; isDirectory(): boolean }[] = []
@@ -221,6 +225,11 @@ async function readApp(ctx: Ctx, name: string, selection: ReturnType<typeof read
   if (!docs || docs.length === 0) {
     const elsewhere = await readFromModel(ctx, name)
     if (elsewhere) return elsewhere.app
+    if (selection === NOTHING)
+      throw new SetupError(
+        `${s.personalServicesFile} does not exist in the GitOps repo ${ctx.repoDir}, and no Application of the repo renders a workload named ${name}${closeText(await closeTo(ctx, name))}`,
+        `check PERSONAL_SERVICES_APP_FILE in .env (paths are relative to GITOPS_REPO_DIR), or set ${s.apps ? 'APPS' : 'APP_NAME'} to the name of a workload an Application renders`,
+      )
     const found = await namesFound(ctx, selection)
     throw new SetupError(
       `no app named ${name}: ${s.personalServicesFile} syncs no ${s.manifestsDir}/${name}.yaml, there is no ${folder}/, and no Application of the repo renders a workload named ${name} (apps found: ${found.join(', ') || 'none'})${closeText(await closeTo(ctx, name))}`,
@@ -236,7 +245,7 @@ async function readApp(ctx: Ctx, name: string, selection: ReturnType<typeof read
     name,
     sourceFile,
     appPath: folder,
-    applicationFile: applicationFile(s, name),
+    applicationFile: await movedApplicationFile(ctx, name),
     namespace,
     workload: { ...refOf(workload, namespace), file: workload.file, line: workload.line },
     objects: docs.map((d) => refOf(d, namespace)),
@@ -312,14 +321,26 @@ function appPolicy(ctx: Ctx, name: string, image: ImageRef): UpdatePolicy {
   })
 }
 
+/**
+ * The moved app's new Application: in APPLICATIONS_DIR, or where its default names no folder, beside
+ * the Directory Application it leaves (where the owner keeps Applications of that kind).
+ */
+async function movedApplicationFile(ctx: Ctx, name: string): Promise<string> {
+  const s = ctx.settings
+  if (s.applicationsDir !== SETTING_SPECS.applicationsDir.default || existsSync(join(ctx.repoDir, s.applicationsDir)) || (await readRepoFile(ctx, applicationFile(s, name))) !== null) return applicationFile(s, name)
+  const dir = s.personalServicesFile.includes('/') ? s.personalServicesFile.slice(0, s.personalServicesFile.lastIndexOf('/')) : '.'
+  return `${dir === '.' ? '' : `${dir}/`}${name}.yaml`
+}
+
 /** Every app of this run, in the order given. Per-app settings for apps not in the run are refused (typos). */
-export async function readApps(ctx: Ctx, servicesAppText: string): Promise<AppSpec[]> {
+export async function readApps(ctx: Ctx, servicesAppText: string | null): Promise<AppSpec[]> {
   const names = appNames(ctx.settings)
   const known = new Set(names.flatMap((n) => (['IMAGE', 'STRATEGY', 'TAG_REGEX'] as const).map((f) => perAppSetting(n, f))))
   const stray = Object.keys(ctx.settings.perApp).find((k) => !known.has(k))
   if (stray)
     throw new SetupError(`${stray} is set, but no app of this run is called that (apps: ${names.join(', ')})`, `rename ${stray} to APP_<NAME>_${/_(IMAGE|STRATEGY|TAG_REGEX)$/.exec(stray)?.[1]} for one of ${names.join(', ')}, or remove it`)
-  const selection = readSelection(servicesAppText, ctx.settings.personalServicesFile)
+  // no Directory Application where the settings' default points: every app is looked up in the model
+  const selection = servicesAppText === null ? NOTHING : readSelection(servicesAppText, ctx.settings.personalServicesFile)
   const apps: AppSpec[] = []
   for (const name of names) apps.push(await readApp(ctx, name, selection))
   return apps

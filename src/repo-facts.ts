@@ -1,6 +1,9 @@
 // Facts about the user's GitOps repo that the new files must agree with: the repo URL Argo CD
 // already uses, the AppProject name, the destination server. Read once per run.
+import { stat } from 'node:fs/promises'
+import { join, posix } from 'node:path'
 import type { Ctx } from './context.ts'
+import { SETTING_SPECS, type Settings } from './settings.ts'
 import { SetupError } from './errors.ts'
 import { readRepoFile } from './files.ts'
 import { remoteUrl } from './git.ts'
@@ -16,6 +19,8 @@ import { getAt, singleDocument } from './yaml-edit.ts'
 export interface RepoFacts {
   repoUrl: string
   project: string
+  /** the AppProject's file: APPPROJECT_FILE, or (its default absent) the file found holding the apps' project */
+  projectFile: string
   /** the app's destination (the Directory app's): its server URL ... */
   destinationServer: string
   /** ... or, where the owner writes it by cluster name (`name: homelab`), that name */
@@ -27,6 +32,8 @@ export interface RepoFacts {
   apps: AppSpec[]
   /** where the ImageUpdaters of apps that stay where they are go (only when there are such apps) */
   updaterHome?: UpdaterHome
+  /** the moved apps deploy to another cluster than Argo CD's: their ImageUpdaters go to updaterHome too */
+  remoteApps?: boolean
   /** the first app's image, Kustomize folder and Application file (for single-app callers) */
   image: ImageRef
   appPath: string
@@ -57,6 +64,12 @@ export const secretFileSeen = (ctx: Ctx) => (seen.has(ctx.settings) ? [seen.get(
  */
 export async function secretFile(ctx: Ctx): Promise<string> {
   const text = await readRepoFile(ctx, ctx.settings.vaultEsoFile)
+  const home = text === null && isDefault(ctx.settings, 'vaultEsoFile') ? (await repoFacts(ctx)).updaterHome : undefined
+  if (home) {
+    const rel = `${home.dir === '.' ? '' : `${home.dir}/`}${SECRET_FILE}`
+    seen.set(ctx.settings, rel)
+    return rel
+  }
   const path = text === null ? undefined : getAt(text, ctx.settings.vaultEsoFile, ['spec', 'source', 'path']).value
   const rel = `${typeof path === 'string' && path.replace(/^\.?\/+|\/+$/g, '') ? path.replace(/^\.?\/+|\/+$/g, '') : ctx.settings.manifestsDir}/${SECRET_FILE}`
   seen.set(ctx.settings, rel)
@@ -81,35 +94,94 @@ export function readArgoFile(text: string, rel: string, kind: 'Application' | 'A
   return doc
 }
 
+/** True when the setting still has its default: a hint the repo model may override when it names nothing. */
+export function isDefault(s: Settings, key: 'projectFile' | 'personalServicesFile' | 'vaultEsoFile' | 'applicationsDir'): boolean {
+  return s[key] === SETTING_SPECS[key].default
+}
+
+/** The file of the AppProject named `name`, found by what it is (kind AppProject) in any file. */
+async function findProjectFile(ctx: Ctx, name: string): Promise<string | undefined> {
+  const { listRepoFiles } = await import('./repo-model/scan.ts')
+  for (const rel of (await listRepoFiles(ctx)).files.filter((f) => /\.ya?ml$/.test(f))) {
+    const text = await readRepoFile(ctx, rel)
+    if (text === null || !/^\s*kind:\s*["']?AppProject/m.test(text)) continue
+    try {
+      const doc = singleDocument(text, rel)
+      if (doc.get('kind') === 'AppProject' && doc.getIn(['metadata', 'name']) === name) return rel
+    } catch {
+      continue
+    }
+  }
+  return undefined
+}
+
 async function collect(ctx: Ctx): Promise<RepoFacts> {
   const s = ctx.settings
   const shape = chartShape(s.chartVersion)
-  const project = readArgoFile(await requireRepoFile(ctx, s.projectFile, 'APPPROJECT_FILE'), s.projectFile, 'AppProject')
-  const servicesText = await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE')
-  const services = readArgoFile(servicesText, s.personalServicesFile, 'Application')
+  // The plan's files are hints: where a default names a file the repo does not have, the apps are
+  // looked up in the repo model and the other files found from them (an explicit setting must exist).
+  const servicesText = isDefault(s, 'personalServicesFile') ? await readRepoFile(ctx, s.personalServicesFile) : await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE')
+  const services = servicesText === null ? undefined : readArgoFile(servicesText, s.personalServicesFile, 'Application')
   const apps = await readApps(ctx, servicesText)
+  const moved = apps.filter((a) => !a.inPlace)
+  if (moved.length && servicesText === null) await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE')
+  const firstInPlace = apps.find((a) => a.inPlace)?.inPlace
+  let projectFile = s.projectFile
+  let projectText = await readRepoFile(ctx, projectFile)
+  if (projectText === null && isDefault(s, 'projectFile') && firstInPlace) {
+    const found = await findProjectFile(ctx, firstInPlace.application.project)
+    if (found) (projectFile = found), (projectText = await readRepoFile(ctx, found))
+  }
+  if (projectText === null) projectText = await requireRepoFile(ctx, projectFile, 'APPPROJECT_FILE')
+  const project = readArgoFile(projectText, projectFile, 'AppProject')
   const projectName = project.getIn(['metadata', 'name'])
-  if (typeof projectName !== 'string' || !projectName) throw new SetupError(`${s.projectFile}: the AppProject has no metadata.name`, 'give the AppProject a name')
-  const existingUrl = services.getIn(['spec', 'source', 'repoURL'])
+  if (typeof projectName !== 'string' || !projectName) throw new SetupError(`${projectFile}: the AppProject has no metadata.name`, 'give the AppProject a name')
+  const existingUrl = services?.getIn(['spec', 'source', 'repoURL']) ?? firstInPlace?.source.repoURL
   const repoUrl = s.repoUrl || (typeof existingUrl === 'string' && existingUrl) || (await remoteUrl(ctx.repoDir))
   if (!repoUrl) throw new SetupError('cannot tell which repo URL Argo CD uses for the GitOps repo', 'set GITOPS_REPO_URL in .env (the repoURL of your Applications)')
-  const server = services.getIn(['spec', 'destination', 'server'])
-  const destinationName = services.getIn(['spec', 'destination', 'name'])
-  const updaterHomeFound = apps.some((a) => a.inPlace) ? await updaterHome(ctx, await (await import('./repo-model/index.ts')).loadRepoModel(ctx), 'argocd-image-updater') : undefined
-  return {
+  const server = services?.getIn(['spec', 'destination', 'server'])
+  const destinationName = services?.getIn(['spec', 'destination', 'name'])
+  // an app moved out of a Directory Application deploying to another cluster: its ImageUpdater must not go with it
+  const remote = moved.length > 0 && (typeof destinationName === 'string' ? destinationName !== 'in-cluster' : typeof server === 'string' && server !== ARGOCD_SERVER)
+  const updaterHomeFound = firstInPlace || remote ? await updaterHome(ctx, await (await import('./repo-model/index.ts')).loadRepoModel(ctx), 'argocd-image-updater') : undefined
+  // Applications go beside the owner's: the settings' folder, else (the default, absent) the folder of the Application the first app renders through
+  const applicationsDir =
+    isDefault(s, 'applicationsDir') && firstInPlace?.applicationFile && !(await folderExists(ctx, s.applicationsDir)) ? posix.dirname(firstInPlace.applicationFile) : s.applicationsDir
+  const facts: RepoFacts = {
     ...(updaterHomeFound ? { updaterHome: updaterHomeFound } : {}),
+    remoteApps: remote,
     repoUrl,
     project: projectName,
+    projectFile,
     destinationServer: typeof server === 'string' && server ? server : ARGOCD_SERVER,
     ...(typeof destinationName === 'string' && destinationName && !(typeof server === 'string' && server) ? { destinationName } : {}),
     shape,
     valuesFile: `${s.valuesDir}/argocd-image-updater.yaml`,
-    chartApplicationFile: `${s.applicationsDir}/argocd-image-updater.yaml`,
+    chartApplicationFile: `${applicationsDir}/argocd-image-updater.yaml`,
     apps,
     image: apps[0]!.image,
     appPath: apps[0]!.appPath,
     appApplicationFile: apps[0]!.applicationFile,
   }
+  resolved.set(s, facts)
+  return facts
+}
+
+async function folderExists(ctx: Ctx, rel: string): Promise<boolean> {
+  try {
+    return (await stat(join(ctx.repoDir, rel))).isDirectory()
+  } catch {
+    return false
+  }
+}
+
+// The facts once read, for the tasks' managedPaths (synchronous): the files found from the repo
+// model (the AppProject, the chart Application's folder) are committed like the settings' own.
+const resolved = new WeakMap<Settings, RepoFacts>()
+
+/** The run's facts when they have been read (undefined before). */
+export function knownFacts(ctx: Pick<Ctx, 'settings'>): RepoFacts | undefined {
+  return resolved.get(ctx.settings)
 }
 
 export function repoFacts(ctx: Ctx): Promise<RepoFacts> {

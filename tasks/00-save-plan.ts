@@ -32,7 +32,7 @@ export async function thisRun(ctx: Ctx): Promise<string> {
       const wb = app.inPlace.writeBackTarget ? `, write-back to \`${app.inPlace.kustomizeImage!.file}\`` : ''
       return `| ${app.name} | \`${app.image.name}\` | \`${app.applicationFile}\` (the ${app.inPlace.source.type} Application ${app.inPlace.application.name}, unchanged) | \`${app.appPath}/\` (not moved${wb}) | \`${iu}\` | ${policy} |`
     }
-    const iu = found ?? `${app.appPath}/image-updater.yaml`
+    const iu = found ?? (facts.remoteApps && facts.updaterHome ? updaterFile(facts.updaterHome, app.name) : `${app.appPath}/image-updater.yaml`)
     return `| ${app.name} | \`${app.image.name}\` | \`${app.applicationFile}\` | \`${app.appPath}/\` (moved out of \`${s.manifestsDir}/${app.name}.yaml\`, which \`${s.personalServicesFile}\` synced) | \`${iu}\` | ${policy} |`
   })
   return [
@@ -48,7 +48,7 @@ export async function thisRun(ctx: Ctx): Promise<string> {
     '',
     '| Shared | Path |',
     '| --- | --- |',
-    `| ExternalSecrets (synced by \`${s.vaultEsoFile}\`) | \`${await secretFile(ctx)}\` |`,
+    `| ExternalSecrets (synced by \`${(await secretFile(ctx)).startsWith(`${facts.updaterHome?.dir}/`) ? facts.updaterHome!.syncedBy : s.vaultEsoFile}\`) | \`${await secretFile(ctx)}\` |`,
     `| Image Updater's chart Application (Argo CD's cluster, namespace \`${s.argocdNamespace}\`) | \`${facts.chartApplicationFile}\` |`,
     `| chart values | \`${facts.valuesFile}\` |`,
     `| AppProject | \`${s.projectFile}\` |`,

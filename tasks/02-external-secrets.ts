@@ -3,7 +3,7 @@
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { OLD_PULL_SECRET, PULL_SECRET, migratePullSecretName } from '../src/pull-secret.ts'
 import { editInclude } from '../src/include.ts'
-import { readArgoFile, repoFacts, requireRepoFile, secretFile, secretFileSeen, templateVars } from '../src/repo-facts.ts'
+import { isDefault, readArgoFile, repoFacts, requireRepoFile, secretFile, secretFileSeen, templateVars } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
@@ -19,8 +19,10 @@ export const task: Task = {
   async plan(ctx) {
     const s = ctx.settings
     const facts = await repoFacts(ctx)
-    const esoApp = await requireRepoFile(ctx, s.vaultEsoFile, 'VAULT_ESO_APP_FILE')
-    readArgoFile(esoApp, s.vaultEsoFile, 'Application')
+    // no vault-eso Application where its default points: the file goes to the ImageUpdaters' home,
+    // synced into argocd on Argo CD's cluster (src/updater-home.ts), and no include list is edited
+    const esoApp = isDefault(s, 'vaultEsoFile') && facts.updaterHome ? await readRepoFile(ctx, s.vaultEsoFile) : await requireRepoFile(ctx, s.vaultEsoFile, 'VAULT_ESO_APP_FILE')
+    if (esoApp !== null) readArgoFile(esoApp, s.vaultEsoFile, 'Application')
     const rel = await secretFile(ctx)
     const rendered = renderManifest(SECRET_FILE, templateVars(ctx, facts))
     const current = await readRepoFile(ctx, rel)
@@ -31,7 +33,7 @@ export const task: Task = {
       ctx.log(`${rel}: pull secret ${OLD_PULL_SECRET} renamed to ${PULL_SECRET} (the old name is the chart's own Secret; vault-eso prunes the old ExternalSecret)`)
     return present([
       await planFile(ctx, rel, rendered, current),
-      await planFile(ctx, s.vaultEsoFile, editInclude(esoApp, s.vaultEsoFile, { add: SECRET_FILE }), esoApp),
+      esoApp === null ? undefined : await planFile(ctx, s.vaultEsoFile, editInclude(esoApp, s.vaultEsoFile, { add: SECRET_FILE }), esoApp),
     ])
   },
 }

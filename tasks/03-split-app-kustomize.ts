@@ -77,6 +77,8 @@ export const task: Task = {
   async plan(ctx) {
     const s = ctx.settings
     const facts = await repoFacts(ctx)
+    // nothing to move: every app already renders through a Kustomize or Helm Application
+    if (facts.apps.every((a) => a.inPlace)) return []
     const servicesApp = await requireRepoFile(ctx, s.personalServicesFile, 'PERSONAL_SERVICES_APP_FILE')
     readArgoFile(servicesApp, s.personalServicesFile, 'Application')
     const writes: (Change | undefined)[] = []

@@ -8,7 +8,7 @@ import { SetupError } from '../src/errors.ts'
 import { planFile, present, readRepoFile } from '../src/files.ts'
 import { appNames, appPath, applicationFile, CLUSTER_SCOPED, folderDocs, updatedApplication, type AppSpec } from '../src/apps.ts'
 import { updaterFile } from '../src/updater-home.ts'
-import { pullSecretRef, repoFacts, templateFlags, templateVars, type RepoFacts } from '../src/repo-facts.ts'
+import { knownFacts, pullSecretRef, repoFacts, templateFlags, templateVars, type RepoFacts } from '../src/repo-facts.ts'
 import { renderManifest } from '../src/render/template.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Change, Task } from '../src/task.ts'
@@ -85,7 +85,7 @@ export async function findRunImageUpdaters(ctx: Ctx): Promise<void> {
   for (const app of facts.apps) {
     const found = imageUpdaterFor(all, updatedApplication(app), ctx.settings.argocdNamespace)
     if (found) rememberImageUpdaterFile(ctx, found.file)
-    else if (app.inPlace && facts.updaterHome) rememberImageUpdaterFile(ctx, updaterFile(facts.updaterHome, app.name))
+    else if ((app.inPlace || facts.remoteApps) && facts.updaterHome) rememberImageUpdaterFile(ctx, updaterFile(facts.updaterHome, app.name))
   }
 }
 
@@ -98,6 +98,8 @@ export const task: Task = {
       ...appNames(ctx.settings).flatMap((name) => [applicationFile(ctx.settings, name), `${appPath(ctx.settings, name)}/${IMAGE_UPDATER_FILE}`, `${appPath(ctx.settings, name)}/kustomization.yaml`]),
       // the owner's own ImageUpdater files, repaired in place (known once task 4 planned; task 7 asks it to)
       ...imageUpdaterFiles(ctx),
+      // Applications placed beside the owner's where APPLICATIONS_DIR's default names no folder
+      ...(knownFacts(ctx)?.apps.filter((a) => !a.inPlace).map((a) => a.applicationFile) ?? []),
     ],
   async plan(ctx) {
     const facts = await repoFacts(ctx)
@@ -127,7 +129,10 @@ export const task: Task = {
       // none that selects the app is one written (never a second one beside the owner's).
       const found = imageUpdaterFor(await findImageUpdaters(ctx), updatedApplication(app), ns)
       if (found) rememberImageUpdaterFile(ctx, found.file)
-      const iuRel = found?.file ?? `${app.appPath}/${IMAGE_UPDATER_FILE}`
+      // beside the app, unless the app runs on another cluster: then where Argo CD's namespace is synced
+      const home = facts.remoteApps ? facts.updaterHome : undefined
+      const iuRel = found?.file ?? (home ? updaterFile(home, app.name) : `${app.appPath}/${IMAGE_UPDATER_FILE}`)
+      if (!found && home) rememberImageUpdaterFile(ctx, iuRel)
       if (found) {
         const annotations = application === null ? undefined : (getAt(application, app.applicationFile, ['metadata', 'annotations']).value as Record<string, unknown> | undefined)
         changes.push(await repairFound(ctx, facts, app, found, annotations ?? {}))

@@ -2,7 +2,7 @@
 // The values file is created once and then belongs to the user (task 9 only lowers the log level);
 // after that only what the setup needs is checked and repaired in place (src/repairs.ts).
 import { planFile, present, readRepoFile } from '../src/files.ts'
-import { pullSecretRef, repoFacts, templateVars, type RepoFacts } from '../src/repo-facts.ts'
+import { knownFacts, pullSecretRef, repoFacts, templateVars, type RepoFacts } from '../src/repo-facts.ts'
 import { newApplication } from '../src/conventions.ts'
 import { planRepairs, valuesRepairs } from '../src/repairs.ts'
 import { renderManifest } from '../src/render/template.ts'
@@ -45,7 +45,7 @@ export const task: Task = {
   id: 5,
   title: 'Install Argo CD Image Updater (Helm chart Application and values)',
   scope: 'repo',
-  managedPaths: (ctx) => [`${ctx.settings.valuesDir}/argocd-image-updater.yaml`, `${ctx.settings.applicationsDir}/argocd-image-updater.yaml`, ...(alertRulesOn(ctx) ? [alertValuesFile(ctx)] : [])],
+  managedPaths: (ctx) => [...new Set([`${ctx.settings.valuesDir}/argocd-image-updater.yaml`, `${ctx.settings.applicationsDir}/argocd-image-updater.yaml`, knownFacts(ctx)?.chartApplicationFile ?? `${ctx.settings.applicationsDir}/argocd-image-updater.yaml`, ...(alertRulesOn(ctx) ? [alertValuesFile(ctx)] : [])])],
   async plan(ctx) {
     const facts = await repoFacts(ctx)
     const vars = templateVars(ctx, facts)

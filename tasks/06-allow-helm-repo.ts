@@ -1,7 +1,7 @@
 // Task 6: let the AppProject use the argo-helm chart repository (one added sourceRepos line).
 import { SetupError } from '../src/errors.ts'
 import { planFile, present } from '../src/files.ts'
-import { readArgoFile, requireRepoFile } from '../src/repo-facts.ts'
+import { knownFacts, readArgoFile, repoFacts, requireRepoFile } from '../src/repo-facts.ts'
 import { runIfMain } from '../src/run-alone.ts'
 import type { Task } from '../src/task.ts'
 import { appendToSequence, getAt } from '../src/yaml-edit.ts'
@@ -29,9 +29,10 @@ export const task: Task = {
   id: 6,
   title: 'Allow the argo-helm repository in the AppProject',
   scope: 'repo',
-  managedPaths: (ctx) => [ctx.settings.projectFile],
+  managedPaths: (ctx) => [...new Set([ctx.settings.projectFile, knownFacts(ctx)?.projectFile ?? ctx.settings.projectFile])],
   async plan(ctx) {
-    const rel = ctx.settings.projectFile
+    // the AppProject the apps use: APPPROJECT_FILE, or the one found where its default names nothing
+    const rel = (await repoFacts(ctx)).projectFile
     const text = await requireRepoFile(ctx, rel, 'APPPROJECT_FILE')
     readArgoFile(text, rel, 'AppProject')
     verifyClusterResources(text, rel)

@@ -2,9 +2,10 @@
 // run that keeps it-tools running, every app Synced and Healthy after it, then a rerun that changes
 // nothing (no commit, no file, no cluster write) and no token in any output.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { buildCorpusRepo, type CorpusShape } from '../sandbox/corpus/index.ts'
 import { startSandbox } from '../sandbox/index.ts'
@@ -17,7 +18,10 @@ const APPS = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
  * shape it cannot pass yet stays out of this list, with the reason beside it, and is run by name
  * until it passes every time. None is waiting now.
  */
-export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root']
+export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root', 'hand-followed']
+// Not yet: homelab-today and appset-git deploy to a second cluster (`homelab`), which the sandbox
+// cannot play yet; their repo half (every app onboarded, converged, every touched folder building)
+// is proved in test/repairs.test.ts.
 
 
 export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
@@ -36,13 +40,18 @@ export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
     const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
     sb.actors.registry.setAuth('meirongdev', token)
     sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', shape.imageTag, new Date(Date.now() - 3_600_000))
-    const env = { ...repo.env, STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
+    const env = { ...repo.env, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}), STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
 
     const run = await runSetup([], env)
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n--- sandbox ---\n${logs.slice(-20).join('\n')}`)
     await sb.actors.settle()
     assert.deepEqual(unhealthy(), [], 'every app Synced and Healthy after the setup')
     assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid, itTools.metadata.uid, 'it-tools kept running through the move')
+
+    // every folder the setup touched that kustomize reads still builds
+    const touched = git(repo.dir, 'diff', '--name-only', `${git(repo.dir, 'rev-list', '--max-parents=0', 'HEAD')}`, 'HEAD').split('\n').filter(Boolean)
+    for (const dir of new Set(touched.map((f) => dirname(f))))
+      if (existsSync(join(repo.dir, dir, 'kustomization.yaml'))) execFileSync('kubectl', ['kustomize', join(repo.dir, dir)], { encoding: 'utf8' })
 
     const head = git(repo.origin, 'rev-parse', 'main')
     const before = snapshot(repo.dir)

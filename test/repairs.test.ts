@@ -391,3 +391,38 @@ test('an app of another Directory Application is refused with the settings that 
     rmSync(state, { recursive: true, force: true })
   }
 }, { APP_NAME: 'cyberchef' }))
+
+test("homelab-today (the owner's repo as it is): it-tools stays in its Kustomize tree, squoosh moves out of its remote Directory app, every ImageUpdater lands where argocd is synced on Argo CD's cluster; converged, every touched folder builds", async () => {
+  const { buildCorpusRepo, CORPUS } = await import('../sandbox/corpus/index.ts')
+  const corpus = buildCorpusRepo(CORPUS.find((s) => s.name === 'homelab-today')!)
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const env = { ...corpus.env, STATE_DIR: state, APPS: 'it-tools,squoosh', PERSONAL_SERVICES_APP_FILE: 'argocd/apps/services/tools.yaml', MANIFESTS_DIR: 'k8s/tools' }
+    const { settings, secrets } = loadConfig({ env, cwd: '/nonexistent-dir' })
+    const ctx = { settings, secrets, repoDir: corpus.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(state, corpus.dir) } as Ctx
+    const tree = execFileSync('git', ['ls-files', 'k8s/homelab-apps'], { cwd: corpus.dir, encoding: 'utf8' }).trim().split('\n')
+    const treeBefore = Object.fromEntries(tree.map((f) => [f, read({ dir: corpus.dir } as SampleRepo, f)]))
+    const changes = await planAll(ctx)
+    const summary = changes.map((c) => c.summary).join('\n')
+    for (const [f, text] of Object.entries(treeBefore)) assert.equal(read({ dir: corpus.dir } as SampleRepo, f), text, `${f}: the tree is the owner's`)
+    assert.match(summary, /create argocd\/image-updaters\/it-tools\.yaml \(selects the Application homelab-apps/)
+    assert.match(summary, /create argocd\/image-updaters\/squoosh\.yaml/)
+    assert.match(summary, /delete k8s\/tools\/squoosh\.yaml/)
+    assert.match(summary, /create argocd\/image-updaters\/github-external-secret\.yaml/)
+    const iu = parse(readFileSync(join(corpus.dir, 'argocd/image-updaters/it-tools.yaml'), 'utf8'))
+    assert.equal(iu.spec.applicationRefs[0].namePattern, 'homelab-apps')
+    const sq = parse(readFileSync(join(corpus.dir, 'argocd/apps/services/squoosh.yaml'), 'utf8'))
+    assert.deepEqual(sq.spec.destination, { name: 'homelab', namespace: 'tools' })
+    assert.deepEqual(sq.metadata.finalizers, ['resources-finalizer.argocd.argoproj.io'])
+    const chart = parse(readFileSync(join(corpus.dir, 'argocd/apps/services/argocd-image-updater.yaml'), 'utf8'))
+    assert.equal(chart.spec.destination.server, 'https://kubernetes.default.svc')
+    assert.ok(readFileSync(join(corpus.dir, 'bootstrap/project.yaml'), 'utf8').includes('https://argoproj.github.io/argo-helm'), 'the AppProject found by what it is')
+    const touched = execFileSync('git', ['status', '--porcelain', '-uall'], { cwd: corpus.dir, encoding: 'utf8' }).trim().split('\n').map((l) => l.slice(3))
+    for (const dir of new Set(touched.map((f) => f.slice(0, f.lastIndexOf('/')))))
+      if (existsSync(join(corpus.dir, dir, 'kustomization.yaml'))) execFileSync('kubectl', ['kustomize', join(corpus.dir, dir)], { encoding: 'utf8' })
+    assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
+  } finally {
+    rmSync(corpus.root, { recursive: true, force: true })
+    rmSync(state, { recursive: true, force: true })
+  }
+})
