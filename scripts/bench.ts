@@ -76,6 +76,53 @@ async function makeWorld(controllerDelayMs: number): Promise<World> {
   return { root, repo, sandbox, env }
 }
 
+/** The largest corpus repo (sandbox/corpus/), its apps onboarded in one run, as a world of its own. */
+async function makeCorpusWorld(name: string, controllerDelayMs: number): Promise<World> {
+  const { CORPUS, buildCorpusRepo } = await import('../sandbox/corpus/index.ts')
+  const shape = CORPUS.find((c) => c.name === name)
+  if (!shape) throw new Error(`no corpus repo ${name}`)
+  const root = mkdtempSync(join(tmpdir(), 'bench-corpus-'))
+  const repo = buildCorpusRepo(shape, root)
+  const sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs })
+  const token = ['ghp', `BENCHONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
+  sandbox.actors.registry.setAuth(USER, token)
+  sandbox.actors.registry.pushTag(IMAGE, shape.imageTag, new Date(Date.now() - 3_600_000))
+  mkdirSync(join(root, 'cwd'))
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    LANG: 'C.UTF-8',
+    ...repo.env,
+    ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}),
+    GITHUB_USERNAME: USER,
+    GITHUB_PAT: token,
+    GITHUB_API_URL: 'off',
+    KUBECONFIG: sandbox.kubeconfigPath,
+    KUBE_CONTEXT: sandbox.contextName,
+    STATE_DIR: join(root, 'state'),
+    SYNC_TIMEOUT_SECONDS: '60',
+  }
+  return { root, repo, sandbox, env }
+}
+
+/** The largest corpus repo's converged rerun beside the sample's (target: within 2x), or why it was not measured. */
+async function corpusRerun(log: (l: string) => void, sample: Sample[]): Promise<{ row?: Row; note?: string }> {
+  const name = process.env.BENCH_CORPUS ?? 'homelab-today'
+  log(`bench: converged rerun on the corpus repo ${name}`)
+  let w: World | undefined
+  try {
+    w = await makeCorpusWorld(name, 20)
+    await runnerSample(w, [])
+    await w.sandbox.actors.settle()
+    const runs = await repeat(Math.min(RUNS, 5), () => runnerSample(w!, []))
+    return { row: { what: `converged rerun, corpus repo ${name} (\`scripts/run.ts\`)`, samples: runs.map((r) => r.ms), cpu: cpuOf(runs), unit: 'ms', target: 2 * median(sample.map((r) => r.ms)), note: 'target: twice the sample repo\'s converged rerun' } }
+  } catch (err) {
+    return { note: `converged rerun on the corpus repo ${name}: not measured (${(err instanceof Error ? err.message : String(err)).split('\n').find((l) => l.trim()) ?? ''})` }
+  } finally {
+    if (w) await dropWorld(w)
+  }
+}
+
 async function dropWorld(w: World): Promise<void> {
   await w.sandbox.stop()
   rmSync(w.root, { recursive: true, force: true })
@@ -367,6 +414,9 @@ async function main(): Promise<number> {
     log(`bench: converged rerun x${RUNS}`)
     converged = await repeat(RUNS, () => runnerSample(w, []))
     rows.push({ what: 'converged rerun, all tasks (`scripts/run.ts`)', samples: converged.map((s) => s.ms), cpu: cpuOf(converged), unit: 'ms', target: 1500 })
+    const corpus = await corpusRerun(log, converged)
+    if (corpus.row) rows.push(corpus.row)
+    if (corpus.note) notes.push(corpus.note)
     fromSources = await repeat(Math.min(RUNS, 3), () => runnerSample(w, [], { SETUP_FROM_SOURCE: '1' }))
     rows.push({ what: 'the same from the sources (`SETUP_FROM_SOURCE=1`: no bundle)', samples: fromSources.map((s) => s.ms), cpu: cpuOf(fromSources), unit: 'ms' })
 
