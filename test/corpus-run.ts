@@ -23,8 +23,9 @@ export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root']
 // - hand-followed: passes, but not every time: the chart goes from 1.1.1 to 1.2.4 in the same run,
 //   and it-tools' repaired ImageUpdater (no spec.namespace) can sync while the 1.1 CRD is still
 //   served ("spec.namespace: Required value"); the deploy must wait for the new CRD's schema.
-// - homelab-today, appset-git: not yet run end to end here; their repo half (homelab-today: every
-//   app onboarded, converged, every touched folder building) is in test/repairs.test.ts.
+// - homelab-today, appset-git: not green end to end yet (homelab-today stops in the preflight,
+//   which looks for vault-0 on Argo CD's cluster although Vault runs on `homelab`); their repo half
+//   (every app onboarded, converged, every touched folder building) is in test/repairs.test.ts.
 
 
 export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {

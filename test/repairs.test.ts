@@ -426,3 +426,23 @@ test("homelab-today (the owner's repo as it is): it-tools stays in its Kustomize
     rmSync(state, { recursive: true, force: true })
   }
 })
+
+test('appset-git: an app an ApplicationSet generates as a Kustomize app stays put; its ImageUpdater selects the generated Application, beside the folder Argo CD\'s namespace is synced from; converged', async () => {
+  const { buildCorpusRepo, CORPUS } = await import('../sandbox/corpus/index.ts')
+  const shape = CORPUS.find((s) => s.name === 'appset-git')!
+  const corpus = buildCorpusRepo(shape)
+  const state = mkdtempSync(join(tmpdir(), 'repairs-state-'))
+  try {
+    const { settings, secrets } = loadConfig({ env: { ...corpus.env, STATE_DIR: state, APPS: (shape.onboard ?? ['it-tools']).join(',') }, cwd: '/nonexistent-dir' })
+    const ctx = { settings, secrets, repoDir: corpus.dir, projectDir: resolve(import.meta.dirname, '..'), dryRun: false, yes: false, log: () => {}, touchedPaths: new Set(), state: new StateStore(state, corpus.dir) } as Ctx
+    const changes = await planAll(ctx)
+    assert.ok(changes.some((c) => c.summary.startsWith('create argocd/image-updaters/it-tools.yaml (selects the Application it-tools;')), changes.map((c) => c.summary).join('\n'))
+    assert.ok(!changes.some((c) => /^(delete|create) .*it-tools\/(deployment|kustomization)\.yaml/.test(c.summary)), 'nothing of the app moves')
+    const iu = parse(readFileSync(join(corpus.dir, 'argocd/image-updaters/it-tools.yaml'), 'utf8'))
+    assert.deepEqual(validateCustomObject(iu, imageUpdaterCrd('1.2.2').spec.versions[0].schema.openAPIV3Schema).causes, [])
+    assert.deepEqual((await planAll(ctx)).map((c) => c.summary), [], 'converged')
+  } finally {
+    rmSync(corpus.root, { recursive: true, force: true })
+    rmSync(state, { recursive: true, force: true })
+  }
+})
