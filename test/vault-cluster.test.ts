@@ -170,6 +170,11 @@ test('against the multi-cluster sandbox (homelab-today): Vault on homelab is fou
     const c = ctx(corpus.dir, { ...corpus.env, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName }, logs)
     assert.equal(await isLoggedIn(c), true)
     assert.ok(logs.some((l) => /Vault's cluster: the ClusterSecretStore vault-backend .* on the Argo CD cluster homelab \(https:\/\/10\.10\.0\.5:6443\): kube context homelab/.test(l)), logs.join('\n'))
+    // the cluster preflight looks for Vault's namespace and pod on Vault's cluster, not on Argo CD's
+    const { clusterPreflight } = await import('../src/cluster/preflight.ts')
+    const p = ctx(corpus.dir, { ...corpus.env, KUBECONFIG: sandbox.kubeconfigPath, KUBE_CONTEXT: sandbox.contextName }, logs)
+    await clusterPreflight(p)
+    assert.ok(logs.some((l) => /^preflight passed \(context sandbox/.test(l)), logs.join('\n'))
   } finally {
     await sandbox.stop()
     rmSync(corpus.root, { recursive: true, force: true })

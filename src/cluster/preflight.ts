@@ -11,6 +11,7 @@ import { apiMessage, kube, statusOf, type Kube } from './kube.ts'
 import { K3S_KUBECONFIG } from './kubeconfig-file.ts'
 import { originHeadOfRun } from './origin.ts'
 import { requireUnsealed } from './vault.ts'
+import { vaultCluster, type VaultCluster } from './vault-cluster.ts'
 import type { ClusterIdentity } from '../state.ts'
 
 export interface Failure {
@@ -78,9 +79,8 @@ async function crdServes(k: Kube, name: string, version?: string): Promise<Failu
 async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
   const s = ctx.settings
   const failures: Failure[] = []
-  for (const ns of [s.argocdNamespace, s.vaultNamespace])
-    if (!(await k.get({ apiVersion: 'v1', kind: 'Namespace', name: ns })))
-      failures.push({ cause: `namespace ${ns} does not exist`, fix: ns === s.argocdNamespace ? 'install Argo CD, or set ARGOCD_NAMESPACE' : 'install Vault, or set VAULT_NAMESPACE' })
+  if (!(await k.get({ apiVersion: 'v1', kind: 'Namespace', name: s.argocdNamespace })))
+    failures.push({ cause: `namespace ${s.argocdNamespace} does not exist`, fix: 'install Argo CD, or set ARGOCD_NAMESPACE' })
   for (const crd of ['applications.argoproj.io', 'appprojects.argoproj.io']) {
     const f = await crdServes(k, crd)
     if (f) failures.push(f)
@@ -91,10 +91,17 @@ async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
   if (storeCrd) failures.push(storeCrd)
   else if (!(await k.get({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: s.secretStore })))
     failures.push({ cause: `ClusterSecretStore ${s.secretStore} does not exist`, fix: 'sync the vault-eso Application (it holds vault-eso-config.yaml), or set SECRET_STORE' })
-  const pod = await k.get({ apiVersion: 'v1', kind: 'Pod', namespace: s.vaultNamespace, name: s.vaultPod })
-  if (!pod) failures.push({ cause: `pod ${s.vaultNamespace}/${s.vaultPod} does not exist`, fix: 'check VAULT_NAMESPACE and VAULT_POD (kubectl get pods -A | grep vault)' })
-  else
-    await check(failures, () => requireUnsealed(ctx))
+  // Vault may run on another cluster than Argo CD (VAULT_KUBE_CONTEXT, or told from the repo's store)
+  let vault: VaultCluster | undefined
+  await check(failures, async () => void (vault = await vaultCluster(ctx)))
+  if (!vault) return failures
+  const on = vault.context ? ` on context ${vault.context}` : ''
+  const kubectl = `kubectl${vault.context ? ` --context ${vault.context}` : ''}`
+  if (!(await vault.kube.get({ apiVersion: 'v1', kind: 'Namespace', name: s.vaultNamespace })))
+    failures.push({ cause: `namespace ${s.vaultNamespace} does not exist${on}`, fix: `install Vault, or set VAULT_NAMESPACE${vault.context ? ' and VAULT_KUBE_CONTEXT' : ''}` })
+  else if (!(await vault.kube.get({ apiVersion: 'v1', kind: 'Pod', namespace: s.vaultNamespace, name: s.vaultPod })))
+    failures.push({ cause: `pod ${s.vaultNamespace}/${s.vaultPod} does not exist${on}`, fix: `check VAULT_NAMESPACE and VAULT_POD (${kubectl} get pods -A | grep vault)` })
+  else await check(failures, () => requireUnsealed(ctx))
   return failures
 }
 
