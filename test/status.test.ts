@@ -38,6 +38,8 @@ const cliEnv = () => ({ GITOPS_REPO_DIR: repo.dir, STATE_DIR: stateDir, KUBECONF
 /** Runs `fn` with Argo CD's automated sync off for `app` (as a person does before changing what it manages by hand). */
 async function withoutAutoSync<T>(app: string, fn: () => Promise<T>): Promise<T> {
   const before = edit(APPLICATION(app), (a) => delete a.spec.syncPolicy.automated)
+  // a reconcile that read the Application before the edit may still sync it: let it finish first
+  await sb.actors.settle()
   try {
     return await fn()
   } finally {
@@ -130,8 +132,12 @@ test('no check for more than twice the interval: named with the time of the last
 
 test('the controller scaled to 0: exit 1 naming the controller and how to scale it back', { timeout: 180_000 }, async () => {
   const scale = async (replicas: number) => {
-    edit(CONTROLLER, (d) => (d.spec.replicas = replicas))
-    await until(`controller at ${replicas} ready`, () => Number(sb.store.get(CONTROLLER)?.status?.readyReplicas ?? 0) === replicas && sb.store.get(CONTROLLER)?.spec?.replicas === replicas)
+    // a sync of the chart's Application that started before automated sync went off still completes
+    // and puts the replicas back: set them again until they hold
+    await until(`controller at ${replicas} ready`, () => {
+      if (sb.store.get(CONTROLLER)?.spec?.replicas !== replicas) edit(CONTROLLER, (d) => (d.spec.replicas = replicas))
+      return Number(sb.store.get(CONTROLLER)?.status?.readyReplicas ?? 0) === replicas && sb.store.get(CONTROLLER)?.spec?.replicas === replicas
+    }, 60_000)
   }
   // as a person does it: Argo CD's automated sync of the chart's Application off first, else it scales back at once
   await withoutAutoSync('argocd-image-updater', async () => {
