@@ -6,6 +6,7 @@
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { kube, type Kube } from './kube.ts'
+import { hostOf } from '../repo-model/clusters.ts'
 
 export interface VaultCluster {
   kube: Kube
@@ -29,15 +30,6 @@ export function vaultCluster(ctx: Ctx): Promise<VaultCluster> {
     t.catch(() => targets.delete(ctx))
   }
   return t
-}
-
-function hostOf(url: string | undefined): string | undefined {
-  if (!url) return undefined
-  try {
-    return new URL(url.includes('://') ? url : `https://${url}`).hostname.toLowerCase()
-  } catch {
-    return undefined
-  }
 }
 
 const FIX = 'set VAULT_KUBE_CONTEXT in .env to the kube context of the cluster Vault runs on (kubectl config get-contexts lists them; add that cluster to KUBECONFIG first if it is missing)'
