@@ -168,14 +168,14 @@ const CASES: Case[] = [
     cause: /KUBE_CONTEXT homelab-prod is not in the kubeconfig .* \(contexts: sandbox, sandbox-token\)/,
   },
   {
-    name: 'wrong cluster: KUBE_CONTEXT empty and the current context reaches another cluster than this repo ran against',
+    name: 'wrong cluster: the context reaches another cluster than this repo ran against (bound by its kube-system uid, whatever the context is called)',
     cluster: true,
     env: { KUBE_CONTEXT: '' },
     prepare: async (e) => {
       const { StateStore } = await import('../../src/state.ts')
       await new StateStore(e.stateDir, e.repo.dir).recordCluster({ server: 'https://10.0.0.1:6443', kubeSystemUid: '0b3c0c1e-0000-4000-8000-000000000001', context: 'homelab', recordedAt: '2026-01-01T00:00:00.000Z' })
     },
-    cause: /the current kube context sandbox reaches http\S+ \(kube-system uid \S+\), not the cluster this GitOps repo's setup ran against \(https:\/\/10\.0\.0\.1:6443/,
+    cause: /kube context sandbox reaches http\S+ \(kube-system uid \S+\), not the cluster this GitOps repo's setup ran against \(https:\/\/10\.0\.0\.1:6443/,
   },
   {
     name: "kubeconfig whose client certificate expired (a k3s.yaml copied over a year ago)",
