@@ -117,7 +117,10 @@ async function corpusRerun(log: (l: string) => void, sample: Sample[]): Promise<
     const runs = await repeat(Math.min(RUNS, 5), () => runnerSample(w!, []))
     return { row: { what: `converged rerun, corpus repo ${name} (\`scripts/run.ts\`)`, samples: runs.map((r) => r.ms), cpu: cpuOf(runs), unit: 'ms', target: 2 * median(sample.map((r) => r.ms)), note: 'target: twice the sample repo\'s converged rerun' } }
   } catch (err) {
-    return { note: `converged rerun on the corpus repo ${name}: not measured (${(err instanceof Error ? err.message : String(err)).split('\n').find((l) => l.trim()) ?? ''})` }
+    // a failed run's message is "run exited N:" and then its stderr: the cause is the ✖ line there
+    const lines = (err instanceof Error ? err.message : String(err)).split('\n').map((l) => l.trim()).filter(Boolean)
+    const cause = lines.find((l) => l.startsWith('✖')) ?? lines[0] ?? ''
+    return { note: `converged rerun on the corpus repo ${name}: not measured (${cause})` }
   } finally {
     if (w) await dropWorld(w)
   }
