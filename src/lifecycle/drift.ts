@@ -12,6 +12,7 @@ import type { Repair } from '../repairs.ts'
 import { getAt, setScalar, splitDocuments, type YamlPath } from '../yaml-edit.ts'
 import { perAppSetting, type AppSpec } from '../apps.ts'
 import { sameImage } from '../render/image.ts'
+import { globMatches } from '../image-updaters.ts'
 
 export interface DriftItem {
   /** where the value sits in the document */
@@ -133,4 +134,3 @@ export async function imageUpdaterDrift(ctx: Ctx, rel: string, fileText: string,
   return settingDrift(ctx, rel, fileText, docText, items, { kind: 'ImageUpdater', name })
 }
 
-const globMatches = (pattern: string, name: string) => new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`).test(name)
