@@ -174,12 +174,20 @@ export function sameYamlData(a: string, b: string): boolean {
  * file already.
  */
 export async function planFile(ctx: Ctx, rel: string, desired: string | null, current?: string | null): Promise<Change | undefined> {
-  const before = current === undefined ? await readRepoFile(ctx, rel) : current
+  return fileChange(ctx, rel, current === undefined ? await readRepoFile(ctx, rel) : current, desired)
+}
+
+/**
+ * The change from `before` to `desired` (null: absent), or undefined when there is none. The same
+ * YAML data counts as no change unless `byteExact` (a comment line that is itself the change, such
+ * as the pause mark); `why` is added to the summary.
+ */
+export function fileChange(ctx: Ctx, rel: string, before: string | null, desired: string | null, opts: { byteExact?: boolean; why?: string } = {}): Change | undefined {
   if (before === desired) return undefined
-  if (before !== null && desired !== null && /\.ya?ml$/.test(rel) && sameYamlData(before, desired)) return undefined
+  if (!opts.byteExact && before !== null && desired !== null && /\.ya?ml$/.test(rel) && sameYamlData(before, desired)) return undefined
   const verb = desired === null ? 'delete' : before === null ? 'create' : 'edit'
   return {
-    summary: `${verb} ${rel}`,
+    summary: `${verb} ${rel}${opts.why ? ` (${opts.why})` : ''}`,
     diff: unifiedDiff(rel, before, desired),
     paths: [rel],
     preview: { path: rel, content: desired },

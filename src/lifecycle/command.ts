@@ -11,7 +11,6 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { planPublish } from '../publish.ts'
-import { realRepoPath, unifiedDiff, writeFileAtomic } from '../files.ts'
 
 export interface LifecycleOptions {
   retire: boolean
@@ -23,28 +22,6 @@ export interface LifecycleOptions {
   print?: (line: string) => void
   /** releases the run lock (a stop mid-way) */
   release?: () => void
-}
-
-/**
- * The change that makes `rel` hold `desired` (null: deleted), or undefined when it does: byte for
- * byte, since a comment line (the pause mark) is a change here even if the YAML data is the same.
- */
-export function fileChange(ctx: Ctx, rel: string, before: string | null, desired: string | null, why: string): Change | undefined {
-  if (before === desired) return undefined
-  return {
-    summary: `${desired === null ? 'delete' : before === null ? 'create' : 'edit'} ${rel} (${why})`,
-    diff: unifiedDiff(rel, before, desired),
-    paths: [rel],
-    preview: { path: rel, content: desired },
-    async apply() {
-      const real = realRepoPath(ctx.repoDir, rel, { leaf: desired !== null })
-      const abs = join(ctx.repoDir, real)
-      // recorded before the write, so a crash in between still knows this content is ours
-      await ctx.state.recordWrite(real, desired)
-      if (desired === null) rmSync(abs, { force: true })
-      else await writeFileAtomic(abs, desired)
-    },
-  }
 }
 
 export type Phase = (ctx: Ctx) => Promise<Change[]>

@@ -14,7 +14,8 @@ import { kube } from '../cluster/kube.ts'
 import { IMAGE_UPDATER_API } from '../cluster/our-resources.ts'
 import { appliedTime, imageUpdaterStatus, managedImageCount } from '../cluster/verify.ts'
 import { chartShape } from '../render/chart.ts'
-import { fileChange, publishPhase, type Phase } from './command.ts'
+import { fileChange } from '../files.ts'
+import { publishPhase, type Phase } from './command.ts'
 import { appRef, syncAndWait, workloadChanges, workloadsOf } from './cluster-steps.ts'
 import { findFootprint, globMatch, type FoundDoc } from './footprint.ts'
 import { removeListItem } from './yaml-lists.ts'
@@ -66,11 +67,11 @@ export function pausePhases(app: string, mode: 'pause' | 'resume', rev: (ctx: Ct
       const why = `${mode} Image Updater for ${app}`
       const changes: (Change | undefined)[] = []
       if (mode === 'pause') {
-        if (!isPaused(t.text)) changes.push(fileChange(ctx, t.iu.file, t.text, `${MARK} (--pause ${app}): not in ${posix.basename(t.kustomization)}'s resources, so Argo CD does not sync it; --resume ${app} lists it again\n${t.text}`, why))
-        if (listed(kText, t.kustomization, t.base)) changes.push(fileChange(ctx, t.kustomization, kText, removeListItem(removeListItem(kText, t.kustomization, ['resources'], t.base), t.kustomization, ['resources'], `./${t.base}`), why))
+        if (!isPaused(t.text)) changes.push(fileChange(ctx, t.iu.file, t.text, `${MARK} (--pause ${app}): not in ${posix.basename(t.kustomization)}'s resources, so Argo CD does not sync it; --resume ${app} lists it again\n${t.text}`, { byteExact: true, why }))
+        if (listed(kText, t.kustomization, t.base)) changes.push(fileChange(ctx, t.kustomization, kText, removeListItem(removeListItem(kText, t.kustomization, ['resources'], t.base), t.kustomization, ['resources'], `./${t.base}`), { byteExact: true, why }))
       } else {
-        if (isPaused(t.text)) changes.push(fileChange(ctx, t.iu.file, t.text, unmarked(t.text), why))
-        if (!listed(kText, t.kustomization, t.base)) changes.push(fileChange(ctx, t.kustomization, kText, appendToSequence(kText, t.kustomization, ['resources'], t.base), why))
+        if (isPaused(t.text)) changes.push(fileChange(ctx, t.iu.file, t.text, unmarked(t.text), { byteExact: true, why }))
+        if (!listed(kText, t.kustomization, t.base)) changes.push(fileChange(ctx, t.kustomization, kText, appendToSequence(kText, t.kustomization, ['resources'], t.base), { byteExact: true, why }))
       }
       const out = changes.filter((c): c is Change => c !== undefined)
       changedRepo = out.length > 0
