@@ -20,13 +20,23 @@ export async function syncAndWait(ctx: Ctx, k: Kube, name: string, rev: string, 
   const trigger = syncTrigger(live)
   if (trigger) await k.mergePatch(ref, trigger)
   let last = ''
+  let asked = Date.now()
   const check = async (app: KObj | undefined) => {
     if (!app) return { failed: 'it was deleted' }
     const revs = syncedRevisions(app)
     const sync = app.status?.sync?.status
     const health = app.status?.health?.status
     const op = operationUnderWay(app)
-    if (!revs.includes(rev)) last = `at ${revs.map((r) => r.slice(0, 7)).join(',') || 'no revision'}, not ${rev.slice(0, 7)} yet`
+    if (!revs.includes(rev)) {
+      last = `at ${revs.map((r) => r.slice(0, 7)).join(',') || 'no revision'}, not ${rev.slice(0, 7)} yet`
+      // a reconcile that started before the push can take the request away while comparing the old
+      // commit: with nothing under way and nothing pending, ask again (at most every 2 s)
+      const again = !op && Date.now() - asked > 2000 ? syncTrigger(app) : undefined
+      if (again) {
+        asked = Date.now()
+        await k.mergePatch(ref, again)
+      }
+    }
     else if (op) last = `a sync is under way (${op})`
     else if (sync !== 'Synced' || health !== 'Healthy') last = `${sync ?? 'no sync status'}, ${health ?? 'no health'}`
     else {
