@@ -50,7 +50,9 @@ async function lifecycle(opts: Partial<LifecycleOptions>, dryRun = false): Promi
     const code = await runLifecycle(makeCtx(current, {}, dryRun), { retire: false, keepToken: false, summaryOnly: false, ...opts, print: (l) => (printed += `${l}\n`) })
     return { code, printed }
   } catch (err) {
-    throw Object.assign(new Error(`${(err as Error).message}\n--- printed ---\n${printed}`), { cause: err })
+    // the sandbox's own log says what Argo CD and Image Updater did meanwhile (CI shows only this)
+    const sandboxLog = output.filter((l) => l.startsWith('[sandbox]')).slice(-25).join('\n')
+    throw Object.assign(new Error(`${(err as Error).message}\n--- printed ---\n${printed}\n--- sandbox, last lines ---\n${sandboxLog}`), { cause: err })
   }
 }
 

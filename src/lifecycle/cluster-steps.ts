@@ -5,6 +5,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import type { KObj, Kube, KRef } from '../cluster/kube.ts'
 import { operationUnderWay, syncedRevisions, syncTrigger } from '../cluster/argo.ts'
+import { containsCommit } from '../cluster/origin.ts'
 
 export const APP_API = 'argoproj.io/v1alpha1'
 export const ARGO_RESOURCES_FINALIZER = 'resources-finalizer.argocd.argoproj.io'
@@ -12,7 +13,12 @@ const WORKLOAD_KINDS = new Set(['Deployment', 'StatefulSet', 'DaemonSet'])
 
 export const appRef = (ctx: Ctx, name: string): KRef => ({ apiVersion: APP_API, kind: 'Application', namespace: ctx.settings.argocdNamespace, name })
 
-/** Asks Argo CD to sync (or, automated, refresh) the app and waits until it is Synced and Healthy at `rev` and `extra` holds. */
+/**
+ * Asks Argo CD to sync (or, automated, refresh) the app and waits until it is Synced and Healthy at
+ * `rev`, or at a later commit on top of it, and `extra` holds. A later commit is Image Updater's
+ * write-back: a resumed updater writes the tag that came out while it was paused at once, and Argo
+ * CD may see that commit before it ever compares ours.
+ */
 export async function syncAndWait(ctx: Ctx, k: Kube, name: string, rev: string, extra?: () => Promise<string | undefined>): Promise<KObj> {
   const ref = appRef(ctx, name)
   const live = await k.get(ref)
@@ -24,10 +30,12 @@ export async function syncAndWait(ctx: Ctx, k: Kube, name: string, rev: string, 
   const check = async (app: KObj | undefined) => {
     if (!app) return { failed: 'it was deleted' }
     const revs = syncedRevisions(app)
+    let reached = revs.includes(rev)
+    for (const r of revs) if (!reached) reached = await containsCommit(ctx.repoDir, ctx.settings.branch, rev, r)
     const sync = app.status?.sync?.status
     const health = app.status?.health?.status
     const op = operationUnderWay(app)
-    if (!revs.includes(rev)) {
+    if (!reached) {
       last = `at ${revs.map((r) => r.slice(0, 7)).join(',') || 'no revision'}, not ${rev.slice(0, 7)} yet`
       // a reconcile that started before the push can take the request away while comparing the old
       // commit: with nothing under way and nothing pending, ask again (at most every 2 s)
