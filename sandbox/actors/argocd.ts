@@ -179,9 +179,21 @@ export class ArgoCdController {
       resolved.push(sha)
       if (s.ref) refs.set(s.ref, { remote, sha })
     }
-    const cacheKey = JSON.stringify([sources, resolved, destNs, dest.cluster])
+    // keyed by what the sources read (see GitRemote.renderKey), not by the commit: a commit that
+    // leaves an app's files alone gives the same objects, at the new revision
+    const keys: string[] = []
+    for (const [i, s] of sources.entries()) {
+      const remote = s.chart ? undefined : this.env.remoteFor(s.repoURL)
+      // a `ref:` source without a path gives values files to another source: the commit itself
+      keys.push(remote && s.path !== undefined ? await remote.renderKey(resolved[i]!, s.path) : resolved[i]!)
+    }
+    const cacheKey = JSON.stringify([sources, keys, destNs, dest.cluster])
     const cached = this.renderCache.get(name)
-    if (cached?.key === cacheKey) return cached.comparison
+    if (cached?.key === cacheKey) {
+      const revisions = cached.comparison.revisions.map((r, i) => (sources[i]?.chart ? r : resolved[i] ?? r))
+      const revision = revisions.find((r, i) => !sources[i]?.ref || sources[i]?.path) ?? revisions[0] ?? cached.comparison.revision
+      return cached.comparison.error ? cached.comparison : { ...cached.comparison, revision, revisions }
+    }
     const desired: KObject[] = []
     const revisions: string[] = []
     let sourceType: SourceType = 'Directory'
