@@ -34,6 +34,14 @@ export interface RepoFacts {
   updaterHome?: UpdaterHome
   /** the moved apps deploy to another cluster than Argo CD's: their ImageUpdaters go to updaterHome too */
   remoteApps?: boolean
+  /** the Directory Application the moved apps come out of (PERSONAL_SERVICES_APP_FILE); absent when every app stays where it is */
+  servicesFile?: string
+  /**
+   * The Application that syncs the ExternalSecrets of task 2: the vault-eso Application (its own
+   * step, before the chart), or the updater home's, which holds the ImageUpdaters too and so syncs
+   * after the chart has served their CRD (`withImageUpdaters`).
+   */
+  secretsApplication: { file: string; withImageUpdaters: boolean }
   /** the first app's image, Kustomize folder and Application file (for single-app callers) */
   image: ImageRef
   appPath: string
@@ -147,9 +155,16 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
   // Applications go beside the owner's: the settings' folder, else (the default, absent) the folder of the Application the first app renders through
   const applicationsDir =
     isDefault(s, 'applicationsDir') && firstInPlace?.applicationFile && !(await folderExists(ctx, s.applicationsDir)) ? posix.dirname(firstInPlace.applicationFile) : s.applicationsDir
+  const chartApplicationFile = `${applicationsDir}/argocd-image-updater.yaml`
+  // where task 2 put the ExternalSecrets (secretFile): the vault-eso Application's folder, else the updater home
+  const esoText = await readRepoFile(ctx, s.vaultEsoFile)
+  const homeHoldsSecrets = esoText === null && isDefault(s, 'vaultEsoFile') && updaterHomeFound !== undefined
+  const secretsApplication = homeHoldsSecrets ? { file: updaterHomeFound.viaChart ? chartApplicationFile : updaterHomeFound.syncedByFile ?? chartApplicationFile, withImageUpdaters: true } : { file: s.vaultEsoFile, withImageUpdaters: false }
   const facts: RepoFacts = {
     ...(updaterHomeFound ? { updaterHome: updaterHomeFound } : {}),
     remoteApps: remote,
+    ...(moved.length ? { servicesFile: s.personalServicesFile } : {}),
+    secretsApplication,
     repoUrl,
     project: projectName,
     projectFile,
@@ -157,7 +172,7 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
     ...(typeof destinationName === 'string' && destinationName && !(typeof server === 'string' && server) ? { destinationName } : {}),
     shape,
     valuesFile: `${s.valuesDir}/argocd-image-updater.yaml`,
-    chartApplicationFile: `${applicationsDir}/argocd-image-updater.yaml`,
+    chartApplicationFile,
     apps,
     image: apps[0]!.image,
     appPath: apps[0]!.appPath,

@@ -19,6 +19,8 @@ export interface UpdaterHome {
   prefix: string
   /** the Application that syncs it, and how */
   syncedBy: string
+  /** that Application's file (absent when it is the chart Application, whose file task 5 writes) */
+  syncedByFile?: string
   /** true: the chart Application syncs the folder (task 5 gives it the source) */
   viaChart: boolean
   why: string
@@ -32,7 +34,8 @@ export function updaterFile(home: UpdaterHome, app: string): string {
 /** A folder Image Updater's ImageUpdaters can live in, synced into Argo CD's namespace on its cluster. */
 export async function updaterHome(ctx: Pick<Ctx, 'settings' | 'repoDir' | 'overlay'>, model: RepoModel, chartApplication: string): Promise<UpdaterHome> {
   const ns = ctx.settings.argocdNamespace
-  const candidates = model.applications.filter((a) => a.name !== chartApplication && !a.leftOutBy && a.destination.cluster?.inCluster && a.destination.namespace === ns)
+  // an ApplicationSet's app is left out: task 7 applies and waits for the home's Application from its file
+  const candidates = model.applications.filter((a) => a.name !== chartApplication && !a.leftOutBy && a.origin.by !== 'appset' && a.destination.cluster?.inCluster && a.destination.namespace === ns)
   for (const app of candidates) {
     const home = await directoryHome(ctx, app)
     if (home) return home
@@ -70,6 +73,7 @@ async function directoryHome(ctx: Pick<Ctx, 'repoDir' | 'overlay'>, app: ModelAp
     dir,
     prefix: sel.recurse ? '' : 'image-updater-',
     syncedBy: app.name,
+    syncedByFile: app.where.file,
     viaChart: false,
     why: `the ImageUpdater goes to ${dir}/, which the ${app.name} Application (${app.where.file}) already syncs into ${app.destination.namespace} on Argo CD's cluster`,
   }

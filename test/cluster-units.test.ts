@@ -121,13 +121,24 @@ test('cluster identity: a different cluster than recorded is refused whatever th
 test('apply order: AppProject, vault-eso, chart, each app (adopting every object of it), then personal-services', () => {
   const app = (name: string, objects: { apiVersion: string; kind: string; name: string; namespace?: string }[]) => ({ name, applicationFile: `argocd/applications/${name}.yaml`, objects }) as unknown as AppSpec
   const homepage = [{ apiVersion: 'v1', kind: 'Namespace', name: 'homepage' }, { apiVersion: 'apps/v1', kind: 'Deployment', name: 'homepage', namespace: 'homepage' }]
-  const steps = deploySteps(ctxWith(), { chartApplicationFile: 'argocd/applications/argocd-image-updater.yaml', apps: [app('it-tools', []), app('homepage', homepage)] })
+  const facts = { projectFile: 'argocd/projects/homelab.yaml', chartApplicationFile: 'argocd/applications/argocd-image-updater.yaml', servicesFile: 'argocd/applications/personal-services.yaml', secretsApplication: { file: 'argocd/applications/vault-eso.yaml', withImageUpdaters: false } }
+  const steps = deploySteps({ ...facts, apps: [app('it-tools', []), app('homepage', homepage)] })
   assert.deepEqual(
     steps.map((s) => s.file),
     ['argocd/projects/homelab.yaml', 'argocd/applications/vault-eso.yaml', 'argocd/applications/argocd-image-updater.yaml', 'argocd/applications/it-tools.yaml', 'argocd/applications/homepage.yaml', 'argocd/applications/personal-services.yaml'],
   )
   assert.deepEqual(steps.filter((s) => s.adopts).map((s) => s.file), ['argocd/applications/it-tools.yaml', 'argocd/applications/homepage.yaml'])
   assert.deepEqual(steps[4]!.adopts, homepage, 'the Namespace is adopted too')
+})
+
+test('apply order when every app stays where it renders and a root app-of-apps syncs the ExternalSecrets and ImageUpdaters: chart, then the root; no personal-services', () => {
+  const inPlace = { name: 'it-tools', applicationFile: 'argocd/apps/homelab-apps.yaml', objects: [], inPlace: {} } as unknown as AppSpec
+  const facts = { projectFile: 'bootstrap/project.yaml', chartApplicationFile: 'argocd/apps/services/argocd-image-updater.yaml', secretsApplication: { file: 'bootstrap/root.yaml', withImageUpdaters: true }, apps: [inPlace] }
+  const steps = deploySteps(facts)
+  assert.deepEqual(steps.map((s) => [s.file, s.needs ?? []]), [['bootstrap/project.yaml', []], ['argocd/apps/services/argocd-image-updater.yaml', ['crd']], ['bootstrap/root.yaml', ['secrets']]])
+  // the chart's own folder holds them: one step that waits for both
+  const viaChart = deploySteps({ ...facts, secretsApplication: { file: facts.chartApplicationFile, withImageUpdaters: true } })
+  assert.deepEqual(viaChart.map((s) => [s.file, s.needs ?? []]), [['bootstrap/project.yaml', []], ['argocd/apps/services/argocd-image-updater.yaml', ['crd', 'secrets']]])
 })
 
 test('parseObject picks the one object of a kind, with comments and leading ---', () => {

@@ -18,7 +18,7 @@
 import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import type { AppSpec } from '../apps.ts'
-import { repoFacts } from '../repo-facts.ts'
+import { repoFacts, type RepoFacts } from '../repo-facts.ts'
 import { moveKey, type SavedAppSnapshot } from '../state.ts'
 import type { Change } from '../task.ts'
 import { fromSaved, judgeApp, rememberSnapshot, resourceKey, savedSnapshot, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
@@ -39,21 +39,36 @@ interface Step {
   /** the app whose Application this is */
   app?: string
   /** done also needs: the target Secrets of our ExternalSecrets ('secrets'), the ImageUpdater CRD served ('crd') */
-  needs?: 'secrets' | 'crd'
+  needs?: ('secrets' | 'crd')[]
 }
 
+type StepFacts = Pick<RepoFacts, 'projectFile' | 'chartApplicationFile' | 'apps' | 'servicesFile' | 'secretsApplication'>
 
-export function deploySteps(ctx: Ctx, facts: { chartApplicationFile: string; apps: AppSpec[] }): Step[] {
-  const s = ctx.settings
-  return [
-    { file: s.projectFile, kind: 'AppProject' },
-    { file: s.vaultEsoFile, kind: 'Application', needs: 'secrets' },
-    { file: facts.chartApplicationFile, kind: 'Application', needs: 'crd' },
+/**
+ * The AppProject and the Applications task 7 deploys, in order, from the repo facts: the files the
+ * repo has (the plan's, or those the repo model found), each once.
+ */
+export function deploySteps(facts: StepFacts): Step[] {
+  const { file: secretsFile, withImageUpdaters } = facts.secretsApplication
+  const chartHoldsSecrets = secretsFile === facts.chartApplicationFile
+  const steps: Step[] = [
+    { file: facts.projectFile, kind: 'AppProject' },
+    // the plan's vault-eso Application holds only ExternalSecrets: first, so that the controller's
+    // first look at its pull secret finds it
+    ...(!withImageUpdaters ? [{ file: secretsFile, kind: 'Application', needs: ['secrets'] } satisfies Step] : []),
+    { file: facts.chartApplicationFile, kind: 'Application', needs: chartHoldsSecrets ? ['crd', 'secrets'] : ['crd'] },
     // an app that stays in the Application that renders it has no Application of ours to deploy
     ...facts.apps.filter((app) => !app.inPlace).map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
-    { file: s.personalServicesFile, kind: 'Application' },
+    ...(facts.servicesFile ? [{ file: facts.servicesFile, kind: 'Application' } satisfies Step] : []),
+    // a folder that holds the ImageUpdaters beside the ExternalSecrets (a root app-of-apps over
+    // argocd/, say) syncs once the chart serves their CRD and the moves are done
+    ...(withImageUpdaters && !chartHoldsSecrets ? [{ file: secretsFile, kind: 'Application', needs: ['secrets'] } satisfies Step] : []),
   ]
+  return steps.filter((step, i) => steps.findIndex((o) => o.file === step.file) === i)
 }
+
+/** The Application files task 7 deploys (task 8 checks each). */
+export const deployedApplicationFiles = (facts: StepFacts): string[] => deploySteps(facts).filter((s) => s.kind === 'Application').map((s) => s.file)
 
 const refOf = (o: KObj): KRef => ({ apiVersion: o.apiVersion, kind: o.kind, namespace: o.metadata.namespace, name: o.metadata.name })
 const label = (o: KObj) => `${o.kind} ${o.metadata.namespace}/${o.metadata.name}`
@@ -70,7 +85,7 @@ const inferPushPending = (ctx: Ctx) => ctx.pushedRevision === undefined && ctx.t
 async function ourAppLives(ctx: Ctx, k: Kube): Promise<KObj[]> {
   const facts = await repoFacts(ctx)
   const lives: KObj[] = []
-  for (const step of deploySteps(ctx, facts).filter((s) => s.kind === 'Application')) {
+  for (const step of deploySteps(facts).filter((s) => s.kind === 'Application')) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
     if (live) lives.push(live)
@@ -87,14 +102,16 @@ async function ourAppLives(ctx: Ctx, k: Kube): Promise<KObj[]> {
 export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}): Promise<Change[]> {
   const k = await kube(ctx)
   const pushPending = opts.pushPending ?? inferPushPending(ctx)
-  const desired = withNamespace(await loadObject(ctx, ctx.settings.personalServicesFile, 'Application'), ctx.settings.argocdNamespace)
-  const live = await k.get(refOf(desired))
-  const stillRunsApp = live ? await runsApp(ctx, k, desired, live) : false
+  // the Directory Application the apps move out of (none when every app stays where it is)
+  const { servicesFile } = await repoFacts(ctx)
+  const desired = servicesFile ? withNamespace(await loadObject(ctx, servicesFile, 'Application'), ctx.settings.argocdNamespace) : undefined
+  const live = desired ? await k.get(refOf(desired)) : undefined
+  const stillRunsApp = desired && live ? await runsApp(ctx, k, desired, live) : false
   // a converged rerun stops here: nothing to push, nothing to move
   if (!stillRunsApp && !pushPending) return []
   const ancestors = await findAncestors(k, await ourAppLives(ctx, k), ctx.settings.argocdNamespace, { deep: true })
   const automated = ancestors.filter((a) => a.automated)
-  const prunePause = stillRunsApp ? await prunePauseChange(ctx, k, desired) : undefined
+  const prunePause = stillRunsApp && desired ? await prunePauseChange(ctx, k, desired) : undefined
   const pauses: Change[] = automated
     .filter((a) => !pauseHolds(a.live))
     .map((a) => ({
@@ -106,7 +123,7 @@ export async function planPrePush(ctx: Ctx, opts: { pushPending?: boolean } = {}
     }))
   // the prune pause is held too when this run paused it, or when an earlier run did (prune false now)
   const holdPrune = stillRunsApp || live?.spec?.syncPolicy?.automated?.prune === false
-  const hold: Change[] = automated.length ? [holdPausesChange(ctx, k, automated, holdPrune ? refOf(desired) : undefined)] : []
+  const hold: Change[] = automated.length ? [holdPausesChange(ctx, k, automated, holdPrune && desired ? refOf(desired) : undefined)] : []
   return [...pauses, ...(prunePause ? [prunePause] : []), ...hold]
 }
 
@@ -287,7 +304,19 @@ interface Planned {
 
 /** What Argo CD's resource health does not cover: the Secrets ESO renders, the CRD being served. */
 function extraCheck(ctx: Ctx, k: Kube, step: Step): (() => Promise<string | undefined>) | undefined {
-  if (step.needs === 'secrets') {
+  const checks = (step.needs ?? []).map((need) => needCheck(ctx, k, need))
+  if (!checks.length) return undefined
+  return async () => {
+    for (const check of checks) {
+      const waiting = await check()
+      if (waiting) return waiting
+    }
+    return undefined
+  }
+}
+
+function needCheck(ctx: Ctx, k: Kube, need: 'secrets' | 'crd'): () => Promise<string | undefined> {
+  if (need === 'secrets') {
     // read and parsed once per wait, not on every evaluation
     const ours = ourExternalSecrets(ctx)
     ours.catch(() => {}) // a failed read surfaces where it is awaited, not as an unhandled rejection
@@ -299,16 +328,14 @@ function extraCheck(ctx: Ctx, k: Kube, step: Step): (() => Promise<string | unde
       return undefined
     }
   }
-  if (step.needs === 'crd')
-    return async () => {
-      try {
-        await k.list(IMAGE_UPDATER_API, 'ImageUpdater', ctx.settings.argocdNamespace)
-        return undefined
-      } catch (err) {
-        return `the ImageUpdater CRD is not served yet (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`
-      }
+  return async () => {
+    try {
+      await k.list(IMAGE_UPDATER_API, 'ImageUpdater', ctx.settings.argocdNamespace)
+      return undefined
+    } catch (err) {
+      return `the ImageUpdater CRD is not served yet (${err instanceof Error ? err.message.split('\n')[0] : String(err)})`
     }
-  return undefined
+  }
 }
 
 /** What of the file must be on the live object: labels, annotations and spec (status is Argo CD's). */
@@ -350,7 +377,7 @@ export async function saveMoveStart(ctx: Ctx): Promise<() => Promise<void>> {
 async function readDesired(ctx: Ctx, k: Kube, pushPending: boolean): Promise<Planned[]> {
   const facts = await repoFacts(ctx)
   const out: Planned[] = []
-  for (const step of deploySteps(ctx, facts)) {
+  for (const step of deploySteps(facts)) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
     const before = step.kind === 'Application' ? beforeOf(ctx, desired.metadata.name, live, pushPending) : snapshotOf(live)
@@ -382,7 +409,7 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
     judge,
     extra: extraCheck(ctx, k, p.step),
     fix:
-      p.step.needs === 'crd'
+      p.step.needs?.includes('crd')
         ? // the chart app: the usual cause is a chart version argo-helm does not have, a setting that
           // tasks 5 and 6 render from, so the rerun must start before task 7
           `look at the app in the Argo CD UI (or kubectl -n ${ref.namespace} describe application ${ref.name}); for a chart version argo-helm does not have, set CHART_VERSION in .env (1.2.4 is the one this setup was checked against); then rerun: npx tsx scripts/run.ts`

@@ -17,6 +17,8 @@ import { analyzeLog, describeCycle, type LogVerdict, type Problem } from './cont
 import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState } from './kube.ts'
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject } from './repo-objects.ts'
+import { deployedApplicationFiles } from './deploy.ts'
+import { updatedApplication } from '../apps.ts'
 import { moveKey } from '../state.ts'
 import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
 
@@ -193,7 +195,8 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
 
   // 3. the Applications, at (or after) our revision
   const rev = await setupRevision(ctx)
-  const appFiles = [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile, s.personalServicesFile, s.vaultEsoFile]
+  // the Applications task 7 deployed, and those the apps that stay where they are render through
+  const appFiles = [...new Set([...facts.apps.map((a) => a.applicationFile), ...deployedApplicationFiles(facts)])]
   const apps: Record<string, KObj | undefined> = {}
   const ourKeys = await knownOurs(ctx)
   for (const file of appFiles) {
@@ -225,10 +228,11 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   // a record, so a later legitimate re-creation does not fail this check forever; without one (the
   // move was done by an older version), by creation times.
   const shape = chartShape(s.chartVersion)
-  const imageUpdaters: { name: string; iu: KObj; app: KObj | undefined }[] = []
+  const imageUpdaters: { name: string; iu: KObj; app: KObj | undefined; selects: string }[] = []
   for (const spec of facts.apps) {
     const survived = `${spec.name} ${spec.workload.kind} survived the move`
-    await guard(survived, '', async () => {
+    // an app that stays in the Application that renders it was not moved (and may run on another cluster)
+    if (!spec.inPlace) await guard(survived, '', async () => {
       const app = apps[spec.applicationFile]
       const problems: string[] = []
       // asked only where no saved move record judges an object (it may start a `git log`)
@@ -273,12 +277,14 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       const ref = { apiVersion: IMAGE_UPDATER_API, kind: 'ImageUpdater', namespace: ns, name: spec.name }
       const iu = await k.get(ref)
       if (!iu) return record(manages, [`ImageUpdater ${ns}/${spec.name} not found`], '', iuHint)
-      imageUpdaters.push({ name: spec.name, iu, app: apps[spec.applicationFile] })
+      // the Application Image Updater updates: the app's own, or the Kustomize one it stays in
+      const selects = updatedApplication(spec)
+      imageUpdaters.push({ name: spec.name, iu, app: apps[spec.applicationFile], selects })
       const refs: { namePattern?: string }[] = iu.spec?.applicationRefs ?? []
-      if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, spec.name))) return record(manages, [`no applicationRefs[].namePattern matches ${spec.name}`], '', iuHint)
-      if (!shape.statusCounts) return record(manages, [], `applicationRefs select ${spec.name}`, iuHint)
+      if (!refs.some((r) => r.namePattern && globMatch(r.namePattern, selects))) return record(manages, [`no applicationRefs[].namePattern matches ${selects}`], '', iuHint)
+      if (!shape.statusCounts) return record(manages, [], `applicationRefs select ${selects}`, iuHint)
       const appliedAt = appliedTime(iu)
-      const images = managedImageCount(iu, apps[spec.applicationFile], spec.name)
+      const images = managedImageCount(iu, apps[spec.applicationFile], selects)
       // the status waits out errors that may clear on the next cycle; a line in the controller's log
       // that waiting will not clear (the registry refused the credentials) ends the wait at once
       const logSays = async (): Promise<string | undefined> => {
@@ -309,8 +315,8 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
     const deadline = Date.now() + opts.waitMs
     const problems: Problem[] = []
     const seen: string[] = []
-    for (const { name, iu, app } of imageUpdaters) {
-      const expect = { crName: name, since: appliedTime(iu), images: managedImageCount(iu, app, name) }
+    for (const { name, iu, app, selects } of imageUpdaters) {
+      const expect = { crName: name, since: appliedTime(iu), images: managedImageCount(iu, app, selects) }
       const read = async () => analyzeLog(await controllerLog(k, ns), expect)
       const verdict = await awaitHealthyCycle(read, Math.max(0, deadline - Date.now()), ctx.log, { pollMs: 500, sayEveryMs: ctx.liveProgress ? 2000 : 10_000 })
       const last = verdict.lastCycle
