@@ -390,6 +390,30 @@ test('GitRemote.resolve reads a branch from its loose ref without git, and asks 
   assert.equal(await remote.resolve('HEAD'), next)
 })
 
+test('GitRemote.renderKey: the same while a commit leaves the folder alone; the commit itself when a kustomization reaches outside', async (t) => {
+  const repo = createSampleRepo()
+  t.after(() => rmSync(repo.root, { recursive: true, force: true }))
+  const remote = new GitRemote(repo.origin)
+  const first = commitAndPush(repo, { 'apps/a/kustomization.yaml': 'resources: [deploy.yaml]\n', 'apps/a/deploy.yaml': 'kind: ConfigMap\n', 'apps/b/kustomization.yaml': 'resources: [../shared]\n', 'apps/shared/kustomization.yaml': 'resources: []\n' }, 'apps')
+  const keyA = await remote.renderKey(first, 'apps/a')
+  assert.match(keyA, /^files:apps\/a:/)
+  assert.equal(await remote.renderKey(first, 'apps/b'), first, "a kustomization naming '..' reads outside its folder: keyed by the commit")
+  assert.equal(await remote.renderKey(first, '.'), first, 'the whole repo: the commit')
+  const other = commitAndPush(repo, { 'apps/shared/extra.yaml': 'kind: ConfigMap\n' }, 'elsewhere')
+  assert.equal(await remote.renderKey(other, 'apps/a'), keyA, 'a commit that leaves apps/a alone keeps its key')
+  const changed = commitAndPush(repo, { 'apps/a/deploy.yaml': 'kind: Secret\n' }, 'in apps/a')
+  assert.notEqual(await remote.renderKey(changed, 'apps/a'), keyA)
+  // a symlink may point anywhere: keyed by the commit
+  const linked = commitAndPush(repo, { 'apps/c/kustomization.yaml': 'resources: [x.yaml]\n' }, 'c')
+  execFileSync('ln', ['-s', '../shared/extra.yaml', join(repo.dir, 'apps/c/x.yaml')])
+  gitIn(repo.dir, 'add', '-A')
+  gitIn(repo.dir, 'commit', '-qm', 'link')
+  gitIn(repo.dir, 'push', '-q', 'origin', 'HEAD')
+  const withLink = gitIn(repo.dir, 'rev-parse', 'HEAD')
+  assert.notEqual(withLink, linked)
+  assert.equal(await remote.renderKey(withLink, 'apps/c'), withLink)
+})
+
 test('the full setup: adoption keeps the uid, chart installs the controller, a new tag is written back and synced', async (t) => {
   const h = await harness(t)
   const before = h.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
