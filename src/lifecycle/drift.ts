@@ -1,4 +1,5 @@
-// Settings that changed after the setup wrote its files (strategy, tag filter, image, chart version):
+// Settings that changed after the setup wrote its files (strategy, tag filter, image, chart version;
+// for the ImageUpdater's values, only those a setting names):
 // a value the setup wrote follows the setting (a pending change with its reason and diff), a value
 // someone set by hand stays, with a line saying so and what to set to adopt it. Who wrote a value is
 // told by the record of what this tool wrote: an uncommitted content in StateStore.written, else the
@@ -124,11 +125,13 @@ export async function imageUpdaterDrift(ctx: Ctx, rel: string, fileText: string,
   const s = ctx.settings
   const per = (field: 'IMAGE' | 'STRATEGY' | 'TAG_REGEX') => perAppSetting(app.name, field)
   const named = (field: 'STRATEGY' | 'TAG_REGEX', global: string) => (s.perApp[per(field)] !== undefined || !global ? per(field) : field === 'STRATEGY' ? 'UPDATE_STRATEGY' : 'TAG_REGEX')
-  const items: DriftItem[] = [
-    { path: [...base, 'commonUpdateSettings', 'updateStrategy'], want: app.policy.strategy, setting: named('STRATEGY', s.updateStrategy), what: 'update strategy' },
-    { path: [...base, 'imageName'], want: app.imageName, setting: s.perApp[per('IMAGE')] !== undefined || !s.image ? per('IMAGE') : 'IMAGE', what: 'image', adopt: (v) => v.replace(/:[^/:]*$/, '') },
-  ]
-  if (app.policy.tagRegex !== undefined)
+  // only a value a setting names: one derived from the running tag is no setting that changed, and a
+  // repaired setup keeps the owner's value (a tag filter of theirs) over the derived one
+  const set = (field: 'IMAGE' | 'STRATEGY' | 'TAG_REGEX', global: string) => Boolean(s.perApp[per(field)] || global)
+  const items: DriftItem[] = []
+  if (set('STRATEGY', s.updateStrategy)) items.push({ path: [...base, 'commonUpdateSettings', 'updateStrategy'], want: app.policy.strategy, setting: named('STRATEGY', s.updateStrategy), what: 'update strategy' })
+  if (set('IMAGE', s.image)) items.push({ path: [...base, 'imageName'], want: app.imageName, setting: s.perApp[per('IMAGE')] !== undefined || !s.image ? per('IMAGE') : 'IMAGE', what: 'image', adopt: (v) => v.replace(/:[^/:]*$/, '') })
+  if (app.policy.tagRegex !== undefined && set('TAG_REGEX', s.tagRegex))
     items.push({ path: [...base, 'commonUpdateSettings', 'allowTags'], want: `regexp:${app.policy.tagRegex}`, setting: named('TAG_REGEX', s.tagRegex), what: 'tag filter', adopt: (v) => v.replace(/^regexp:/, '') })
   const name = String(getAt(docText, rel, ['metadata', 'name']).value ?? app.name)
   return settingDrift(ctx, rel, fileText, docText, items, { kind: 'ImageUpdater', name })
