@@ -127,6 +127,19 @@ const anyOurs = async (revs: string[], containsOurs: (r: string) => Promise<bool
  * Is the app done: the sync operation of ours finished at a revision containing the pushed commit,
  * every resource of ours Synced and Healthy, and no resource that was Healthy before degraded?
  */
+/** Whether the status was computed from the spec's source(s) as they are (no comparedTo: cannot tell, taken as yes). */
+export function comparedToSpec(app: KObj): boolean {
+  const compared = app.status?.sync?.comparedTo
+  if (!compared || (compared.source === undefined && compared.sources === undefined)) return true
+  const spec = app.spec ?? {}
+  // what picks the manifests (Argo CD may fill other fields with defaults in comparedTo)
+  const key = (src: unknown) => {
+    const list: Record<string, unknown>[] = Array.isArray(src) ? src : src && typeof src === 'object' ? [src as Record<string, unknown>] : []
+    return JSON.stringify(list.map((x) => [x.repoURL, x.path ?? '', x.chart ?? '', x.targetRevision ?? 'HEAD', x.ref ?? '']))
+  }
+  return key(compared.source ?? compared.sources) === key(spec.source ?? spec.sources)
+}
+
 export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promise<Verdict> {
   const name = app?.metadata.name ?? '(absent)'
   if (!app) return { state: { waiting: 'the Application does not exist yet' }, pending: [], warnings: [], details: ['the Application does not exist yet'] }
@@ -157,6 +170,9 @@ export async function judgeApp(app: KObj | undefined, input: JudgeInput): Promis
   const revs = syncedRevisions(app)
   const atOurs = await anyOurs(revs, input.containsOurs)
   if (!atOurs) details.push(`${label} is at revision ${revs.map(short).join(',') || 'none'}, not yet at the pushed ${short(input.revision)}${st.health?.status === 'Healthy' ? ' (Healthy at the older revision)' : ''}`)
+  // a spec changed by the run (a chart's targetRevision) is judged once Argo CD has compared it: until
+  // then its status is the old source's (the git revision may already be ours)
+  else if (!comparedToSpec(app)) details.push(`${label}: Argo CD has not compared its changed source yet (status.sync.comparedTo is the old one)`)
   if (op && (op.phase === 'Running' || op.phase === 'Terminating')) details.push(`${label}: sync operation ${op.phase}${op.message ? ` (${op.message})` : ''}`)
   else if (app.operation) details.push(`${label}: sync operation requested, not started yet`)
 
