@@ -14,6 +14,7 @@ import { PULL_SECRET } from './pull-secret.ts'
 import { registryEntries } from './render/registries.ts'
 import type { TemplateVars } from './render/template.ts'
 import { updaterHome, type UpdaterHome } from './updater-home.ts'
+import { secretStore } from './secret-store.ts'
 import { getAt, singleDocument } from './yaml-edit.ts'
 
 export interface RepoFacts {
@@ -42,6 +43,8 @@ export interface RepoFacts {
    * after the chart has served their CRD (`withImageUpdaters`).
    */
   secretsApplication: { file: string; withImageUpdaters: boolean }
+  /** the ClusterSecretStore the ExternalSecrets read Vault through (src/secret-store.ts) */
+  secretStore: string
   /** the first app's image, Kustomize folder and Application file (for single-app callers) */
   image: ImageRef
   appPath: string
@@ -165,6 +168,7 @@ async function collect(ctx: Ctx): Promise<RepoFacts> {
     remoteApps: remote,
     ...(moved.length ? { servicesFile: s.personalServicesFile } : {}),
     secretsApplication,
+    secretStore: (await secretStore(ctx)).name,
     repoUrl,
     project: projectName,
     projectFile,
@@ -225,7 +229,7 @@ export function templateVars(ctx: Ctx, f: RepoFacts, app: AppSpec = f.apps[0]!):
     appNamespace: app.namespace,
     argocdNamespace: s.argocdNamespace,
     vaultPath: s.vaultPath,
-    secretStore: s.secretStore,
+    secretStore: f.secretStore,
     imageName: app.imageName,
     registry: PULL_SECRET_REGISTRY,
     registries: registryEntries(f.apps.map((a) => a.image.registry), pullSecretRef(ctx)),

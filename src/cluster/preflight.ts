@@ -10,6 +10,7 @@ import { parseImage, verifyStrategy, verifyTagRegex } from '../render/image.ts'
 import { apiMessage, kube, statusOf, type Kube } from './kube.ts'
 import { K3S_KUBECONFIG } from './kubeconfig-file.ts'
 import { originHeadOfRun } from './origin.ts'
+import { secretStore } from '../secret-store.ts'
 import { requireUnsealed } from './vault.ts'
 import { vaultCluster, type VaultCluster } from './vault-cluster.ts'
 import type { ClusterIdentity } from '../state.ts'
@@ -89,8 +90,16 @@ async function clusterFailures(ctx: Ctx, k: Kube): Promise<Failure[]> {
   if (esoCrd) failures.push(esoCrd)
   const storeCrd = await crdServes(k, 'clustersecretstores.external-secrets.io', 'v1')
   if (storeCrd) failures.push(storeCrd)
-  else if (!(await k.get({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: s.secretStore })))
-    failures.push({ cause: `ClusterSecretStore ${s.secretStore} does not exist`, fix: 'sync the vault-eso Application (it holds vault-eso-config.yaml), or set SECRET_STORE' })
+  else {
+    const store = await secretStore(ctx)
+    if (!(await k.get({ apiVersion: 'external-secrets.io/v1', kind: 'ClusterSecretStore', name: store.name })))
+      failures.push({
+        cause: `ClusterSecretStore ${store.name} does not exist (${store.why})`,
+        fix: store.store
+          ? `sync the Application that renders ${store.store.where.file}${store.store.renderedBy ? ` (${store.store.renderedBy})` : ''}, or set SECRET_STORE to the store you use (kubectl get clustersecretstores)`
+          : 'set SECRET_STORE to the ClusterSecretStore that reads Vault (kubectl get clustersecretstores lists them), or create it',
+      })
+  }
   // Vault may run on another cluster than Argo CD (VAULT_KUBE_CONTEXT, or told from the repo's store)
   let vault: VaultCluster | undefined
   await check(failures, async () => void (vault = await vaultCluster(ctx)))

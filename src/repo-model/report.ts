@@ -66,7 +66,9 @@ export async function foundReport(ctx: ModelCtx, apps: string[]): Promise<string
   const model = await loadRepoModel(ctx)
   const lines = ['Found in the repo (as Argo CD sees it):']
   for (const name of apps) lines.push(...appBlock(model, name, choicesFor(ctx, name)).map((l) => `  ${l}`))
-  const vault = model.vaultStores.filter((v) => v.kind === 'ClusterSecretStore' && v.name === ctx.settings.secretStore)
+  const { secretStore } = await import('../secret-store.ts')
+  const storeName = (await secretStore(ctx)).name
+  const vault = model.vaultStores.filter((v) => v.kind === 'ClusterSecretStore' && v.name === storeName)
   for (const v of vault) lines.push(`  Vault (store ${v.name}, ${v.where.file}:${v.where.line}): ${v.server} on ${v.cluster ? `cluster ${v.cluster.name}` : 'an unknown cluster'} (${v.clusterWhy})`)
   lines.push(`  (${model.applications.length} Applications, ${model.clusters.length} cluster(s); the model took ${model.cost.ms} ms${model.cost.kustomizeBuilds ? `, ${model.cost.kustomizeBuilds} kustomize build(s)` : ''})`)
   return lines.join('\n')
