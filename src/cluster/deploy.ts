@@ -24,6 +24,7 @@ import type { Change } from '../task.ts'
 import { fromSaved, judgeApp, rememberSnapshot, resourceKey, savedSnapshot, snapshotOf, type AppSnapshot, type JudgeInput } from './app-snapshot.ts'
 import { differences, operationUnderWay, REFRESH_ANNOTATION, sourcePaths, syncTrigger, trackedBy } from './argo.ts'
 import { kube, type KObj, type KRef, type Kube } from './kube.ts'
+import { appKube } from './app-cluster.ts'
 import { containsCommit, lastChange, lastChanges, setupRevision } from './origin.ts'
 import { prunePutBack } from './prune-pause.ts'
 import { loadObject, withNamespace } from './repo-objects.ts'
@@ -37,9 +38,14 @@ interface Step {
   /** the Application takes over these objects of the app (Namespace included): check their uids */
   adopts?: KRef[]
   /** the app whose Application this is */
-  app?: string
+  app?: AppSpec
   /** done also needs: the target Secrets of our ExternalSecrets ('secrets'), the ImageUpdater CRD served ('crd') */
   needs?: ('secrets' | 'crd')[]
+  /**
+   * the owner's Application that syncs the updater home (a root app-of-apps over argocd/, say): when
+   * it is also the parent of our Applications it is paused and restored as one, and waited for there
+   */
+  home?: true
 }
 
 type StepFacts = Pick<RepoFacts, 'projectFile' | 'chartApplicationFile' | 'apps' | 'servicesFile' | 'secretsApplication'>
@@ -58,11 +64,11 @@ export function deploySteps(facts: StepFacts): Step[] {
     ...(!withImageUpdaters ? [{ file: secretsFile, kind: 'Application', needs: ['secrets'] } satisfies Step] : []),
     { file: facts.chartApplicationFile, kind: 'Application', needs: chartHoldsSecrets ? ['crd', 'secrets'] : ['crd'] },
     // an app that stays in the Application that renders it has no Application of ours to deploy
-    ...facts.apps.filter((app) => !app.inPlace).map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app: app.name })),
+    ...facts.apps.filter((app) => !app.inPlace).map((app): Step => ({ file: app.applicationFile, kind: 'Application', adopts: app.objects, app })),
     ...(facts.servicesFile ? [{ file: facts.servicesFile, kind: 'Application' } satisfies Step] : []),
     // a folder that holds the ImageUpdaters beside the ExternalSecrets (a root app-of-apps over
     // argocd/, say) syncs once the chart serves their CRD and the moves are done
-    ...(withImageUpdaters && !chartHoldsSecrets ? [{ file: secretsFile, kind: 'Application', needs: ['secrets'] } satisfies Step] : []),
+    ...(withImageUpdaters && !chartHoldsSecrets ? [{ file: secretsFile, kind: 'Application', needs: ['secrets'], home: true } satisfies Step] : []),
   ]
   return steps.filter((step, i) => steps.findIndex((o) => o.file === step.file) === i)
 }
@@ -85,7 +91,8 @@ const inferPushPending = (ctx: Ctx) => ctx.pushedRevision === undefined && ctx.t
 async function ourAppLives(ctx: Ctx, k: Kube): Promise<KObj[]> {
   const facts = await repoFacts(ctx)
   const lives: KObj[] = []
-  for (const step of deploySteps(facts).filter((s) => s.kind === 'Application')) {
+  // the home's Application is left out: it may be their parent (then it is paused like one)
+  for (const step of deploySteps(facts).filter((s) => s.kind === 'Application' && !s.home)) {
     const desired = withNamespace(await loadObject(ctx, step.file, step.kind), ctx.settings.argocdNamespace)
     const live = await k.get(refOf(desired))
     if (live) lives.push(live)
@@ -133,7 +140,7 @@ async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<bo
   const include = String(live.spec?.source?.directory?.include ?? '')
   const { apps } = await repoFacts(ctx)
   for (const app of apps) {
-    const tracked = trackedBy(await k.get(app.workload))
+    const tracked = trackedBy(await (await appKube(ctx, app)).get(app.workload))
     // a pattern include (`*.yaml`) cannot be read here; the workload's tracking label says who runs it
     if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`)) return true
   }
@@ -269,7 +276,7 @@ async function nudgeUnlessDone(ctx: Ctx, k: Kube, ref: KRef, judge: JudgeInput, 
 }
 
 /** After the move: restore (or, manual, sync) the parent and wait for it at the pushed commit. */
-async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: Set<string>): Promise<void> {
+async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: Set<string>, extra?: () => Promise<string | undefined>): Promise<void> {
   const since = new Date()
   const live = await k.get(a.ref)
   if (!live) throw new SetupError(`the parent Application ${a.ref.namespace}/${a.ref.name} disappeared during the move`, `re-create it from your GitOps repo (kubectl apply -f <its file>), then rerun: npx tsx scripts/run.ts --from 7`)
@@ -285,6 +292,7 @@ async function settleParent(ctx: Ctx, k: Kube, a: Ancestor, rev: string, ours: S
     ref: a.ref,
     what: `parent Application ${a.ref.namespace}/${a.ref.name} synced at ${rev.slice(0, 7)}`,
     judge,
+    extra,
     fix: `kubectl -n ${a.ref.namespace} describe application ${a.ref.name}; fix the cause named above, then rerun: npx tsx scripts/run.ts --from 7`,
   })
   await ctx.state.forgetMoveSnapshot(a.ref.name)
@@ -393,7 +401,9 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
   const ref = refOf(p.desired)
   const since = new Date()
   // a move an earlier run pushed and did not judge: the uids it saved before its push are "before"
-  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => adoptedBefore(ctx, k, r))) : []
+  // the adopted objects are on the app's cluster (not always Argo CD's)
+  const ak = p.step.app ? await appKube(ctx, p.step.app) : k
+  const before = p.step.adopts ? await Promise.all(p.step.adopts.map((r) => adoptedBefore(ctx, ak, r))) : []
   const live = await k.get(ref)
   if (drift(live, p.desired).length) {
     await k.apply(p.desired, { force: true })
@@ -421,7 +431,7 @@ async function converge(ctx: Ctx, k: Kube, p: Planned, rev: string, ours: Set<st
   }
   await ctx.state.forgetMoveSnapshot(p.desired.metadata.name)
   ctx.log(`${label(p.desired)} is synced and healthy at ${rev.slice(0, 7)}${warnings.length ? ` (${warnings.length} resource(s) broken before the setup, left alone)` : ''}`)
-  if (p.step.adopts) await checkAdoption(ctx, k, p.step.adopts, p.step.app ?? '', before)
+  if (p.step.adopts) await checkAdoption(ctx, ak, p.step.adopts, p.step.app?.name ?? '', before)
   if (p.step.app) await ctx.state.recordOnboarded(p.desired.metadata.name)
 }
 
@@ -463,6 +473,8 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
   // task 7 plans the pause itself, ahead of its commit and push; callers that deploy alone get it here
   const changes: Change[] = opts.withPrePush === false ? [] : [...(await planPrePush(ctx, { pushPending }))]
   const ours = await knownOurs(ctx)
+  // the home's change is held until the parents are known (see Step.home)
+  let homeChange: { p: Planned; change: Change } | undefined
   for (const p of planned) {
     let pending = p.drift.length > 0 || pushPending
     let why = !p.live ? 'create (server-side apply; not in the cluster yet)' : p.drift.length ? `apply (server-side; differs at ${p.drift.slice(0, 3).join(', ')})` : ''
@@ -477,24 +489,29 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
     }
     if (!pending) continue
     const waitNote = p.step.kind === 'Application' ? ' and wait until Synced and Healthy at the pushed commit' : ''
-    changes.push({
+    const change: Change = {
       summary: `${why || 'sync'} ${label(p.desired)}${waitNote}`,
       async apply() {
         await converge(ctx, k, p, await targetRevision(ctx), ours)
       },
-    })
+    }
+    if (p.step.home) homeChange = { p, change }
+    else changes.push(change)
   }
   // app-of-apps: the parents of our Applications (tracking label or annotation; a list only when
   // something is ahead), restored or synced once the children are done, the closest one first
-  const childChanges = changes.length > 0
-  const lives = planned.filter((p) => p.step.kind === 'Application' && p.live).map((p) => p.live!)
+  const childChanges = changes.length > 0 || homeChange !== undefined
+  const lives = planned.filter((p) => p.step.kind === 'Application' && p.live && !p.step.home).map((p) => p.live!)
   const ancestors = await findAncestors(k, lives, ctx.settings.argocdNamespace, { deep: childChanges })
+  const home = planned.find((p) => p.step.home)
+  const homeParent = home && ancestors.find((a) => a.ref.name === home.desired.metadata.name)
+  if (homeChange && !homeParent) changes.push(homeChange.change)
   // for a parent, our Applications are resources of ours whatever its snapshot says
   const oursAndChildren = new Set([...ours, ...planned.filter((p) => p.step.kind === 'Application').map((p) => resourceKey({ group: 'argoproj.io', kind: 'Application', namespace: p.desired.metadata.namespace, name: p.desired.metadata.name }))])
   if (pushPending) {
     const uids: Record<string, string> = {}
     for (const p of planned) for (const r of p.step.adopts ?? []) {
-      const uid = (await k.get(r))?.metadata.uid
+      const uid = (await (p.step.app ? await appKube(ctx, p.step.app) : k).get(r))?.metadata.uid
       if (uid) uids[moveKey(r)] = String(uid)
     }
     const snapshots: Record<string, SavedAppSnapshot> = {}
@@ -511,7 +528,7 @@ export async function planDeploy(ctx: Ctx, opts: { pushPending?: boolean; withPr
         ? `restore the automated sync of ${describeAncestor(a)} and wait until it is synced at the pushed commit`
         : `sync ${describeAncestor(a)} once the children are done: ${strategyNote(ancestors)}`,
       async apply() {
-        await settleParent(ctx, k, a, await targetRevision(ctx), oursAndChildren)
+        await settleParent(ctx, k, a, await targetRevision(ctx), oursAndChildren, a === homeParent ? extraCheck(ctx, k, home!.step) : undefined)
       },
     })
   }

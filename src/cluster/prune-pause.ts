@@ -44,7 +44,8 @@ export function prunePutBack(ctx: Ctx, k: Kube, ref: KRef): PutBack {
       const { apps } = await repoFacts(ctx)
       const atRisk: string[] = []
       for (const app of apps) {
-        if (trackedBy(await k.get(app.workload)) !== ref.name) continue
+        const { appKube } = await import('./app-cluster.ts')
+        if (trackedBy(await (await appKube(ctx, app)).get(app.workload)) !== ref.name) continue
         if (await originStillLists(ctx, app.sourceFile ?? `${ctx.settings.manifestsDir}/${app.name}.yaml`)) continue
         atRisk.push(app.name)
       }

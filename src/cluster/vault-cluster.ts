@@ -7,6 +7,7 @@ import type { Ctx } from '../context.ts'
 import { SetupError } from '../errors.ts'
 import { kube, type Kube } from './kube.ts'
 import { hostOf } from '../repo-model/clusters.ts'
+import { contextFor, noContextText } from './cluster-context.ts'
 
 export interface VaultCluster {
   kube: Kube
@@ -45,38 +46,22 @@ async function tell(ctx: Ctx): Promise<VaultCluster> {
   const { loadRepoModel } = await import('../repo-model/index.ts')
   const model = await loadRepoModel(ctx)
   const vaults = model.vaultStores.filter((v) => v.kind === 'ClusterSecretStore')
-  const store = vaults.find((v) => v.name === s.secretStore) ?? (vaults.length === 1 ? vaults[0] : undefined)
-  if (!store) return { kube: main, why: `no ClusterSecretStore ${s.secretStore} with a Vault server in the repo: Vault is looked for on ${main.contextName}` }
+  const { secretStore } = await import('../secret-store.ts')
+  const storeName = (await secretStore(ctx)).name
+  const store = vaults.find((v) => v.name === storeName) ?? (vaults.length === 1 ? vaults[0] : undefined)
+  if (!store) return { kube: main, why: `no ClusterSecretStore ${storeName} with a Vault server in the repo: Vault is looked for on ${main.contextName}` }
   const at = `the ClusterSecretStore ${store.name} (${store.where.file}:${store.where.line}) reaches Vault at ${store.server}`
   const cluster = store.cluster
   if (cluster?.inCluster) return { kube: main, why: `${at}: ${store.clusterWhy}` }
   if (cluster) {
-    // the context whose server is the cluster's, else the one named as Argo CD names the cluster,
-    // else the one on the same host (a k3s kubeconfig copied over keeps the name `default`)
-    const same = (url: string | undefined) => !!url && !!cluster.server && url.replace(/\/+$/, '') === cluster.server.replace(/\/+$/, '')
-    const ways = [
-      main.contextNames.filter((n) => same(main.contextServers[n])),
-      main.contextNames.filter((n) => n === cluster.name),
-      main.contextNames.filter((n) => cluster.host !== undefined && hostOf(main.contextServers[n]) === cluster.host),
-    ]
-    // several contexts of one server (a kubeconfig with an admin and a token user) reach the same cluster: the first does
-    const oneServer = (w: string[]) => w.length > 0 && new Set(w.map((n) => main.contextServers[n])).size === 1
-    const found = ways.find(oneServer)
-    const contexts = found ? (found.includes(main.contextName) ? [main.contextName] : found.slice(0, 1)) : (ways.find((w) => w.length > 1) ?? [])
+    const match = contextFor(main, cluster)
     // Argo CD's own context is that cluster's: Vault is on the cluster the run already talks to
-    if (contexts.length === 1 && contexts[0] === main.contextName) return { kube: main, why: `${at}, on ${cluster.name}, the cluster of ${main.contextName}` }
-    if (contexts.length === 1) {
-      const context = contexts[0]!
+    if (match.context === main.contextName) return { kube: main, why: `${at}, on ${cluster.name}, the cluster of ${main.contextName}` }
+    if (match.context) {
+      const context = match.context
       return { kube: await kube(ctx, { context, setting: 'VAULT_KUBE_CONTEXT' }), context, why: `${at}, on the Argo CD cluster ${cluster.name} (${cluster.server}): kube context ${context}` }
     }
-    throw new SetupError(
-      `Vault runs on the Argo CD cluster ${cluster.name} (${cluster.server ?? 'server not in the repo'}): ${at}; ${
-        contexts.length
-          ? `several kube contexts reach it (${contexts.join(', ')})`
-          : `no kube context of the kubeconfig has a server on ${cluster.host ?? '?'} or is named ${cluster.name} (contexts: ${main.contextNames.map((n) => `${n} → ${main.contextServers[n]}`).join(', ')})`
-      }`,
-      FIX,
-    )
+    throw new SetupError(`Vault runs on the Argo CD cluster ${cluster.name} (${cluster.server ?? 'server not in the repo'}): ${at}; ${noContextText(main, cluster, match)}`, FIX)
   }
   // the repo does not say: the store's host may still be the host this run's context talks to, or
   // Vault's pod may be on Argo CD's cluster, reached through a node address

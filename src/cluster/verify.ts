@@ -18,6 +18,7 @@ import { kube, type KObj, type KRef, type Kube, type WaitCheck, type WaitState }
 import { containsCommit, lastChange, setupRevision } from './origin.ts'
 import { loadObject } from './repo-objects.ts'
 import { deployedApplicationFiles } from './deploy.ts'
+import { appKube } from './app-cluster.ts'
 import { updatedApplication } from '../apps.ts'
 import { moveKey } from '../state.ts'
 import { dockerConfigProblems, gitCredsProblems } from './secret-checks.ts'
@@ -165,7 +166,7 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   const registry = PULL_SECRET_REGISTRY
   const pat = ctx.secrets.githubPat()
   for (const es of await externalSecrets(ctx)) {
-    const esHint = `kubectl -n ${ns} describe externalsecret ${es.name}: check Vault holds ${s.vaultPath} (task 1) and the ClusterSecretStore ${s.secretStore} is Ready`
+    const esHint = `kubectl -n ${ns} describe externalsecret ${es.name}: check Vault holds ${s.vaultPath} (task 1) and the ClusterSecretStore ${facts.secretStore} is Ready`
     await guard(`ExternalSecret ${es.name} Ready`, esHint, async () => {
       const r = await wait(
         { apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: ns, name: es.name },
@@ -196,11 +197,15 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
   // 3. the Applications, at (or after) our revision
   const rev = await setupRevision(ctx)
   // the Applications task 7 deployed, and those the apps that stay where they are render through
-  const appFiles = [...new Set([...facts.apps.map((a) => a.applicationFile), ...deployedApplicationFiles(facts)])]
+  // (an app that stays in place is judged by its Application as the repo model read it: an
+  // ApplicationSet's has no file of its own)
+  const appFiles = [...new Set([...facts.apps.filter((a) => !a.inPlace).map((a) => a.applicationFile), ...deployedApplicationFiles(facts)])]
+  const desiredApps: [string, KObj][] = []
+  for (const file of appFiles) desiredApps.push([file, await loadObject(ctx, file, 'Application')])
+  for (const a of facts.apps) if (a.inPlace && !desiredApps.some(([key]) => key === a.applicationFile)) desiredApps.push([a.applicationFile, a.inPlace.application.json as KObj])
   const apps: Record<string, KObj | undefined> = {}
   const ourKeys = await knownOurs(ctx)
-  for (const file of appFiles) {
-    const desired = await loadObject(ctx, file, 'Application')
+  for (const [file, desired] of desiredApps) {
     const name = desired.metadata.name
     const floor = await lastChange(ctx.repoDir, rev, sourcePaths(desired))
     const ours = (r: string) => containsCommit(ctx.repoDir, s.branch, floor, r)
@@ -240,8 +245,10 @@ export async function runVerify(ctx: Ctx, opts: { waitMs: number }): Promise<Che
       const existedBefore = () =>
         (existed ??= (async () => (await readRepoFile(ctx, `${s.manifestsDir}/${spec.name}.yaml`)) !== null || (await oldFileInHistory(ctx, spec.name)))())
       const notes: string[] = []
+      // the objects are on the app's cluster (where its Application deploys), not always Argo CD's
+      const ak = await appKube(ctx, spec)
       for (const ref of spec.objects) {
-        const obj = await k.get(ref)
+        const obj = await ak.get(ref)
         if (!obj) {
           problems.push(`${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} not found`)
           continue
