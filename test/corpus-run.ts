@@ -18,15 +18,7 @@ const APPS = { apiVersion: 'argoproj.io/v1alpha1', kind: 'Application' }
  * shape it cannot pass yet stays out of this list, with the reason beside it, and is run by name
  * until it passes every time. None is waiting now.
  */
-export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root']
-// Not yet:
-// - hand-followed: passes, but not every time: the chart goes from 1.1.1 to 1.2.4 in the same run,
-//   and it-tools' repaired ImageUpdater (no spec.namespace) can sync while the 1.1 CRD is still
-//   served ("spec.namespace: Required value"); the deploy must wait for the new CRD's schema.
-// - homelab-today, appset-git: not green end to end yet (homelab-today stops in the preflight,
-//   which looks for vault-0 on Argo CD's cluster although Vault runs on `homelab`); their repo half
-//   (every app onboarded, converged, every touched folder building) is in test/repairs.test.ts.
-
+export const READY = ['flat-wildcard', 'app-of-apps', 'recursive-root', 'homelab-today', 'appset-git', 'hand-followed']
 
 export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
   const cleanups: (() => void | Promise<void>)[] = []
@@ -40,17 +32,27 @@ export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
     await sb.actors.settle()
     const unhealthy = () => sb.store.list(APPS.apiVersion, APPS.kind).filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy').map((a) => `${a.metadata.name} ${a.status?.sync?.status}/${a.status?.health?.status}`)
     assert.deepEqual(unhealthy(), [], 'seeded Synced and Healthy')
-    const itTools = sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })!
+    // each onboarded app's workload, on whichever cluster its Application deploys it to
+    const stores = [sb.store, ...sb.clusters.map((c) => c.store)]
+    const workload = (name: string) => stores.map((st) => st.list('apps/v1', 'Deployment').find((d) => d.metadata.name === name)).find(Boolean)
+    const onboard = shape.onboard ?? ['it-tools']
+    const running = Object.fromEntries(onboard.map((name) => [name, workload(name)]))
+    for (const [name, d] of Object.entries(running)) assert.ok(d, `${name} runs before the setup`)
     const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
     sb.actors.registry.setAuth('meirongdev', token)
     sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', shape.imageTag, new Date(Date.now() - 3_600_000))
-    const env = { ...repo.env, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}), STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
+    // the registry holds the tag each other onboarded app runs
+    for (const d of Object.values(running)) {
+      const image = String(d!.spec.template.spec.containers[0].image)
+      if (!image.startsWith('ghcr.io/meirongdev/it-tools')) sb.actors.registry.pushTag(image, image.slice(image.lastIndexOf(':') + 1), new Date(Date.now() - 3_600_000))
+    }
+    const env = { ...repo.env, ...sb.settings, ...shape.onboardSettings, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}), STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
 
     const run = await runSetup([], env)
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n--- sandbox ---\n${logs.slice(-20).join('\n')}`)
     await sb.actors.settle()
     assert.deepEqual(unhealthy(), [], 'every app Synced and Healthy after the setup')
-    assert.equal(sb.store.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: 'personal-services', name: 'it-tools' })?.metadata.uid, itTools.metadata.uid, 'it-tools kept running through the move')
+    for (const [name, d] of Object.entries(running)) assert.equal(workload(name)?.metadata.uid, d!.metadata.uid, `${name} kept running (same uid)`)
 
     // every folder the setup touched that kustomize reads still builds
     const touched = git(repo.dir, 'diff', '--name-only', `${git(repo.dir, 'rev-list', '--max-parents=0', 'HEAD')}`, 'HEAD').split('\n').filter(Boolean)
