@@ -78,22 +78,21 @@ async function makeWorld(controllerDelayMs: number): Promise<World> {
 
 /** The largest corpus repo (sandbox/corpus/), its apps onboarded in one run, as a world of its own. */
 async function makeCorpusWorld(name: string, controllerDelayMs: number): Promise<World> {
-  const { CORPUS, buildCorpusRepo } = await import('../sandbox/corpus/index.ts')
+  const { CORPUS, buildCorpusRepo, prepareCorpusRun } = await import('../sandbox/corpus/index.ts')
   const shape = CORPUS.find((c) => c.name === name)
   if (!shape) throw new Error(`no corpus repo ${name}`)
   const root = mkdtempSync(join(tmpdir(), 'bench-corpus-'))
   const repo = buildCorpusRepo(shape, root)
   const sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs })
   const token = ['ghp', `BENCHONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
-  sandbox.actors.registry.setAuth(USER, token)
-  sandbox.actors.registry.pushTag(IMAGE, shape.imageTag, new Date(Date.now() - 3_600_000))
+  const prep = prepareCorpusRun(sandbox, shape, USER, token)
   mkdirSync(join(root, 'cwd'))
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
     ...repo.env,
-    ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}),
+    ...prep.env,
     GITHUB_USERNAME: USER,
     GITHUB_PAT: token,
     GITHUB_API_URL: 'off',

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { buildCorpusRepo, type CorpusShape } from '../sandbox/corpus/index.ts'
+import { buildCorpusRepo, corpusWorkloads, prepareCorpusRun, type CorpusShape } from '../sandbox/corpus/index.ts'
 import { startSandbox } from '../sandbox/index.ts'
 import { git, runSetup, snapshot } from './helpers.ts'
 
@@ -32,27 +32,17 @@ export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
     await sb.actors.settle()
     const unhealthy = () => sb.store.list(APPS.apiVersion, APPS.kind).filter((a) => a.status?.sync?.status !== 'Synced' || a.status?.health?.status !== 'Healthy').map((a) => `${a.metadata.name} ${a.status?.sync?.status}/${a.status?.health?.status}`)
     assert.deepEqual(unhealthy(), [], 'seeded Synced and Healthy')
-    // each onboarded app's workload, on whichever cluster its Application deploys it to
-    const stores = [sb.store, ...sb.clusters.map((c) => c.store)]
-    const workload = (name: string) => stores.map((st) => st.list('apps/v1', 'Deployment').find((d) => d.metadata.name === name)).find(Boolean)
-    const onboard = shape.onboard ?? ['it-tools']
-    const running = Object.fromEntries(onboard.map((name) => [name, workload(name)]))
-    for (const [name, d] of Object.entries(running)) assert.ok(d, `${name} runs before the setup`)
     const token = ['ghp', `TESTONLY${randomBytes(14).toString('hex')}`].join('_')
-    sb.actors.registry.setAuth('meirongdev', token)
-    sb.actors.registry.pushTag('ghcr.io/meirongdev/it-tools', shape.imageTag, new Date(Date.now() - 3_600_000))
-    // the registry holds the tag each other onboarded app runs
-    for (const d of Object.values(running)) {
-      const image = String(d!.spec.template.spec.containers[0].image)
-      if (!image.startsWith('ghcr.io/meirongdev/it-tools')) sb.actors.registry.pushTag(image, image.slice(image.lastIndexOf(':') + 1), new Date(Date.now() - 3_600_000))
-    }
-    const env = { ...repo.env, ...sb.settings, ...shape.onboardSettings, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}), STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
+    const prep = prepareCorpusRun(sb, shape, 'meirongdev', token)
+    for (const [name, d] of Object.entries(prep.workloads)) assert.ok(d, `${name} runs before the setup`)
+    const env = { ...repo.env, ...prep.env, STATE_DIR: stateDir, KUBECONFIG: sb.kubeconfigPath, KUBE_CONTEXT: sb.contextName, GITHUB_PAT: token, SYNC_TIMEOUT_SECONDS: '30' }
 
     const run = await runSetup([], env)
     assert.equal(run.code, 0, `${run.stdout}\n${run.stderr}\n--- sandbox ---\n${logs.slice(-20).join('\n')}`)
     await sb.actors.settle()
     assert.deepEqual(unhealthy(), [], 'every app Synced and Healthy after the setup')
-    for (const [name, d] of Object.entries(running)) assert.equal(workload(name)?.metadata.uid, d!.metadata.uid, `${name} kept running (same uid)`)
+    const after = corpusWorkloads(sb, Object.keys(prep.workloads))
+    for (const [name, d] of Object.entries(prep.workloads)) assert.equal(after[name]?.metadata.uid, d!.metadata.uid, `${name} kept running (same uid)`)
 
     // every folder the setup touched that kustomize reads still builds
     const touched = git(repo.dir, 'diff', '--name-only', `${git(repo.dir, 'rev-list', '--max-parents=0', 'HEAD')}`, 'HEAD').split('\n').filter(Boolean)
