@@ -10,6 +10,7 @@ import { verifyWritable } from './files.ts'
 import { askGithubToken, tokenNeedsAsking } from './github-token.ts'
 import { verifyCommittable, verifyGitCheckout } from './publish.ts'
 import { repoFacts } from './repo-facts.ts'
+import { directoryHint } from './directory-hint.ts'
 import { keepRunReads, runReads } from './run-reads.ts'
 import { loadConfig, type Secrets } from './settings.ts'
 import { acquireLock, contentHash, StateStore, type ClusterIdentity, type RunBasis } from './state.ts'
@@ -147,9 +148,14 @@ async function makeContext(opts: RunOptions, cwd: string, env: NodeJS.ProcessEnv
   if (config.envFile && !opts.envFile && config.envFile !== resolve(cwd, '.env')) warnings.push(`settings from ${config.envFile} (no .env in ${cwd})`)
   const repoDir = config.settings.gitopsRepoDir
   verifyGitCheckout(repoDir)
-  const state = new StateStore(resolve(PROJECT_DIR, config.settings.stateDir), repoDir, opts.fresh && !opts.dryRun)
+  // the plan's Directory app absent, the one the repo has (src/directory-hint.ts); a repo the model
+  // cannot read gets no hint here, and its error where the run reads it
+  const hint = await directoryHint({ settings: config.settings, repoDir }).catch(() => undefined)
+  if (hint) warnings.push(hint.why)
+  const settings = hint?.settings ?? config.settings
+  const state = new StateStore(resolve(PROJECT_DIR, settings.stateDir), repoDir, opts.fresh && !opts.dryRun)
   const ctx: Ctx = {
-    settings: config.settings,
+    settings,
     secrets: config.secrets,
     repoDir,
     projectDir: PROJECT_DIR,

@@ -32,8 +32,6 @@ export interface CorpusShape {
   vault?: { cluster: string; url: string }
   /** the apps one run onboards (APPS), when more than the settings' APP_NAME */
   onboard?: string[]
-  /** settings that run needs beyond `settings`, as the setup's own refusal names them (a Directory app the plan's default file does not name) */
-  onboardSettings?: Record<string, string>
   /** storage classes the repo's claims use that nothing in the repo defines (installed by hand) */
   storageClassesOutOfBand?: string[]
 }

@@ -795,8 +795,5 @@ export const homelabToday: CorpusShape = {
   clusters: { homelab: HOMELAB_SERVER },
   vault: { cluster: 'homelab', url: HOMELAB_VAULT_URL },
   onboard: ['it-tools', 'squoosh'],
-  // squoosh is in the Directory app `tools`, not the plan's personal-services: the refusal without
-  // these names exactly them (src/app-resolve.ts directoryRefusal)
-  onboardSettings: { PERSONAL_SERVICES_APP_FILE: 'argocd/apps/services/tools.yaml', MANIFESTS_DIR: 'k8s/tools' },
   storageClassesOutOfBand: ['nfs-client'],
 }

@@ -17,7 +17,7 @@ export const CORPUS: readonly CorpusShape[] = [appOfApps, flatWildcard, recursiv
 export interface CorpusRunPrep {
   /** each onboarded app's running Deployment, on whichever cluster its Application deploys it */
   workloads: Record<string, KObject | undefined>
-  /** settings beyond the repo's: the sandbox's (VAULT_KUBE_CONTEXT) and the shape's onboardSettings, APPS */
+  /** settings beyond the repo's: the sandbox's (VAULT_KUBE_CONTEXT) and APPS */
   env: Record<string, string>
 }
 
@@ -41,5 +41,5 @@ export function prepareCorpusRun(sb: Pick<Sandbox, 'store' | 'clusters' | 'actor
     const image = String(d?.spec?.template?.spec?.containers?.[0]?.image ?? '')
     if (image && !image.startsWith('ghcr.io/meirongdev/it-tools')) sb.actors.registry.pushTag(image, image.slice(image.lastIndexOf(':') + 1), hourAgo)
   }
-  return { workloads, env: { ...sb.settings, ...shape.onboardSettings, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}) } }
+  return { workloads, env: { ...sb.settings, ...(shape.onboard ? { APPS: shape.onboard.join(',') } : {}) } }
 }
