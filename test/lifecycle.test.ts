@@ -273,6 +273,12 @@ test('a setup after a retirement works', { timeout: 180_000 }, async () => {
   assert.equal(retire.code, 2, retire.stderr)
   assert.match(retire.stdout, /^• delete Application argocd\/argocd-image-updater with its resources/m)
   assert.match(retire.stdout, /nothing was changed \(dry run\)/)
+  assert.match(retire.stdout, /^• vault kv metadata delete secret\/homelab\/github: the GitHub token, read by no ExternalSecret/m)
+  // --keep-token: the same plan without the token's deletion
+  const keep = await runSetup(['--retire', '--keep-token', '--dry-run'], env)
+  assert.equal(keep.code, 2, keep.stderr)
+  assert.match(keep.stdout, /^• delete Application argocd\/argocd-image-updater with its resources/m)
+  assert.doesNotMatch(keep.stdout, /vault kv metadata delete/)
   const pause = await runSetup(['--pause', 'it-tools', '--dry-run'], env)
   assert.equal(pause.code, 2, pause.stderr)
   assert.match(pause.stdout, /Argo CD prunes ImageUpdater it-tools while the controller runs/)
