@@ -50,8 +50,11 @@ export async function directoryHint(ctx: Pick<Ctx, 'settings' | 'repoDir'>): Pro
   }
   if (found.size !== 1) return undefined
   const [[name, { file, dir, apps }]] = [...found]
+  const settings = { ...s, personalServicesFile: file, manifestsDir: dir }
+  // neither is read by the model: the run keeps the one read here
+  ;(await import('./repo-model/index.ts')).keepModelsFor(s, settings)
   return {
-    settings: { ...s, personalServicesFile: file, manifestsDir: dir },
+    settings,
     why: `PERSONAL_SERVICES_APP_FILE and MANIFESTS_DIR are not set and ${s.personalServicesFile} does not exist: ${apps.join(', ')} ${apps.length > 1 ? 'are' : 'is'} in the folder ${dir}/ of the Directory Application ${name} (${file}), so the setup moves ${apps.length > 1 ? 'them' : 'it'} out of that one`,
   }
 }

@@ -3,10 +3,11 @@
 // cluster and what it renders from which file; the ImageUpdaters and whom they select; the Vault
 // secret stores and the cluster Vault runs on. Read through the run's overlay, so in --dry-run it is
 // the repo as the earlier tasks would leave it. One entry: loadRepoModel.
+import { openParseCache, saveParseCache } from './parse-cache.ts'
 import { performance } from 'node:perf_hooks'
 import type { Ctx } from '../context.ts'
 import { readFile } from 'node:fs/promises'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { readRepoFile } from '../files.ts'
 import { generateApps, pathGlob } from './appsets.ts'
 import { clusterOfDoc, resolveDestination, vaultCluster, withInCluster } from './clusters.ts'
@@ -35,6 +36,15 @@ const WANTED = /^\s*kind:\s*["']?(Application|ApplicationSet|ImageUpdater|Secret
 const cache = new WeakMap<object, { fingerprint: string; model: Promise<RepoModel> }[]>()
 const KEEP = 3
 
+/**
+ * `to` is a copy of the settings `from` that differs only in what the model does not read (the
+ * runner's copy with the repo's Directory app, src/directory-hint.ts): it keeps the models read so far.
+ */
+export function keepModelsFor(from: object, to: object): void {
+  const kept = cache.get(from)
+  if (kept && !cache.has(to)) cache.set(to, [...kept])
+}
+
 /** The repo as Argo CD sees it, read once per run and again only after a file changed. */
 export async function loadRepoModel(ctx: ModelCtx): Promise<RepoModel> {
   const started = performance.now()
@@ -42,7 +52,14 @@ export async function loadRepoModel(ctx: ModelCtx): Promise<RepoModel> {
   const kept = cache.get(ctx.settings) ?? []
   const hit = kept.find((k) => k.fingerprint === listing.fingerprint)
   if (hit) return hit.model
-  const model = readModel(ctx, listing.files, started)
+  const cacheDir = buildCache(ctx)
+  const model = (async () => {
+    // parses kept from the last run (src/repo-model/parse-cache.ts), and this run's kept for the next
+    if (cacheDir) await openParseCache(dirname(cacheDir.dir), ctx.repoDir, cacheDir.write)
+    const read = await readModel(ctx, listing.files, started)
+    await saveParseCache()
+    return read
+  })()
   const entry = { fingerprint: listing.fingerprint, model }
   cache.set(ctx.settings, [entry, ...kept].slice(0, KEEP))
   model.catch(() => cache.set(ctx.settings, (cache.get(ctx.settings) ?? []).filter((k) => k !== entry)))

@@ -1,5 +1,6 @@
 // The repo's files as this run sees them: the checkout on disk with the run's overlay on top (in
 // --dry-run, what earlier tasks would write), and each YAML file's documents with their lines.
+import { keepParse, keptParse, parseKey } from './parse-cache.ts'
 import { readdir, stat } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
@@ -106,7 +107,16 @@ export function parseFile(text: string, file: string): ParsedFile {
   const key = `${file}\0${text}`
   const kept = parsedFiles.get(key)
   if (kept) return kept
-  const parsed = parseFresh(text, file)
+  const diskKey = parseKey(file, text)
+  const fromDisk = keptParse(diskKey)
+  let parsed: ParsedFile
+  if (fromDisk) {
+    let fresh: ParsedFile | undefined
+    parsed = { docs: fromDisk.docs.map((d) => ({ file, line: d.line, index: d.index, json: d.json })), error: fromDisk.error, lineAt: (index, path) => (fresh ??= parseFresh(text, file)).lineAt(index, path) }
+  } else {
+    parsed = parseFresh(text, file)
+    keepParse(diskKey, { docs: parsed.docs.map((d) => ({ line: d.line, index: d.index, json: d.json })), ...(parsed.error ? { error: parsed.error } : {}) })
+  }
   parsedFiles.set(key, parsed)
   if (parsedFiles.size > KEEP_PARSED) parsedFiles.delete(parsedFiles.keys().next().value!)
   return parsed
