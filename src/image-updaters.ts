@@ -3,8 +3,6 @@
 // names the file `imageupdater.yaml`, another repo keeps every one in an `argocd/` folder. The setup
 // repairs the one it finds in place and never writes a second beside it (two objects with one
 // identity make `kubectl kustomize` fail, and Image Updater would process both).
-import { readdir } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Ctx } from './context.ts'
 import type { Settings } from './settings.ts'
 import { SetupError } from './errors.ts'
@@ -25,38 +23,34 @@ export interface FoundImageUpdater {
   namePatterns: string[]
 }
 
-/** Folders never holding the owner's manifests. */
-const SKIPPED = new Set(['.git', 'node_modules'])
 /** Cheap test before parsing: only files that mention the kind are parsed. */
 const MENTIONS_KIND = /^\s*kind:\s*["']?ImageUpdater["']?\s*(#.*)?$/m
 
-async function yamlFiles(ctx: Pick<Ctx, 'repoDir' | 'overlay'>): Promise<string[]> {
-  const found: string[] = []
-  const walk = async (rel: string) => {
-    let entries: { name: string; isDirectory(): boolean; isFile(): boolean }[]
-    try {
-      entries = await readdir(join(ctx.repoDir, rel), { withFileTypes: true })
-    } catch {
-      return
-    }
-    for (const e of entries) {
-      const child = rel ? `${rel}/${e.name}` : e.name
-      if (e.isDirectory()) {
-        if (!SKIPPED.has(e.name)) await walk(child)
-      } else if (e.isFile() && /\.ya?ml$/.test(e.name)) found.push(child)
-    }
-  }
-  await walk('')
-  // in dry-run, files earlier tasks would write (and not those they would delete)
-  for (const [rel, content] of ctx.overlay ?? []) if (/\.ya?ml$/.test(rel) && content !== null && !found.includes(rel)) found.push(rel)
-  return found.sort()
-}
+// Asked by tasks 0, 4 (per app) and 7 in one run: kept by the repo listing's fingerprint (paths,
+// sizes and times on disk, the dry run's overlay), so a file written since is read again.
+const kept = new Map<string, Promise<FoundImageUpdater[]>>()
+const KEEP = 4
 
 /** Every ImageUpdater of the repo, in file order. A file that does not parse is skipped here (its own task names it). */
 export async function findImageUpdaters(ctx: Pick<Ctx, 'repoDir' | 'overlay'>): Promise<FoundImageUpdater[]> {
+  const { isYamlFile, listRepoFiles } = await import('./repo-model/scan.ts')
+  const listing = await listRepoFiles(ctx)
+  const key = `${ctx.repoDir}\0${listing.fingerprint}`
+  let found = kept.get(key)
+  if (!found) {
+    found = readImageUpdaters(ctx, listing.files.filter(isYamlFile))
+    kept.set(key, found)
+    found.catch(() => kept.delete(key))
+    if (kept.size > KEEP) kept.delete(kept.keys().next().value!)
+  }
+  return found
+}
+
+async function readImageUpdaters(ctx: Pick<Ctx, 'repoDir' | 'overlay'>, files: string[]): Promise<FoundImageUpdater[]> {
   const out: FoundImageUpdater[] = []
-  for (const rel of await yamlFiles(ctx)) {
-    const text = await readRepoFile(ctx, rel)
+  for (const rel of files) {
+    // a link that leaves the repo is refused where a task reads it, not here
+    const text = await readRepoFile(ctx, rel).catch(() => null)
     if (text === null || !MENTIONS_KIND.test(text)) continue
     let docs: ReturnType<typeof splitDocuments>
     try {
