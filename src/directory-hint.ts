@@ -1,9 +1,10 @@
 // The Directory Application the run's apps move out of. The plan names it: PERSONAL_SERVICES_APP_FILE,
 // with the apps' files in MANIFESTS_DIR. A homelab has its own (a `tools` app over k8s/tools/). Both
 // settings left at their defaults and the default file absent, the repo tells: the Directory
-// Application of this repo (in a file of its own, not an ApplicationSet's; not recursing) whose folder holds `<app>.yaml` (before the
-// move) or `<app>/` (after it: a Directory app reads no subfolder), one for all the run's apps that
-// have one. Several, or none: the settings stay as they are, and the app's refusal names them.
+// Application of this repo (in a file of its own, not an ApplicationSet's; not recursing) that
+// renders `<app>.yaml` (before the move), or, with no include list, whose folder holds `<app>/` as
+// this tool made it (after the move: a Directory app reads no subfolder), one for all the run's apps
+// that have one. Several, or none: the settings stay as they are, and the app's refusal names them.
 import type { Ctx } from './context.ts'
 import { SETTING_SPECS, type Settings } from './settings.ts'
 import { appNames } from './apps.ts'
@@ -30,7 +31,6 @@ export async function directoryHint(ctx: Pick<Ctx, 'settings' | 'repoDir'>): Pro
   const [{ listRepoFiles }, { loadRepoModel }] = await Promise.all([import('./repo-model/scan.ts'), import('./repo-model/index.ts')])
   const { files } = await listRepoFiles(ctx)
   if (files.includes(s.personalServicesFile)) return undefined
-  const fileSet = new Set(files)
   const model = await loadRepoModel(ctx)
   const found = new Map<string, { file: string; dir: string; apps: string[] }>()
   for (const name of appNames(s)) {
@@ -40,8 +40,11 @@ export async function directoryHint(ctx: Pick<Ctx, 'settings' | 'repoDir'>): Pro
       if (!source) continue
       const dir = source.path!.replace(/^\.?\/+|\/+$/g, '')
       if (!dir || dir === '.') continue
-      // the folder form only where this tool made it (a folder of the owner's own is their app, in place)
-      const has = fileSet.has(`${dir}/${name}.yaml`) || fileSet.has(`${dir}/${name}.yml`) || (files.some((f) => f.startsWith(`${dir}/${name}/`)) && (await madeByUs(ctx.repoDir, `${dir}/${name}`)))
+      // the file form: the app renders it (its include list selects it); the folder form: an app with
+      // no include list (it rendered every file of its folder, the app's too), where this tool made
+      // the folder (a folder of the owner's own is their app, in place)
+      const rendersFile = app.render.objects.some((o) => o.file === `${dir}/${name}.yaml` || o.file === `${dir}/${name}.yml`)
+      const has = rendersFile || (!source.directory?.include && files.some((f) => f.startsWith(`${dir}/${name}/`)) && (await madeByUs(ctx.repoDir, `${dir}/${name}`)))
       if (!has) continue
       const entry = found.get(app.name) ?? { file: app.where.file, dir, apps: [] }
       entry.apps.push(name)

@@ -38,9 +38,12 @@ test('homelab-today: squoosh is in the folder of the Directory app tools, so the
   }
 })
 
-test("the plan's layout keeps the plan's settings", async () => {
+test("the plan's layout keeps the plan's settings; a Directory app whose include list leaves the app's file out is not the one", async () => {
   const repo = createSampleRepo()
   try {
+    assert.equal(await hintFor(repo.dir, {}), undefined)
+    // without personal-services, vault-eso reads the same folder but selects only its own files
+    rmSync(join(repo.dir, 'argocd/applications/personal-services.yaml'))
     assert.equal(await hintFor(repo.dir, {}), undefined)
   } finally {
     rmSync(repo.root, { recursive: true, force: true })
