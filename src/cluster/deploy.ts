@@ -10,6 +10,10 @@
 //     kustomization holds the ImageUpdater resource.
 //  4. it-tools adopts the Deployment and Service (same uid before and after) ...
 //  5. ... and only then personal-services gets its new include list and auto-prune back.
+//  6. Where the repo has no vault-eso, the owner's Application that syncs the folder holding the
+//     ExternalSecrets and ImageUpdaters (a root over argocd/) comes last, once the chart serves the
+//     CRD; when it is also the parent of our Applications it is paused and restored as one.
+// The files are the repo's (deploySteps, from the repo facts), the plan's names only where they exist.
 // personal-services may notice the pushed commit (which deletes it-tools.yaml) on its own at any
 // moment, so its auto-prune is paused *before the push* (planPrePush) and restored in step 5.
 // Under a parent with automated sync the pauses must also outlast what the parent started before
