@@ -143,7 +143,8 @@ async function runsApp(ctx: Ctx, k: Kube, desired: KObj, live: KObj): Promise<bo
   if (live.spec?.syncPolicy?.automated?.prune !== true) return false
   const include = String(live.spec?.source?.directory?.include ?? '')
   const { apps } = await repoFacts(ctx)
-  for (const app of apps) {
+  // an app that stays in place is no app of personal-services
+  for (const app of apps.filter((a) => !a.inPlace)) {
     const tracked = trackedBy(await (await appKube(ctx, app)).get(app.workload))
     // a pattern include (`*.yaml`) cannot be read here; the workload's tracking label says who runs it
     if (tracked === desired.metadata.name || include.includes(`${app.name}.yaml`)) return true

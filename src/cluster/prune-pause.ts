@@ -43,7 +43,7 @@ export function prunePutBack(ctx: Ctx, k: Kube, ref: KRef): PutBack {
       if (live.spec?.syncPolicy?.automated?.prune === true) return `${label} is on (restored by the run)`
       const { apps } = await repoFacts(ctx)
       const atRisk: string[] = []
-      for (const app of apps) {
+      for (const app of apps.filter((a) => !a.inPlace)) {
         const { appKube } = await import('./app-cluster.ts')
         if (trackedBy(await (await appKube(ctx, app)).get(app.workload)) !== ref.name) continue
         if (await originStillLists(ctx, app.sourceFile ?? `${ctx.settings.manifestsDir}/${app.name}.yaml`)) continue
