@@ -3,7 +3,7 @@
 // and a field's line still comes from the text.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keptParse, openParseCache, parseKey, saveParseCache } from '../src/repo-model/parse-cache.ts'
@@ -19,7 +19,10 @@ test('a parse kept by one run is read back by the next; a changed text is not; .
   const first = parseFile(text, 'a.yaml')
   parseFile(inf, 'b.yaml')
   await saveParseCache()
-  assert.equal(readdirSync(join(state, 'parsed-yaml')).length, 1)
+  const [kept] = readdirSync(join(state, 'parsed-yaml'))
+  assert.ok(kept)
+  assert.equal(statSync(join(state, 'parsed-yaml')).mode & 0o077, 0, 'the folder is owner-only, as STATE_DIR')
+  assert.equal(statSync(join(state, 'parsed-yaml', kept)).mode & 0o077, 0, 'the file too')
   // another repo in between, then this one again: read from disk, as a new process would
   await openParseCache(other, '/other', false)
   await openParseCache(state, '/repo', false)

@@ -70,9 +70,10 @@ export async function saveParseCache(): Promise<void> {
   if (!s?.write || !s.dirty) return
   s.dirty = false
   try {
-    await mkdir(dirname(s.path), { recursive: true })
+    // owner-only, as the saved progress beside it (this may be the first thing in STATE_DIR)
+    await mkdir(dirname(s.path), { recursive: true, mode: 0o700 })
     const tmp = `${s.path}.tmp-${process.pid}`
-    await writeFile(tmp, JSON.stringify(Object.fromEntries(s.used)))
+    await writeFile(tmp, JSON.stringify(Object.fromEntries(s.used)), { mode: 0o600 })
     await rename(tmp, s.path)
     s.kept = new Map(s.used)
   } catch {

@@ -258,9 +258,9 @@ async function keepOnDisk(cache: BuildCache | undefined, key: string, built: Bui
   onDisk.add(`${cache.dir}\0${key}`)
   try {
     const file = join(cache.dir, `${key}.yaml`)
-    await mkdir(cache.dir, { recursive: true })
+    await mkdir(cache.dir, { recursive: true, mode: 0o700 })
     const tmp = `${file}.tmp-${process.pid}`
-    await writeFile(tmp, built.yaml)
+    await writeFile(tmp, built.yaml, { mode: 0o600 })
     await rename(tmp, file)
     const names = (await readdir(cache.dir)).filter((n) => n.endsWith('.yaml'))
     if (names.length > KEEP_ON_DISK) {
