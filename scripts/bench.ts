@@ -58,13 +58,17 @@ async function makeWorld(controllerDelayMs: number): Promise<World> {
   const token = ['ghp', `BENCHONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
   sandbox.actors.registry.setAuth(USER, token)
   sandbox.actors.registry.pushTag(IMAGE, SAMPLE_IMAGE_TAG, new Date(Date.now() - 3_600_000))
-  const cwd = join(root, 'cwd')
-  mkdirSync(cwd)
-  const env: NodeJS.ProcessEnv = {
+  return { root, repo, sandbox, env: worldEnv(root, sandbox, token, { GITOPS_REPO_DIR: repo.dir }) }
+}
+
+/** A run's whole environment in a world: nothing of the caller's beyond PATH and HOME. */
+function worldEnv(root: string, sandbox: Sandbox, token: string, settings: Record<string, string>): NodeJS.ProcessEnv {
+  mkdirSync(join(root, 'cwd'))
+  return {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     LANG: 'C.UTF-8',
-    GITOPS_REPO_DIR: repo.dir,
+    ...settings,
     GITHUB_USERNAME: USER,
     GITHUB_PAT: token,
     GITHUB_API_URL: 'off',
@@ -73,7 +77,6 @@ async function makeWorld(controllerDelayMs: number): Promise<World> {
     STATE_DIR: join(root, 'state'),
     SYNC_TIMEOUT_SECONDS: '60',
   }
-  return { root, repo, sandbox, env }
 }
 
 /** The largest corpus repo (sandbox/corpus/), its apps onboarded in one run, as a world of its own. */
@@ -86,22 +89,7 @@ async function makeCorpusWorld(name: string, controllerDelayMs: number): Promise
   const sandbox = await startSandbox({ repoDir: repo.dir, controllerDelayMs })
   const token = ['ghp', `BENCHONLY${Math.random().toString(36).slice(2).padEnd(27, '0')}`].join('_')
   const prep = prepareCorpusRun(sandbox, shape, USER, token)
-  mkdirSync(join(root, 'cwd'))
-  const env: NodeJS.ProcessEnv = {
-    PATH: process.env.PATH,
-    HOME: process.env.HOME,
-    LANG: 'C.UTF-8',
-    ...repo.env,
-    ...prep.env,
-    GITHUB_USERNAME: USER,
-    GITHUB_PAT: token,
-    GITHUB_API_URL: 'off',
-    KUBECONFIG: sandbox.kubeconfigPath,
-    KUBE_CONTEXT: sandbox.contextName,
-    STATE_DIR: join(root, 'state'),
-    SYNC_TIMEOUT_SECONDS: '60',
-  }
-  return { root, repo, sandbox, env }
+  return { root, repo, sandbox, env: worldEnv(root, sandbox, token, { ...repo.env, ...prep.env }) }
 }
 
 /** The largest corpus repo's converged rerun beside the sample's (target: within 2x), or why it was not measured. */
