@@ -4,6 +4,7 @@
 import type { Ctx } from './context.ts'
 import { SETTING_SPECS } from './settings.ts'
 import type { VaultStore } from './repo-model/types.ts'
+import type { ModelCtx } from './repo-model/index.ts'
 
 export interface SecretStoreChoice {
   name: string
@@ -14,7 +15,7 @@ export interface SecretStoreChoice {
 
 const chosen = new WeakMap<Ctx['settings'], Promise<SecretStoreChoice>>()
 
-export function secretStore(ctx: Pick<Ctx, 'settings' | 'repoDir' | 'overlay'>): Promise<SecretStoreChoice> {
+export function secretStore(ctx: ModelCtx): Promise<SecretStoreChoice> {
   let c = chosen.get(ctx.settings)
   if (!c) {
     c = choose(ctx)
@@ -24,10 +25,10 @@ export function secretStore(ctx: Pick<Ctx, 'settings' | 'repoDir' | 'overlay'>):
   return c
 }
 
-async function choose(ctx: Pick<Ctx, 'settings' | 'repoDir' | 'overlay'>): Promise<SecretStoreChoice> {
+async function choose(ctx: ModelCtx): Promise<SecretStoreChoice> {
   const name = ctx.settings.secretStore
   const { loadRepoModel } = await import('./repo-model/index.ts')
-  const stores = (await loadRepoModel(ctx as Ctx)).vaultStores.filter((v) => v.kind === 'ClusterSecretStore')
+  const stores = (await loadRepoModel(ctx)).vaultStores.filter((v) => v.kind === 'ClusterSecretStore')
   const named = stores.find((v) => v.name === name)
   if (named || name !== SETTING_SPECS.secretStore.default) return { name, ...(named ? { store: named } : {}), why: `SECRET_STORE=${name}${name === SETTING_SPECS.secretStore.default ? ' (the default)' : ''}` }
   if (stores.length === 1) {
