@@ -12,6 +12,7 @@ import { goRegexpCause, goRegexpProblem } from './render/go-regexp.ts'
 import { sameImage, STRATEGIES } from './render/image.ts'
 import { formatEntry, registryEntry, registryHosts } from './render/registries.ts'
 import { OLD_PULL_SECRET, PULL_SECRET } from './pull-secret.ts'
+import { oldChartKeyRepairs } from './chart-values-keys.ts'
 import type { Change } from './task.ts'
 import { globMatches } from './image-updaters.ts'
 import { appendBlockItem, deleteKey, getAt, insertKey, renameKey, setScalar, type YamlPath } from './yaml-edit.ts'
@@ -85,15 +86,16 @@ function oldPullSecretRepair(rel: string, path: YamlPath, value: unknown, namesp
 }
 
 /** The values file: the log level where the chart reads it, a registries entry per registry in use. */
-export function valuesRepairs(text: string, rel: string, opts: { logLevel: string; hosts: string[]; pullSecret: string }): Repair[] {
-  const repairs: Repair[] = []
+export function valuesRepairs(text: string, rel: string, opts: { logLevel: string; hosts: string[]; pullSecret: string; chartVersion: string }): Repair[] {
   const top = getAt(text, rel, ['logLevel'])
   const config = getAt(text, rel, ['config'])
   const level = getAt(text, rel, ['config', 'log.level'])
   if (config.value !== undefined && (config.value === null || typeof config.value !== 'object' || Array.isArray(config.value)))
     throw new SetupError(`${rel}:${config.line}: expected config to be a map of chart settings`, `make config a map (config:\\n  log.level: debug) in ${rel}, then rerun`)
+  // a 0.x chart's keys first: its config.logLevel becomes the log.level below
+  const repairs: Repair[] = oldChartKeyRepairs(text, rel, opts.chartVersion)
   const wanted = typeof top.value === 'string' && top.value ? top.value : opts.logLevel
-  if (level.value === undefined) {
+  if (level.value === undefined && getAt(text, rel, ['config', 'logLevel']).value === undefined) {
     repairs.push({
       reason: `the chart reads the log level from config."log.level"${top.value === undefined ? '' : ', not a top-level logLevel'}: log.level: ${wanted}`,
       edit: (t) => (getAt(t, rel, ['config']).value === undefined ? insertKey(t, rel, [], 'config', [`  log.level: ${wanted}`]) : insertKey(t, rel, ['config'], 'log.level', wanted)),

@@ -59,7 +59,7 @@ export const task: Task = {
       alerts,
       values === null
         ? await planFile(ctx, facts.valuesFile, renderManifest('image-updater-values.yaml', vars), null)
-        : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx) })),
+        : await planRepairs(ctx, facts.valuesFile, values, valuesRepairs(values, facts.valuesFile, { logLevel: ctx.settings.logLevel, hosts, pullSecret: pullSecretRef(ctx), chartVersion: ctx.settings.chartVersion })),
       await planChartApplication(ctx, facts, facts.chartApplicationFile, renderManifest('image-updater-application.yaml', vars, { imageUpdaters: facts.updaterHome?.viaChart === true }), [...facts.apps.map((a) => a.applicationFile), facts.chartApplicationFile], alertRulesOn(ctx) ? `$values/${alertValuesFile(ctx)}` : undefined),
     ])
   },

@@ -113,6 +113,32 @@ for (const [name, rel, mistake, reason] of alone)
     if (!['top-level logLevel', 'no registries entry for an image in use', 'tag-match-expr annotation', 'ImageUpdater without SkipDryRunOnMissingResource'].includes(name)) assert.deepEqual(parse(read(repo, rel)), parse(good))
   }))
 
+test("a values file from the 0.x chart: its config keys renamed to the ones charts 1.0-1.2 read, values and comments kept, the Argo CD API block removed", withRepo({}, async (repo, ctx) => {
+  await planAll(ctx)
+  const good = read(repo, VALUES)
+  const old = good
+    .replace(/^  log\.level: .*\n/m, '  logLevel: debug  # 排查用\n  gitCommitUser: homelab-bot\n  gitCommitTemplate: |\n    build: {{ .AppName }}\n  disableKubeEvents: true\n  applicationsAPIKind: kubernetes\n  argocd:\n    grpcWeb: true\n    serverAddress: ""\n')
+  assert.notEqual(old, good)
+  writeFileSync(join(repo.dir, VALUES), old)
+  const changes = await planAll(ctx)
+  assert.deepEqual(changes.map((c) => c.summary.split(':')[0]), [`repair ${VALUES}`])
+  for (const reason of [/config\.logLevel is the 0\.x chart's name for config\."log\.level", the key chart 1\.2\.4 reads: renamed, value kept/, /config\.gitCommitUser [^;]*config\."git\.user"/, /config\.gitCommitTemplate [^;]*config\."git\.commit-message-template"/, /config\.disableKubeEvents [^;]*config\."kube\.events"/, /config\.argocd is read by the 0\.x chart only/, /config\.applicationsAPIKind is read by the 0\.x chart only/])
+    assert.match(changes[0]!.summary, reason)
+  assert.doesNotMatch(changes[0]!.summary, /log\.level: info/, 'no second log level beside the renamed one')
+  assert.deepEqual(changed(old, read(repo, VALUES)), {
+    removed: ['  logLevel: debug  # 排查用', '  gitCommitUser: homelab-bot', '  gitCommitTemplate: |', '  disableKubeEvents: true', '  applicationsAPIKind: kubernetes', '  argocd:', '    grpcWeb: true', '    serverAddress: ""'],
+    added: ['  log.level: debug  # 排查用', '  git.user: homelab-bot', '  git.commit-message-template: |', '  kube.events: true'],
+  })
+  assert.deepEqual(parse(read(repo, VALUES)).config, { ...parse(good).config, 'log.level': 'debug', 'git.user': 'homelab-bot', 'git.commit-message-template': 'build: {{ .AppName }}\n', 'kube.events': true })
+  assert.equal((await planAll(ctx)).length, 0, 'converged')
+  // both keys set: the 1.x one wins, the dead 0.x one goes
+  writeFileSync(join(repo.dir, VALUES), read(repo, VALUES).replace('  git.user: homelab-bot\n', '  git.user: homelab-bot\n  gitCommitUser: someone-else\n'))
+  const again = await planAll(ctx)
+  assert.match(again[0]!.summary, /config\.gitCommitUser is the 0\.x chart's key, dead beside config\."git\.user" that chart 1\.2\.4 reads: removed/)
+  assert.equal(parse(read(repo, VALUES)).config['git.user'], 'homelab-bot')
+  assert.equal(parse(read(repo, VALUES)).config.gitCommitUser, undefined)
+}))
+
 test('what cannot be repaired safely stops with cause and fix', withRepo({}, async (repo, ctx) => {
   await planAll(ctx)
   writeFileSync(join(repo.dir, KUST), read(repo, KUST).replace('kind: Kustomization\n', 'kind: Kustomization\nnamespace: elsewhere\n'))
