@@ -11,6 +11,7 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { planPublish } from '../publish.ts'
+import { runReads } from '../run-reads.ts'
 
 export interface LifecycleOptions {
   retire: boolean
@@ -90,7 +91,10 @@ export async function runPhases(ctx: Ctx, title: string, phases: Phase[], opts: 
         continue
       }
       out(`→ ${c.summary}`)
-      await c.apply()
+      // as the runner's task loop does: the run's kept reads (git status, cluster objects) are
+      // dropped around the change, so the next phase plans from what it wrote (the commit sees the
+      // files, the cluster steps the push)
+      await runReads(ctx).fresh(() => c.apply())
     }
   }
   if (ctx.dryRun) {
