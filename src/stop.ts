@@ -37,6 +37,11 @@ export class StopControl {
 
   constructor(private readonly exit: (code: number) => void = (code) => process.exit(code)) {}
 
+  /** A stop was asked for: work that has not begun yet should not begin (the stop ends the process). */
+  get requested(): boolean {
+    return this.stopping
+  }
+
   /** Takes over SIGINT and SIGTERM for the rest of the process (listr2's own handler is off). */
   listen(): void {
     for (const signal of ['SIGINT', 'SIGTERM'] as const) {

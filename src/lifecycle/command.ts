@@ -11,6 +11,8 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { planPublish } from '../publish.ts'
+import { readRepoFile } from '../files.ts'
+import { repoStatus } from '../git.ts'
 import { runReads } from '../run-reads.ts'
 
 export interface LifecycleOptions {
@@ -27,9 +29,20 @@ export interface LifecycleOptions {
 
 export type Phase = (ctx: Ctx) => Promise<Change[]>
 
-/** The commit and push of what the earlier phases wrote (or, in a dry run, would write). */
+/**
+ * The commit and push of what the earlier phases wrote (or, in a dry run, would write), with what a
+ * stopped run of this tool wrote and did not commit (Ctrl-C amid the file changes): the state knows
+ * each such file by its content, and the command run again plans only what is left, so without them
+ * the commit would hold half of the change.
+ */
 export function publishPhase(message: string): Phase {
-  return async (ctx) => planPublish(ctx, [...ctx.touchedPaths], message)
+  return async (ctx) => planPublish(ctx, [...new Set([...ctx.touchedPaths, ...(await uncommittedWrites(ctx))])], message)
+}
+
+async function uncommittedWrites(ctx: Ctx): Promise<string[]> {
+  const ours: string[] = []
+  for (const f of (await repoStatus(ctx.repoDir)).changed) if (ctx.state.wrote(f.path, await readRepoFile(ctx, f.path))) ours.push(f.path)
+  return ours
 }
 
 const KUSTOMIZATION = /(^|\/)(kustomization\.ya?ml|Kustomization)$/
@@ -90,6 +103,8 @@ export async function runPhases(ctx: Ctx, title: string, phases: Phase[], opts: 
         if (c.diff && !opts.summaryOnly) out(c.diff.replace(/\n$/, '').split('\n').map((l) => `    ${l}`).join('\n'))
         continue
       }
+      // Ctrl-C: no change begins after it (the one under way ends whole); the stop handler exits
+      if (ctx.stop?.requested) await new Promise(() => {})
       out(`→ ${c.summary}`)
       // as the runner's task loop does: the run's kept reads (git status, cluster objects) are
       // dropped around the change, so the next phase plans from what it wrote (the commit sees the
