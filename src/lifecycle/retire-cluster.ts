@@ -10,7 +10,7 @@ import { ensureLogin, isLoggedIn, kvDestroy, kvGet } from '../cluster/vault.ts'
 import { readRepoFile } from '../files.ts'
 import { parseYaml } from '../yaml-parse.ts'
 import { appRef, deleteWithResources, syncAndWait, workloadChanges, workloadsOf, type WorkloadState } from './cluster-steps.ts'
-import { ARGO_HELM, CHART_NAME, includesOf, type Footprint } from './footprint.ts'
+import { ARGO_HELM, CHART_NAME, globMatch, includesOf, secretRefs, type Footprint } from './footprint.ts'
 import { remainingReaders, repoLeftovers, type RetireOptions } from './retire.ts'
 
 const IU_CRD = 'imageupdaters.argocd-image-updater.argoproj.io'
@@ -26,17 +26,44 @@ async function liveImageUpdaters(k: Kube, ns: string): Promise<KObj[]> {
 const isChartApp = (a: KObj) => [a.spec?.source, ...(a.spec?.sources ?? [])].some((s) => s?.chart === CHART_NAME)
 const iuLabel = (o: KObj) => `ImageUpdater ${o.metadata.namespace}/${o.metadata.name}${o.metadata.deletionTimestamp ? ' (Terminating)' : ''}`
 
+const selects = (iu: KObj, app: string) => (iu.spec?.applicationRefs ?? []).some((r: { namePattern?: unknown }) => typeof r.namePattern === 'string' && globMatch(r.namePattern, app))
+const esKey = (r: { namespace?: string; name: string }) => `${r.namespace}/${r.name}`
+
+/**
+ * What the cluster still holds of the updater, found by what it is: the apps the live ImageUpdaters
+ * select, the Secrets they and the controller's ConfigMap read, and the ExternalSecrets that make
+ * those Secrets. A retirement stopped after its push (Ctrl-C, a lost connection) leaves the repo
+ * retired and the cluster not: the repo no longer names these, and the same command must still
+ * finish them in the order that loses nothing.
+ */
+async function leftInCluster(k: Kube, ns: string, ius: KObj[]): Promise<{ apps: string[]; secretsRead: Set<string>; externalSecrets: { apiVersion: string; kind: string; namespace: string; name: string }[] }> {
+  const live = (await k.list('argoproj.io/v1alpha1', 'Application', ns)).filter((a) => !isChartApp(a))
+  const apps = live.filter((a) => ius.some((iu) => selects(iu, a.metadata.name))).map((a) => a.metadata.name)
+  const secretsRead = new Set(ius.flatMap((iu) => secretRefs(JSON.stringify(iu.spec ?? {}))))
+  const config = await k.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP }).catch(() => undefined)
+  for (const r of secretRefs(JSON.stringify(config?.data ?? {}))) secretsRead.add(r)
+  const externalSecrets: { apiVersion: string; kind: string; namespace: string; name: string }[] = []
+  for (const sns of new Set([...secretsRead].map((s) => s.split('/')[0]!))) {
+    const list = await k.list('external-secrets.io/v1', 'ExternalSecret', sns).catch(() => [] as KObj[])
+    for (const es of list)
+      if (secretsRead.has(`${sns}/${es.spec?.target?.name ?? es.metadata.name}`)) externalSecrets.push({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: sns, name: es.metadata.name })
+  }
+  return { apps, secretsRead, externalSecrets }
+}
+
 export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOptions, rev: string | undefined): Promise<Change[]> {
   const k = await kube(ctx)
   const ns = ctx.settings.argocdNamespace
   const changes: Change[] = []
   const short = rev ? rev.slice(0, 7) : 'the pushed commit'
-  const appNames = fp.apps.map((a) => a.name)
+  const ius = await liveImageUpdaters(k, ns)
+  const left = await leftInCluster(k, ns, ius)
+  const appNames = [...new Set([...fp.apps.map((a) => a.name), ...left.apps])]
+  const secretsRead = new Set([...fp.secretsRead, ...left.secretsRead])
   const before = new Map<string, WorkloadState[]>()
   for (const name of appNames) before.set(name, await workloadsOf(k, await k.get(appRef(ctx, name))))
 
   // 1. the apps first: Argo CD prunes their ImageUpdaters while the controller still runs
-  const ius = await liveImageUpdaters(k, ns)
   for (const name of appNames) {
     if (!(await k.get(appRef(ctx, name)))) continue
     const mine = ius.filter((iu) => iu.metadata.labels?.['app.kubernetes.io/instance'] === name || fp.imageUpdaters.some((d) => d.name === iu.metadata.name))
@@ -93,7 +120,8 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
   }
 
   // 3. the ExternalSecrets: pruned by the Applications that synced them, else deleted
-  const esRefs = fp.externalSecrets.map((d) => ({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: d.namespace ?? ns, name: d.name }))
+  const fromRepo = fp.externalSecrets.map((d) => ({ apiVersion: 'external-secrets.io/v1', kind: 'ExternalSecret', namespace: d.namespace ?? ns, name: d.name }))
+  const esRefs = [...fromRepo, ...left.externalSecrets.filter((r) => !fromRepo.some((f) => esKey(f) === esKey(r)))]
   const liveEs = (await Promise.all(esRefs.map(async (r) => ((await k.get(r).catch(() => undefined)) ? r : undefined)))).filter((r) => r !== undefined)
   if (liveEs.length) {
     const syncers = [...new Set(fp.externalSecrets.flatMap((d) => includesOf(fp.docs, d.file).map((a) => a.name)))]
@@ -142,7 +170,7 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
       })
   }
 
-  if (!changes.length && !fp.apps.length) return []
+  if (!changes.length && !appNames.length) return []
   // 6. verified: nothing of the updater left, every app as it was
   changes.push({
     summary: 'verify: nothing of Image Updater left in the cluster or in the repo outside docs/; every app Synced and Healthy, running what it ran',
@@ -154,7 +182,7 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
       if (await k.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: CONTROLLER_CONFIGMAP })) problems.push(`ConfigMap ${ns}/${CONTROLLER_CONFIGMAP} is still there`)
       for (const a of (await k.list('argoproj.io/v1alpha1', 'Application', ns)).filter(isChartApp)) problems.push(`Application ${ns}/${a.metadata.name} (the ${CHART_NAME} chart) is still there`)
       for (const r of esRefs) if (await k.get(r).catch(() => undefined)) problems.push(`ExternalSecret ${r.namespace}/${r.name} is still there`)
-      for (const s of fp.secretsRead) {
+      for (const s of secretsRead) {
         const [sns, sname] = s.split('/')
         if (await k.get({ apiVersion: 'v1', kind: 'Secret', namespace: sns, name: sname })) problems.push(`Secret ${s} is still there`)
       }

@@ -17,9 +17,9 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { readRepoFile, unifiedDiff, planFile } from '../files.ts'
-import { gitRun, networkLimits } from '../git.ts'
+import { gitRun, networkLimits, repoStatus } from '../git.ts'
 import { incoming, isWriteBackFile, rebaseOntoWriteBack, refuseForeign } from '../write-back-rebase.ts'
-import { formatBraceList, parseBraceList, setScalar } from '../yaml-edit.ts'
+import { formatBraceList, getAt, parseBraceList, setScalar, splitDocuments } from '../yaml-edit.ts'
 import { parseYaml } from '../yaml-parse.ts'
 import { ARGO_HELM, CHART_NAME, IU_KIND, findFootprint, includesOf, type FoundDoc, type Footprint } from './footprint.ts'
 import { parseImageOverride, pinImage, removeDocument, removeListItem } from './yaml-lists.ts'
@@ -56,17 +56,17 @@ class RepoEdits {
     this.reasons.set(file, [...(this.reasons.get(file) ?? []), reason])
   }
 
-  /** Removes the documents `docs` (all of one file): the file goes when nothing else is in it. */
+  /** Removes the documents `docs` (all of one file, found by kind and name: one removed already stays removed): the file goes when nothing else is in it. */
   async removeDocs(file: string, docs: FoundDoc[], reason: string): Promise<void> {
     await this.edit(file, reason, (text) => {
       let out: string | null = text
-      for (const d of [...docs].sort((a, b) => b.index - a.index)) out = out === null ? null : removeDocument(out, file, d.index)
+      for (const d of docs) {
+        if (out === null) break
+        const index = splitDocuments(out, file).findIndex((x) => x.kind === d.kind && x.name === d.name)
+        if (index >= 0) out = removeDocument(out, file, index)
+      }
       return out
     })
-  }
-
-  deleted(file: string): boolean {
-    return this.texts.get(file) === null && this.original.get(file) !== null
   }
 
   async changes(): Promise<Change[]> {
@@ -142,7 +142,8 @@ export async function planRetireRepo(ctx: Ctx, fp: Footprint): Promise<Change[]>
   for (const [file, docs] of groupByFile(fp.imageUpdaters)) {
     await edits.removeDocs(file, docs, `ImageUpdater ${docs.map((d) => d.name).join(', ')}`)
     const kustomization = await kustomizationIn(ctx, edits, posix.dirname(file))
-    if (kustomization && edits.deleted(file)) {
+    // gone now, or by a run stopped before it could write the kustomization: the entry goes either way
+    if (kustomization && (await edits.read(file)) === null) {
       const base = posix.basename(file)
       await edits.edit(kustomization, `resources no longer lists ${base}`, (t) => removeListItem(removeListItem(t, kustomization, ['resources'], base), kustomization, ['resources'], `./${base}`))
       // the note task 3 wrote about the ImageUpdater's namespace has nothing left to explain
@@ -155,14 +156,16 @@ export async function planRetireRepo(ctx: Ctx, fp: Footprint): Promise<Change[]>
   // 4. the ExternalSecrets of the updater's Secrets, and the include entries of their files
   for (const [file, docs] of groupByFile(fp.externalSecrets)) {
     await edits.removeDocs(file, docs, `ExternalSecret ${docs.map((d) => d.name).join(', ')} (Secrets only Image Updater reads)`)
-    if (!edits.deleted(file)) continue
+    if ((await edits.read(file)) !== null) continue
     for (const app of includesOf(fp.docs, file)) {
       if (app.docsInFile !== 1 || !app.obj.spec?.source) continue
       const base = posix.basename(file)
+      const path = ['spec', 'source', 'directory', 'include']
       await edits.edit(app.file, `its include no longer lists ${base}`, (t) => {
-        const items = parseBraceList(String(app.obj.spec.source.directory.include))
+        // the include as the file has it now (an earlier file of this loop may have left it already)
+        const items = parseBraceList(String(getAt(t, app.file, path).value ?? ''))
         if (!items?.includes(base)) return t
-        return setScalar(t, app.file, ['spec', 'source', 'directory', 'include'], formatBraceList(items.filter((i) => i !== base)))
+        return setScalar(t, app.file, path, formatBraceList(items.filter((i) => i !== base)))
       })
     }
   }
@@ -198,10 +201,22 @@ export interface RetireFacts {
   footprint: Footprint
 }
 
-/** The footprint after the write-back commits came in (a dry run reads them from origin). */
+/**
+ * The footprint after the write-back commits came in (a dry run reads them from origin), read from
+ * the committed files wherever the checkout changed them: a retirement stopped amid its file changes
+ * (Ctrl-C) has deleted, say, the ImageUpdater and the values that named the ExternalSecrets, and the
+ * rest of it must still be found. Each file is written whole or not at all, so the edits themselves
+ * are planned against the checkout as it is (what is done already is not done again).
+ */
 export async function retireFacts(ctx: Ctx): Promise<RetireFacts> {
   await latestWriteBack(ctx)
-  return { footprint: await findFootprint(ctx) }
+  const committed = new Map(ctx.overlay ?? [])
+  for (const f of (await repoStatus(ctx.repoDir)).changed) {
+    if (committed.has(f.path) || !/\.ya?ml$/.test(f.path)) continue
+    const shown = await gitRun(ctx.repoDir, ['show', `HEAD:${f.path}`]).catch(() => undefined)
+    committed.set(f.path, shown ? shown.stdout : null)
+  }
+  return { footprint: await findFootprint({ ...ctx, overlay: committed }) }
 }
 
 /** ExternalSecrets of the repo that stay and read the Vault path (the token then stays too). */
