@@ -21,8 +21,8 @@ import { gitRun, networkLimits, repoStatus } from '../git.ts'
 import { incoming, isWriteBackFile, rebaseOntoWriteBack, refuseForeign } from '../write-back-rebase.ts'
 import { formatBraceList, getAt, parseBraceList, setScalar, splitDocuments } from '../yaml-edit.ts'
 import { parseYaml } from '../yaml-parse.ts'
-import { ARGO_HELM, CHART_NAME, IU_KIND, findFootprint, includesOf, type FoundDoc, type Footprint } from './footprint.ts'
-import { parseImageOverride, pinImage, removeDocument, removeListItem } from './yaml-lists.ts'
+import { ARGO_HELM, CHART_NAME, IU_KIND, findFootprint, includesOf, type FoundDoc, type Footprint, type UpdatedApp } from './footprint.ts'
+import { parseImageOverride, pinHelmParameters, pinImage, removeDocument, removeListItem } from './yaml-lists.ts'
 import { esKeys, sameVaultKey } from './rotation.ts'
 
 export interface RetireOptions {
@@ -118,6 +118,28 @@ async function latestWriteBack(ctx: Ctx): Promise<void> {
   }
 }
 
+/**
+ * A Helm app's last written parameters (`.argocd-source-<app>.yaml` `helm.parameters`), set in the
+ * source of its Application that renders the app's path, then the write-back file goes.
+ */
+async function pinInApplication(edits: RepoEdits, app: UpdatedApp, raw: unknown[]): Promise<void> {
+  const file = app.application.file
+  const params = raw
+    .map((p: any) => ({ name: String(p?.name ?? ''), value: String(p?.value ?? ''), forceString: p?.forcestring === true || p?.forceString === true }))
+    .filter((p) => p.name)
+  if (app.application.docsInFile !== 1)
+    throw new SetupError(
+      `${app.writeBackFile} holds the Helm parameters Image Updater last wrote (${params.map((p) => `${p.name}=${p.value}`).join(', ')}), but ${file} holds other documents beside Application ${app.name}`,
+      `set them under spec.source.helm.parameters of Application ${app.name} in ${file} by hand, then rerun`,
+    )
+  const sources = app.application.obj.spec?.sources
+  const index = Array.isArray(sources) ? sources.findIndex((s: any) => s?.path && String(s.path).replace(/^\.?\/+/, '').replace(/\/+$/, '') === app.path) : -1
+  const sourcePath = Array.isArray(sources) ? ['spec', 'sources', index] : ['spec', 'source']
+  if (Array.isArray(sources) && index < 0) throw new SetupError(`Application ${app.name} in ${file} has no source for ${app.path}`, `set the Helm parameters of ${app.writeBackFile} in its Application by hand, then rerun`)
+  await edits.edit(file, `set ${params.map((p) => `${p.name}=${p.value}`).join(', ')}: the Helm parameters Image Updater last wrote`, (t) => pinHelmParameters(t, file, sourcePath, params))
+  await edits.edit(app.writeBackFile!, `Image Updater's write-back file; its parameters are set in ${file}`, () => null)
+}
+
 /** The repo half: every file change of the retirement. */
 export async function planRetireRepo(ctx: Ctx, fp: Footprint): Promise<Change[]> {
   const edits = new RepoEdits(ctx)
@@ -127,10 +149,17 @@ export async function planRetireRepo(ctx: Ctx, fp: Footprint): Promise<Change[]>
     if (!app.path || !app.writeBackFile) continue
     const written = await edits.read(app.writeBackFile)
     if (written === null) continue
+    const override = (parseYaml(written)[0]?.toJS() as any) ?? {}
+    // a Helm app: the parameters Image Updater wrote go into the Application's own source
+    const helmParams: unknown[] = override.helm?.parameters ?? []
+    if (helmParams.length) {
+      await pinInApplication(edits, app, helmParams)
+      continue
+    }
     const kustomization = await kustomizationIn(ctx, edits, app.path)
     if (!kustomization)
       throw new SetupError(`${app.writeBackFile} holds the tag Image Updater last wrote, but ${app.path} has no kustomization to pin it in`, `pin the image in ${app.path} by hand (or add a kustomization.yaml), then rerun`)
-    const images: unknown[] = (parseYaml(written)[0]?.toJS() as any)?.kustomize?.images ?? []
+    const images: unknown[] = override.kustomize?.images ?? []
     for (const entry of images) {
       const o = parseImageOverride(String(entry))
       if (!o) continue

@@ -89,3 +89,44 @@ export function pinImage(text: string, file: string, o: ImageOverride): string {
 }
 
 const quoteIfNeeded = (v: string) => (/^[\w.\-/]+$/.test(v) && !/^\d+(\.\d+)?$/.test(v) ? v : JSON.stringify(v))
+
+/** A Helm parameter as Image Updater writes it in `.argocd-source-<app>.yaml` (and as an Application's source lists it). */
+export interface HelmParameter {
+  name: string
+  value: string
+  forceString?: boolean
+}
+
+/**
+ * The Application with `params` set in its source at `sourcePath` (`helm.parameters`: the entry of
+ * that name updated in place, else a new entry, else a new list): Argo CD merges the write-back
+ * file's parameters over the source's by name, so the source then renders what it rendered with it.
+ */
+export function pinHelmParameters(text: string, file: string, sourcePath: (string | number)[], params: HelmParameter[]): string {
+  let out = text
+  for (const p of params) {
+    const entry = [`- name: ${quoteIfNeeded(p.name)}`, `  value: ${JSON.stringify(p.value)}`, ...(p.forceString ? ['  forceString: true'] : [])]
+    const doc = singleDocument(out, file)
+    const helm = doc.getIn([...sourcePath, 'helm'], true) as Node | undefined
+    const list = doc.getIn([...sourcePath, 'helm', 'parameters'], true) as Node | undefined
+    if (!helm) {
+      out = insertKey(out, file, sourcePath, 'helm', ['  parameters:', ...entry.map((l) => `    ${l}`)])
+      continue
+    }
+    if (!isMap(helm)) throw new SetupError(`${file}: ${[...sourcePath, 'helm'].join('.')} is not a map`, `fix it in ${file}, then rerun`)
+    if (!list) {
+      out = insertKey(out, file, [...sourcePath, 'helm'], 'parameters', entry.map((l) => `  ${l}`))
+      continue
+    }
+    if (!isSeq(list)) throw new SetupError(`${file}: ${[...sourcePath, 'helm', 'parameters'].join('.')} is not a list`, `fix it in ${file}, then rerun`)
+    const index = list.items.findIndex((i) => isMap(i) && String((i as any).get('name')) === p.name)
+    if (index < 0) {
+      out = appendBlockItem(out, file, [...sourcePath, 'helm', 'parameters'], entry)
+      continue
+    }
+    const at = [...sourcePath, 'helm', 'parameters', index]
+    out = setScalar(out, file, [...at, 'value'], p.value)
+    if (p.forceString && (singleDocument(out, file).getIn([...at, 'forceString']) as unknown) === undefined) out = insertKey(out, file, at, 'forceString', 'true')
+  }
+  return out
+}
