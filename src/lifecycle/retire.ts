@@ -1,6 +1,7 @@
 // `--retire`: undoes the setup in an order that loses nothing.
 //  1. repo, one commit: the tag Image Updater last wrote (`.argocd-source-<app>.yaml`) is pinned in
-//     the app's own kustomization (`images:`), then the write-back file, the ImageUpdaters (and
+//     the app's own kustomization (`images:`; a Helm app's parameters in its Application's source),
+//     then the write-back file, the ImageUpdaters (and
 //     their kustomization entries), the chart's Application and values, the ExternalSecrets that
 //     make the updater's Secrets (and their entries in Directory includes), and the argo-helm repo
 //     in the AppProject when nothing else uses it, go. The apps keep their Applications and folders.
