@@ -60,6 +60,12 @@ export interface SavedState {
    * setup commit must not sweep them in.
    */
   written: Record<string, string[]>
+  /**
+   * Repo paths a lifecycle command (`--pause`, `--resume`, `--retire`) wrote and has not committed
+   * yet: one stopped part-way (Ctrl-C) leaves them, and the next lifecycle commit takes them along
+   * while their content is still this tool's (a stopped setup's writes stay for the setup's commit).
+   */
+  lifecycleWrites?: string[]
   /** the cluster this repo's setup ran against (see ClusterIdentity) */
   cluster?: ClusterIdentity
   /**
@@ -303,7 +309,24 @@ export class StateStore {
   /** After a commit holds them, the paths are clean and their write records can go. */
   async forgetWrites(paths: string[]): Promise<void> {
     for (const p of paths) delete this.state.written[p]
+    if (this.state.lifecycleWrites) {
+      this.state.lifecycleWrites = this.state.lifecycleWrites.filter((p) => !paths.includes(p))
+      if (!this.state.lifecycleWrites.length) delete this.state.lifecycleWrites
+    }
     await this.save()
+  }
+
+  /** Before a lifecycle command writes these paths: see SavedState.lifecycleWrites. */
+  async recordLifecycleWrites(paths: string[]): Promise<void> {
+    const now = new Set(this.state.lifecycleWrites ?? [])
+    if (paths.every((p) => now.has(p))) return
+    for (const p of paths) now.add(p)
+    this.state.lifecycleWrites = [...now].sort()
+    await this.save()
+  }
+
+  get lifecycleWrites(): string[] {
+    return this.state.lifecycleWrites ?? []
   }
 }
 

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process'
 import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
-import { planPublish } from '../publish.ts'
+import { planPublish, realManagedPaths } from '../publish.ts'
 import { readRepoFile } from '../files.ts'
 import { repoStatus } from '../git.ts'
 import { runReads } from '../run-reads.ts'
@@ -31,8 +31,8 @@ export type Phase = (ctx: Ctx) => Promise<Change[]>
 
 /**
  * The commit and push of what the earlier phases wrote (or, in a dry run, would write), with what a
- * stopped run of this tool wrote and did not commit (Ctrl-C amid the file changes): the state knows
- * each such file by its content, and the command run again plans only what is left, so without them
+ * lifecycle command stopped part-way (Ctrl-C amid the file changes) wrote and did not commit, while
+ * its content is still this tool's: the command run again plans only what is left, so without them
  * the commit would hold half of the change.
  */
 export function publishPhase(message: string): Phase {
@@ -40,8 +40,11 @@ export function publishPhase(message: string): Phase {
 }
 
 async function uncommittedWrites(ctx: Ctx): Promise<string[]> {
+  const left = ctx.state.lifecycleWrites
+  if (!left.length) return []
+  const dirty = new Set((await repoStatus(ctx.repoDir, left)).changed.map((f) => f.path))
   const ours: string[] = []
-  for (const f of (await repoStatus(ctx.repoDir)).changed) if (ctx.state.wrote(f.path, await readRepoFile(ctx, f.path))) ours.push(f.path)
+  for (const p of left) if (dirty.has(p) && ctx.state.wrote(p, await readRepoFile(ctx, p))) ours.push(p)
   return ours
 }
 
@@ -106,6 +109,7 @@ export async function runPhases(ctx: Ctx, title: string, phases: Phase[], opts: 
       // Ctrl-C: no change begins after it (the one under way ends whole); the stop handler exits
       if (ctx.stop?.requested) await new Promise(() => {})
       out(`→ ${c.summary}`)
+      if (c.preview) await ctx.state.recordLifecycleWrites(realManagedPaths(ctx, c.paths ?? []))
       // as the runner's task loop does: the run's kept reads (git status, cluster objects) are
       // dropped around the change, so the next phase plans from what it wrote (the commit sees the
       // files, the cluster steps the push)
