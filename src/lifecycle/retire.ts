@@ -1,10 +1,10 @@
 // `--retire`: undoes the setup in an order that loses nothing.
 //  1. repo, one commit: the tag Image Updater last wrote (`.argocd-source-<app>.yaml`) is pinned in
 //     the app's own kustomization (`images:`; a Helm app's parameters in its Application's source),
-//     then the write-back file, the ImageUpdaters (and
-//     their kustomization entries), the chart's Application and values, the ExternalSecrets that
-//     make the updater's Secrets (and their entries in Directory includes), and the argo-helm repo
-//     in the AppProject when nothing else uses it, go. The apps keep their Applications and folders.
+//     then the write-back file, the ImageUpdaters (and their kustomization entries), the chart's
+//     Application and values, the ExternalSecrets that make the updater's Secrets (and their
+//     entries in Directory includes), and the argo-helm repo in the AppProject when nothing else
+//     uses it, go. The apps keep their Applications and folders.
 //  2. cluster, after the push: each app's Application syncs first, so Argo CD prunes its ImageUpdater
 //     while the controller still runs to remove the ImageUpdater's finalizer (the other order leaves
 //     them, and the CRD, stuck Terminating); then the chart's Application is deleted with its
