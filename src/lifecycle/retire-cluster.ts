@@ -4,6 +4,7 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { kube, type KObj, type Kube } from '../cluster/kube.ts'
+import { contextFor, noContextText } from '../cluster/cluster-context.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API } from '../cluster/our-resources.ts'
 import { CONTROLLER_CONFIGMAP } from '../cluster/verify.ts'
 import { ensureLogin, isLoggedIn, kvDestroy, kvGet } from '../cluster/vault.ts'
@@ -26,6 +27,31 @@ async function liveImageUpdaters(k: Kube, ns: string): Promise<KObj[]> {
 const isChartApp = (a: KObj) => [a.spec?.source, ...(a.spec?.sources ?? [])].some((s) => s?.chart === CHART_NAME)
 const iuLabel = (o: KObj) => `ImageUpdater ${o.metadata.namespace}/${o.metadata.name}${o.metadata.deletionTimestamp ? ' (Terminating)' : ''}`
 
+/** The Application that syncs an object, by Argo CD's tracking label or annotation (undefined: none, applied by hand). */
+const trackedBy = (o: KObj): string | undefined => o.metadata.labels?.['app.kubernetes.io/instance'] ?? (String(o.metadata.annotations?.['argocd.argoproj.io/tracking-id'] ?? '').split(':')[0] || undefined)
+const refOf = (o: KObj) => ({ apiVersion: o.apiVersion, kind: o.kind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name })
+const objLabel = (o: KObj) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`
+/** The kinds the argocd-image-updater chart makes, the CRD last. */
+const CHART_KINDS: [string, string, boolean][] = [
+  ['apps/v1', 'Deployment', true],
+  ['v1', 'Service', true],
+  ['v1', 'ConfigMap', true],
+  ['v1', 'Secret', true],
+  ['v1', 'ServiceAccount', true],
+  ['rbac.authorization.k8s.io/v1', 'Role', true],
+  ['rbac.authorization.k8s.io/v1', 'RoleBinding', true],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRole', false],
+  ['rbac.authorization.k8s.io/v1', 'ClusterRoleBinding', false],
+  ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', false],
+]
+
+/** The objects of the chart's kinds that Argo CD's tracking label says Application `app` made. */
+async function trackedObjects(k: Kube, ns: string, app: string): Promise<KObj[]> {
+  const out: KObj[] = []
+  for (const [apiVersion, kind, namespaced] of CHART_KINDS)
+    for (const o of await k.list(apiVersion, kind, namespaced ? ns : undefined, `app.kubernetes.io/instance=${app}`).catch(() => [] as KObj[])) out.push({ ...o, apiVersion, kind })
+  return out
+}
 const selects = (iu: KObj, app: string) => (iu.spec?.applicationRefs ?? []).some((r: { namePattern?: unknown }) => typeof r.namePattern === 'string' && globMatch(r.namePattern, app))
 const esKey = (r: { namespace?: string; name: string }) => `${r.namespace}/${r.name}`
 
@@ -51,6 +77,24 @@ async function leftInCluster(k: Kube, ns: string, ius: KObj[]): Promise<{ apps: 
   return { apps, secretsRead, externalSecrets }
 }
 
+/**
+ * The kube client of the cluster `app` deploys to: its workloads are read there (Image Updater and
+ * the Applications live on Argo CD's cluster, an app may run on another). Undefined, with why, when
+ * no kube context reaches that cluster: the retirement itself needs only Argo CD's cluster, so the
+ * check of that app's workloads is skipped and said so, rather than done on the wrong cluster.
+ */
+async function workloadCluster(ctx: Ctx, main: Kube, app: KObj | undefined): Promise<{ k?: Kube; skipped?: string }> {
+  if (!app) return { k: main }
+  const { loadRepoModel } = await import('../repo-model/index.ts')
+  const { resolveDestination } = await import('../repo-model/clusters.ts')
+  const cluster = resolveDestination(app.spec?.destination, (await loadRepoModel(ctx)).clusters).cluster
+  if (!cluster || cluster.inCluster) return { k: main }
+  const match = contextFor(main, cluster)
+  if (match.context === main.contextName) return { k: main }
+  if (!match.context) return { skipped: `its workloads on cluster ${cluster.name} not read (${noContextText(main, cluster, match)})` }
+  return { k: await kube(ctx, { context: match.context, setting: `the kube context of ${cluster.name}` }) }
+}
+
 export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOptions, rev: string | undefined): Promise<Change[]> {
   const k = await kube(ctx)
   const ns = ctx.settings.argocdNamespace
@@ -61,13 +105,35 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
   const appNames = [...new Set([...fp.apps.map((a) => a.name), ...left.apps])]
   const secretsRead = new Set([...fp.secretsRead, ...left.secretsRead])
   const before = new Map<string, WorkloadState[]>()
-  for (const name of appNames) before.set(name, await workloadsOf(k, await k.get(appRef(ctx, name))))
-
-  // 1. the apps first: Argo CD prunes their ImageUpdaters while the controller still runs
+  const workloadReaders = new Map<string, Kube>()
+  const unread = new Map<string, string>()
   for (const name of appNames) {
-    if (!(await k.get(appRef(ctx, name)))) continue
-    const mine = ius.filter((iu) => iu.metadata.labels?.['app.kubernetes.io/instance'] === name || fp.imageUpdaters.some((d) => d.name === iu.metadata.name))
-    const keeps = (before.get(name) ?? []).map((w) => `${w.label} keeps ${w.images.join(', ')}`).join('; ')
+    const app = await k.get(appRef(ctx, name))
+    const where = await workloadCluster(ctx, k, app)
+    if (where.k) workloadReaders.set(name, where.k)
+    else unread.set(name, where.skipped!)
+    before.set(name, where.k ? await workloadsOf(where.k, app) : [])
+  }
+  /** the app's workloads now, read where they run (none when that cluster cannot be read) */
+  const workloadsNow = async (name: string, app: KObj | undefined) => (workloadReaders.has(name) ? workloadsOf(workloadReaders.get(name)!, app) : [])
+  const keepsText = (name: string) => {
+    if (unread.has(name)) return unread.get(name)!
+    const all = before.get(name) ?? []
+    // a big tree of dozens of apps: the first few by name, then how many more
+    const shown = all.slice(0, 3).map((w) => `${w.label} keeps ${w.images.join(', ')}`)
+    return [...shown, ...(all.length > 3 ? [`${all.length - 3} more workloads keep theirs`] : [])].join('; ') || 'no workload listed'
+  }
+
+  // 1. the Applications first: each that syncs an ImageUpdater (found by Argo CD's tracking on it: an
+  // app's own folder, or a folder of ImageUpdaters another Application syncs) and each app Image
+  // Updater updated sync to the retirement, so Argo CD prunes the ImageUpdaters while the controller
+  // still runs to remove their finalizer
+  const liveApps = new Set((await k.list('argoproj.io/v1alpha1', 'Application', ns)).map((a) => a.metadata.name))
+  const trackers = ius.map(trackedBy).filter((n): n is string => n !== undefined && liveApps.has(n))
+  for (const name of [...new Set([...appNames, ...trackers])]) {
+    if (!liveApps.has(name)) continue
+    const mine = ius.filter((iu) => trackedBy(iu) === name)
+    const keeps = appNames.includes(name) ? keepsText(name) : undefined
     changes.push({
       summary: `sync Application ${ns}/${name} at ${short}${mine.length ? `: Argo CD prunes ${mine.map(iuLabel).join(', ')} while the controller runs` : ''}${keeps ? `; ${keeps}` : ''}`,
       async apply() {
@@ -77,14 +143,14 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
           const left = (await liveImageUpdaters(k, ns)).filter((iu) => mine.some((m) => m.metadata.name === iu.metadata.name))
           return left.length ? `${left.map(iuLabel).join(', ')} still there` : undefined
         })
-        const changed = workloadChanges(before.get(name) ?? [], await workloadsOf(k, await k.get(appRef(ctx, name))))
+        const changed = workloadChanges(before.get(name) ?? [], await workloadsNow(name, await k.get(appRef(ctx, name))))
         if (changed.length) throw new SetupError(`the retirement changed what ${name} runs: ${changed.join('; ')}`, `look at ${name}'s kustomization images: and the Application; the tag Image Updater last wrote is in git history (git log -p -- '*.argocd-source-${name}.yaml')`)
-        ctx.log(`${name}: Synced and Healthy at ${target.slice(0, 7)}, its ImageUpdater pruned; ${keeps || 'no workload listed'}`)
+        ctx.log(`${name}: Synced and Healthy at ${target.slice(0, 7)}${mine.length ? `, ${mine.map(iuLabel).join(', ')} pruned` : ''}${keeps ? `; ${keeps}` : ''}`)
       },
     })
   }
-  // ImageUpdaters no app of the repo prunes (applied by hand, or their app is gone): deleted directly, still before the controller
-  const orphans = ius.filter((iu) => !fp.imageUpdaters.some((d) => d.name === iu.metadata.name) && !appNames.includes(iu.metadata.labels?.['app.kubernetes.io/instance'] ?? ''))
+  // ImageUpdaters no Application syncs (applied by hand, or their Application is gone): deleted directly, still before the controller
+  const orphans = ius.filter((iu) => !trackers.includes(trackedBy(iu) ?? ''))
   if (orphans.length)
     changes.push({
       summary: `delete ${orphans.map(iuLabel).join(', ')} (no Application of the repo syncs it) while the controller still removes their finalizer`,
@@ -99,6 +165,35 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
 
   // 2. the controller: the chart's Application with its resources, once no ImageUpdater is left
   const chartApps = (await k.list('argoproj.io/v1alpha1', 'Application', ns)).filter(isChartApp)
+  /** What a chart Application pruned without its resources left: the controller and its RBAC first, the CRD last. */
+  const deleteLeftBy = async (name: string) => {
+    const left = await trackedObjects(k, ns, name)
+    for (const o of left) await k.delete(refOf(o))
+    for (const o of left) await k.waitFor(refOf(o), (x) => (x ? { waiting: 'Terminating' } : { ready: true }), { timeoutMs: Number(ctx.settings.syncTimeoutSeconds) * 1000, what: `${objLabel(o)} deleted` })
+    if (left.length) ctx.log(`what Application ${ns}/${name} left running is deleted: ${left.map(objLabel).join(', ')}`)
+  }
+  // An app-of-apps that syncs the chart's Application prunes it as soon as the retirement lands,
+  // before the ImageUpdaters are gone. Without Argo CD's resources finalizer that prune leaves the
+  // controller running, which is what the ImageUpdaters' finalizers need (with it, the controller
+  // would go first and leave them stuck); once they are gone, what it left is deleted here, found
+  // by Argo CD's tracking label of the chart's Application (the corpus' app-of-apps repos).
+  // (a run stopped after such a prune no longer has the Application in the repo: the controller's
+  // own tracking label names it)
+  const controller = await k.get({ apiVersion: 'apps/v1', kind: 'Deployment', namespace: ns, name: CONTROLLER_DEPLOYMENT })
+  const pruned = [...fp.chartApps.map((d) => d.name), ...(controller ? [trackedBy(controller)] : [])].filter((n): n is string => n !== undefined && !chartApps.some((a) => a.metadata.name === n))
+  for (const name of new Set(pruned)) {
+    const left = await trackedObjects(k, ns, name)
+    if (!left.length) continue
+    changes.push({
+      summary: `delete what the pruned Application ${ns}/${name} left running: ${left.map(objLabel).join(', ')}, after every ImageUpdater is gone`,
+      async apply() {
+        const ius = await liveImageUpdaters(k, ns)
+        if (ius.length)
+          throw new SetupError(`${ius.map(iuLabel).join(', ')} still exist: deleting the controller now would leave them stuck Terminating`, `delete them first (kubectl -n ${ns} delete imageupdater ${ius.map((o) => o.metadata.name).join(' ')}), then run the same command again`)
+        await deleteLeftBy(name)
+      },
+    })
+  }
   for (const app of chartApps) {
     changes.push({
       summary: `delete Application ${ns}/${app.metadata.name} with its resources (the controller, its CRD, ConfigMap and RBAC), after every ImageUpdater is gone`,
@@ -110,6 +205,8 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
             `delete them first (kubectl -n ${ns} delete imageupdater ${left.map((o) => o.metadata.name).join(' ')}), then run the same command again`,
           )
         await deleteWithResources(ctx, k, app.metadata.name, async () => (await liveImageUpdaters(k, ns)).filter((o) => o.metadata.deletionTimestamp).map(iuLabel))
+        // pruned meanwhile by the Application that syncs it, without the finalizer: what it left goes now
+        await deleteLeftBy(app.metadata.name)
         // the chart marks its CRD helm.sh/resource-policy: keep, which Argo CD may honour: with no
         // ImageUpdater left, deleting it loses nothing
         const crdRef = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', name: IU_CRD }
@@ -192,10 +289,11 @@ export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOpt
         const sync = app?.status?.sync?.status
         const health = app?.status?.health?.status
         if (sync !== 'Synced' || health !== 'Healthy') problems.push(`Application ${ns}/${name} is ${sync ?? 'missing'}/${health ?? 'missing'}`)
-        problems.push(...workloadChanges(before.get(name) ?? [], await workloadsOf(k, app)).map((p) => `${name}: ${p}`))
+        problems.push(...workloadChanges(before.get(name) ?? [], await workloadsNow(name, app)).map((p) => `${name}: ${p}`))
       }
       if (problems.length) throw new SetupError(`the retirement is not complete:\n  ${problems.join('\n  ')}`, 'fix what is named above (each line says what is left), then run the same command again')
-      ctx.log(`verified: nothing of Image Updater left; ${appNames.length ? `${appNames.join(', ')} Synced and Healthy, running what they ran` : 'no app was updated by it'}`)
+      const notRead = [...unread.entries()].map(([name, why]) => `; ${name}: ${why}`).join('')
+      ctx.log(`verified: nothing of Image Updater left; ${appNames.length ? `${appNames.join(', ')} Synced and Healthy, running what they ran` : 'no app was updated by it'}${notRead}`)
     },
   })
   return changes

@@ -20,7 +20,9 @@ import { SetupError } from '../errors.ts'
 import { readRepoFile, unifiedDiff, planFile } from '../files.ts'
 import { gitRun, networkLimits, repoStatus } from '../git.ts'
 import { incoming, isWriteBackFile, rebaseOntoWriteBack, refuseForeign } from '../write-back-rebase.ts'
-import { formatBraceList, getAt, parseBraceList, setScalar, splitDocuments } from '../yaml-edit.ts'
+import { deleteKey, formatBraceList, getAt, parseBraceList, setScalar, splitDocuments } from '../yaml-edit.ts'
+
+const IU_ANNOTATION = 'argocd-image-updater.argoproj.io/'
 import { parseYaml } from '../yaml-parse.ts'
 import { ARGO_HELM, CHART_NAME, IU_KIND, findFootprint, includesOf, type FoundDoc, type Footprint, type UpdatedApp } from './footprint.ts'
 import { parseImageOverride, pinHelmParameters, pinImage, removeDocument, removeListItem } from './yaml-lists.ts'
@@ -198,6 +200,19 @@ export async function planRetireRepo(ctx: Ctx, fp: Footprint): Promise<Change[]>
         return setScalar(t, app.file, path, formatBraceList(items.filter((i) => i !== base)))
       })
     }
+  }
+  // 4b. Image Updater's annotations on the repo's Applications (the config of a setup that uses
+  // them, useAnnotations, or an annotation-era one): read by nothing once the controller is gone
+  for (const app of fp.docs.filter((d) => d.kind === 'Application' && !fp.chartApps.includes(d) && d.docsInFile === 1)) {
+    const keys = Object.keys(app.obj.metadata?.annotations ?? {}).filter((k) => k.startsWith(IU_ANNOTATION))
+    if (!keys.length) continue
+    const all = Object.keys(app.obj.metadata.annotations).length === keys.length
+    await edits.edit(app.file, `Image Updater's annotations on Application ${app.name} (${keys.length})`, (t) => {
+      // the file as it is now (a run stopped part-way may have taken some of them already)
+      const now = Object.keys((getAt(t, app.file, ['metadata', 'annotations']).value as Record<string, unknown> | null) ?? {})
+      if (all && now.every((k) => k.startsWith(IU_ANNOTATION))) return deleteKey(t, app.file, ['metadata', 'annotations'])
+      return keys.filter((k) => now.includes(k)).reduce((acc, k) => deleteKey(acc, app.file, ['metadata', 'annotations', k]), t)
+    })
   }
   // 5. argo-helm in the AppProject, when no other Application uses it
   const othersUseHelm = fp.docs.some((d) => d.kind === 'Application' && !fp.chartApps.includes(d) && JSON.stringify(d.obj.spec ?? {}).includes(ARGO_HELM))

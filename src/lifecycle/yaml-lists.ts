@@ -16,16 +16,23 @@ export function removeListItem(text: string, file: string, path: YamlPath, value
   if (!seq || !isSeq(seq)) return text
   const item = seq.items.find((i) => isScalar(i) && String(i.value) === value) as Node | undefined
   if (!item?.range) return text
-  if (seq.flow) throw new SetupError(`${file}:${lineNumber(text, item.range[0])}: cannot remove ${value} from a flow list ([...]) without rewriting it`, `remove ${value} from ${file} by hand, then rerun`)
+  if (seq.items.length === 1) {
+    // the list's key would be left with nothing: `key:` alone means null, which kustomize refuses
+    throw new SetupError(`${file}:${lineNumber(text, item.range[0])}: ${value} is the only item of ${path.join('.')}`, `remove ${path.join('.')} from ${file} by hand, then rerun`)
+  }
+  if (seq.flow) {
+    // [a, b, c]: the item goes with the separator before it (after it, for the first); the rest
+    // of the list, its spacing and any comment stay byte for byte
+    const i = seq.items.indexOf(item as never)
+    const prev = seq.items[i - 1] as Node | undefined
+    const next = seq.items[i + 1] as Node | undefined
+    return prev?.range ? text.slice(0, prev.range[1]) + text.slice(item.range[1]) : text.slice(0, item.range[0]) + text.slice(next!.range![0])
+  }
   const start = lineStart(text, item.range[0])
   if (!/^\s*-\s*$/.test(text.slice(start, item.range[0])))
     throw new SetupError(`${file}:${lineNumber(text, item.range[0])}: ${value} shares its line with other content`, `remove ${value} from ${file} by hand, then rerun`)
   let stop = text.indexOf('\n', item.range[2] - 1)
   stop = stop === -1 ? text.length : stop + 1
-  if (seq.items.length === 1) {
-    // the list's key would be left with nothing: `key:` alone means null, which kustomize refuses
-    throw new SetupError(`${file}:${lineNumber(text, item.range[0])}: ${value} is the only item of ${path.join('.')}`, `remove ${path.join('.')} from ${file} by hand, then rerun`)
-  }
   return text.slice(0, start) + text.slice(stop)
 }
 
