@@ -61,6 +61,21 @@ export async function setupOnCorpusRepo(shape: CorpusShape): Promise<void> {
     assert.deepEqual(snapshot(repo.dir), before)
     assert.equal(sb.stats().mutatingTotal, 0, 'a converged rerun writes nothing to the cluster')
     assert.doesNotMatch(run.stdout + run.stderr + rerun.stdout + rerun.stderr, new RegExp(token))
+
+    // the retirement, on the repo as the setup left it: verified, every onboarded workload still
+    // running (same uid), nothing of the updater left, every touched folder builds, then nothing to do
+    const retire = await runSetup(['--retire'], env)
+    assert.equal(retire.code, 0, `${retire.stdout}\n${retire.stderr}\n--- sandbox ---\n${logs.slice(-20).join('\n')}`)
+    assert.match(retire.stdout, /verified: nothing of Image Updater left; .* Synced and Healthy, running what they ran/)
+    const retired = corpusWorkloads(sb, Object.keys(prep.workloads))
+    for (const [name, d] of Object.entries(prep.workloads)) assert.equal(retired[name]?.metadata.uid, d!.metadata.uid, `${name} kept running through the retirement (same uid)`)
+    assert.equal(sb.store.list('argocd-image-updater.argoproj.io/v1alpha1', 'ImageUpdater').length, 0)
+    for (const f of git(repo.dir, 'show', '--name-only', '--format=', 'HEAD').split('\n').filter(Boolean))
+      if (existsSync(join(repo.dir, dirname(f), 'kustomization.yaml'))) execFileSync('kubectl', ['kustomize', join(repo.dir, dirname(f))], { encoding: 'utf8' })
+    const again = await runSetup(['--retire'], env)
+    assert.equal(again.code, 0, again.stdout + again.stderr)
+    assert.match(again.stdout, /Nothing to do: everything is already so\./)
+    assert.doesNotMatch(retire.stdout + retire.stderr + again.stdout + again.stderr, new RegExp(token))
   } finally {
     for (const c of cleanups.reverse()) await c()
   }

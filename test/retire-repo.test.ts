@@ -14,7 +14,7 @@ import { loadConfig } from '../src/settings.ts'
 import { StateStore } from '../src/state.ts'
 import { findFootprint } from '../src/lifecycle/footprint.ts'
 import { planRetireRepo } from '../src/lifecycle/retire.ts'
-import { pinHelmParameters } from '../src/lifecycle/yaml-lists.ts'
+import { pinHelmParameters, removeListItem } from '../src/lifecycle/yaml-lists.ts'
 
 const HELM_APP = `# 网站：自己的 chart
 apiVersion: argoproj.io/v1alpha1
@@ -127,4 +127,13 @@ spec:
   assert.ok(out.includes('          - name: image.tag   # pinned by hand once\n'), 'the comment on the entry stays')
   assert.deepEqual(parse(out).spec.sources[0], parse(text).spec.sources[0])
   assert.equal(pinHelmParameters(out, 'web.yaml', ['spec', 'sources', 1], [{ name: 'image.tag', value: '0123', forceString: true }]), out, 'the same parameters again change nothing')
+})
+
+test('removeListItem takes an item out of a flow list ([a, b]) keeping the rest byte for byte; the only item is refused with the fix', () => {
+  const helm = 'https://argoproj.github.io/argo-helm'
+  const at = (text: string) => removeListItem(text, 'project.yaml', ['spec', 'sourceRepos'], helm)
+  assert.equal(at(`spec:\n  sourceRepos: [https://github.com/o/r.git, ${helm}]  # 仓库\n`), 'spec:\n  sourceRepos: [https://github.com/o/r.git]  # 仓库\n')
+  assert.equal(at(`spec:\n  sourceRepos: [ ${helm} , "https://github.com/o/r.git" ]\n`), 'spec:\n  sourceRepos: [ "https://github.com/o/r.git" ]\n')
+  assert.equal(at(`spec:\n  sourceRepos: [a, ${helm}, c]\n`), 'spec:\n  sourceRepos: [a, c]\n')
+  assert.throws(() => at(`spec:\n  sourceRepos: [${helm}]\n`), /is the only item of spec\.sourceRepos[^]*remove spec\.sourceRepos from project\.yaml by hand/)
 })
