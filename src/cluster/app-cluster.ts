@@ -9,6 +9,7 @@ import type { AppSpec } from '../apps.ts'
 import { repoFacts } from '../repo-facts.ts'
 import { kube, type Kube } from './kube.ts'
 import { contextFor, noContextText } from './cluster-context.ts'
+import type { ArgoCluster } from '../repo-model/types.ts'
 
 /** The kube client of the cluster `app` runs on (Argo CD's own client when it runs there). */
 export async function appKube(ctx: Ctx, app: AppSpec): Promise<Kube> {
@@ -21,15 +22,24 @@ export async function appKube(ctx: Ctx, app: AppSpec): Promise<Kube> {
     ? app.inPlace.application.destination
     : resolveDestination(facts.destinationName ? { name: facts.destinationName } : { server: facts.destinationServer }, model.clusters)
   const cluster = dest.cluster
-  // a destination the repo does not declare (no cluster Secret): only Argo CD's own cluster can be read
-  if (!cluster || cluster.inCluster) return main
+  const reached = await kubeOfCluster(ctx, main, cluster)
+  if ('k' in reached) return reached.k
+  throw new SetupError(
+    `${app.name} runs on the Argo CD cluster ${cluster!.name} (${cluster!.server ?? 'server not in the repo'}), and the setup reads its objects there to check that ${app.inPlace ? 'nothing of it changes' : 'the move keeps them (same uids)'}: ${reached.unreachable}`,
+    `add a context for ${cluster!.name} to KUBECONFIG (kubectl config get-contexts lists them; name it ${cluster!.name}), then run the same command again`,
+  )
+}
+
+/**
+ * The kube client of `cluster` (Argo CD's own, `main`, when it is that one, or when the repo declares
+ * no cluster Secret for it: only Argo CD's own cluster can be read then), or why no kube context
+ * reaches it.
+ */
+export async function kubeOfCluster(ctx: Ctx, main: Kube, cluster: ArgoCluster | undefined): Promise<{ k: Kube } | { unreachable: string }> {
+  if (!cluster || cluster.inCluster) return { k: main }
   const match = contextFor(main, cluster)
-  if (match.context === main.contextName) return main
-  if (!match.context)
-    throw new SetupError(
-      `${app.name} runs on the Argo CD cluster ${cluster.name} (${cluster.server ?? 'server not in the repo'}), and the setup reads its objects there to check that ${app.inPlace ? 'nothing of it changes' : 'the move keeps them (same uids)'}: ${noContextText(main, cluster, match)}`,
-      `add a context for ${cluster.name} to KUBECONFIG (kubectl config get-contexts lists them; name it ${cluster.name}), then run the same command again`,
-    )
+  if (match.context === main.contextName) return { k: main }
+  if (!match.context) return { unreachable: noContextText(main, cluster, match) }
   // kube() keeps one client per context for the run
-  return kube(ctx, { context: match.context, setting: `the kube context of ${cluster.name}` })
+  return { k: await kube(ctx, { context: match.context, setting: `the kube context of ${cluster.name}` }) }
 }

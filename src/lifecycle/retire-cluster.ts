@@ -4,7 +4,9 @@ import type { Ctx } from '../context.ts'
 import type { Change } from '../task.ts'
 import { SetupError } from '../errors.ts'
 import { kube, type KObj, type Kube } from '../cluster/kube.ts'
-import { contextFor, noContextText } from '../cluster/cluster-context.ts'
+import { kubeOfCluster } from '../cluster/app-cluster.ts'
+import { trackedBy } from '../cluster/argo.ts'
+import { resourceLabel } from '../cluster/app-snapshot.ts'
 import { CONTROLLER_DEPLOYMENT, IMAGE_UPDATER_API } from '../cluster/our-resources.ts'
 import { CONTROLLER_CONFIGMAP } from '../cluster/verify.ts'
 import { ensureLogin, isLoggedIn, kvDestroy, kvGet } from '../cluster/vault.ts'
@@ -27,10 +29,8 @@ async function liveImageUpdaters(k: Kube, ns: string): Promise<KObj[]> {
 const isChartApp = (a: KObj) => [a.spec?.source, ...(a.spec?.sources ?? [])].some((s) => s?.chart === CHART_NAME)
 const iuLabel = (o: KObj) => `ImageUpdater ${o.metadata.namespace}/${o.metadata.name}${o.metadata.deletionTimestamp ? ' (Terminating)' : ''}`
 
-/** The Application that syncs an object, by Argo CD's tracking label or annotation (undefined: none, applied by hand). */
-const trackedBy = (o: KObj): string | undefined => o.metadata.labels?.['app.kubernetes.io/instance'] ?? (String(o.metadata.annotations?.['argocd.argoproj.io/tracking-id'] ?? '').split(':')[0] || undefined)
 const refOf = (o: KObj) => ({ apiVersion: o.apiVersion, kind: o.kind, ...(o.metadata.namespace ? { namespace: o.metadata.namespace } : {}), name: o.metadata.name })
-const objLabel = (o: KObj) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`
+const objLabel = (o: KObj) => resourceLabel(refOf(o))
 /** The kinds the argocd-image-updater chart makes, the CRD last. */
 const CHART_KINDS: [string, string, boolean][] = [
   ['apps/v1', 'Deployment', true],
@@ -88,11 +88,8 @@ async function workloadCluster(ctx: Ctx, main: Kube, app: KObj | undefined): Pro
   const { loadRepoModel } = await import('../repo-model/index.ts')
   const { resolveDestination } = await import('../repo-model/clusters.ts')
   const cluster = resolveDestination(app.spec?.destination, (await loadRepoModel(ctx)).clusters).cluster
-  if (!cluster || cluster.inCluster) return { k: main }
-  const match = contextFor(main, cluster)
-  if (match.context === main.contextName) return { k: main }
-  if (!match.context) return { skipped: `its workloads on cluster ${cluster.name} not read (${noContextText(main, cluster, match)})` }
-  return { k: await kube(ctx, { context: match.context, setting: `the kube context of ${cluster.name}` }) }
+  const reached = await kubeOfCluster(ctx, main, cluster)
+  return 'k' in reached ? reached : { skipped: `its workloads on cluster ${cluster!.name} not read (${reached.unreachable})` }
 }
 
 export async function planRetireCluster(ctx: Ctx, fp: Footprint, opts: RetireOptions, rev: string | undefined): Promise<Change[]> {
